@@ -1,0 +1,185 @@
+#include "ingest/source.h"
+
+#include <algorithm>
+
+namespace rslicer {
+
+bool ChainStream::next(Record& out) {
+  for (;;) {
+    if (!current_) {
+      if (index_ >= parts_.size()) return false;
+      current_ = parts_[index_++]();
+      if (!current_) continue;
+    }
+    if (current_->next(out)) return true;
+    current_.reset();
+  }
+}
+
+bool ReorderStream::next(Record& out) {
+  auto later = [](const std::pair<TimeUs, std::uint64_t>& a, const std::pair<TimeUs, std::uint64_t>& b) {
+    return a > b;
+  };
+  while (!inner_done_ && (heap_.empty() || heap_.front().first > max_seen_ - horizon_)) {
+    Record r;
+    if (!inner_->next(r)) {
+      inner_done_ = true;
+      break;
+    }
+    const TimeUs t = record_time(r);
+    max_seen_ = std::max(max_seen_, t);
+    std::uint64_t slot;
+    if (!free_.empty()) {
+      slot = free_.back();
+      free_.pop_back();
+      slots_[slot] = std::move(r);
+    } else {
+      slot = slots_.size();
+      slots_.push_back(std::move(r));
+    }
+    // Ties keep arrival order: the slot index is not monotonic, so pack the
+    // sequence number into the key's second half instead.
+    heap_.emplace_back(t, (seq_++ << 24) | slot);
+    std::push_heap(heap_.begin(), heap_.end(), later);
+  }
+  if (heap_.empty()) return false;
+  std::pop_heap(heap_.begin(), heap_.end(), later);
+  const std::uint64_t slot = heap_.back().second & 0xffffff;
+  heap_.pop_back();
+  out = std::move(slots_[slot]);
+  free_.push_back(slot);
+  return true;
+}
+
+MergeStream::MergeStream(std::vector<std::unique_ptr<RecordStream>> streams) : streams_(std::move(streams)) {}
+
+namespace {
+struct HeadLater {
+  template <typename H>
+  bool operator()(const H& a, const H& b) const {
+    const TimeUs ta = record_time(a.record), tb = record_time(b.record);
+    if (ta != tb) return ta > tb;
+    return a.stream > b.stream;  // deterministic tie-break
+  }
+};
+}  // namespace
+
+bool MergeStream::next(Record& out) {
+  if (!primed_) {
+    primed_ = true;
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      Head h{Record{}, i};
+      if (streams_[i]->next(h.record)) heap_.push_back(std::move(h));
+    }
+    std::make_heap(heap_.begin(), heap_.end(), HeadLater{});
+  }
+  if (heap_.empty()) return false;
+  std::pop_heap(heap_.begin(), heap_.end(), HeadLater{});
+  Head& h = heap_.back();
+  out = std::move(h.record);
+  if (streams_[h.stream]->next(h.record)) {
+    std::push_heap(heap_.begin(), heap_.end(), HeadLater{});
+  } else {
+    streams_[h.stream].reset();
+    heap_.pop_back();
+  }
+  return true;
+}
+
+}  // namespace rslicer
+
+#include <filesystem>
+
+#include "core/errors.h"
+#include "ingest/formats.h"
+
+namespace rslicer {
+
+namespace {
+
+class VectorStream : public RecordStream {
+ public:
+  explicit VectorStream(std::vector<Record> records) : records_(std::move(records)) {
+    std::stable_sort(records_.begin(), records_.end(),
+                     [](const Record& a, const Record& b) { return record_time(a) < record_time(b); });
+  }
+  bool next(Record& out) override {
+    if (pos_ >= records_.size()) return false;
+    out = std::move(records_[pos_++]);
+    return true;
+  }
+
+ private:
+  std::vector<Record> records_;
+  size_t pos_ = 0;
+};
+
+struct FormatEntry {
+  const char* name;
+  int (*probe)(const std::string&);
+  std::unique_ptr<TelemetrySource> (*open)(const std::string&, const ReadOptions&);
+};
+
+const std::vector<FormatEntry>& format_table() {
+  static const std::vector<FormatEntry> table = {
+      {"nezha", &probe_nezha, &open_nezha},
+      {"aiops22", &probe_aiops22, &open_aiops22},
+      {"otlp", &probe_otlp, &open_otlp},
+  };
+  return table;
+}
+
+std::string joined_formats() {
+  std::string s;
+  for (const auto& f : format_table()) s += (s.empty() ? "" : ", ") + std::string(f.name);
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<RecordStream> make_vector_stream(std::vector<Record> records) {
+  return std::make_unique<VectorStream>(std::move(records));
+}
+
+std::vector<std::string> known_formats() {
+  std::vector<std::string> out;
+  for (const auto& f : format_table()) out.emplace_back(f.name);
+  return out;
+}
+
+std::string detect_format(const std::string& path) {
+  std::error_code ec;
+  RSLICER_CHECK(std::filesystem::exists(path, ec), IoError, path, ": no such file or folder");
+  if (std::filesystem::is_directory(path, ec)) {
+    RSLICER_CHECK(std::filesystem::directory_iterator(path, ec) != std::filesystem::directory_iterator(), InvalidInput,
+                  path, ": the folder is empty");
+  }
+  int best = 0;
+  std::string best_name;
+  for (const auto& f : format_table()) {
+    const int score = f.probe(path);
+    if (score > best) {
+      best = score;
+      best_name = f.name;
+    }
+  }
+  RSLICER_CHECK(best > 0, InvalidInput, path,
+                ": no known telemetry format found (looked for nezha day folders with metric/trace/log CSV files, "
+                "aiops22 CSV files with their headers, otlp JSON lines); name one with --format (",
+                joined_formats(), ")");
+  return best_name;
+}
+
+std::unique_ptr<TelemetrySource> open_source(const std::string& path, const std::string& format,
+                                             const ReadOptions& options) {
+  const std::string name = format.empty() || format == "auto" ? detect_format(path) : format;
+  for (const auto& f : format_table())
+    if (name == f.name) {
+      std::error_code ec;
+      RSLICER_CHECK(std::filesystem::exists(path, ec), IoError, path, ": no such file or folder");
+      return f.open(path, options);
+    }
+  throw InvalidInput(cat("unknown format '", name, "'; known formats: ", joined_formats()));
+}
+
+}  // namespace rslicer

@@ -1,0 +1,26 @@
+// The output of an encoder for one slice: the unified state embedding and
+// per-entity embeddings (root cause localisation). Plain data, no torch, so
+// tuning, tasks and evaluation can be written and tested without libtorch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ingest/record.h"
+#include "slice/slice.h"
+
+namespace rslicer {
+
+struct SliceEmbedding {
+  std::int64_t index = 0;  // Slice::index
+  TimeUs start = 0;
+  TimeUs end = 0;
+  ModalityMask mask;
+  std::vector<std::uint32_t> faults;   // Slice::faults (indices into the dataset's fault list)
+  std::vector<float> state;            // [dim] unified state embedding, L2-normalised
+  std::vector<Id> entities;            // entities that have their own embedding (catalog ids)
+  std::vector<float> entity_embeddings;  // [entities.size() * entity_dim]; row i belongs to entities[i]
+  std::int32_t entity_dim = 0;
+};
+
+}  // namespace rslicer

@@ -1,0 +1,111 @@
+// Runtime slices: windows [start, start + window_len) advancing by
+// window_stride over all modalities, each with a system view (all records),
+// per-entity views, a modality mask and the fault labels that overlap it.
+#pragma once
+
+#include <climits>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <memory>
+#include <vector>
+
+#include "ingest/record.h"
+#include "ingest/source.h"
+
+namespace rslicer {
+
+struct SliceOptions {
+  double window_len_s = 180;      // W: three metric intervals, so a slice sees a trend, and overlapping slices exist for L_temp
+  double window_stride_s = 60;    // S: one decision per minute, the metric interval of TrainTicket and AIOps 2022
+  double allowed_lateness_s = 120;  // records may arrive this much behind the newest one (per-file disorder)
+  bool emit_empty = false;        // emit windows with no record at all (gaps between days are skipped by default)
+  double dedup_horizon_s = 600;   // duplicate records (same key and time) within this horizon are dropped and counted
+};
+
+// Which modalities a slice has.
+struct ModalityMask {
+  std::uint8_t bits = 0;
+  bool has(Modality m) const { return bits & (1u << static_cast<int>(m)); }
+  void set(Modality m) { bits |= static_cast<std::uint8_t>(1u << static_cast<int>(m)); }
+  int count() const { return __builtin_popcount(bits); }
+};
+
+// Indices into a Slice's record vectors for one entity.
+struct EntityView {
+  Id entity = kNoId;
+  std::vector<std::uint32_t> metrics;
+  std::vector<std::uint32_t> spans;
+  std::vector<std::uint32_t> logs;
+};
+
+struct Slice {
+  std::int64_t index = 0;  // window number: start = index * stride (epoch-aligned)
+  TimeUs start = 0;
+  TimeUs end = 0;          // exclusive
+  std::vector<MetricPoint> metrics;  // sorted by time
+  std::vector<Span> spans;           // sorted by start
+  std::vector<LogRecord> logs;       // sorted by time
+  ModalityMask mask;
+  std::vector<std::uint32_t> faults;  // indices into the dataset's fault list that overlap [start, end)
+
+  // Per-entity views, sorted by entity id (built once, on first call).
+  const std::vector<EntityView>& entities() const;
+
+ private:
+  mutable std::vector<EntityView> entity_views_;
+  mutable bool entity_views_built_ = false;
+};
+
+// Counters of what the slicer did with records.
+struct SliceStats {
+  std::int64_t slices = 0;           // emitted
+  std::int64_t empty_windows = 0;    // windows skipped because they had no record
+  std::int64_t late_records = 0;     // arrived after their windows were emitted: counted, dropped
+  std::int64_t duplicates = 0;       // same record key seen again within dedup_horizon_s: counted, dropped
+  std::int64_t orphan_spans = 0;     // spans whose parent is not in the same slice (kept; treated as roots)
+  std::int64_t records_in = 0;
+  std::vector<std::string> late_examples;  // first few late records: modality, time, newest time seen
+  TimeUs first_time = 0, last_time = 0;
+};
+
+// Streaming slicer: memory is bounded by the open windows (window_len +
+// allowed_lateness of records), not by the dataset.
+class Slicer {
+ public:
+  using Sink = std::function<void(Slice&&)>;
+  Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink);
+
+  void push(Record&& record);
+  void finish();  // flushes every open window
+  const SliceStats& stats() const { return stats_; }
+  const std::vector<FaultEvent>& faults() const { return faults_; }
+
+ private:
+  void emit_until(TimeUs watermark);
+  void emit_front();
+  void finalize(Slice& s);
+  bool is_duplicate(const Record& r);
+
+  SliceOptions options_;
+  TimeUs window_len_, window_stride_, lateness_, dedup_horizon_;
+  std::vector<FaultEvent> faults_;
+  Sink sink_;
+  std::map<std::int64_t, Slice> open_;  // by window index
+  std::int64_t next_index_ = INT64_MIN;  // windows below this were emitted (or closed empty)
+  std::int64_t last_emitted_ = INT64_MIN;
+  TimeUs max_time_ = INT64_MIN;
+  SliceStats stats_;
+  struct DedupState;
+  std::unique_ptr<DedupState> dedup_;
+ public:
+  ~Slicer();
+};
+
+// Reads a whole source through a Slicer; calls `sink` for every slice.
+SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
+                        const std::function<void(Slice&&)>& sink,
+                        const std::function<void(Record&)>& on_record = {});  // runs on each record before slicing (template mining)
+
+}  // namespace rslicer

@@ -1,0 +1,222 @@
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/errors.h"
+#include "core/progress.h"
+#include "slice/slice.h"
+
+namespace rslicer {
+
+const std::vector<EntityView>& Slice::entities() const {
+  if (entity_views_built_) return entity_views_;
+  std::unordered_map<Id, size_t> pos;
+  auto view = [&](Id e) -> EntityView& {
+    auto it = pos.find(e);
+    if (it != pos.end()) return entity_views_[it->second];
+    pos.emplace(e, entity_views_.size());
+    entity_views_.push_back(EntityView{e, {}, {}, {}});
+    return entity_views_.back();
+  };
+  for (std::uint32_t i = 0; i < metrics.size(); ++i) view(metrics[i].entity).metrics.push_back(i);
+  for (std::uint32_t i = 0; i < spans.size(); ++i) view(spans[i].entity).spans.push_back(i);
+  for (std::uint32_t i = 0; i < logs.size(); ++i) view(logs[i].entity).logs.push_back(i);
+  std::sort(entity_views_.begin(), entity_views_.end(),
+            [](const EntityView& a, const EntityView& b) { return a.entity < b.entity; });
+  entity_views_built_ = true;
+  return entity_views_;
+}
+
+namespace {
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h;
+}
+
+}  // namespace
+
+// Keys of recently seen records; entries older than the horizon are pruned.
+struct Slicer::DedupState {
+  std::unordered_map<std::uint64_t, TimeUs> seen;
+  TimeUs last_prune = INT64_MIN;
+};
+
+Slicer::Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink)
+    : options_(options), faults_(std::move(faults)), sink_(std::move(sink)), dedup_(std::make_unique<DedupState>()) {
+  RSLICER_CHECK(options_.window_len_s > 0, InvalidInput, "window_len_s must be > 0, got ", options_.window_len_s);
+  RSLICER_CHECK(options_.window_stride_s > 0, InvalidInput, "window_stride_s must be > 0, got ",
+                options_.window_stride_s);
+  RSLICER_CHECK(options_.window_stride_s <= options_.window_len_s, InvalidInput,
+                "window_stride_s (", options_.window_stride_s, ") must not exceed window_len_s (",
+                options_.window_len_s, "): records between windows would be lost");
+  RSLICER_CHECK(options_.allowed_lateness_s >= 0, InvalidInput, "allowed_lateness_s must be >= 0, got ",
+                options_.allowed_lateness_s);
+  window_len_ = static_cast<TimeUs>(std::llround(options_.window_len_s * kUsPerSecond));
+  window_stride_ = static_cast<TimeUs>(std::llround(options_.window_stride_s * kUsPerSecond));
+  lateness_ = static_cast<TimeUs>(std::llround(options_.allowed_lateness_s * kUsPerSecond));
+  dedup_horizon_ = static_cast<TimeUs>(std::llround(options_.dedup_horizon_s * kUsPerSecond));
+  std::sort(faults_.begin(), faults_.end(), [](const FaultEvent& a, const FaultEvent& b) { return a.start < b.start; });
+}
+
+Slicer::~Slicer() = default;
+
+bool Slicer::is_duplicate(const Record& r) {
+  if (dedup_horizon_ <= 0) return false;
+  std::uint64_t key;
+  TimeUs t = record_time(r);
+  if (const auto* m = std::get_if<MetricPoint>(&r)) {
+    key = mix(mix(mix(1, m->entity), m->kpi), static_cast<std::uint64_t>(m->time));
+  } else if (const auto* s = std::get_if<Span>(&r)) {
+    if (s->span_id.empty()) return false;
+    key = mix(mix(2, std::hash<std::string>{}(s->trace_id)), std::hash<std::string>{}(s->span_id));
+  } else {
+    return false;  // identical log lines are legitimate (a loop logging the same text)
+  }
+  auto [it, inserted] = dedup_->seen.emplace(key, t);
+  if (!inserted) return true;
+  if (max_time_ != INT64_MIN && max_time_ - dedup_->last_prune > dedup_horizon_) {
+    const TimeUs cutoff = max_time_ - dedup_horizon_;
+    for (auto i = dedup_->seen.begin(); i != dedup_->seen.end();)
+      i = i->second < cutoff ? dedup_->seen.erase(i) : std::next(i);
+    dedup_->last_prune = max_time_;
+  }
+  return false;
+}
+
+void Slicer::push(Record&& record) {
+  const TimeUs t = record_time(record);
+  ++stats_.records_in;
+  if (is_duplicate(record)) {
+    ++stats_.duplicates;
+    return;
+  }
+  if (stats_.records_in == 1 || t < stats_.first_time) stats_.first_time = t;
+  if (t > stats_.last_time) stats_.last_time = t;
+  max_time_ = std::max(max_time_, t);
+  // Windows k with k*S <= t < k*S + W.
+  const std::int64_t k_hi = floor_div(t, window_stride_);
+  const std::int64_t k_lo = floor_div(t - window_len_, window_stride_) + 1;
+  bool late = false;
+  for (std::int64_t k = k_lo; k <= k_hi; ++k) {
+    if (k < next_index_) {
+      late = true;
+      continue;
+    }
+    auto it = open_.find(k);
+    if (it == open_.end()) {
+      Slice s;
+      s.index = k;
+      s.start = k * window_stride_;
+      s.end = s.start + window_len_;
+      it = open_.emplace(k, std::move(s)).first;
+    }
+    Slice& s = it->second;
+    if (k == k_hi) {
+      switch (record.index()) {
+        case 0: s.metrics.push_back(std::move(std::get<MetricPoint>(record))); break;
+        case 1: s.spans.push_back(std::move(std::get<Span>(record))); break;
+        default: s.logs.push_back(std::move(std::get<LogRecord>(record))); break;
+      }
+    } else {
+      switch (record.index()) {
+        case 0: s.metrics.push_back(std::get<MetricPoint>(record)); break;
+        case 1: s.spans.push_back(std::get<Span>(record)); break;
+        default: s.logs.push_back(std::get<LogRecord>(record)); break;
+      }
+    }
+  }
+  if (late) {
+    ++stats_.late_records;
+    if (stats_.late_examples.size() < 10)
+      stats_.late_examples.push_back(cat(modality_name(record_modality(record)), " record at ", format_time(t),
+                                         " arrived after ", format_time(max_time_), " (allowed lateness ",
+                                         options_.allowed_lateness_s, " s)"));
+  }
+  emit_until(max_time_ - lateness_);
+}
+
+void Slicer::emit_until(TimeUs watermark) {
+  // Every window ending at or before the watermark is complete.
+  const std::int64_t closed_hi = floor_div(watermark - window_len_, window_stride_);
+  while (!open_.empty() && open_.begin()->first <= closed_hi) emit_front();
+  next_index_ = std::max(next_index_, closed_hi + 1);
+}
+
+void Slicer::emit_front() {
+  auto node = open_.extract(open_.begin());
+  Slice s = std::move(node.mapped());
+  if (last_emitted_ != INT64_MIN && s.index > last_emitted_ + 1) {
+    const std::int64_t gap = s.index - last_emitted_ - 1;
+    stats_.empty_windows += gap;
+    if (options_.emit_empty) {
+      for (std::int64_t k = last_emitted_ + 1; k < s.index; ++k) {
+        Slice e;
+        e.index = k;
+        e.start = k * window_stride_;
+        e.end = e.start + window_len_;
+        finalize(e);
+        ++stats_.slices;
+        sink_(std::move(e));
+      }
+    }
+  }
+  last_emitted_ = s.index;
+  next_index_ = std::max(next_index_, s.index + 1);
+  finalize(s);
+  ++stats_.slices;
+  sink_(std::move(s));
+}
+
+void Slicer::finalize(Slice& s) {
+  std::stable_sort(s.metrics.begin(), s.metrics.end(),
+                   [](const MetricPoint& a, const MetricPoint& b) { return a.time < b.time; });
+  std::stable_sort(s.spans.begin(), s.spans.end(), [](const Span& a, const Span& b) { return a.start < b.start; });
+  std::stable_sort(s.logs.begin(), s.logs.end(),
+                   [](const LogRecord& a, const LogRecord& b) { return a.time < b.time; });
+  if (!s.metrics.empty()) s.mask.set(Modality::kMetrics);
+  if (!s.spans.empty()) s.mask.set(Modality::kTraces);
+  if (!s.logs.empty()) s.mask.set(Modality::kLogs);
+  if (!s.spans.empty()) {
+    std::unordered_set<std::string_view> ids;
+    ids.reserve(s.spans.size() * 2);
+    for (const auto& sp : s.spans) ids.insert(sp.span_id);
+    for (const auto& sp : s.spans)
+      if (!sp.parent_id.empty() && !ids.count(sp.parent_id)) ++stats_.orphan_spans;
+  }
+  for (std::uint32_t i = 0; i < faults_.size(); ++i) {
+    if (faults_[i].start >= s.end) break;
+    if (faults_[i].end > s.start) s.faults.push_back(i);
+  }
+}
+
+void Slicer::finish() {
+  while (!open_.empty()) emit_front();
+}
+
+SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
+                        const std::function<void(Slice&&)>& sink, const std::function<void(Record&)>& on_record) {
+  Slicer slicer(options, source.faults(), sink);
+  auto stream = source.open();
+  Progress progress("reading", -1);
+  Record r;
+  std::int64_t n = 0;
+  while (stream->next(r)) {
+    if (on_record) on_record(r);
+    slicer.push(std::move(r));
+    if ((++n & 0xffff) == 0) progress.update(n, cat(slicer.stats().slices, " slices"));
+  }
+  slicer.finish();
+  progress.finish(cat(n, " records, ", slicer.stats().slices, " slices"));
+  return slicer.stats();
+}
+
+}  // namespace rslicer

@@ -1,0 +1,22 @@
+// Shared helpers for the test binaries.
+#pragma once
+
+#include <string>
+
+namespace rslicer::testing {
+
+std::string source_dir();   // the repository root
+std::string shared_dir();   // ../shared beside the repository (may not exist)
+std::string binary_dir();   // the CMake build folder
+std::string trainticket_dir();  // shared_dir()/data/trainticket
+bool exists(const std::string& path);
+
+// A fresh empty folder under the system temp dir, removed by the caller or left for inspection.
+std::string make_temp_dir(const std::string& prefix);
+void write_file(const std::string& path, const std::string& content);
+// Writes `content` gzip-compressed.
+void write_gzip_file(const std::string& path, const std::string& content);
+// Runs a shell command and returns its stdout; sets *exit_code when given.
+std::string run_command(const std::string& command, int* exit_code = nullptr);
+
+}  // namespace rslicer::testing

@@ -1,0 +1,40 @@
+// rslicer inspect --data DIR [--format F] [--json] [--strict]
+#include <cstdio>
+
+#include "api/inspect.h"
+#include "command.h"
+#include "data_path.h"
+
+namespace {
+
+struct InspectFlags {
+  rslicer::InspectOptions options;
+  bool json = false;
+};
+
+RSLICER_COMMAND("inspect", "Summarise a dataset: entities, time range, counts, log templates, faults, rejected records",
+                10, [](CLI::App& sub) {
+                  auto flags = std::make_shared<InspectFlags>();
+                  auto& o = flags->options;
+                  sub.add_option("--data", o.data, "Dataset folder or file (default: the bundled sample)");
+                  sub.add_option("--format", o.format, "nezha | aiops22 | otlp | auto")->default_val("auto");
+                  sub.add_flag("--json", flags->json, "Print one JSON object");
+                  sub.add_flag("--strict", o.read.strict, "Fail on the first malformed record");
+                  sub.add_option("--window", o.slice.window_len_s, "Slice length in seconds")->default_val(180);
+                  sub.add_option("--stride", o.slice.window_stride_s, "Slice stride in seconds")->default_val(60);
+                  sub.add_option("--fault-duration", o.read.fault_duration_s,
+                                 "Fault duration in seconds when labels have none (default: per format)");
+                  return [flags]() {
+                    auto& o = flags->options;
+                    if (o.data.empty()) o.data = rslicer::cli::default_data_path();
+                    const auto report = rslicer::inspect_dataset(o);
+                    if (flags->json) {
+                      std::printf("%s\n", rslicer::inspect_to_json(report).dump(2).c_str());
+                    } else {
+                      std::fputs(rslicer::inspect_to_text(report, o.top_templates).c_str(), stdout);
+                    }
+                    return 0;
+                  };
+                });
+
+}  // namespace

@@ -1,0 +1,27 @@
+#include "data_path.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/errors.h"
+
+namespace rslicer::cli {
+
+std::string default_data_path() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("RSLICER_DATA"); env && *env) return env;
+  const fs::path rel = fs::path("data") / "trainticket-sample";
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  std::string tried;
+  for (fs::path dir = exe.parent_path(); !ec && !dir.empty(); dir = dir.parent_path()) {
+    if (fs::is_directory(dir / rel)) return (dir / rel).string();
+    tried += " " + (dir / rel).string();
+    if (dir == dir.root_path()) break;
+  }
+  if (fs::is_directory(rel)) return rel.string();
+  throw InvalidInput(cat("no --data given and the bundled sample was not found (looked in $RSLICER_DATA,", tried,
+                         ", ./", rel.string(), ")"));
+}
+
+}  // namespace rslicer::cli

@@ -1,0 +1,59 @@
+// rslicer: one binary, one subcommand per tools/cmd_*.cc.
+// Exit codes: 0 ok, 1 usage, 2 invalid input, 3 I/O error, 4 model error, 5 internal.
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <memory>
+
+#include "command.h"
+#include "core/errors.h"
+#include "core/progress.h"
+
+namespace rslicer::cli {
+std::vector<CommandEntry>& command_registry() {
+  static std::vector<CommandEntry> registry;
+  return registry;
+}
+}  // namespace rslicer::cli
+
+int main(int argc, char** argv) {
+  using namespace rslicer;
+  CLI::App app{
+      "rslicer: RuntimeSlicer, one learned runtime-state embedding per time slice of metrics, traces and "
+      "logs, for anomaly detection, failure triage and root cause localisation."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rslicer 0.1.0");
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "No progress output on stderr");
+  auto& registry = cli::command_registry();
+  std::stable_sort(registry.begin(), registry.end(),
+                   [](const auto& a, const auto& b) { return a.order < b.order; });
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runs;
+  for (auto& entry : registry) {
+    CLI::App* sub = app.add_subcommand(entry.name, entry.help);
+    runs.emplace_back(sub, entry.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  Progress::set_global_enabled(!quiet);
+  try {
+    for (auto& [sub, run] : runs)
+      if (sub->parsed()) return run();
+  } catch (const InvalidInput& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const IoError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 3;
+  } catch (const ModelError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 4;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error: %s\n", e.what());
+    return 5;
+  }
+  return 1;
+}
