@@ -1,0 +1,141 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/csv.h"
+#include "core/errors.h"
+#include "core/line_reader.h"
+#include "core/parse_stats.h"
+#include "core/strings.h"
+#include "core/time.h"
+#include "test_util.h"
+
+namespace rslicer {
+namespace {
+
+TEST(Time, ParsesIsoAndSpaceSeparatedAsUtc) {
+  EXPECT_EQ(*parse_datetime("1970-01-01 00:00:00"), 0);
+  EXPECT_EQ(*parse_datetime("2023-01-29 08:43:04"), 1674981784LL * kUsPerSecond);
+  EXPECT_EQ(*parse_datetime("2023-01-29T08:42:22.383150913Z"), 1674981742383150LL);
+  EXPECT_EQ(*parse_datetime("2023-01-29T16:43:04+08:00"), 1674981784LL * kUsPerSecond);
+  EXPECT_EQ(*parse_datetime("2023-01-29 08:41:09.470514006 +0000 UTC m=+0.546675867", true),
+            1674981669470514LL);
+  EXPECT_FALSE(parse_datetime("2023-13-01 00:00:00"));
+  EXPECT_FALSE(parse_datetime("yesterday"));
+  EXPECT_FALSE(parse_datetime("2023-01-29 08:43:04 trailing"));
+}
+
+TEST(Time, FormatsRoundTrip) {
+  EXPECT_EQ(format_time(1674981784LL * kUsPerSecond), "2023-01-29T08:43:04Z");
+  EXPECT_EQ(format_time(1674981742383150LL), "2023-01-29T08:42:22.383150Z");
+  EXPECT_EQ(*parse_datetime(format_time(1674981742383150LL)), 1674981742383150LL);
+}
+
+TEST(Time, GuessesEpochUnitByMagnitude) {
+  EXPECT_EQ(guess_epoch_unit(1674981784), EpochUnit::kSeconds);
+  EXPECT_EQ(guess_epoch_unit(1674981784123.0), EpochUnit::kMillis);
+  EXPECT_EQ(guess_epoch_unit(1674981784123456.0), EpochUnit::kMicros);
+  EXPECT_EQ(guess_epoch_unit(1674981784123456789.0), EpochUnit::kNanos);
+  EXPECT_EQ(epoch_to_us(1674981784123.0, EpochUnit::kMillis), 1674981784123000LL);
+}
+
+TEST(Strings, ParsesNumbersIncludingNonFinite) {
+  EXPECT_DOUBLE_EQ(*parse_double(" 0.0045 "), 0.0045);
+  EXPECT_DOUBLE_EQ(*parse_double("+3e2"), 300.0);
+  EXPECT_TRUE(std::isnan(*parse_double("NaN")));
+  EXPECT_TRUE(std::isinf(*parse_double("-inf")));
+  EXPECT_FALSE(parse_double("12abc"));
+  EXPECT_FALSE(parse_double(""));
+  EXPECT_EQ(*parse_int("-6795364578871345152"), -6795364578871345152LL);
+}
+
+TEST(Strings, ServiceOfPod) {
+  EXPECT_EQ(service_of_pod("ts-auth-service-7f8d7d756d-k7b9j"), "ts-auth-service");
+  EXPECT_EQ(service_of_pod("ts-food-service-f5756978c-k8vqf"), "ts-food-service");
+  EXPECT_EQ(service_of_pod("emailservice-0"), "emailservice");
+  EXPECT_EQ(service_of_pod("adservice2-0"), "adservice2");
+  EXPECT_EQ(service_of_pod("frontend"), "frontend");
+  EXPECT_EQ(service_of_pod("node-1"), "node");  // callers pass nodes with EntityKind::kNode, never through this
+}
+
+TEST(Csv, SplitsQuotedFieldsWithEscapes) {
+  std::vector<std::string_view> f;
+  std::string storage;
+  ASSERT_TRUE(split_csv_line(R"(a,"b,c","d ""e""",)", ',', f, storage));
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_EQ(f[0], "a");
+  EXPECT_EQ(f[1], "b,c");
+  EXPECT_EQ(f[2], "d \"e\"");
+  EXPECT_EQ(f[3], "");
+  EXPECT_FALSE(split_csv_line(R"(a,"open)", ',', f, storage));
+}
+
+TEST(Csv, ReadsGzipAndQuotedNewlines) {
+  const std::string dir = testing::make_temp_dir("csv");
+  testing::write_gzip_file(dir + "/a.csv.gz", "h1,h2\r\n1,\"x\ny\"\n2,z\n");
+  CsvReader r(dir + "/a.csv.gz");
+  std::vector<std::string_view> f;
+  ASSERT_TRUE(r.next(f));
+  EXPECT_EQ(f[1], "h2");
+  ASSERT_TRUE(r.next(f));
+  EXPECT_EQ(f[1], "x\ny");
+  EXPECT_EQ(r.line_number(), 2);
+  ASSERT_TRUE(r.next(f));
+  EXPECT_EQ(f[0], "2");
+  EXPECT_EQ(r.line_number(), 4);
+  EXPECT_FALSE(r.next(f));
+}
+
+TEST(Csv, StrayQuoteDoesNotSwallowTheFile) {
+  const std::string dir = testing::make_temp_dir("csv");
+  std::string content = "a,\"broken\n";
+  for (int i = 0; i < 200; ++i) content += "x,y\n";
+  testing::write_file(dir + "/b.csv", content);
+  CsvReader r(dir + "/b.csv");
+  std::vector<std::string_view> f;
+  ASSERT_TRUE(r.next(f));
+  EXPECT_TRUE(r.unterminated());
+  int rest = 0;
+  while (r.next(f)) ++rest;
+  EXPECT_GT(rest, 100);  // bounded damage: later lines are still read
+}
+
+TEST(LineReader, MissingFileIsAnIoErrorNamingThePath) {
+  try {
+    LineReader r("/nonexistent/file.csv");
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/file.csv"), std::string::npos);
+  }
+}
+
+TEST(LineReader, TruncatedGzipIsAnIoError) {
+  const std::string dir = testing::make_temp_dir("gz");
+  std::string big;
+  for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i * 7919) + "\n";
+  testing::write_gzip_file(dir + "/t.gz", big);
+  testing::run_command("head -c 3000 " + dir + "/t.gz > " + dir + "/cut.gz");
+  LineReader r(dir + "/cut.gz");
+  std::string_view line;
+  EXPECT_THROW(
+      {
+        while (r.next(line)) {
+        }
+      },
+      IoError);
+}
+
+TEST(ParseStats, CountsKeepsExamplesAndThrowsWhenStrict) {
+  ParseStats s;
+  for (int i = 0; i < 30; ++i) s.reject("f.csv", i + 1, "field_count", "bad");
+  EXPECT_EQ(s.rejected, 30);
+  EXPECT_EQ(s.by_reason["field_count"], 30);
+  EXPECT_EQ(s.examples.size(), ParseStats::max_examples);
+  EXPECT_EQ(s.examples[0], "f.csv:1: bad");
+  ParseStats strict;
+  strict.strict = true;
+  EXPECT_THROW(strict.reject("f.csv", 7, "x", "bad value"), InvalidInput);
+}
+
+}  // namespace
+}  // namespace rslicer

@@ -1,0 +1,199 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "ingest/formats.h"
+#include "ingest/source.h"
+#include "test_util.h"
+
+namespace rslicer {
+namespace {
+
+const char* kMetricHeader =
+    "Time,TimeStamp,PodName,CpuUsage(m),CpuUsageRate(%),MemoryUsage(Mi),MemoryUsageRate(%),SyscallRead,SyscallWrite,"
+    "NetworkReceiveBytes,NetworkTransmitBytes,PodClientLatencyP90(s),PodServerLatencyP90(s),PodClientLatencyP95(s),"
+    "PodServerLatencyP95(s),PodClientLatencyP99(s),PodServerLatencyP99(s),PodWorkload(Ops),PodSuccessRate(%),"
+    "NodeCpuUsageRate(%),NodeMemoryUsageRate(%),NodeNetworkReceiveBytes\n";
+
+std::string metric_row(long ts, const std::string& pod, const std::string& latency = "0.1") {
+  std::string r = "2023-01-29 08:41:09.47 +0000 UTC m=+0.5," + std::to_string(ts) + "," + pod;
+  for (int i = 0; i < 19; ++i) r += "," + (i == 9 ? latency : std::to_string(i + 1));
+  return r + "\n";
+}
+
+struct Read {
+  std::vector<MetricPoint> metrics;
+  std::vector<Span> spans;
+  std::vector<LogRecord> logs;
+  std::unique_ptr<TelemetrySource> source;
+};
+
+Read read_all(const std::string& dir, ReadOptions o = {}) {
+  Read r;
+  r.source = open_source(dir, "", o);
+  auto s = r.source->open();
+  Record rec;
+  TimeUs last = INT64_MIN;
+  while (s->next(rec)) {
+    EXPECT_GE(record_time(rec), last - 5 * kUsPerMinute);
+    last = std::max(last, record_time(rec));
+    if (auto* m = std::get_if<MetricPoint>(&rec)) r.metrics.push_back(*m);
+    if (auto* sp = std::get_if<Span>(&rec)) r.spans.push_back(*sp);
+    if (auto* l = std::get_if<LogRecord>(&rec)) r.logs.push_back(*l);
+  }
+  return r;
+}
+
+std::string make_day(const std::string& root) {
+  const std::string d = root + "/rca_data/2023-01-29";
+  testing::write_gzip_file(d + "/metric/ts-a-service-7f8d7d756d-k7b9j_metric.csv.gz",
+                           std::string(kMetricHeader) + metric_row(1674981669, "ts-a-service-7f8d7d756d-k7b9j") +
+                               metric_row(1674981729, "ts-a-service-7f8d7d756d-k7b9j", "NaN") +
+                               "bad,row\n" + metric_row(1674981789, "ts-a-service-7f8d7d756d-k7b9j", "12x"));
+  testing::write_file(d + "/trace/08_42_trace.csv",
+                      "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration\n"
+                      "t1,s1,root,ts-a-service-7f8d7d756d-k7b9j,/*,1674981768697000000,1674981769015316530,318316\n"
+                      "t1,s2,s1,ts-b-service-5dc8d4f9fd-46997,GET /b,1674981768700000000,1674981768800000000,100000\n"
+                      "t1,s3,missing,ts-b-service-5dc8d4f9fd-46997,GET /c,1674981768710000000,1674981768720000000,10000\n");
+  testing::write_file(
+      d + "/log/08_42_log.csv",
+      "Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log\n"
+      "2023-01-29T08:42:22.383Z,1674981742383150913,33.33.33.116,ts-b-service-5dc8d4f9fd-46997,server,t1,s2,"
+      "\"{\"\"log\"\":\"\"16:42:22.382 ERROR  c.B#1 failed to get x\\n\"\",\"\"stream\"\":\"\"stdout\"\"}\"\n"
+      "2023-01-29T08:42:23.000Z,-6795364578871345152,33.33.33.116,ts-b-service-5dc8d4f9fd-46997,server,,,"
+      "\"{\"\"log\"\":\"\"16:42:23.000 INFO  c.B#2 ok\\n\"\",\"\"stream\"\":\"\"stdout\"\"}\"\n"
+      "1,2,3\n");
+  testing::write_file(d + "/2023-01-29-fault_list.json",
+                      R"({"08": [{"inject_time": "2023-01-29 08:43:04", "inject_timestamp": "1674953044",
+                          "inject_pod": "ts-b-service-5dc8d4f9fd-46997", "inject_type": "return"}]})");
+  return d;
+}
+
+TEST(NezhaReader, ReadsAllModalitiesAndCountsBadRecords) {
+  const std::string root = testing::make_temp_dir("nezha");
+  make_day(root);
+  EXPECT_EQ(detect_format(root), "nezha");
+  Read r = read_all(root);
+  const ReadCounts& c = r.source->counts();
+  EXPECT_EQ(c.metric_rows, 3);                // the "bad,row" line is rejected
+  EXPECT_EQ(c.metric_non_finite, 1);          // NaN latency skipped and counted
+  EXPECT_EQ(c.metric_points, 19 + 18 + 18);   // the third row's "12x" value is rejected
+  EXPECT_EQ(r.metrics.size(), 55u);
+  EXPECT_EQ(c.spans, 3);
+  EXPECT_EQ(c.log_records, 2);
+  const ParseStats& st = r.source->stats();
+  EXPECT_EQ(st.rejected, 3);
+  EXPECT_EQ(st.by_reason.at("field_count"), 2);
+  EXPECT_EQ(st.by_reason.at("bad_number"), 1);
+  EXPECT_EQ(st.repaired.at("time_from_iso"), 1);
+  bool named = false;
+  for (const auto& e : st.examples) named |= e.find("ts-a-service-7f8d7d756d-k7b9j_metric.csv.gz:4:") != std::string::npos;
+  EXPECT_TRUE(named) << "rejections name file and line";
+  // Spans: root parent is empty, entity and operation interned.
+  ASSERT_EQ(r.spans.size(), 3u);
+  EXPECT_EQ(r.spans[0].parent_id, "");
+  EXPECT_EQ(r.spans[0].duration_us, 318316);
+  EXPECT_EQ(r.source->catalog().entities.name(r.spans[1].entity), "ts-b-service-5dc8d4f9fd-46997");
+  EXPECT_EQ(r.source->catalog().entities.name(r.source->catalog().service_of(r.spans[1].entity)), "ts-b-service");
+  // Logs: Docker JSON unwrapped, level parsed, overflowed epoch recovered from the ISO time.
+  ASSERT_EQ(r.logs.size(), 2u);
+  EXPECT_EQ(r.logs[0].level, LogLevel::kError);
+  EXPECT_EQ(r.logs[0].message, "c.B#1 failed to get x");
+  EXPECT_EQ(r.logs[0].trace_id, "t1");
+  EXPECT_EQ(r.logs[1].time, 1674981743LL * kUsPerSecond);
+  // Labels: inject_time read as UTC, inject_timestamp (8 h off) ignored.
+  const auto faults = r.source->faults();
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(faults[0].start, 1674981784LL * kUsPerSecond);
+  EXPECT_EQ(faults[0].end - faults[0].start, static_cast<TimeUs>(kNezhaDefaultFaultDurationS * kUsPerSecond));
+  EXPECT_EQ(faults[0].fault_type, "return");
+}
+
+TEST(NezhaReader, StrictModeFailsOnFirstBadRecord) {
+  const std::string root = testing::make_temp_dir("nezha");
+  make_day(root);
+  ReadOptions o;
+  o.strict = true;
+  EXPECT_THROW(read_all(root, o), InvalidInput);
+}
+
+TEST(NezhaReader, ToleratesAbsentModalitiesAndFiles) {
+  const std::string root = testing::make_temp_dir("nezha");
+  const std::string d = root + "/rca_data/2023-01-30";
+  testing::write_gzip_file(d + "/metric/ts-a-service-7f8d7d756d-k7b9j_metric.csv.gz",
+                           std::string(kMetricHeader) + metric_row(1675078792, "ts-a-service-7f8d7d756d-k7b9j"));
+  Read r = read_all(root);
+  EXPECT_EQ(r.metrics.size(), 19u);
+  EXPECT_TRUE(r.spans.empty());
+  EXPECT_TRUE(r.source->faults().empty());
+  EXPECT_GE(r.source->stats().files_missing, 2);  // trace/ and log/ noted as absent
+}
+
+TEST(NezhaReader, UnreadableFileIsCountedNotFatal) {
+  const std::string root = testing::make_temp_dir("nezha");
+  const std::string d = make_day(root);
+  testing::write_file(d + "/trace/08_43_trace.csv.gz", "\x1f\x8b garbage that is not gzip");
+  Read r = read_all(root);
+  EXPECT_EQ(r.spans.size(), 3u);
+  EXPECT_GE(r.source->stats().rejected, 4);
+}
+
+TEST(Sources, EmptyFolderAndUnknownFormatGiveClearErrors) {
+  const std::string empty = testing::make_temp_dir("empty");
+  try {
+    open_source(empty, "", {});
+    FAIL();
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("empty"), std::string::npos);
+  }
+  const std::string other = testing::make_temp_dir("other");
+  testing::write_file(other + "/notes.txt", "hello");
+  EXPECT_THROW(open_source(other, "", {}), InvalidInput);
+  EXPECT_THROW(open_source(other, "parquet", {}), InvalidInput);
+  EXPECT_THROW(open_source("/no/such/dir", "nezha", {}), IoError);
+}
+
+TEST(Streams, ReorderStreamSortsBoundedDisorder) {
+  std::vector<Record> recs;
+  for (TimeUs t : {5, 1, 3, 2, 9, 7, 8}) recs.push_back(MetricPoint{t * kUsPerSecond, 0, 0, 1.0});
+  // make_vector_stream sorts, so feed the disorder through a chain of single-record streams
+  std::vector<StreamFactory> parts;
+  for (auto& r : recs) parts.push_back([r]() { return make_vector_stream({r}); });
+  ReorderStream s(std::make_unique<ChainStream>(std::move(parts)), 10 * kUsPerSecond);
+  std::vector<TimeUs> out;
+  Record r;
+  while (s.next(r)) out.push_back(record_time(r) / kUsPerSecond);
+  EXPECT_EQ(out, (std::vector<TimeUs>{1, 2, 3, 5, 7, 8, 9}));
+}
+
+// The full TrainTicket data: counts must equal what an independent reader
+// (python's csv module) finds in the files.
+TEST(NezhaReader, RealDataCountsMatchIndependentCount) {
+  const std::string nezha = testing::trainticket_dir() + "/nezha";
+  if (!testing::exists(nezha)) GTEST_SKIP() << "../shared not present";
+  int rc = 0;
+  const std::string py = testing::run_command("python3 " + testing::source_dir() +
+                                                  "/tests/ingest/count_nezha.py " + nezha,
+                                              &rc);
+  ASSERT_EQ(rc, 0) << py;
+  const auto expected = nlohmann::json::parse(py);
+  Read r;
+  r.source = open_source(nezha, "nezha", {});
+  auto s = r.source->open();
+  Record rec;
+  while (s->next(rec)) {
+  }
+  const ReadCounts& c = r.source->counts();
+  EXPECT_EQ(c.metric_rows, expected["metric_rows"].get<std::int64_t>());
+  EXPECT_EQ(c.spans, expected["spans"].get<std::int64_t>());
+  // One log line has 10 fields instead of 8 (rca_data/2023-01-29/log/10_06_log.csv.gz:631).
+  EXPECT_EQ(c.log_records, expected["log_lines"].get<std::int64_t>() - 1);
+  EXPECT_EQ(r.source->stats().rejected, 1);
+  ASSERT_EQ(r.source->stats().examples.size(), 1u);
+  EXPECT_NE(r.source->stats().examples[0].find("10_06_log.csv.gz:631"), std::string::npos);
+  EXPECT_EQ(r.source->faults().size(), 45u);
+}
+
+}  // namespace
+}  // namespace rslicer

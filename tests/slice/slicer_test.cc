@@ -1,0 +1,169 @@
+#include <gtest/gtest.h>
+
+#include "core/errors.h"
+#include "ingest/formats.h"
+#include "slice/slice.h"
+
+namespace rslicer {
+namespace {
+
+constexpr TimeUs S = kUsPerSecond;
+
+MetricPoint metric(TimeUs t, Id e = 0, Id k = 0) { return MetricPoint{t, e, k, 1.0}; }
+Span span(TimeUs t, const std::string& id, const std::string& parent = "", Id e = 1) {
+  Span s;
+  s.start = t;
+  s.duration_us = 1000;
+  s.entity = e;
+  s.trace_id = "t";
+  s.span_id = id;
+  s.parent_id = parent;
+  return s;
+}
+
+std::vector<Slice> run(const std::vector<Record>& recs, SliceOptions o, std::vector<FaultEvent> faults = {},
+                       SliceStats* stats = nullptr) {
+  std::vector<Slice> out;
+  Slicer slicer(o, std::move(faults), [&](Slice&& s) { out.push_back(std::move(s)); });
+  for (auto r : recs) slicer.push(std::move(r));
+  slicer.finish();
+  if (stats) *stats = slicer.stats();
+  return out;
+}
+
+TEST(Slicer, WindowsOverlapByStrideAndHoldRecordsInRange) {
+  SliceOptions o;
+  o.window_len_s = 180;
+  o.window_stride_s = 60;
+  std::vector<Record> recs;
+  for (int m = 0; m < 6; ++m) recs.push_back(metric(1000 * 60 * S + m * 60 * S + 5 * S));
+  const auto slices = run(recs, o);
+  // Records at minutes 0..5 (+5 s) fall in windows starting at minutes -2..5.
+  ASSERT_EQ(slices.size(), 8u);
+  for (const auto& s : slices) {
+    EXPECT_EQ(s.end - s.start, 180 * S);
+    EXPECT_EQ(s.start % (60 * S), 0);
+    for (const auto& m : s.metrics) {
+      EXPECT_GE(m.time, s.start);
+      EXPECT_LT(m.time, s.end);
+    }
+    EXPECT_TRUE(s.mask.has(Modality::kMetrics));
+    EXPECT_FALSE(s.mask.has(Modality::kTraces));
+  }
+  EXPECT_EQ(slices[2].metrics.size(), 3u);  // a full window sees three minutes
+  for (size_t i = 1; i < slices.size(); ++i) EXPECT_EQ(slices[i].start - slices[i - 1].start, 60 * S);
+}
+
+TEST(Slicer, SkipsEmptyWindowsAndCountsThem) {
+  SliceOptions o;
+  o.window_len_s = 60;
+  o.window_stride_s = 60;
+  SliceStats st;
+  const auto slices = run({metric(0), metric(600 * S)}, o, {}, &st);
+  EXPECT_EQ(slices.size(), 2u);
+  EXPECT_EQ(st.empty_windows, 9);
+  o.emit_empty = true;
+  EXPECT_EQ(run({metric(0), metric(600 * S)}, o).size(), 11u);
+}
+
+TEST(Slicer, LateRecordsAreCountedNotLost) {
+  SliceOptions o;
+  o.window_len_s = 60;
+  o.window_stride_s = 60;
+  o.allowed_lateness_s = 30;
+  SliceStats st;
+  // 100 s is within lateness after 120 s? No: window [60,120) closes when max - 30 >= 120.
+  const auto slices = run({metric(10 * S), metric(200 * S), metric(20 * S), metric(190 * S)}, o, {}, &st);
+  EXPECT_EQ(st.late_records, 1);  // the 20 s record: its window closed at watermark 170 s
+  EXPECT_EQ(st.late_examples.size(), 1u);
+  size_t total = 0;
+  for (const auto& s : slices) total += s.metrics.size();
+  EXPECT_EQ(total, 3u);
+}
+
+TEST(Slicer, DisorderWithinLatenessIsAbsorbed) {
+  SliceOptions o;
+  o.window_len_s = 60;
+  o.window_stride_s = 60;
+  o.allowed_lateness_s = 120;
+  SliceStats st;
+  const auto slices = run({metric(100 * S), metric(10 * S), metric(70 * S), metric(5 * S)}, o, {}, &st);
+  EXPECT_EQ(st.late_records, 0);
+  ASSERT_EQ(slices.size(), 2u);
+  EXPECT_EQ(slices[0].metrics.size(), 2u);
+  EXPECT_LE(slices[0].metrics[0].time, slices[0].metrics[1].time);  // sorted inside the slice
+}
+
+TEST(Slicer, DuplicatesDroppedAndOrphansCounted) {
+  SliceOptions o;
+  o.window_len_s = 60;
+  o.window_stride_s = 60;
+  SliceStats st;
+  const auto slices =
+      run({metric(1 * S, 3, 4), metric(1 * S, 3, 4), span(2 * S, "a"), span(3 * S, "a"), span(4 * S, "b", "a"),
+           span(5 * S, "c", "zz")},
+          o, {}, &st);
+  EXPECT_EQ(st.duplicates, 2);  // same metric key and time; same span id
+  EXPECT_EQ(st.orphan_spans, 1);
+  ASSERT_EQ(slices.size(), 1u);
+  EXPECT_EQ(slices[0].metrics.size(), 1u);
+  EXPECT_EQ(slices[0].spans.size(), 3u);
+  EXPECT_TRUE(slices[0].mask.has(Modality::kTraces));
+  EXPECT_EQ(slices[0].mask.count(), 2);
+}
+
+TEST(Slicer, LabelsOverlappingFaultsAndEntityViews) {
+  SliceOptions o;
+  o.window_len_s = 60;
+  o.window_stride_s = 60;
+  FaultEvent f;
+  f.start = 130 * S;
+  f.end = 200 * S;
+  f.root_cause = "p";
+  std::vector<Record> recs;
+  for (int i = 0; i < 5; ++i) {
+    recs.push_back(metric(i * 60 * S + S, i % 2));
+    if (i == 1) recs.push_back(span(61 * S, "x", "", 7));
+  }
+  const auto slices = run(recs, o, {f});
+  ASSERT_EQ(slices.size(), 5u);
+  EXPECT_TRUE(slices[1].faults.empty());
+  EXPECT_EQ(slices[2].faults, std::vector<std::uint32_t>{0});
+  EXPECT_EQ(slices[3].faults, std::vector<std::uint32_t>{0});
+  EXPECT_TRUE(slices[4].faults.empty());
+  const auto& views = slices[1].entities();
+  ASSERT_EQ(views.size(), 2u);
+  EXPECT_EQ(views[0].entity, 1u);
+  EXPECT_EQ(views[0].metrics.size(), 1u);
+  EXPECT_EQ(views[1].entity, 7u);
+  EXPECT_EQ(views[1].spans.size(), 1u);
+}
+
+TEST(Slicer, MemoryStaysBoundedByTheWindow) {
+  SliceOptions o;
+  o.window_len_s = 180;
+  o.window_stride_s = 60;
+  o.allowed_lateness_s = 60;
+  size_t max_open_records = 0, emitted = 0;
+  Slicer slicer(o, {}, [&](Slice&&) { ++emitted; });
+  // 2 days of one point per second: the slicer must never hold more than a few windows.
+  for (TimeUs t = 0; t < 2 * 86400; ++t) {
+    slicer.push(metric(t * S, 0, static_cast<Id>(t % 7)));
+    if (t % 3600 == 0) max_open_records = std::max<size_t>(max_open_records, static_cast<size_t>(t) - emitted * 60);
+  }
+  slicer.finish();
+  EXPECT_EQ(emitted, static_cast<size_t>(2 * 1440 + 2));
+  EXPECT_LT(max_open_records, 600u);  // records not yet covered by an emitted window: ~W + lateness
+}
+
+TEST(Slicer, RejectsBadOptions) {
+  SliceOptions o;
+  o.window_stride_s = 300;
+  o.window_len_s = 60;
+  EXPECT_THROW(Slicer(o, {}, [](Slice&&) {}), InvalidInput);
+  o.window_len_s = 0;
+  EXPECT_THROW(Slicer(o, {}, [](Slice&&) {}), InvalidInput);
+}
+
+}  // namespace
+}  // namespace rslicer
