@@ -36,7 +36,7 @@ TEST(InspectCli, FullTrainTicketReportsExactCountsAndTheMalformedLine) {
   ASSERT_EQ(rc, 0) << out;
   const auto j = nlohmann::json::parse(out);
   const auto expected = nlohmann::json::parse(
-      testing::run_command("python3 " + testing::source_dir() + "/tests/ingest/count_nezha.py " + nezha));
+      testing::run_command("/usr/bin/python3 " + testing::source_dir() + "/tests/ingest/count_nezha.py " + nezha));
   EXPECT_EQ(j["metrics"]["rows"], expected["metric_rows"]);
   EXPECT_EQ(j["traces"]["spans"], expected["spans"]);
   EXPECT_EQ(j["logs"]["records"].get<long>(), expected["log_lines"].get<long>() - 1);

@@ -173,7 +173,7 @@ TEST(NezhaReader, RealDataCountsMatchIndependentCount) {
   const std::string nezha = testing::trainticket_dir() + "/nezha";
   if (!testing::exists(nezha)) GTEST_SKIP() << "../shared not present";
   int rc = 0;
-  const std::string py = testing::run_command("python3 " + testing::source_dir() +
+  const std::string py = testing::run_command("/usr/bin/python3 " + testing::source_dir() +
                                                   "/tests/ingest/count_nezha.py " + nezha,
                                               &rc);
   ASSERT_EQ(rc, 0) << py;
