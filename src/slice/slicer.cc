@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <functional>
 #include <unordered_map>
 #include <unordered_set>
@@ -44,10 +45,11 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
 
 }  // namespace
 
-// Keys of recently seen records; entries older than the horizon are pruned.
+// Keys of recently seen records, in arrival order; keys whose record is
+// older than the horizon are pruned from the front (amortised O(1)).
 struct Slicer::DedupState {
-  std::unordered_map<std::uint64_t, TimeUs> seen;
-  TimeUs last_prune = INT64_MIN;
+  std::unordered_set<std::uint64_t> seen;
+  std::deque<std::pair<TimeUs, std::uint64_t>> order;
 };
 
 Slicer::Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink)
@@ -81,13 +83,12 @@ bool Slicer::is_duplicate(const Record& r) {
   } else {
     return false;  // identical log lines are legitimate (a loop logging the same text)
   }
-  auto [it, inserted] = dedup_->seen.emplace(key, t);
-  if (!inserted) return true;
-  if (max_time_ != INT64_MIN && max_time_ - dedup_->last_prune > dedup_horizon_) {
-    const TimeUs cutoff = max_time_ - dedup_horizon_;
-    for (auto i = dedup_->seen.begin(); i != dedup_->seen.end();)
-      i = i->second < cutoff ? dedup_->seen.erase(i) : std::next(i);
-    dedup_->last_prune = max_time_;
+  if (!dedup_->seen.insert(key).second) return true;
+  dedup_->order.emplace_back(t, key);
+  const TimeUs newest = std::max(max_time_, t);
+  while (!dedup_->order.empty() && dedup_->order.front().first < newest - dedup_horizon_) {
+    dedup_->seen.erase(dedup_->order.front().second);
+    dedup_->order.pop_front();
   }
   return false;
 }
