@@ -57,7 +57,7 @@ std::string metrics_line() {
          R"({"name":"latency","histogram":{"dataPoints":[{"timeUnixNano":"1674981669000000000","count":"4","sum":2.0,)"
          R"("bucketCounts":["1","3"],"explicitBounds":[0.5],"min":0.1,"max":0.9}]}},)"
          R"({"name":"rt","summary":{"dataPoints":[{"timeUnixNano":"1674981669000000000","count":"2","sum":3.0,)"
-         R"("quantileValues":[{"quantile":0.5,"value":1.0},{"quantile":0.99,"value":2.0}]}]}})"
+         R"("quantileValues":[{"quantile":0.5,"value":1.0},{"quantile":0.999,"value":2.0}]}]}})"
          R"(]}]},)"
          R"({"resource":{"attributes":[{"key":"host.name","value":{"stringValue":"node-3"}}]},"scopeMetrics":[{"metrics":[)"
          R"({"name":"system.cpu.utilization","gauge":{"dataPoints":[{"timeUnixNano":"1674981669000000000","asDouble":0.5}]}}]}]}]})";
@@ -125,7 +125,7 @@ TEST(OtlpReader, ReadsMetricsSpansAndLogs) {
   EXPECT_DOUBLE_EQ(kpi.at(p + "latency.min"), 0.1);
   EXPECT_DOUBLE_EQ(kpi.at(p + "latency.max"), 0.9);
   EXPECT_DOUBLE_EQ(kpi.at(p + "rt.p50"), 1.0);
-  EXPECT_DOUBLE_EQ(kpi.at(p + "rt.p99"), 2.0);
+  EXPECT_DOUBLE_EQ(kpi.at(p + "rt.p99.9"), 2.0);
   EXPECT_DOUBLE_EQ(kpi.at(p + "rt.mean"), 1.5);
   EXPECT_DOUBLE_EQ(kpi.at("node-3/system.cpu.utilization"), 0.5);
   EXPECT_EQ(kpi.size(), 13u);

@@ -74,6 +74,12 @@ std::unique_ptr<Fixture> make_fixture() {
                 " [create][Order \"42\" created, price=9.5 \xe5\x85\x83]";
     d.logs.push_back(r);
   }
+  LogRecord stack;  // a multi-line message with a tab and a control character
+  stack.time = kT0 + 45 * kUsPerSecond;
+  stack.entity = f->pod_order;
+  stack.level = LogLevel::kError;
+  stack.message = "java.lang.NullPointerException: \x01null\n\tat o.s.OrderServiceImpl.create(OrderServiceImpl.java:88)";
+  d.logs.push_back(stack);
   LogRecord plain;
   plain.time = kT0 + 30 * kUsPerSecond + 7;
   plain.entity = f->pod_auth;
@@ -176,7 +182,7 @@ TEST(WriterRoundTrip, Aiops22KeepsEveryField) {
   EXPECT_EQ(src->stats().rejected, 0);
   EXPECT_EQ(src->counts().metric_points, static_cast<std::int64_t>(f->data.metrics.size()));
   EXPECT_EQ(src->counts().spans, 9);
-  EXPECT_EQ(src->counts().log_records, 4);
+  EXPECT_EQ(src->counts().log_records, 5);
   fs::remove_all(dir);
 }
 

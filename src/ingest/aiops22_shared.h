@@ -1,0 +1,160 @@
+// Helpers shared by the aiops22 and otlp readers and the writers (private to
+// src/ingest): a merge that opens files only when the stream reaches their
+// first record, a sorted recursive file listing, the span error rule and
+// shortest round-trip number formatting.
+#pragma once
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/strings.h"
+#include "ingest/source.h"
+
+namespace rslicer::ingest_detail {
+
+// One file's stream, opened lazily. `first_time` is the time of its first
+// valid record (found by a cheap peek); files with no valid record use the
+// minimum so they are read (and their bad lines counted) first.
+struct LazyPart {
+  TimeUs first_time = std::numeric_limits<TimeUs>::min();
+  StreamFactory open;
+};
+
+// K-way merge that keeps only the files whose time range has been reached
+// open: a part is opened when the earliest buffered record is not earlier
+// than its first_time. Memory is bounded by the files overlapping in time,
+// not by the number of files (a multi-day dataset with hundreds of files).
+class LazyMergeStream : public RecordStream {
+ public:
+  explicit LazyMergeStream(std::vector<LazyPart> parts) : parts_(std::move(parts)) {
+    std::stable_sort(parts_.begin(), parts_.end(),
+                     [](const LazyPart& a, const LazyPart& b) { return a.first_time < b.first_time; });
+  }
+
+  bool next(Record& out) override {
+    while (next_part_ < parts_.size() && (heap_.empty() || parts_[next_part_].first_time <= record_time(heap_.front().record))) {
+      open_part(next_part_++);
+    }
+    if (heap_.empty()) return false;
+    std::pop_heap(heap_.begin(), heap_.end(), Later{});
+    Head& h = heap_.back();
+    out = std::move(h.record);
+    if (streams_[h.stream]->next(h.record)) {
+      std::push_heap(heap_.begin(), heap_.end(), Later{});
+    } else {
+      streams_[h.stream].reset();
+      heap_.pop_back();
+    }
+    return true;
+  }
+
+ private:
+  struct Head {
+    Record record;
+    size_t stream;
+  };
+  struct Later {
+    bool operator()(const Head& a, const Head& b) const {
+      const TimeUs ta = record_time(a.record), tb = record_time(b.record);
+      if (ta != tb) return ta > tb;
+      return a.stream > b.stream;  // deterministic: earlier-opened stream first
+    }
+  };
+
+  void open_part(size_t i) {
+    std::unique_ptr<RecordStream> s = parts_[i].open();
+    parts_[i].open = nullptr;  // release the factory's captures
+    if (!s) return;
+    Head h{Record{}, streams_.size()};
+    const bool has = s->next(h.record);
+    streams_.push_back(has ? std::move(s) : nullptr);
+    if (has) {
+      heap_.push_back(std::move(h));
+      std::push_heap(heap_.begin(), heap_.end(), Later{});
+    }
+  }
+
+  std::vector<LazyPart> parts_;
+  size_t next_part_ = 0;
+  std::vector<std::unique_ptr<RecordStream>> streams_;
+  std::vector<Head> heap_;
+};
+
+// Regular files under `root` (recursive, symlinks followed, unreadable
+// folders skipped) whose lower-cased name ends with one of `suffixes`,
+// sorted by path. `root` may also be a single file.
+inline std::vector<std::string> list_files(const std::string& root, const std::vector<std::string>& suffixes) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  auto matches = [&](const fs::path& p) {
+    const std::string name = to_lower(p.filename().string());
+    for (const auto& s : suffixes)
+      if (ends_with(name, s)) return true;
+    return false;
+  };
+  std::error_code ec;
+  if (fs::is_regular_file(root, ec)) {
+    if (matches(root)) out.push_back(root);
+    return out;
+  }
+  if (!fs::is_directory(root, ec)) return out;
+  fs::recursive_directory_iterator it(root, fs::directory_options::follow_directory_symlink |
+                                                fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code fec;
+    if (it->is_regular_file(fec) && matches(it->path())) out.push_back(it->path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Lower-cased name of the folder holding `path` ("container" for
+// .../metric/container/kpi_x.csv).
+inline std::string parent_dir_name(const std::string& path) {
+  return to_lower(std::filesystem::path(path).parent_path().filename().string());
+}
+
+// The span error rule shared by the aiops22 reader/writer and the otlp
+// reader/writer, for a numeric protocol status: HTTP 5xx, or a gRPC code
+// that OpenTelemetry marks as a server error (UNKNOWN 2, DEADLINE_EXCEEDED 4,
+// UNIMPLEMENTED 12, INTERNAL 13, UNAVAILABLE 14, DATA_LOSS 15). HTTP 4xx and
+// client-side gRPC codes (NOT_FOUND, INVALID_ARGUMENT, ...) are not errors.
+inline bool status_implies_error(std::int64_t code) {
+  return code >= 500 || code == 2 || code == 4 || code == 12 || code == 13 || code == 14 || code == 15;
+}
+
+// Shortest text that parses back to exactly `v` ("0.1", "1e+20", "NaN").
+inline std::string format_double(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
+}
+
+// RFC-4180 quoting: the field is quoted (with "" escapes) only when it holds
+// a comma, quote, CR or LF, or starts/ends with a space.
+inline void append_csv_field(std::string& out, std::string_view field) {
+  const bool quote = field.find_first_of(",\"\r\n") != std::string_view::npos ||
+                     (!field.empty() && (field.front() == ' ' || field.back() == ' '));
+  if (!quote) {
+    out.append(field);
+    return;
+  }
+  out.push_back('"');
+  for (char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+}  // namespace rslicer::ingest_detail
