@@ -150,7 +150,7 @@ TEST_F(TokenizerFileErrors, WrongStructure) {
   testing::write_file(dir_ + "/b.json", R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})");
   expect_error<InvalidInput>(dir_ + "/b.json", "WordPiece");
   testing::write_file(dir_ + "/c.json", R"({"model": {"type": "BPE", "vocab": {"a": "zero"}, "merges": []}})");
-  expect_error<InvalidInput>(dir_ + "/c.json", "not a valid id");
+  expect_error<InvalidInput>(dir_ + "/c.json", "is not an integer id");
   testing::write_file(dir_ + "/d.json",
                       R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
                           "pre_tokenizer": {"type": "Whitespace"}})");
@@ -183,7 +183,7 @@ TEST_F(TokenizerFileErrors, TinyTokenizerHonoursAddedTokenFlags) {
   const std::int32_t he = next - 2, hey = next - 1;
   nlohmann::json j = {
       {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"h e", "he y"}}}},
-      {"normalizer", nullptr},
+      {"normalizer", {{"type", "NFC"}}},
       {"pre_tokenizer",
        {{"type", "Sequence"},
         {"pretokenizers",
@@ -198,11 +198,19 @@ TEST_F(TokenizerFileErrors, TinyTokenizerHonoursAddedTokenFlags) {
        {{{"id", 1000}, {"content", "[BOS]"}, {"special", true}, {"lstrip", false}, {"rstrip", false}, {"normalized", false}},
         {{"id", 1001}, {"content", "[L]"}, {"special", false}, {"lstrip", true}, {"rstrip", false}, {"normalized", false}},
         {{"id", 1002}, {"content", "[R]"}, {"special", false}, {"lstrip", false}, {"rstrip", true}, {"normalized", false}},
-        {{"id", 1003}, {"content", "[R]x"}, {"special", false}, {"lstrip", false}, {"rstrip", false}, {"normalized", false}}}}};
+        {{"id", 1003}, {"content", "[R]x"}, {"special", false}, {"lstrip", false}, {"rstrip", false}, {"normalized", false}},
+        // normalized: matched after NFC, so "e" + U+0301 finds it; "x" + U+0301 does not.
+        {{"id", 1004}, {"content", "\xC3\xA9"}, {"special", false}, {"lstrip", false}, {"rstrip", false}, {"normalized", true}},
+        // not normalized: matched on the raw text only.
+        {{"id", 1005}, {"content", "\xC3\xB1"}, {"special", false}, {"lstrip", false}, {"rstrip", false}, {"normalized", false}}}}};
   const std::string path = dir_ + "/tiny.json";
   testing::write_file(path, j.dump());
   const Qwen3Tokenizer tok = Qwen3Tokenizer::from_file(path);
-  EXPECT_EQ(tok.vocab_size(), 1004u);
+  EXPECT_EQ(tok.vocab_size(), 1006u);
+  EXPECT_EQ(tok.encode("he\xC3\xA9"), (Ids{he, 1004}));
+  EXPECT_EQ(tok.encode("hee\xCC\x81"), (Ids{he, 1004}));  // NFC first, then the normalized token
+  EXPECT_EQ(tok.encode("\xC3\xB1"), (Ids{1005}));
+  EXPECT_NE(tok.encode("n\xCC\x83"), (Ids{1005}));       // raw-text token: no match before NFC
   EXPECT_EQ(tok.encode("hey"), (Ids{hey}));
   EXPECT_EQ(tok.encode("he"), (Ids{he}));
   const std::int32_t space = tok.token_to_id("\xC4\xA0");  // "Ġ"

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
+#include "tokenizer/js_unicode_tables.h"
+#include "tokenizer/utf8.h"
 
 namespace rslicer {
 namespace {
@@ -49,6 +51,56 @@ TEST(JsRegex, KnowsLettersNewerThanPcre2) {
   const JsRegex re(kQwenPattern);
   // U+31350 (CJK Extension H, Unicode 15) is a letter for JS.
   EXPECT_EQ(pieces(re, " \xF0\xB1\x8D\x90\xF0\xB1\x8D\x91"), (std::vector<std::string>{" \xF0\xB1\x8D\x90\xF0\xB1\x8D\x91"}));
+}
+
+// Every code point: the translated classes equal JS's (node's tables), in the
+// fast form (native classes + stand-ins) and in the explicit-ranges form.
+TEST(JsRegex, ClassesEqualJavaScriptsForEveryCodePoint) {
+  std::string all;
+  std::vector<std::uint32_t> cp_at;  // code point starting at each byte offset
+  for (std::uint32_t cp = 0; cp < 0x110000; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    cp_at.resize(all.size() + 1, 0);
+    cp_at[all.size()] = cp;
+    append_utf8(all, cp);
+  }
+  cp_at.resize(all.size() + 1, 0);
+  auto matched = [&](const JsRegex& re) {
+    std::vector<MatchSpan> spans;
+    re.find_all(all, spans);
+    std::vector<std::uint32_t> cps;
+    for (const auto& s : spans) {
+      for (std::size_t i = s.begin; i < s.end;) {
+        cps.push_back(cp_at[i]);
+        next_code_point(all, i);
+      }
+    }
+    return cps;
+  };
+  auto expected = [](const js_unicode::CodePointRange* table, std::size_t count) {
+    std::vector<std::uint32_t> cps;
+    for (std::size_t k = 0; k < count; ++k)
+      for (std::uint32_t cp = table[k].first; cp <= table[k].last; ++cp) cps.push_back(cp);
+    return cps;
+  };
+  const auto letters = expected(js_unicode::kJsLetterRanges, js_unicode::kJsLetterRangeCount);
+  const auto numbers = expected(js_unicode::kJsNumberRanges, js_unicode::kJsNumberRangeCount);
+  const auto spaces = expected(js_unicode::kJsSpaceRanges, js_unicode::kJsSpaceRangeCount);
+
+  const JsRegex fast_l("\\p{L}+"), fast_n("\\p{N}+"), fast_s("\\s+");
+  EXPECT_TRUE(fast_l.native_letters());
+  EXPECT_EQ(matched(fast_l), letters);
+  EXPECT_EQ(matched(fast_n), numbers);
+  EXPECT_EQ(matched(fast_s), spaces);
+  // \\x{10FFFF} (a noncharacter) forces the explicit form.
+  const JsRegex slow_l("\\p{L}+|\\x{10FFFF}"), slow_n("[\\p{N}]+|\\x{10FFFF}");
+  EXPECT_FALSE(slow_l.native_letters());
+  auto with_max = [](std::vector<std::uint32_t> v) {
+    v.push_back(0x10FFFF);
+    return v;
+  };
+  EXPECT_EQ(matched(slow_l), with_max(letters));
+  EXPECT_EQ(matched(slow_n), with_max(numbers));
 }
 
 TEST(JsRegex, LongRunsDoNotOverflow) {

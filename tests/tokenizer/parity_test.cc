@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -50,6 +51,7 @@ TEST(TokenizerParity, IdenticalIdsToJsReferenceOnVariedCorpus) {
   ASSERT_NE(tok, nullptr);
   const std::vector<std::string> lines = parity_corpus_jsonl(testing::trainticket_dir());
   ASSERT_GE(lines.size(), 10000u);
+  std::printf("[ parity   ] %zu strings\n", lines.size());
   std::vector<std::vector<std::int32_t>> expected;
   ASSERT_TRUE(run_node_reference(join_lines(lines), "", expected));
   expect_same_ids(*tok, lines, expected, /*special=*/false);

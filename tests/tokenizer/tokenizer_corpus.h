@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -384,6 +385,31 @@ inline std::vector<std::string> parity_corpus_jsonl(const std::string& traintick
       s += ch;
     }
     strings.push_back(s);
+  }
+  // 11b. Every code point utf8proc's NFC treats specially (non-zero combining
+  // class, canonical decomposition, composition partner), after a base
+  // letter, and the canonical decompositions of the precomposed ones.
+  {
+    std::vector<char32_t> special_cps;
+    for (char32_t cp = 0xA0; cp < 0x30000; ++cp) {
+      if ((cp >= 0xD800 && cp <= 0xDFFF) || !is_known_to_utf8proc(cp)) continue;
+      const utf8proc_property_t* prop = utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
+      const bool canonical_decomp = prop->decomp_seqindex != UINT16_MAX && prop->decomp_type == 0;
+      if (prop->combining_class != 0 || canonical_decomp || prop->comb_index != UINT16_MAX)
+        special_cps.push_back(cp);
+    }
+    for (std::size_t k = 0; k < special_cps.size(); k += 6) {
+      std::string s = rng.pick(std::vector<std::string>{"a", "e", "o", " ", "x ", "\xE3\x81\x8B", "\xE0\xA4\x95"});
+      for (std::size_t m = k; m < k + 6 && m < special_cps.size(); ++m) s += utf8_of(special_cps[m]);
+      strings.push_back(s);
+      // The NFD form of the same text.
+      utf8proc_uint8_t* nfd = nullptr;
+      const utf8proc_ssize_t len = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                                                static_cast<utf8proc_ssize_t>(s.size()), &nfd,
+                                                static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_DECOMPOSE));
+      if (len > 0) strings.emplace_back(reinterpret_cast<const char*>(nfd), static_cast<std::size_t>(len));
+      std::free(nfd);
+    }
   }
   // 12. Letters and digits newer than PCRE2's Unicode tables (JS knows them).
   for (int i = 0; i < 100; ++i) {
