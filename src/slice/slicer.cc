@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/errors.h"
+#include "core/flat_set.h"
 #include "core/progress.h"
 #include "slice/slice.h"
 
@@ -48,7 +49,7 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
 // Keys of recently seen records, in arrival order; keys whose record is
 // older than the horizon are pruned from the front (amortised O(1)).
 struct Slicer::DedupState {
-  std::unordered_set<std::uint64_t> seen;
+  FlatU64Set seen{1 << 16};
   std::deque<std::pair<TimeUs, std::uint64_t>> order;
 };
 
@@ -83,7 +84,8 @@ bool Slicer::is_duplicate(const Record& r) {
   } else {
     return false;  // identical log lines are legitimate (a loop logging the same text)
   }
-  if (!dedup_->seen.insert(key).second) return true;
+  if (key == 0) key = 1;  // 0 marks empty slots
+  if (!dedup_->seen.insert(key)) return true;
   dedup_->order.emplace_back(t, key);
   const TimeUs newest = std::max(max_time_, t);
   while (!dedup_->order.empty() && dedup_->order.front().first < newest - dedup_horizon_) {

@@ -139,3 +139,33 @@ TEST(ParseStats, CountsKeepsExamplesAndThrowsWhenStrict) {
 
 }  // namespace
 }  // namespace rslicer
+
+#include <random>
+#include <unordered_set>
+
+#include "core/flat_set.h"
+
+namespace rslicer {
+namespace {
+
+TEST(FlatU64Set, BehavesLikeAnUnorderedSetUnderRandomOperations) {
+  FlatU64Set flat(4);
+  std::unordered_set<std::uint64_t> ref;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint64_t k = 1 + rng() % 5000;  // small key space: many collisions and deletes
+    if (rng() % 3 == 0) {
+      flat.erase(k);
+      ref.erase(k);
+    } else {
+      EXPECT_EQ(flat.insert(k), ref.insert(k).second);
+    }
+    if (i % 1000 == 0) {
+      ASSERT_EQ(flat.size(), ref.size());
+      for (std::uint64_t q = 1; q <= 5000; q += 37) ASSERT_EQ(flat.contains(q), ref.count(q) > 0) << q;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rslicer
