@@ -32,7 +32,7 @@ struct Run {
   std::int64_t records = 0, slices = 0, rows = 0;
 };
 
-Run read_and_slice(const std::string& dir, bool templates) {
+Run read_and_slice(const std::string& dir, bool templates, bool read_ahead) {
   using namespace rslicer;
   const auto t0 = std::chrono::steady_clock::now();
   auto source = open_source(dir, "", {});
@@ -43,7 +43,9 @@ Run read_and_slice(const std::string& dir, bool templates) {
     hook = [&](Record& r) {
       if (auto* l = std::get_if<LogRecord>(&r)) l->template_id = static_cast<Id>(miner.add(l->message));
     };
-  const SliceStats st = slice_source(*source, SliceOptions{}, [&](Slice&&) {}, hook);
+  SliceOptions options;
+  options.read_ahead = read_ahead;
+  const SliceStats st = slice_source(*source, options, [&](Slice&&) {}, hook);
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   run.records = st.records_in;
   run.slices = st.slices;
@@ -59,9 +61,10 @@ int main(int argc, char** argv) {
   rslicer::Progress::set_global_enabled(false);
   try {
     std::printf("dataset: %s\n", dir.c_str());
-    const Run plain = read_and_slice(dir, false);
+    const Run plain = read_and_slice(dir, false, false);
     const double rss_plain = peak_rss_mb();
-    const Run mined = read_and_slice(dir, true);
+    const Run ahead = read_and_slice(dir, false, true);
+    const Run mined = read_and_slice(dir, true, true);
     const double rss = peak_rss_mb();
     // Debian's interpreter: python3-pandas is installed for it, not for other pythons on PATH.
     const std::string cmd = std::string("/usr/bin/python3 ") + RSLICER_SOURCE_DIR + "/bench/pandas_baseline.py '" + dir + "'";
@@ -82,8 +85,9 @@ int main(int argc, char** argv) {
       std::printf("%-34s %10.2f %12.0f %12.0f %9.2fx\n", name, s, rows, rows / s, pandas_s / s);
     };
     row("pandas.read_csv (parse only)", pandas_s, pandas["rows"].get<double>());
-    row("rslicer read + slice", plain.seconds, static_cast<double>(plain.rows));
-    row("rslicer read + slice + templates", mined.seconds, static_cast<double>(mined.rows));
+    row("rslicer read + slice (1 thread)", plain.seconds, static_cast<double>(plain.rows));
+    row("rslicer read + slice (read-ahead)", ahead.seconds, static_cast<double>(ahead.rows));
+    row("rslicer inspect path (+ templates)", mined.seconds, static_cast<double>(mined.rows));
     std::printf("records streamed: %lld (metric points, spans, log lines), slices: %lld\n",
                 static_cast<long long>(plain.records), static_cast<long long>(plain.slices));
     std::printf("peak RSS: rslicer %.0f MB (read + slice %.0f MB), pandas %.0f MB\n", rss, rss_plain,

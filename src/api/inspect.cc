@@ -39,7 +39,10 @@ InspectReport inspect_dataset(const InspectOptions& options) {
     for (int m = 0; m < kNumModalities; ++m)
       if (s.mask.has(static_cast<Modality>(m))) ++rep.slices_with[m];
   };
-  rep.slice_stats = slice_source(*source, options.slice, sink, on_record);
+  // The hooks touch neither the catalog nor the stats, so parsing may run ahead on a second thread.
+  SliceOptions slice_options = options.slice;
+  slice_options.read_ahead = true;
+  rep.slice_stats = slice_source(*source, slice_options, sink, on_record);
   rep.counts = source->counts();
   rep.parse = source->stats();
   rep.metric_entities = static_cast<std::int64_t>(metric_entities.size());

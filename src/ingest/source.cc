@@ -1,6 +1,11 @@
 #include "ingest/source.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 namespace rslicer {
 
@@ -48,6 +53,78 @@ bool ReorderStream::next(Record& out) {
   heap_.pop_back();
   out = std::move(slots_[slot]);
   free_.push_back(slot);
+  return true;
+}
+
+struct PrefetchStream::State {
+  std::unique_ptr<RecordStream> inner;
+  size_t batch_size, max_batches;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::vector<Record>> ready;
+  bool done = false;
+  bool stop = false;
+  std::exception_ptr error;
+  std::thread worker;
+};
+
+PrefetchStream::PrefetchStream(std::unique_ptr<RecordStream> inner, size_t batch_size, size_t max_batches)
+    : state_(std::make_unique<State>()) {
+  State& st = *state_;
+  st.inner = std::move(inner);
+  st.batch_size = std::max<size_t>(1, batch_size);
+  st.max_batches = std::max<size_t>(1, max_batches);
+  st.worker = std::thread([&st]() {
+    for (;;) {
+      std::vector<Record> batch;
+      batch.reserve(st.batch_size);
+      std::exception_ptr error;
+      bool last = false;
+      try {
+        Record r;
+        while (batch.size() < st.batch_size && st.inner->next(r)) batch.push_back(std::move(r));
+        last = batch.size() < st.batch_size;
+      } catch (...) {
+        error = std::current_exception();  // records read before the error are still handed over
+        last = true;
+      }
+      std::unique_lock<std::mutex> lock(st.mu);
+      st.cv.wait(lock, [&] { return st.ready.size() < st.max_batches || st.stop; });
+      if (st.stop) return;
+      if (!batch.empty()) st.ready.push_back(std::move(batch));
+      if (last) {
+        st.error = error;
+        st.done = true;
+      }
+      st.cv.notify_all();
+      if (last) return;
+    }
+  });
+}
+
+PrefetchStream::~PrefetchStream() {
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->stop = true;
+  }
+  state_->cv.notify_all();
+  if (state_->worker.joinable()) state_->worker.join();
+}
+
+bool PrefetchStream::next(Record& out) {
+  if (pos_ >= current_.size()) {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->cv.wait(lock, [&] { return !state_->ready.empty() || state_->done; });
+    if (state_->ready.empty()) {
+      if (state_->error) std::rethrow_exception(state_->error);
+      return false;
+    }
+    current_ = std::move(state_->ready.front());
+    state_->ready.pop_front();
+    pos_ = 0;
+    state_->cv.notify_all();
+  }
+  out = std::move(current_[pos_++]);
   return true;
 }
 

@@ -75,6 +75,24 @@ class ReorderStream : public RecordStream {
   std::uint64_t seq_ = 0;
 };
 
+// Runs `inner` on a reader thread and hands its records over in batches, so
+// parsing (one core) overlaps with whatever consumes the stream (the other).
+// Contract: until next() has returned false, the reader thread writes the
+// source's Catalog, ParseStats and ReadCounts; the consumer must not read
+// them before then. Exceptions on the reader thread are rethrown by next().
+class PrefetchStream : public RecordStream {
+ public:
+  explicit PrefetchStream(std::unique_ptr<RecordStream> inner, size_t batch_size = 8192, size_t max_batches = 4);
+  ~PrefetchStream() override;
+  bool next(Record& out) override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  std::vector<Record> current_;
+  size_t pos_ = 0;
+};
+
 // Options shared by every reader.
 struct ReadOptions {
   bool strict = false;                  // the first rejected record is an error

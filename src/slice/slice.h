@@ -22,6 +22,8 @@ struct SliceOptions {
   double allowed_lateness_s = 120;  // records may arrive this much behind the newest one (per-file disorder)
   bool emit_empty = false;        // emit windows with no record at all (gaps between days are skipped by default)
   double dedup_horizon_s = 600;   // duplicate records (same key and time) within this horizon are dropped and counted
+  bool read_ahead = false;        // parse on a second thread (slice_source); only for sinks that do not read the
+                                  // source's Catalog/stats while slicing (see PrefetchStream)
 };
 
 // Which modalities a slice has.

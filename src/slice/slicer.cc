@@ -209,6 +209,7 @@ SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
                         const std::function<void(Slice&&)>& sink, const std::function<void(Record&)>& on_record) {
   Slicer slicer(options, source.faults(), sink);
   auto stream = source.open();
+  if (options.read_ahead) stream = std::make_unique<PrefetchStream>(std::move(stream));
   Progress progress("reading", -1);
   Record r;
   std::int64_t n = 0;

@@ -197,3 +197,41 @@ TEST(NezhaReader, RealDataCountsMatchIndependentCount) {
 
 }  // namespace
 }  // namespace rslicer
+
+namespace rslicer {
+namespace {
+
+class ThrowingStream : public RecordStream {
+ public:
+  bool next(Record& out) override {
+    if (n_ == 100) throw InvalidInput("boom at record 100");
+    out = MetricPoint{n_++, 0, 0, 1.0};
+    return true;
+  }
+
+ private:
+  TimeUs n_ = 0;
+};
+
+TEST(Streams, PrefetchKeepsOrderAndRethrowsReaderErrors) {
+  std::vector<Record> recs;
+  for (TimeUs t = 0; t < 50000; ++t) recs.push_back(MetricPoint{t, 0, 0, 1.0});
+  PrefetchStream p(make_vector_stream(recs), 1000, 2);
+  Record r;
+  TimeUs expected = 0;
+  while (p.next(r)) EXPECT_EQ(record_time(r), expected++);
+  EXPECT_EQ(expected, 50000);
+
+  PrefetchStream bad(std::make_unique<ThrowingStream>(), 7, 2);
+  int got = 0;
+  EXPECT_THROW(
+      {
+        while (bad.next(r)) ++got;
+      },
+      InvalidInput);
+  EXPECT_EQ(got, 100);  // every record before the error is delivered
+  { PrefetchStream abandoned(std::make_unique<ThrowingStream>(), 7, 1); }  // destructor joins a blocked reader
+}
+
+}  // namespace
+}  // namespace rslicer
