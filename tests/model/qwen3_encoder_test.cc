@@ -149,10 +149,20 @@ TEST(Qwen3Model, ChunkedAttentionEqualsOneBlock) {
       input[r][static_cast<std::int64_t>(j)] = ids[r][j];
       mask[r][static_cast<std::int64_t>(j)] = 1;
     }
-  auto whole = model.forward(input, mask);
-  for (const auto& layer : *model.layers) layer->as<Qwen3DecoderLayer>()->self_attn->max_score_elements = 2 * 4 * 50 * 7;
+  auto whole = model.forward(input, mask);              // with padding (row 1)
+  auto whole_row0 = model.forward(input.narrow(0, 0, 1));  // without padding
+  for (const auto& layer : *model.layers) layer->as<Qwen3DecoderLayer>()->self_attn->query_block = 7;
   auto chunked = model.forward(input, mask);  // 7 query rows per block
+  auto chunked_row0 = model.forward(input.narrow(0, 0, 1));
   EXPECT_LT((whole - chunked).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((whole_row0 - chunked_row0).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((whole_row0 - whole.narrow(0, 0, 1)).abs().max().item<double>(), 1e-5);
+  for (const auto& layer : *model.layers) {
+    auto attn = layer->as<Qwen3DecoderLayer>()->self_attn;
+    attn->query_block = 256;
+    attn->max_score_elements = 2 * 4 * 50 * 5;  // the memory cap also splits: 5 rows per block
+  }
+  EXPECT_LT((whole - model.forward(input, mask)).abs().max().item<double>(), 1e-5);
 }
 
 TEST(Qwen3Encoder, Bf16ComputeIsCloseToReference) {
