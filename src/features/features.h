@@ -1,0 +1,147 @@
+// Feature extraction for the native encoder: a runtime Slice becomes a small
+// set of numeric feature tokens per modality, computed against a rolling
+// baseline built ONLY from data strictly before the slice's start (no
+// peeking). No libtorch here: the torch encoder (model/native_encoder.h)
+// consumes FeatureSlices, and tasks/baselines can use them directly.
+//
+// Tokens (one TokenSet per modality):
+//  - metrics: ONE token per entity. Its values are, for each KPI slot
+//    (kKpiSlots, see FeatureState::kpi_slot), the robust z-score of the
+//    window level against the entity x KPI baseline (median / MAD of the
+//    baseline ring) and the z-scored window trend, then summary values.
+//  - traces: one token per (entity, operation) the slice saw, top
+//    FeatureOptions::max_trace_tokens by span count: count, latency
+//    p50/p90/p99 and error rate, raw and as z against that key's baseline.
+//  - logs: one token per (entity, template), top max_log_tokens by count:
+//    count, warn/error fraction, z of the count against the baseline.
+// Every token carries hashed word pieces of its names (service, KPI is not a
+// name piece of a metric token since the KPI is its slot; operation; template
+// constant words), so unseen services, operations and templates still map.
+//
+// Data layout contract: value j of token i of a TokenSet is values[i * dim + j];
+// piece p of token i is pieces[i * kMaxPieces + p] (0 = padding, buckets are
+// 1 .. name_buckets - 1).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ingest/record.h"
+#include "slice/slice.h"
+
+namespace rslicer {
+
+constexpr int kMaxPieces = 12;         // word pieces per token name (extra pieces are dropped)
+constexpr int kKpiSlots = 24;          // KPI slots of a metric token (TrainTicket pods have 19 KPIs)
+constexpr int kMetricSummary = 6;      // summary values after the slots
+constexpr int kMetricTokenDim = 2 * kKpiSlots + kMetricSummary;  // [z level x slots, z trend x slots, summary]
+constexpr int kTraceTokenDim = 12;
+constexpr int kLogTokenDim = 6;
+// kMetricTokenDim / kTraceTokenDim / kLogTokenDim (inline: model/ uses it without linking features/)
+inline int token_dim(Modality m) {
+  return m == Modality::kMetrics ? kMetricTokenDim : m == Modality::kTraces ? kTraceTokenDim : kLogTokenDim;
+}
+
+struct FeatureOptions {
+  std::int32_t name_buckets = 4096;     // B: hash buckets of name word pieces (bucket 0 = padding)
+  std::uint64_t hash_seed = 0x5eed5eedULL;  // seed of the word-piece hash; fixed so models are portable
+  std::int32_t max_trace_tokens = 32;   // trace tokens per slice, the most frequent (entity, operation) keys
+  std::int32_t max_log_tokens = 32;     // log tokens per slice, the most frequent (entity, template) keys
+  std::int32_t baseline_len = 60;       // ring length of the metric baseline per entity x KPI (points; 1/min on TrainTicket)
+  std::int32_t event_baseline_len = 30; // ring length of trace/log baselines per key (one value per slice that saw the key)
+  std::int32_t min_baseline = 3;        // fewer baseline values: z-scores are 0 (unknown), not extreme
+  double z_clip = 8.0;                  // |z| is clipped here (after a soft log compression beyond 3)
+  double min_rel_scale = 0.05;          // robust scale floor, as a fraction of |median| (flat KPIs do not explode)
+  double min_abs_scale = 1e-6;          // absolute robust scale floor
+};
+
+// Numeric tokens of one modality of one slice.
+struct TokenSet {
+  std::int32_t dim = 0;                 // numeric values per token (token_dim(modality))
+  std::vector<float> values;            // [n * dim]
+  std::vector<std::int32_t> pieces;     // [n * kMaxPieces] word-piece buckets, 0 = padding
+  std::vector<Id> entities;             // [n] catalog entity the token belongs to (the pod/entity of the metrics, the executing entity of spans, the emitting entity of logs), kNoId if none
+  std::vector<std::uint8_t> kinds;      // [n] 1 + EntityKind of that entity, 0 when none
+  std::vector<std::uint64_t> keys;      // [n] stable hash of the token's full name (entity/op/template), for flat layouts and names
+  size_t size() const { return entities.size(); }
+};
+
+// A featurised slice: compact (a few KB), no raw records.
+struct FeatureSlice {
+  std::int64_t index = 0;               // Slice::index
+  TimeUs start = 0;
+  TimeUs end = 0;
+  ModalityMask mask;                    // modality present <=> its TokenSet is non-empty
+  std::vector<std::uint32_t> faults;    // Slice::faults (indices into the dataset's fault list)
+  std::array<TokenSet, kNumModalities> tokens;  // indexed by static_cast<int>(Modality)
+  std::int64_t n_metric_points = 0, n_spans = 0, n_logs = 0;  // raw record counts of the slice
+};
+
+// Persistent part of the extractor: what a trained model must carry so that
+// embedding new data reproduces the training features (KPI slot
+// assignment, names of token keys). Baseline statistics are NOT persisted:
+// they are rebuilt from each dataset's own past (documented in docs/encoder.md).
+struct FeatureState {
+  FeatureOptions options;
+  std::vector<std::string> kpi_slots;   // KPI name of slot i (first kKpiSlots KPIs seen, in order); others hash into a slot
+  std::unordered_map<std::uint64_t, std::string> key_names;  // token key -> display name ("ts-order-service|GET /api/...")
+  bool frozen = false;                  // no new KPI slots (set when a model is saved)
+
+  int kpi_slot(const std::string& kpi);  // assigns a slot when not frozen and free; else a stable hash slot
+  nlohmann::json to_json() const;
+  static FeatureState from_json(const nlohmann::json& j);  // throws ModelError on a malformed state
+};
+
+// Splits a name into lower-case word pieces: on - _ . / ( ) : space and
+// other punctuation, on camelCase boundaries and digit/letter boundaries;
+// pure-hex/long-digit runs (pod hashes, ids) become "<num>". Deterministic.
+std::vector<std::string> name_pieces(const std::string& name);
+// FNV-1a 64 of `piece` mixed with `seed`, mapped to 1 .. buckets-1.
+std::int32_t piece_bucket(const std::string& piece, std::uint64_t seed, std::int32_t buckets);
+std::uint64_t name_key(const std::string& name);  // FNV-1a 64 of the full name
+
+// Streaming feature extractor: call extract() on slices in time order.
+// Baselines only contain data with time < slice.start of the slice being
+// featurised. Template text comes through `template_text` (template id ->
+// text, e.g. from the Drain miner) so that log tokens get name pieces.
+class FeatureExtractor {
+ public:
+  using TemplateText = std::function<std::string(Id template_id)>;
+  FeatureExtractor(FeatureState state, const Catalog& catalog, TemplateText template_text = {});
+  ~FeatureExtractor();
+
+  FeatureSlice extract(const Slice& slice);
+  const FeatureState& state() const { return state_; }
+  FeatureState& state() { return state_; }
+
+ private:
+  struct Impl;
+  FeatureState state_;
+  const Catalog& catalog_;
+  TemplateText template_text_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A fixed column layout for flat "standardised feature" vectors (the plain
+// feature baseline): one column per (metric token key, KPI slot z-level),
+// per trace key x {count z, p90 z, error rate}, per log key x {count z, error
+// fraction}, plus global summary columns. Built from a set of slices
+// (normally the training slices); keys unseen there are ignored.
+struct FlatLayout {
+  std::vector<std::uint64_t> metric_keys;  // sorted
+  std::vector<std::uint64_t> trace_keys;   // sorted
+  std::vector<std::uint64_t> log_keys;     // sorted
+  size_t dim() const;
+};
+FlatLayout build_flat_layout(const std::vector<FeatureSlice>& slices, const std::vector<size_t>& which = {});
+// [layout.dim()] values; absent tokens give 0 (= "at baseline").
+std::vector<float> flat_features(const FeatureSlice& slice, const FlatLayout& layout);
+
+}  // namespace rslicer

@@ -1,0 +1,160 @@
+#include "model/runtime_encoder.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/errors.h"
+#include "core/progress.h"
+#include "model/native_encoder.h"
+
+namespace rslicer {
+
+nlohmann::json to_json(const EncoderConfig& c) {
+  return {{"backbone", c.backbone},   {"d_model", c.d_model},       {"layers", c.layers},
+          {"heads", c.heads},         {"ff_dim", c.ff_dim},         {"dropout", c.dropout},
+          {"embed_dim", c.embed_dim}, {"entity_dim", c.entity_dim}, {"fusion_hidden", c.fusion_hidden},
+          {"name_buckets", c.name_buckets}, {"qwen3_dir", c.qwen3_dir}};
+}
+
+EncoderConfig encoder_config_from_json(const nlohmann::json& j, const EncoderConfig& base) {
+  EncoderConfig c = base;
+  RSLICER_CHECK(j.is_object(), InvalidInput, "encoder config must be an object, got ", j.dump());
+  for (const auto& [k, v] : j.items()) {
+    try {
+      if (k == "backbone") c.backbone = v.get<std::string>();
+      else if (k == "d_model") c.d_model = v.get<std::int64_t>();
+      else if (k == "layers") c.layers = v.get<std::int64_t>();
+      else if (k == "heads") c.heads = v.get<std::int64_t>();
+      else if (k == "ff_dim") c.ff_dim = v.get<std::int64_t>();
+      else if (k == "dropout") c.dropout = v.get<double>();
+      else if (k == "embed_dim") c.embed_dim = v.get<std::int64_t>();
+      else if (k == "entity_dim") c.entity_dim = v.get<std::int64_t>();
+      else if (k == "fusion_hidden") c.fusion_hidden = v.get<std::int64_t>();
+      else if (k == "name_buckets") c.name_buckets = v.get<std::int32_t>();
+      else if (k == "qwen3_dir") c.qwen3_dir = v.get<std::string>();
+      else throw InvalidInput(cat("unknown key 'encoder.", k, "' in config"));
+    } catch (const nlohmann::json::exception&) {
+      throw InvalidInput(cat("bad value for 'encoder.", k, "': ", v.dump()));
+    }
+  }
+  RSLICER_CHECK(c.d_model > 0 && c.heads > 0 && c.d_model % c.heads == 0, InvalidInput,
+                "encoder.d_model (", c.d_model, ") must be a positive multiple of encoder.heads (", c.heads, ")");
+  RSLICER_CHECK(c.layers >= 0 && c.embed_dim > 0 && c.entity_dim > 0 && c.ff_dim > 0 && c.fusion_hidden > 0,
+                InvalidInput, "encoder sizes must be positive");
+  RSLICER_CHECK(c.dropout >= 0 && c.dropout < 1, InvalidInput, "encoder.dropout must be in [0, 1), got ", c.dropout);
+  return c;
+}
+
+EncoderBatch make_batch(const std::vector<const FeatureSlice*>& slices) {
+  EncoderBatch b;
+  b.slices = slices;
+  const std::int64_t B = static_cast<std::int64_t>(slices.size());
+  auto mask = torch::zeros({B, kNumModalities}, torch::kBool);
+  auto mask_a = mask.accessor<bool, 2>();
+  for (int m = 0; m < kNumModalities; ++m) {
+    const std::int64_t dim = token_dim(static_cast<Modality>(m));
+    std::int64_t T = 1;
+    for (const auto* s : slices) T = std::max<std::int64_t>(T, static_cast<std::int64_t>(s->tokens[m].size()));
+    auto values = torch::zeros({B, T, dim}, torch::kFloat32);
+    auto pieces = torch::zeros({B, T, kMaxPieces}, torch::kInt64);
+    auto kinds = torch::zeros({B, T}, torch::kInt64);
+    auto valid = torch::zeros({B, T}, torch::kBool);
+    float* vp = values.data_ptr<float>();
+    std::int64_t* pp = pieces.data_ptr<std::int64_t>();
+    std::int64_t* kp = kinds.data_ptr<std::int64_t>();
+    bool* okp = valid.data_ptr<bool>();
+    for (std::int64_t i = 0; i < B; ++i) {
+      const TokenSet& ts = slices[i]->tokens[m];
+      const std::int64_t n = static_cast<std::int64_t>(ts.size());
+      if (n > 0) {
+        if (ts.dim != dim) throw InvalidInput(cat("token set of modality ", m, " has dim ", ts.dim, ", expected ", dim));
+        std::copy(ts.values.begin(), ts.values.end(), vp + i * T * dim);
+        for (std::int64_t t = 0; t < n * kMaxPieces; ++t) pp[i * T * kMaxPieces + t] = ts.pieces[t];
+        for (std::int64_t t = 0; t < n; ++t) {
+          kp[i * T + t] = ts.kinds.empty() ? 0 : ts.kinds[t];
+          okp[i * T + t] = true;
+        }
+        mask_a[i][m] = true;
+      }
+    }
+    b.values[m] = values;
+    b.pieces[m] = pieces;
+    b.kinds[m] = kinds;
+    b.valid[m] = valid;
+  }
+  b.modality_mask = mask;
+  return b;
+}
+
+std::shared_ptr<RuntimeEncoder> make_encoder(const EncoderConfig& config) {
+  if (config.backbone == "native") return std::make_shared<NativeEncoder>(config);
+  if (config.backbone == "qwen3")
+    throw ModelError(
+        "backbone \"qwen3\" is not available in this build: the Qwen3 route needs the text serialisation of "
+        "feature slices (src/serialize), which is not written yet; use backbone \"native\"");
+  throw InvalidInput(cat("unknown encoder.backbone \"", config.backbone, "\" (known: native, qwen3)"));
+}
+
+std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vector<FeatureSlice>& slices,
+                                         std::int64_t batch_size, bool progress) {
+  torch::NoGradGuard no_grad;
+  bool was_training = encoder.is_training();
+  encoder.eval();
+  std::vector<SliceEmbedding> out;
+  out.reserve(slices.size());
+  Progress bar("embed", static_cast<std::int64_t>(slices.size()), progress, 5.0);
+  const auto edim = encoder.config().entity_dim;
+  for (size_t first = 0; first < slices.size(); first += static_cast<size_t>(batch_size)) {
+    size_t last = std::min(slices.size(), first + static_cast<size_t>(batch_size));
+    std::vector<const FeatureSlice*> ptrs;
+    for (size_t i = first; i < last; ++i) ptrs.push_back(&slices[i]);
+    EncoderBatch batch = make_batch(ptrs);
+    EncoderOutput o = encoder.forward(batch);
+    auto state = o.state.to(torch::kFloat32).contiguous();
+    const float* sp = state.data_ptr<float>();
+    const auto D = state.size(1);
+    std::array<torch::Tensor, kNumModalities> ent;
+    for (int m = 0; m < kNumModalities; ++m) ent[m] = o.entity_tokens[m].to(torch::kFloat32).contiguous();
+    for (size_t i = first; i < last; ++i) {
+      const FeatureSlice& s = slices[i];
+      const std::int64_t bi = static_cast<std::int64_t>(i - first);
+      SliceEmbedding e;
+      e.index = s.index;
+      e.start = s.start;
+      e.end = s.end;
+      e.mask = s.mask;
+      e.faults = s.faults;
+      e.state.assign(sp + bi * D, sp + (bi + 1) * D);
+      e.entity_dim = static_cast<std::int32_t>(edim);
+      std::map<Id, std::pair<std::vector<float>, int>> acc;
+      for (int m = 0; m < kNumModalities; ++m) {
+        const TokenSet& ts = s.tokens[m];
+        if (ts.size() == 0) continue;
+        const float* ep = ent[m].data_ptr<float>();
+        const auto T = ent[m].size(1);
+        for (size_t t = 0; t < ts.size(); ++t) {
+          Id id = ts.entities[t];
+          if (id == kNoId) continue;
+          auto& a = acc[id];
+          if (a.first.empty()) a.first.assign(edim, 0.0f);
+          const float* row = ep + (bi * T + static_cast<std::int64_t>(t)) * edim;
+          for (std::int64_t k = 0; k < edim; ++k) a.first[k] += row[k];
+          a.second += 1;
+        }
+      }
+      e.entities.reserve(acc.size());
+      e.entity_embeddings.reserve(acc.size() * edim);
+      for (auto& [id, a] : acc) {
+        e.entities.push_back(id);
+        for (float v : a.first) e.entity_embeddings.push_back(v / static_cast<float>(a.second));
+      }
+      out.push_back(std::move(e));
+    }
+    bar.update(static_cast<std::int64_t>(last));
+  }
+  bar.finish();
+  if (was_training) encoder.train();
+  return out;
+}
+
+}  // namespace rslicer

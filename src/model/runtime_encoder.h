@@ -1,0 +1,79 @@
+// The encoder interface both backbones implement (native feature-token
+// transformer, Qwen3 text route), the batch they consume and what they
+// return. A RuntimeEncoder maps a batch of FeatureSlices to one embedding
+// per modality, fuses them with g_phi (model/fusion_mlp.h) into the unified
+// state embedding, and exposes per-entity embeddings for root cause
+// localisation. Training (train/) only sees this interface.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "features/features.h"
+#include "slice/embedding.h"
+
+namespace rslicer {
+
+struct EncoderConfig {
+  std::string backbone = "native";   // "native" (feature tokens + small transformer) or "qwen3" (frozen text model + projection)
+  std::int64_t d_model = 64;         // token width of the shared transformer
+  std::int64_t layers = 2;           // transformer layers (shared by all modalities)
+  std::int64_t heads = 4;            // attention heads
+  std::int64_t ff_dim = 128;         // feed-forward width
+  double dropout = 0.1;              // dropout in the transformer and fusion (training only)
+  std::int64_t embed_dim = 64;       // unified state embedding size (and per-modality embedding size)
+  std::int64_t entity_dim = 32;      // per-entity embedding size
+  std::int64_t fusion_hidden = 128;  // hidden width of g_phi
+  std::int32_t name_buckets = 4096;  // must equal FeatureOptions::name_buckets
+  std::string qwen3_dir;             // Hugging Face checkpoint folder for backbone "qwen3"
+};
+nlohmann::json to_json(const EncoderConfig& c);
+// Reads the keys present in `j` over `base`; unknown key -> InvalidInput naming it.
+EncoderConfig encoder_config_from_json(const nlohmann::json& j, const EncoderConfig& base = {});
+
+// A padded batch of FeatureSlices as tensors (CPU). T_m = most tokens of
+// modality m in the batch (at least 1, so shapes are never empty).
+struct EncoderBatch {
+  std::array<torch::Tensor, kNumModalities> values;  // [B, T_m, token_dim(m)] float32
+  std::array<torch::Tensor, kNumModalities> pieces;  // [B, T_m, kMaxPieces] int64, 0 = padding
+  std::array<torch::Tensor, kNumModalities> kinds;   // [B, T_m] int64, 1 + EntityKind, 0 = none
+  std::array<torch::Tensor, kNumModalities> valid;   // [B, T_m] bool, false for padding
+  torch::Tensor modality_mask;                       // [B, 3] bool: slice has the modality
+  std::vector<const FeatureSlice*> slices;           // the B slices (not owned)
+};
+EncoderBatch make_batch(const std::vector<const FeatureSlice*>& slices);
+
+struct EncoderOutput {
+  torch::Tensor modality;        // [B, 3, embed_dim] per-modality embeddings, L2-normalised; rows where modality_mask is false are NOT meaningful and must be masked
+  torch::Tensor modality_mask;   // [B, 3] bool
+  torch::Tensor state;           // [B, embed_dim] unified state embedding g_phi(...), L2-normalised
+  std::array<torch::Tensor, kNumModalities> entity_tokens;  // [B, T_m, entity_dim] per-token entity projections (padding rows undefined)
+};
+
+class RuntimeEncoder : public torch::nn::Module {
+ public:
+  ~RuntimeEncoder() override = default;
+  virtual std::string backbone() const = 0;
+  virtual const EncoderConfig& config() const = 0;
+  virtual EncoderOutput forward(const EncoderBatch& batch) = 0;
+};
+
+// Builds an encoder with freshly initialised weights (seeded by the caller's
+// torch::manual_seed). Throws InvalidInput for an unknown backbone and
+// ModelError when the qwen3 route is requested but unavailable.
+std::shared_ptr<RuntimeEncoder> make_encoder(const EncoderConfig& config);
+
+// Runs the encoder in eval mode (no grad) over `slices` in batches and returns
+// one SliceEmbedding per slice, in order: the state embedding and, per entity
+// that has tokens, the mean of its tokens' entity projections (entity ids
+// sorted ascending).
+std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vector<FeatureSlice>& slices,
+                                         std::int64_t batch_size = 256, bool progress = false);
+
+}  // namespace rslicer

@@ -1,0 +1,113 @@
+#include "train/losses.h"
+
+#include "core/errors.h"
+
+namespace rslicer {
+
+nlohmann::json to_json(const LossConfig& c) {
+  return {{"tau", c.tau},       {"lambda_modal", c.lambda_modal}, {"lambda_temp", c.lambda_temp},
+          {"delta", c.delta},   {"lambda_anom", c.lambda_anom},   {"gamma", c.gamma}};
+}
+
+LossConfig loss_config_from_json(const nlohmann::json& j, const LossConfig& base) {
+  LossConfig c = base;
+  RSLICER_CHECK(j.is_object(), InvalidInput, "loss config must be an object, got ", j.dump());
+  for (const auto& [k, v] : j.items()) {
+    double* field = k == "tau"            ? &c.tau
+                    : k == "lambda_modal" ? &c.lambda_modal
+                    : k == "lambda_temp"  ? &c.lambda_temp
+                    : k == "delta"        ? &c.delta
+                    : k == "lambda_anom"  ? &c.lambda_anom
+                    : k == "gamma"        ? &c.gamma
+                                          : nullptr;
+    if (!field) throw InvalidInput(cat("unknown key 'loss.", k, "' in config"));
+    if (!v.is_number()) throw InvalidInput(cat("bad value for 'loss.", k, "': ", v.dump(), " (a number)"));
+    *field = v.get<double>();
+  }
+  RSLICER_CHECK(c.tau > 0, InvalidInput, "loss.tau must be > 0, got ", c.tau);
+  RSLICER_CHECK(c.delta >= 0 && c.delta < 2, InvalidInput, "loss.delta must be in [0, 2), got ", c.delta);
+  RSLICER_CHECK(c.gamma > -1 && c.gamma <= 1, InvalidInput, "loss.gamma must be in (-1, 1], got ", c.gamma);
+  RSLICER_CHECK(c.lambda_modal >= 0 && c.lambda_temp >= 0 && c.lambda_anom >= 0, InvalidInput,
+                "loss weights must be >= 0");
+  return c;
+}
+
+namespace {
+
+// InfoNCE of anchors a [n, D] against candidates b [n, D] where row i of b is
+// the positive of row i of a and neg [n, n] (bool) says which j are negatives.
+// Returns the per-anchor loss [n].
+torch::Tensor info_nce_rows(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& neg, double tau) {
+  auto logits = torch::matmul(a, b.t()) / tau;                  // [n, n]
+  auto n = a.size(0);
+  auto eye = torch::eye(n, torch::TensorOptions().dtype(torch::kBool));
+  auto keep = neg.logical_and(eye.logical_not()).logical_or(eye);  // positives + allowed negatives
+  auto masked = logits.masked_fill(keep.logical_not(), -1e9);
+  return torch::logsumexp(masked, 1) - logits.diagonal();       // [n]
+}
+
+}  // namespace
+
+torch::Tensor modal_loss(const torch::Tensor& modality, const torch::Tensor& mask, const torch::Tensor& fused,
+                         const torch::Tensor& neg_mask, double tau) {
+  const auto M = modality.size(1);
+  auto total = torch::zeros({}, modality.options());
+  int pairs = 0;
+  // views 0..M-1: modalities; view M: fused (always present)
+  auto view = [&](std::int64_t v) { return v < M ? modality.select(1, v) : fused; };
+  auto present = [&](std::int64_t v) {
+    return v < M ? mask.select(1, v) : torch::ones({fused.size(0)}, torch::kBool);
+  };
+  for (std::int64_t a = 0; a < M; ++a) {
+    for (std::int64_t bv = a + 1; bv <= M; ++bv) {
+      auto both = present(a).logical_and(present(bv));
+      auto idx = both.nonzero().squeeze(1);
+      if (idx.size(0) < 2) continue;
+      auto za = view(a).index_select(0, idx), zb = view(bv).index_select(0, idx);
+      auto neg = neg_mask.index_select(0, idx).index_select(1, idx);
+      auto l = 0.5 * (info_nce_rows(za, zb, neg, tau) + info_nce_rows(zb, za, neg.t(), tau));
+      total = total + l.mean();
+      ++pairs;
+    }
+  }
+  return pairs ? total / pairs : total;
+}
+
+torch::Tensor temporal_loss(const torch::Tensor& z, const torch::Tensor& omega, double tau, double delta) {
+  const auto B = z.size(0);
+  auto eye = torch::eye(B, torch::TensorOptions().dtype(torch::kBool));
+  auto pos = omega.gt(0).logical_and(eye.logical_not());          // [B, B]
+  auto neg = omega.le(0).logical_and(eye.logical_not());          // [B, B]
+  auto sim = torch::matmul(z, z.t());                              // [B, B]
+  auto sim_slack = torch::clamp_max(sim + delta, 1.0);             // s'_ij
+  // log of the negatives' partition per anchor: [B, 1]
+  auto neg_logits = (sim / tau).masked_fill(neg.logical_not(), -1e9);
+  auto neg_lse = torch::logsumexp(neg_logits, 1, /*keepdim=*/true);
+  auto pos_logit = sim_slack / tau;                                // [B, B]
+  // l_ij = -pos + log(exp(pos) + exp(neg_lse)) = softplus(neg_lse - pos)
+  auto l = torch::nn::functional::softplus(neg_lse - pos_logit);   // [B, B]
+  auto posf = pos.to(z.dtype());
+  auto n_pos = posf.sum(1);                                        // [B]
+  auto anchors = n_pos.gt(0).logical_and(neg.any(1));              // [B]
+  auto per_anchor = (l * omega * posf).sum(1) / n_pos.clamp_min(1.0);
+  auto n_anchor = anchors.sum();
+  if (n_anchor.item<std::int64_t>() == 0) return torch::zeros({}, z.options());
+  return (per_anchor * anchors.to(z.dtype())).sum() / n_anchor.to(z.dtype());
+}
+
+torch::Tensor anomaly_loss(const torch::Tensor& z, const torch::Tensor& anomalous, const torch::Tensor& prototype,
+                           double gamma) {
+  if (!prototype.defined() || anomalous.sum().item<std::int64_t>() == 0) return torch::zeros({}, z.options());
+  auto idx = anomalous.nonzero().squeeze(1);
+  auto s = torch::matmul(z.index_select(0, idx), prototype);      // [n_anom]
+  return torch::relu(s - gamma).pow(2).mean();
+}
+
+torch::Tensor normal_prototype(const torch::Tensor& z, const torch::Tensor& anomalous) {
+  auto normal = anomalous.logical_not();
+  if (normal.sum().item<std::int64_t>() == 0) return torch::Tensor();
+  auto mean = z.index_select(0, normal.nonzero().squeeze(1)).mean(0);
+  return torch::nn::functional::normalize(mean, torch::nn::functional::NormalizeFuncOptions().dim(0).eps(1e-8));
+}
+
+}  // namespace rslicer

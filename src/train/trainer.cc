@@ -1,0 +1,595 @@
+#include "train/trainer.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "core/errors.h"
+#include "core/progress.h"
+#include "train/model_files.h"
+
+namespace rslicer {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- config <-> JSON
+
+namespace {
+
+nlohmann::json features_to_json(const FeatureOptions& o) {
+  return {{"name_buckets", o.name_buckets},
+          {"hash_seed", o.hash_seed},
+          {"max_trace_tokens", o.max_trace_tokens},
+          {"max_log_tokens", o.max_log_tokens},
+          {"baseline_len", o.baseline_len},
+          {"event_baseline_len", o.event_baseline_len},
+          {"min_baseline", o.min_baseline},
+          {"z_clip", o.z_clip},
+          {"min_rel_scale", o.min_rel_scale},
+          {"min_abs_scale", o.min_abs_scale}};
+}
+
+template <typename T>
+void read_field(const nlohmann::json& v, T* out, const std::string& key) {
+  try {
+    if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+      if (!v.is_number()) throw std::runtime_error("not a number");
+    }
+    *out = v.get<T>();
+  } catch (const std::exception&) {
+    throw InvalidInput(cat("bad value for '", key, "' in config: ", v.dump()));
+  }
+}
+
+FeatureOptions features_from_json(const nlohmann::json& j, FeatureOptions o) {
+  RSLICER_CHECK(j.is_object(), InvalidInput, "'features' must be an object");
+  for (const auto& [k, v] : j.items()) {
+    std::string key = "features." + k;
+    if (k == "name_buckets") read_field(v, &o.name_buckets, key);
+    else if (k == "hash_seed") read_field(v, &o.hash_seed, key);
+    else if (k == "max_trace_tokens") read_field(v, &o.max_trace_tokens, key);
+    else if (k == "max_log_tokens") read_field(v, &o.max_log_tokens, key);
+    else if (k == "baseline_len") read_field(v, &o.baseline_len, key);
+    else if (k == "event_baseline_len") read_field(v, &o.event_baseline_len, key);
+    else if (k == "min_baseline") read_field(v, &o.min_baseline, key);
+    else if (k == "z_clip") read_field(v, &o.z_clip, key);
+    else if (k == "min_rel_scale") read_field(v, &o.min_rel_scale, key);
+    else if (k == "min_abs_scale") read_field(v, &o.min_abs_scale, key);
+    else throw InvalidInput(cat("unknown key '", key, "' in config"));
+  }
+  return o;
+}
+
+nlohmann::json slice_to_json(const SliceOptions& o) {
+  return {{"window_len_s", o.window_len_s},
+          {"window_stride_s", o.window_stride_s},
+          {"allowed_lateness_s", o.allowed_lateness_s},
+          {"emit_empty", o.emit_empty},
+          {"dedup_horizon_s", o.dedup_horizon_s}};
+}
+
+SliceOptions slice_from_json(const nlohmann::json& j, SliceOptions o) {
+  RSLICER_CHECK(j.is_object(), InvalidInput, "'slice' must be an object");
+  for (const auto& [k, v] : j.items()) {
+    std::string key = "slice." + k;
+    if (k == "window_len_s") read_field(v, &o.window_len_s, key);
+    else if (k == "window_stride_s") read_field(v, &o.window_stride_s, key);
+    else if (k == "allowed_lateness_s") read_field(v, &o.allowed_lateness_s, key);
+    else if (k == "emit_empty") read_field(v, &o.emit_empty, key);
+    else if (k == "dedup_horizon_s") read_field(v, &o.dedup_horizon_s, key);
+    else throw InvalidInput(cat("unknown key '", key, "' in config"));
+  }
+  RSLICER_CHECK(o.window_len_s > 0 && o.window_stride_s > 0, InvalidInput,
+                "slice.window_len_s and slice.window_stride_s must be > 0");
+  return o;
+}
+
+nlohmann::json source_to_json(const SourceSpec& s) {
+  nlohmann::json j = {{"type", s.type}, {"path", s.path}, {"format", s.format}, {"ratio", s.ratio}};
+  if (!s.simulator.is_null()) j["simulator"] = s.simulator;
+  return j;
+}
+
+SourceSpec source_from_json(const nlohmann::json& j, size_t i) {
+  SourceSpec s;
+  RSLICER_CHECK(j.is_object(), InvalidInput, "sources[", i, "] must be an object");
+  for (const auto& [k, v] : j.items()) {
+    std::string key = cat("sources[", i, "].", k);
+    if (k == "type") read_field(v, &s.type, key);
+    else if (k == "path") read_field(v, &s.path, key);
+    else if (k == "format") read_field(v, &s.format, key);
+    else if (k == "ratio") read_field(v, &s.ratio, key);
+    else if (k == "simulator") s.simulator = v;
+    else throw InvalidInput(cat("unknown key '", key, "' in config"));
+  }
+  RSLICER_CHECK(s.type == "dataset" || s.type == "simulator", InvalidInput, "sources[", i,
+                "].type must be \"dataset\" or \"simulator\", got \"", s.type, "\"");
+  RSLICER_CHECK(s.ratio > 0, InvalidInput, "sources[", i, "].ratio must be > 0, got ", s.ratio);
+  RSLICER_CHECK(s.type != "dataset" || !s.path.empty(), InvalidInput, "sources[", i, "].path is empty");
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const TrainConfig& c) {
+  nlohmann::json sources = nlohmann::json::array();
+  for (const auto& s : c.sources) sources.push_back(source_to_json(s));
+  return {{"encoder", to_json(c.encoder)},
+          {"loss", to_json(c.loss)},
+          {"features", features_to_json(c.features)},
+          {"slice", slice_to_json(c.slice)},
+          {"split", to_json(c.split)},
+          {"sources", sources},
+          {"seed", c.seed},
+          {"threads", c.threads},
+          {"max_epochs", c.max_epochs},
+          {"steps_per_epoch", c.steps_per_epoch},
+          {"batch_runs", c.batch_runs},
+          {"run_len", c.run_len},
+          {"lr", c.lr},
+          {"weight_decay", c.weight_decay},
+          {"warmup_fraction", c.warmup_fraction},
+          {"min_lr_ratio", c.min_lr_ratio},
+          {"grad_clip", c.grad_clip},
+          {"patience", c.patience},
+          {"min_delta", c.min_delta},
+          {"max_minutes", c.max_minutes},
+          {"weak_labels", c.weak_labels},
+          {"embed_batch", c.embed_batch}};
+}
+
+TrainConfig train_config_from_json(const nlohmann::json& j, const TrainConfig& base) {
+  TrainConfig c = base;
+  RSLICER_CHECK(j.is_object(), InvalidInput, "a training config must be a JSON object, got ", j.dump());
+  for (const auto& [k, v] : j.items()) {
+    if (k == "encoder") c.encoder = encoder_config_from_json(v, c.encoder);
+    else if (k == "loss") c.loss = loss_config_from_json(v, c.loss);
+    else if (k == "features") c.features = features_from_json(v, c.features);
+    else if (k == "slice") c.slice = slice_from_json(v, c.slice);
+    else if (k == "split") c.split = split_spec_from_json(v, c.split);
+    else if (k == "sources") {
+      RSLICER_CHECK(v.is_array(), InvalidInput, "'sources' must be an array");
+      c.sources.clear();
+      for (size_t i = 0; i < v.size(); ++i) c.sources.push_back(source_from_json(v[i], i));
+    } else if (k == "seed") read_field(v, &c.seed, k);
+    else if (k == "threads") read_field(v, &c.threads, k);
+    else if (k == "max_epochs") read_field(v, &c.max_epochs, k);
+    else if (k == "steps_per_epoch") read_field(v, &c.steps_per_epoch, k);
+    else if (k == "batch_runs") read_field(v, &c.batch_runs, k);
+    else if (k == "run_len") read_field(v, &c.run_len, k);
+    else if (k == "lr") read_field(v, &c.lr, k);
+    else if (k == "weight_decay") read_field(v, &c.weight_decay, k);
+    else if (k == "warmup_fraction") read_field(v, &c.warmup_fraction, k);
+    else if (k == "min_lr_ratio") read_field(v, &c.min_lr_ratio, k);
+    else if (k == "grad_clip") read_field(v, &c.grad_clip, k);
+    else if (k == "patience") read_field(v, &c.patience, k);
+    else if (k == "min_delta") read_field(v, &c.min_delta, k);
+    else if (k == "max_minutes") read_field(v, &c.max_minutes, k);
+    else if (k == "weak_labels") read_field(v, &c.weak_labels, k);
+    else if (k == "embed_batch") read_field(v, &c.embed_batch, k);
+    else throw InvalidInput(cat("unknown key '", k, "' in config"));
+  }
+  RSLICER_CHECK(c.threads >= 1, InvalidInput, "threads must be >= 1, got ", c.threads);
+  RSLICER_CHECK(c.max_epochs >= 1, InvalidInput, "max_epochs must be >= 1, got ", c.max_epochs);
+  RSLICER_CHECK(c.batch_runs >= 1 && c.run_len >= 1 && c.batch_runs * c.run_len >= 2, InvalidInput,
+                "batch_runs * run_len must be >= 2 (got ", c.batch_runs, " x ", c.run_len, ")");
+  RSLICER_CHECK(c.lr > 0, InvalidInput, "lr must be > 0, got ", c.lr);
+  RSLICER_CHECK(c.warmup_fraction >= 0 && c.warmup_fraction < 1, InvalidInput, "warmup_fraction must be in [0, 1)");
+  RSLICER_CHECK(c.embed_batch >= 1, InvalidInput, "embed_batch must be >= 1");
+  RSLICER_CHECK(c.encoder.name_buckets == c.features.name_buckets, InvalidInput, "encoder.name_buckets (",
+                c.encoder.name_buckets, ") must equal features.name_buckets (", c.features.name_buckets, ")");
+  return c;
+}
+
+TrainConfig load_train_config(const std::string& path, const TrainConfig& base) {
+  std::ifstream in(path);
+  if (!in) throw IoError(cat("cannot open config file ", path));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InvalidInput(cat(path, ": not valid JSON: ", e.what()));
+  }
+  try {
+    return train_config_from_json(j, base);
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(cat(path, ": ", e.what()));
+  }
+}
+
+// ---------------------------------------------------------------- EmbeddingModel
+
+EmbeddingModel::EmbeddingModel(TrainConfig config, std::shared_ptr<RuntimeEncoder> encoder, FeatureState features,
+                               nlohmann::json drain)
+    : config_(std::move(config)), encoder_(std::move(encoder)), features_(std::move(features)),
+      drain_(std::move(drain)) {
+  features_.frozen = true;
+}
+
+std::unique_ptr<EmbeddingModel> EmbeddingModel::untrained(const TrainConfig& config, const PreparedData& data) {
+  torch::manual_seed(config.seed);
+  auto enc = make_encoder(config.encoder);
+  return std::make_unique<EmbeddingModel>(config, enc, data.features, data.drain_state);
+}
+
+PrepareOptions EmbeddingModel::prepare_options(const ReadOptions& read, bool progress) const {
+  PrepareOptions o;
+  o.read = read;
+  o.slice = config_.slice;
+  o.features = features_.options;
+  o.initial_features = &features_;
+  o.initial_drain = &drain_;
+  o.progress = progress;
+  return o;
+}
+
+std::vector<SliceEmbedding> EmbeddingModel::embed(const std::vector<FeatureSlice>& slices, bool progress) const {
+  at::set_num_threads(config_.threads);
+  return embed_slices(*encoder_, slices, config_.embed_batch, progress);
+}
+
+void EmbeddingModel::save(const std::string& dir, const nlohmann::json& train_log) const {
+  ModelFolderWriter w(dir);
+  w.add_json("config.json", to_json(config_));
+  w.add_json("features.json", features_.to_json());
+  w.add_json("drain.json", drain_);
+  w.add_json("train_log.json", train_log.is_null() ? nlohmann::json::object() : train_log);
+  w.add_module("weights.pt", *encoder_);
+  w.finish();
+}
+
+std::unique_ptr<EmbeddingModel> EmbeddingModel::load(const std::string& dir) {
+  ModelFolderReader r(dir);
+  TrainConfig config;
+  try {
+    config = train_config_from_json(r.json("config.json"));
+  } catch (const InvalidInput& e) {
+    throw ModelError(cat(dir, "/config.json: incompatible configuration: ", e.what()));
+  }
+  FeatureState features = FeatureState::from_json(r.json("features.json"));
+  nlohmann::json drain = r.json("drain.json");
+  std::shared_ptr<RuntimeEncoder> enc;
+  try {
+    enc = make_encoder(config.encoder);
+  } catch (const InvalidInput& e) {
+    throw ModelError(cat(dir, "/config.json: ", e.what()));
+  }
+  r.load_module("weights.pt", *enc);
+  enc->eval();
+  return std::make_unique<EmbeddingModel>(std::move(config), enc, std::move(features), std::move(drain));
+}
+
+// ---------------------------------------------------------------- training
+
+namespace {
+
+struct BatchRef {
+  size_t set;
+  size_t slice;
+};
+
+// Tensors the losses need for one batch.
+struct BatchTargets {
+  torch::Tensor omega;      // [B, B] overlap / window length
+  torch::Tensor anomalous;  // [B] bool
+};
+
+BatchTargets batch_targets(const std::vector<TrainingSet>& sets, const std::vector<BatchRef>& refs, bool weak_labels) {
+  const std::int64_t B = static_cast<std::int64_t>(refs.size());
+  auto omega = torch::zeros({B, B}, torch::kFloat32);
+  auto anom = torch::zeros({B}, torch::kBool);
+  auto oa = omega.accessor<float, 2>();
+  auto aa = anom.accessor<bool, 1>();
+  for (std::int64_t i = 0; i < B; ++i) {
+    const FeatureSlice& a = sets[refs[i].set].data->slices[refs[i].slice];
+    aa[i] = weak_labels && !a.faults.empty();
+    for (std::int64_t j = 0; j < B; ++j) {
+      if (i == j || refs[i].set != refs[j].set) continue;
+      const FeatureSlice& b = sets[refs[j].set].data->slices[refs[j].slice];
+      TimeUs ov = std::min(a.end, b.end) - std::max(a.start, b.start);
+      if (ov > 0) oa[i][j] = static_cast<float>(static_cast<double>(ov) / static_cast<double>(a.end - a.start));
+    }
+  }
+  return {omega, anom};
+}
+
+struct LossTerms {
+  torch::Tensor total, modal, temp, anom;
+};
+
+LossTerms compute_loss(RuntimeEncoder& enc, const std::vector<TrainingSet>& sets, const std::vector<BatchRef>& refs,
+                       const TrainConfig& config, torch::Tensor* proto_ema, bool update_proto) {
+  std::vector<const FeatureSlice*> ptrs;
+  for (const auto& r : refs) ptrs.push_back(&sets[r.set].data->slices[r.slice]);
+  EncoderBatch batch = make_batch(ptrs);
+  BatchTargets t = batch_targets(sets, refs, config.weak_labels);
+  EncoderOutput out = enc.forward(batch);
+  const LossConfig& lc = config.loss;
+  LossTerms l;
+  auto zero = torch::zeros({}, out.state.options());
+  l.modal = lc.lambda_modal > 0 ? modal_loss(out.modality, out.modality_mask, out.state, t.omega.le(0), lc.tau) : zero;
+  l.temp = lc.lambda_temp > 0 ? temporal_loss(out.state, t.omega, lc.tau, lc.delta) : zero;
+  l.anom = zero;
+  if (lc.lambda_anom > 0 && config.weak_labels) {
+    torch::Tensor batch_proto = normal_prototype(out.state.detach(), t.anomalous);
+    if (update_proto && batch_proto.defined()) {
+      if (!proto_ema->defined()) {
+        *proto_ema = batch_proto.clone();
+      } else {
+        *proto_ema = torch::nn::functional::normalize(
+            0.9 * *proto_ema + 0.1 * batch_proto, torch::nn::functional::NormalizeFuncOptions().dim(0).eps(1e-8));
+      }
+    }
+    torch::Tensor proto = proto_ema->defined() ? *proto_ema : batch_proto;
+    l.anom = anomaly_loss(out.state, t.anomalous, proto, lc.gamma);
+  }
+  l.total = lc.lambda_modal * l.modal + lc.lambda_temp * l.temp + lc.lambda_anom * l.anom;
+  return l;
+}
+
+double lr_at(const TrainConfig& c, std::int64_t step, std::int64_t total) {
+  std::int64_t warm = static_cast<std::int64_t>(std::ceil(c.warmup_fraction * total));
+  if (warm > 0 && step < warm) return c.lr * static_cast<double>(step + 1) / static_cast<double>(warm);
+  double p = total > warm ? static_cast<double>(step - warm) / static_cast<double>(total - warm) : 1.0;
+  p = std::clamp(p, 0.0, 1.0);
+  double cosv = 0.5 * (1.0 + std::cos(M_PI * p));
+  return c.lr * (c.min_lr_ratio + (1.0 - c.min_lr_ratio) * cosv);
+}
+
+std::int64_t folder_bytes(const std::string& dir) {
+  std::int64_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file()) n += static_cast<std::int64_t>(e.file_size());
+  return n;
+}
+
+}  // namespace
+
+TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingSet>& sets,
+                          const TrainOptions& options) {
+  auto t_start = std::chrono::steady_clock::now();
+  RSLICER_CHECK(!sets.empty() && sets[0].data, InvalidInput, "no training data");
+  RSLICER_CHECK(!options.out_dir.empty(), InvalidInput, "no output folder for the model");
+  std::int64_t n_train = 0;
+  for (const auto& s : sets) n_train += static_cast<std::int64_t>(s.train.size());
+  RSLICER_CHECK(n_train >= 2, InvalidInput, "need at least 2 training slices, got ", n_train);
+  at::set_num_threads(config.threads);
+  torch::manual_seed(config.seed);
+  std::shared_ptr<RuntimeEncoder> enc = make_encoder(config.encoder);
+
+  const std::int64_t batch_size = static_cast<std::int64_t>(config.batch_runs) * config.run_len;
+  const std::int64_t steps_per_epoch =
+      config.steps_per_epoch > 0 ? config.steps_per_epoch
+                                 : std::max<std::int64_t>(1, (n_train + batch_size - 1) / batch_size);
+  const std::int64_t total_steps = steps_per_epoch * config.max_epochs;
+
+  torch::optim::AdamW opt(enc->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
+
+  fs::create_directories(options.out_dir);
+  const std::string ckpt_dir = options.out_dir + "/checkpoint";
+  int start_epoch = 0;
+  double best_val = INFINITY;
+  int best_epoch = -1, bad_epochs = 0;
+  nlohmann::json history = nlohmann::json::array();
+  torch::Tensor proto_ema;
+  double prior_seconds = 0;
+  if (options.resume) {
+    TrainCheckpoint ck = load_checkpoint(ckpt_dir, config, *enc, opt);
+    start_epoch = ck.epoch + 1;
+    best_val = ck.best_validation_loss;
+    best_epoch = ck.best_epoch;
+    bad_epochs = ck.bad_epochs;
+    history = ck.history;
+    proto_ema = ck.prototype;
+    prior_seconds = ck.seconds;
+    if (options.progress)
+      std::fprintf(stderr, "resuming after epoch %d (best validation loss %.4f at epoch %d)\n", ck.epoch, best_val,
+                   best_epoch);
+  }
+
+  // sources with training slices, picked by ratio
+  std::vector<size_t> usable;
+  std::vector<double> ratios;
+  for (size_t i = 0; i < sets.size(); ++i)
+    if (sets[i].train.size() >= 2) {
+      usable.push_back(i);
+      ratios.push_back(sets[i].ratio);
+    }
+  RSLICER_CHECK(!usable.empty(), InvalidInput, "no source has at least 2 training slices");
+
+  // fixed validation batches: consecutive chunks of each source's validation slices
+  std::vector<std::vector<BatchRef>> val_batches;
+  for (size_t si = 0; si < sets.size(); ++si) {
+    const auto& v = sets[si].validation;
+    for (size_t i = 0; i + 1 < v.size(); i += static_cast<size_t>(batch_size)) {
+      std::vector<BatchRef> b;
+      for (size_t k = i; k < std::min(v.size(), i + static_cast<size_t>(batch_size)); ++k) b.push_back({si, v[k]});
+      if (b.size() >= 2) val_batches.push_back(std::move(b));
+    }
+  }
+
+  TrainResult result;
+  double budget_s = config.max_minutes > 0 ? config.max_minutes * 60.0 : INFINITY;
+  std::int64_t slices_seen = 0;
+  double train_seconds = 0;
+  int epoch = start_epoch;
+  bool stopped = false;
+  for (; epoch < config.max_epochs && !stopped; ++epoch) {
+    torch::manual_seed(config.seed + 7919ULL * static_cast<std::uint64_t>(epoch + 1));
+    std::mt19937_64 rng(config.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(epoch + 1)));
+    std::discrete_distribution<size_t> pick_set(ratios.begin(), ratios.end());
+    enc->train();
+    Progress bar(cat("train epoch ", epoch + 1, "/", config.max_epochs), steps_per_epoch, options.progress, 5.0);
+    auto e0 = std::chrono::steady_clock::now();
+    double sum_total = 0, sum_modal = 0, sum_temp = 0, sum_anom = 0;
+    for (std::int64_t step = 0; step < steps_per_epoch; ++step) {
+      std::vector<BatchRef> refs;
+      for (int r = 0; r < config.batch_runs; ++r) {
+        size_t si = usable[pick_set(rng)];
+        const auto& tr = sets[si].train;
+        size_t len = std::min<size_t>(static_cast<size_t>(config.run_len), tr.size());
+        std::uniform_int_distribution<size_t> pick_start(0, tr.size() - len);
+        size_t p = pick_start(rng);
+        for (size_t k = p; k < p + len; ++k) refs.push_back({si, tr[k]});
+      }
+      double lr = lr_at(config, static_cast<std::int64_t>(epoch) * steps_per_epoch + step, total_steps);
+      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      opt.zero_grad();
+      LossTerms l = compute_loss(*enc, sets, refs, config, &proto_ema, true);
+      l.total.backward();
+      if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(enc->parameters(), config.grad_clip);
+      opt.step();
+      slices_seen += static_cast<std::int64_t>(refs.size());
+      sum_total += l.total.item<double>();
+      sum_modal += l.modal.item<double>();
+      sum_temp += l.temp.item<double>();
+      sum_anom += l.anom.item<double>();
+      double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+      double n = static_cast<double>(step + 1);
+      bar.update(step + 1, cat("loss ", sum_total / n, " (modal ", sum_modal / n, " temp ", sum_temp / n, " anom ",
+                               sum_anom / n, ") | ", static_cast<int>((step + 1) * batch_size / std::max(el, 1e-9)),
+                               " slices/s"));
+    }
+    double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+    train_seconds += epoch_s;
+    // validation
+    double val = 0;
+    double vn = 0;
+    {
+      torch::NoGradGuard ng;
+      enc->eval();
+      torch::Tensor proto_copy = proto_ema.defined() ? proto_ema.clone() : torch::Tensor();
+      for (const auto& vb : val_batches) {
+        LossTerms l = compute_loss(*enc, sets, vb, config, &proto_copy, false);
+        val += l.total.item<double>() * static_cast<double>(vb.size());
+        vn += static_cast<double>(vb.size());
+      }
+    }
+    double n = static_cast<double>(steps_per_epoch);
+    double val_loss = vn > 0 ? val / vn : sum_total / n;  // no validation slices: training loss
+    bool improved = val_loss < best_val - config.min_delta;
+    if (improved) {
+      best_val = val_loss;
+      best_epoch = epoch;
+      bad_epochs = 0;
+    } else {
+      ++bad_epochs;
+    }
+    double total_s = prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    history.push_back({{"epoch", epoch + 1},
+                       {"loss", sum_total / n},
+                       {"modal", sum_modal / n},
+                       {"temp", sum_temp / n},
+                       {"anom", sum_anom / n},
+                       {"validation_loss", val_loss},
+                       {"lr", lr_at(config, (epoch + 1) * steps_per_epoch - 1, total_steps)},
+                       {"seconds", epoch_s},
+                       {"improved", improved}});
+    bar.finish(cat("loss ", sum_total / n, " | validation ", val_loss, improved ? " (best)" : "", " | ",
+                   static_cast<int>(steps_per_epoch * batch_size / std::max(epoch_s, 1e-9)), " slices/s"));
+    TrainCheckpoint ck;
+    ck.epoch = epoch;
+    ck.best_validation_loss = best_val;
+    ck.best_epoch = best_epoch;
+    ck.bad_epochs = bad_epochs;
+    ck.history = history;
+    ck.prototype = proto_ema;
+    ck.seconds = total_s;
+    save_checkpoint(ckpt_dir, config, *enc, opt, ck, improved);
+    if (bad_epochs >= config.patience) {
+      if (options.progress) std::fprintf(stderr, "early stop: no validation improvement for %d epochs\n", bad_epochs);
+      stopped = true;
+    }
+    if (total_s > budget_s) {
+      if (options.progress) std::fprintf(stderr, "time budget of %.1f min reached\n", config.max_minutes);
+      stopped = true;
+    }
+  }
+
+  // the model folder gets the best epoch's weights
+  load_best_weights(ckpt_dir, *enc);
+  enc->eval();
+  nlohmann::json log = {{"history", history},
+                        {"best_epoch", best_epoch + 1},
+                        {"best_validation_loss", best_val},
+                        {"steps_per_epoch", steps_per_epoch},
+                        {"batch_size", batch_size},
+                        {"train_slices", n_train},
+                        {"validation_slices", static_cast<std::int64_t>([&] {
+                           size_t k = 0;
+                           for (const auto& s : sets) k += s.validation.size();
+                           return k;
+                         }())}};
+  EmbeddingModel model(config, enc, sets[0].data->features, sets.back().data->drain_state);
+  model.save(options.out_dir, log);
+
+  result.epochs = epoch;
+  result.best_epoch = best_epoch + 1;
+  result.best_validation_loss = best_val;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  result.slices_per_s = train_seconds > 0 ? static_cast<double>(slices_seen) / train_seconds : 0;
+  result.model_bytes = folder_bytes(options.out_dir);
+  result.log = log;
+  return result;
+}
+
+TrainResult train_from_sources(const TrainConfig& config, const std::string& data_path, const std::string& format,
+                               const TrainOptions& options) {
+  std::vector<SourceSpec> sources = config.sources;
+  if (sources.empty()) {
+    RSLICER_CHECK(!data_path.empty(), InvalidInput, "no training data: give --data or list sources in the config");
+    SourceSpec s;
+    s.path = data_path;
+    s.format = format.empty() ? "auto" : format;
+    sources.push_back(s);
+  }
+  std::vector<PreparedData> prepared;
+  prepared.reserve(sources.size());
+  for (const auto& s : sources) {
+    PrepareOptions po;
+    po.slice = config.slice;
+    po.features = config.features;
+    po.progress = options.progress;
+    if (!prepared.empty()) {
+      po.initial_features = &prepared.front().features;
+      po.initial_drain = &prepared.back().drain_state;
+    }
+    if (s.type == "simulator") {
+      prepared.push_back(prepare_simulated(s.simulator, po));
+    } else {
+      prepared.push_back(prepare_data(s.path, s.format, po));
+    }
+    const auto& p = prepared.back();
+    if (options.progress)
+      std::fprintf(stderr, "%s: %zu slices, %zu faults, %zu templates, %lld rejected records (%.1f s)\n",
+                   s.type == "simulator" ? "simulator" : s.path.c_str(), p.slices.size(), p.faults.size(),
+                   p.templates.size(), static_cast<long long>(p.parse_stats.rejected), p.seconds);
+  }
+  std::vector<TrainingSet> sets;
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    TrainingSet ts;
+    ts.data = &prepared[i];
+    ts.ratio = sources[i].ratio;
+    if (prepared[i].slices.size() < 4) {
+      throw InvalidInput(cat(sources[i].type == "simulator" ? std::string("simulator") : sources[i].path, ": only ",
+                             prepared[i].slices.size(), " slices, too few to train"));
+    }
+    Split sp = time_split(prepared[i].slices, config.split, prepared[i].faults);
+    ts.train = sp.train;
+    ts.validation = sp.validation;
+    if (options.progress)
+      std::fprintf(stderr, "split (%s): %zu train, %zu validation, %zu test slices (test from %s, never used)\n",
+                   config.split.by.c_str(), sp.train.size(), sp.validation.size(), sp.test.size(),
+                   format_time(sp.test_start).c_str());
+    sets.push_back(std::move(ts));
+  }
+  return train_encoder(config, sets, options);
+}
+
+}  // namespace rslicer

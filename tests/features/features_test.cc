@@ -1,0 +1,199 @@
+#include "features/features.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/errors.h"
+
+namespace rslicer {
+namespace {
+
+// A catalog with two pods and a KPI, slices of one point per minute.
+struct Fixture {
+  Catalog catalog;
+  Id pod_a, pod_b, cpu, mem, op;
+  Fixture() {
+    pod_a = catalog.entity("ts-order-service-5b67c48447-mv5hb", EntityKind::kPod);
+    pod_b = catalog.entity("ts-user-service-687d654649-lrcwv", EntityKind::kPod);
+    cpu = catalog.kpis.intern("CpuUsageRate(%)");
+    mem = catalog.kpis.intern("MemoryUsage(Mi)");
+    op = catalog.operations.intern("GET /api/v1/orderservice/order");
+  }
+  // window [i, i+3) minutes; value of pod_a cpu at minute t is f(t)
+  Slice make(std::int64_t i, double (*f)(std::int64_t)) const {
+    Slice s;
+    s.index = i;
+    s.start = i * kUsPerMinute;
+    s.end = (i + 3) * kUsPerMinute;
+    for (std::int64_t t = i; t < i + 3; ++t) {
+      s.metrics.push_back({t * kUsPerMinute + 1000, pod_a, cpu, f(t)});
+      s.metrics.push_back({t * kUsPerMinute + 1000, pod_a, mem, 100.0});
+      s.metrics.push_back({t * kUsPerMinute + 1000, pod_b, cpu, 5.0});
+    }
+    std::sort(s.metrics.begin(), s.metrics.end(), [](auto& a, auto& b) { return a.time < b.time; });
+    s.mask.set(Modality::kMetrics);
+    return s;
+  }
+};
+
+double flat(std::int64_t t) { return 10.0 + 0.1 * (t % 3); }
+double spike_at_50(std::int64_t t) { return t >= 50 ? 90.0 : 10.0 + 0.1 * (t % 3); }
+double peek_probe(std::int64_t t) { return t >= 52 ? 1000.0 : 10.0 + 0.1 * (t % 3); }
+
+TEST(NamePieces, SplitsPunctuationCamelCaseAndIds) {
+  EXPECT_EQ(name_pieces("ts-order-service-5b67c48447-mv5hb"),
+            (std::vector<std::string>{"ts", "order", "service", "<num>", "<num>"}));
+  EXPECT_EQ(name_pieces("PodClientLatencyP90(s)"),
+            (std::vector<std::string>{"pod", "client", "latency", "p", "90", "s"}));
+  EXPECT_EQ(name_pieces("HTTPServerError"), (std::vector<std::string>{"http", "server", "error"}));
+  EXPECT_EQ(name_pieces("GET /api/v1/orders"), (std::vector<std::string>{"get", "api", "v", "1", "orders"}));
+}
+
+TEST(NamePieces, BucketsAreStableAndInRange) {
+  auto a = piece_bucket("order", 7, 4096);
+  EXPECT_EQ(a, piece_bucket("order", 7, 4096));
+  EXPECT_NE(a, piece_bucket("order", 8, 4096));  // seed matters (could collide by chance, 1/4095)
+  for (const char* p : {"a", "order", "service", "<num>", "latency"}) {
+    auto b = piece_bucket(p, 1, 64);
+    EXPECT_GE(b, 1);
+    EXPECT_LT(b, 64);
+  }
+}
+
+TEST(FeatureExtractor, MetricTokenPerEntityAndZScoreOfSpike) {
+  Fixture fx;
+  FeatureExtractor ex(FeatureState{}, fx.catalog);
+  FeatureSlice before, at;
+  for (std::int64_t i = 0; i <= 50; ++i) {
+    FeatureSlice s = ex.extract(fx.make(i, spike_at_50));
+    if (i == 49) before = s;
+    if (i == 50) at = s;
+  }
+  const TokenSet& t = at.tokens[0];
+  ASSERT_EQ(t.size(), 2u);  // one token per entity
+  EXPECT_TRUE(at.mask.has(Modality::kMetrics));
+  EXPECT_FALSE(at.mask.has(Modality::kTraces));
+  EXPECT_EQ(t.dim, kMetricTokenDim);
+  int slot = ex.state().kpi_slot("CpuUsageRate(%)");
+  // pod_a is the first entity (smaller id): its cpu z is large and positive
+  ASSERT_EQ(t.entities[0], fx.pod_a);
+  EXPECT_GT(t.values[slot], 5.0f);
+  EXPECT_LE(t.values[slot], static_cast<float>(FeatureOptions{}.z_clip));
+  // pod_b stays at its baseline
+  EXPECT_NEAR(t.values[t.dim + slot], 0.0f, 1e-3);
+  // before the spike, pod_a's window partly includes 50 (window 49..51): positive as well
+  EXPECT_GT(before.tokens[0].values[slot], 0.0f);
+  EXPECT_EQ(t.kinds[0], 1 + static_cast<int>(EntityKind::kPod));
+  // name pieces of the service, not of the pod hash
+  EXPECT_EQ(t.pieces[0], piece_bucket("ts", FeatureOptions{}.hash_seed, FeatureOptions{}.name_buckets));
+}
+
+TEST(FeatureExtractor, BaselineNeverSeesTheCurrentOrFutureWindow) {
+  // Two runs that differ only from minute 52 on. Slices that END at or
+  // before 52 must be identical: their features may not depend on later data.
+  Fixture fx;
+  FeatureExtractor a(FeatureState{}, fx.catalog), b(FeatureState{}, fx.catalog);
+  for (std::int64_t i = 0; i <= 49; ++i) {
+    FeatureSlice sa = a.extract(fx.make(i, flat));
+    FeatureSlice sb = b.extract(fx.make(i, peek_probe));
+    EXPECT_EQ(sa.tokens[0].values, sb.tokens[0].values) << "slice " << i;
+  }
+  // the slice [50, 53) contains minute 52: differs
+  FeatureSlice sa = a.extract(fx.make(50, flat));
+  FeatureSlice sb = b.extract(fx.make(50, peek_probe));
+  EXPECT_NE(sa.tokens[0].values, sb.tokens[0].values);
+}
+
+TEST(FeatureExtractor, NoBaselineMeansZeroNotExtreme) {
+  Fixture fx;
+  FeatureExtractor ex(FeatureState{}, fx.catalog);
+  FeatureSlice s = ex.extract(fx.make(0, spike_at_50));
+  for (int k = 0; k < 2 * kKpiSlots; ++k) EXPECT_EQ(s.tokens[0].values[k], 0.0f);
+}
+
+TEST(FeatureExtractor, TraceAndLogTokens) {
+  Fixture fx;
+  FeatureOptions opt;
+  opt.max_trace_tokens = 1;
+  FeatureState st;
+  st.options = opt;
+  Id op2 = fx.catalog.operations.intern("POST /api/v1/userservice");
+  FeatureExtractor ex(st, fx.catalog, [](Id id) { return id == 0 ? "Create order <*> done" : "other"; });
+  Slice s = fx.make(0, flat);
+  for (int k = 0; k < 10; ++k) {
+    Span sp;
+    sp.start = k * 1000;
+    sp.duration_us = 1000 * (k + 1);
+    sp.entity = fx.pod_a;
+    sp.operation = fx.op;
+    sp.error = k == 0;
+    s.spans.push_back(sp);
+  }
+  Span other;
+  other.entity = fx.pod_b;
+  other.operation = op2;
+  other.duration_us = 5;
+  s.spans.push_back(other);
+  LogRecord l;
+  l.entity = fx.pod_a;
+  l.template_id = 0;
+  l.level = LogLevel::kError;
+  s.logs.push_back(l);
+  FeatureSlice f = ex.extract(s);
+  ASSERT_EQ(f.tokens[1].size(), 1u);  // capped at max_trace_tokens, most frequent first
+  EXPECT_EQ(f.tokens[1].entities[0], fx.pod_a);
+  EXPECT_NEAR(f.tokens[1].values[0], std::log1p(10.0), 1e-5);
+  EXPECT_NEAR(f.tokens[1].values[8], 0.1, 1e-6);  // error rate
+  ASSERT_EQ(f.tokens[2].size(), 1u);
+  EXPECT_NEAR(f.tokens[2].values[2], 1.0, 1e-6);  // error fraction
+  EXPECT_EQ(f.tokens[2].values[4], 1.0f);         // template new for this entity
+  EXPECT_TRUE(f.mask.has(Modality::kTraces));
+  EXPECT_TRUE(f.mask.has(Modality::kLogs));
+  // the log token's name pieces include the template's words
+  auto bucket = piece_bucket("create", opt.hash_seed, opt.name_buckets);
+  bool found = false;
+  for (int p = 0; p < kMaxPieces; ++p) found |= f.tokens[2].pieces[p] == bucket;
+  EXPECT_TRUE(found);
+}
+
+TEST(FeatureState, JsonRoundTripAndFrozenSlots) {
+  FeatureState s;
+  EXPECT_EQ(s.kpi_slot("a"), 0);
+  EXPECT_EQ(s.kpi_slot("b"), 1);
+  EXPECT_EQ(s.kpi_slot("a"), 0);
+  s.key_names[42] = "x|y";
+  FeatureState r = FeatureState::from_json(s.to_json());
+  EXPECT_EQ(r.kpi_slots, s.kpi_slots);
+  EXPECT_EQ(r.key_names.at(42), "x|y");
+  r.frozen = true;
+  int slot = r.kpi_slot("unseen KPI");
+  EXPECT_GE(slot, 0);
+  EXPECT_LT(slot, kKpiSlots);
+  EXPECT_EQ(r.kpi_slots.size(), 2u);  // frozen: no new slot
+  nlohmann::json bad = s.to_json();
+  bad["token_dims"] = {1, 2, 3};
+  EXPECT_THROW(FeatureState::from_json(bad), ModelError);
+  EXPECT_THROW(FeatureState::from_json(nlohmann::json::object()), ModelError);
+}
+
+TEST(FlatFeatures, LayoutAndValues) {
+  Fixture fx;
+  FeatureExtractor ex(FeatureState{}, fx.catalog);
+  std::vector<FeatureSlice> slices;
+  for (std::int64_t i = 0; i <= 50; ++i) slices.push_back(ex.extract(fx.make(i, spike_at_50)));
+  FlatLayout l = build_flat_layout(slices);
+  EXPECT_EQ(l.metric_keys.size(), 2u);
+  EXPECT_EQ(l.dim(), 2u * kKpiSlots + 6);
+  auto v = flat_features(slices.back(), l);
+  ASSERT_EQ(v.size(), l.dim());
+  float mx = 0;
+  for (float x : v) mx = std::max(mx, std::fabs(x));
+  EXPECT_GT(mx, 5.0f);
+  auto v0 = flat_features(slices[10], l);
+  for (size_t k = 0; k + 6 < v0.size(); ++k) EXPECT_LT(std::fabs(v0[k]), 3.0f);
+}
+
+}  // namespace
+}  // namespace rslicer

@@ -1,0 +1,136 @@
+// End to end through the CLI: a tiny generated dataset written in the
+// aiops22 format -> `rslicer train` -> `rslicer embed` -> CSV.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "ingest/writer.h"
+#include "test_util.h"
+
+namespace rslicer {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string rslicer_bin() { return testing::binary_dir() + "/bin/rslicer"; }
+
+// 3 pods, 2 KPIs a minute, a few spans and logs a minute, 2 hours, 2 faults.
+void write_tiny_dataset(const std::string& dir) {
+  Catalog cat;
+  Id pods[3] = {cat.entity("frontend-7d9f8-abcde", EntityKind::kPod), cat.entity("cart-5f6b7-fghij", EntityKind::kPod),
+                cat.entity("payment-6c8d9-klmno", EntityKind::kPod)};
+  Id cpu = cat.kpis.intern("CpuUsageRate(%)"), mem = cat.kpis.intern("MemoryUsage(Mi)");
+  Id ops[2] = {cat.operations.intern("GET /cart"), cat.operations.intern("POST /pay")};
+  DatasetRecords d;
+  d.catalog = &cat;
+  std::mt19937 rng(1);
+  std::normal_distribution<double> nd(0, 1);
+  const TimeUs t0 = 1700000000LL * kUsPerSecond;
+  auto in_fault = [&](TimeUs t) {
+    return (t >= t0 + 40 * kUsPerMinute && t < t0 + 44 * kUsPerMinute) ||
+           (t >= t0 + 90 * kUsPerMinute && t < t0 + 94 * kUsPerMinute);
+  };
+  for (int m = 0; m < 120; ++m) {
+    TimeUs t = t0 + m * kUsPerMinute;
+    for (int p = 0; p < 3; ++p) {
+      double bump = in_fault(t) && p == 1 ? 60 : 0;
+      d.metrics.push_back({t, pods[p], cpu, 20 + nd(rng) + bump});
+      d.metrics.push_back({t, pods[p], mem, 300 + nd(rng)});
+    }
+    for (int k = 0; k < 4; ++k) {
+      Span s;
+      s.start = t + k * 10 * kUsPerSecond;
+      s.duration_us = static_cast<std::int64_t>(5000 * (in_fault(t) ? 10 : 1) * (1 + 0.1 * std::fabs(nd(rng))));
+      s.entity = pods[k % 2 ? 2 : 1];
+      s.operation = ops[k % 2];
+      s.trace_id = "t" + std::to_string(m * 10 + k);
+      s.span_id = "s" + std::to_string(m * 10 + k);
+      s.status_code = 200;
+      d.spans.push_back(s);
+      LogRecord l;
+      l.time = s.start + 1000;
+      l.entity = s.entity;
+      l.level = in_fault(t) ? LogLevel::kError : LogLevel::kInfo;
+      l.message = in_fault(t) ? "request " + std::to_string(k) + " failed: timeout" : "request " + std::to_string(k) + " ok";
+      d.logs.push_back(l);
+    }
+  }
+  for (int f = 0; f < 2; ++f) {
+    FaultEvent e;
+    e.start = t0 + (f ? 90 : 40) * kUsPerMinute;
+    e.end = e.start + 4 * kUsPerMinute;
+    e.level = "pod";
+    e.root_cause = "cart-5f6b7-fghij";
+    e.fault_type = f ? "cpu" : "delay";
+    d.faults.push_back(e);
+  }
+  write_dataset(dir, "aiops22", d);
+}
+
+TEST(Cli, TrainThenEmbedEndToEnd) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  std::string dir = testing::make_temp_dir("rslicer-cli");
+  write_tiny_dataset(dir + "/data");
+  testing::write_file(dir + "/config.json", R"({
+    "encoder": {"d_model": 16, "heads": 2, "layers": 1, "ff_dim": 32, "embed_dim": 8, "entity_dim": 4, "fusion_hidden": 16},
+    "max_epochs": 3, "batch_runs": 4, "run_len": 3
+  })");
+  int rc = -1;
+  std::string out = testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --format aiops22 --out " +
+                                             dir + "/model --config " + dir + "/config.json 2>&1",
+                                         &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("trained 3 epochs"), std::string::npos) << out;
+  out = testing::run_command(rslicer_bin() + " -q embed --model " + dir + "/model --data " + dir +
+                                 "/data --format aiops22 --out " + dir + "/emb.csv 2>&1",
+                             &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream in(dir + "/emb.csv");
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, "start,end,e0,e1,e2,e3,e4,e5,e6,e7");
+  std::string line;
+  int rows = 0;
+  long long prev = 0;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string cell;
+    std::vector<double> v;
+    while (std::getline(ss, cell, ',')) v.push_back(std::stod(cell));
+    ASSERT_EQ(v.size(), 10u) << line;
+    EXPECT_EQ(v[1] - v[0], 180.0);  // default window, Unix seconds
+    EXPECT_GT(static_cast<long long>(v[0]), prev);
+    prev = static_cast<long long>(v[0]);
+    double norm = 0;
+    for (size_t k = 2; k < v.size(); ++k) norm += v[k] * v[k];
+    EXPECT_NEAR(norm, 1.0, 1e-3);
+    ++rows;
+  }
+  EXPECT_GE(rows, 115);  // about one slice a minute over 2 hours
+  // unknown config key: exit code 2 naming the key
+  testing::write_file(dir + "/bad.json", R"({"loss": {"lambda_tmp": 1}})");
+  out = testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --out " + dir + "/m2 --config " + dir +
+                                 "/bad.json 2>&1",
+                             &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("loss.lambda_tmp"), std::string::npos) << out;
+  // corrupted model: exit code 4 and a clear message
+  {
+    std::fstream f(dir + "/model/weights.pt", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x7f');
+  }
+  out = testing::run_command(rslicer_bin() + " -q embed --model " + dir + "/model --data " + dir + "/data --out " + dir +
+                                 "/e2.csv 2>&1",
+                             &rc);
+  EXPECT_EQ(rc, 4) << out;
+  EXPECT_NE(out.find("checksum"), std::string::npos) << out;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rslicer

@@ -1,0 +1,298 @@
+// Trainer, model folder and split: tiny synthetic data (FeatureSlices built
+// directly), so each test runs in seconds.
+#include "train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "core/errors.h"
+#include "test_util.h"
+#include "train/model_files.h"
+
+namespace rslicer {
+namespace {
+
+namespace fs = std::filesystem;
+
+// n slices of window 180 s, stride 60 s; 3 entities; a fault every 30 slices
+// (lasting 4 slices) that raises entity 1's first KPI z-score and adds traces.
+PreparedData synthetic(int n, std::uint32_t seed = 1) {
+  PreparedData d;
+  d.path = "synthetic";
+  d.format = "test";
+  for (const char* e : {"svc-a-1", "svc-b-1", "svc-c-1"}) d.catalog.entity(e, EntityKind::kPod);
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0, 0.5);
+  for (int f = 0; f < n / 30; ++f) {
+    FaultEvent fe;
+    fe.start = (f * 30 + 15) * 60 * kUsPerSecond;
+    fe.end = fe.start + 120 * kUsPerSecond;
+    fe.root_cause = "svc-b-1";
+    fe.fault_type = f % 2 ? "cpu" : "delay";
+    d.faults.push_back(fe);
+  }
+  for (int i = 0; i < n; ++i) {
+    FeatureSlice s;
+    s.index = i;
+    s.start = static_cast<TimeUs>(i) * 60 * kUsPerSecond;
+    s.end = s.start + 180 * kUsPerSecond;
+    for (std::uint32_t f = 0; f < d.faults.size(); ++f)
+      if (d.faults[f].start < s.end && d.faults[f].end > s.start) s.faults.push_back(f);
+    for (int m = 0; m < kNumModalities; ++m) s.tokens[m].dim = token_dim(static_cast<Modality>(m));
+    auto add = [&](int m, Id entity, float bump) {
+      TokenSet& t = s.tokens[m];
+      for (int k = 0; k < t.dim; ++k) t.values.push_back(nd(rng) + (k == 0 ? bump : 0.0f));
+      for (int p = 0; p < kMaxPieces; ++p) t.pieces.push_back(p < 2 ? static_cast<std::int32_t>(1 + entity * 7 + p) : 0);
+      t.entities.push_back(entity);
+      t.kinds.push_back(1);
+      t.keys.push_back(entity);
+    };
+    bool faulty = !s.faults.empty();
+    for (Id e = 0; e < 3; ++e) add(0, e, faulty && e == 1 ? 6.0f : 0.0f);
+    if (faulty || i % 10 == 0)
+      for (Id e = 0; e < 2; ++e) add(1, e, faulty ? 3.0f : 0.0f);
+    for (int m = 0; m < kNumModalities; ++m)
+      if (s.tokens[m].size() > 0) s.mask.set(static_cast<Modality>(m));
+    d.slices.push_back(std::move(s));
+  }
+  d.features.kpi_slots = {"cpu", "mem"};
+  d.drain_state = nlohmann::json::object();
+  return d;
+}
+
+TrainConfig tiny_config() {
+  TrainConfig c;
+  c.encoder.d_model = 16;
+  c.encoder.heads = 2;
+  c.encoder.layers = 1;
+  c.encoder.ff_dim = 32;
+  c.encoder.embed_dim = 8;
+  c.encoder.entity_dim = 4;
+  c.encoder.fusion_hidden = 16;
+  c.max_epochs = 3;
+  c.batch_runs = 4;
+  c.run_len = 3;
+  c.max_minutes = 0;
+  c.patience = 100;
+  return c;
+}
+
+std::vector<TrainingSet> sets_for(const PreparedData& d, const TrainConfig& c) {
+  Split sp = time_split(d.slices, c.split, d.faults);
+  TrainingSet ts;
+  ts.data = &d;
+  ts.train = sp.train;
+  ts.validation = sp.validation;
+  return {ts};
+}
+
+TrainOptions quiet(const std::string& dir) {
+  TrainOptions o;
+  o.out_dir = dir;
+  o.progress = false;
+  return o;
+}
+
+std::vector<float> all_states(const EmbeddingModel& m, const PreparedData& d) {
+  std::vector<float> out;
+  for (const auto& e : m.embed(d.slices)) out.insert(out.end(), e.state.begin(), e.state.end());
+  return out;
+}
+
+TEST(TimeSplit, OrderedDisjointAndPurged) {
+  PreparedData d = synthetic(100);
+  Split sp = time_split(d.slices, SplitSpec{}, d.faults);
+  ASSERT_FALSE(sp.train.empty());
+  ASSERT_FALSE(sp.validation.empty());
+  ASSERT_FALSE(sp.test.empty());
+  // about 60 % before the test start (minus purged straddlers)
+  EXPECT_NEAR(static_cast<double>(sp.test.size()), 40.0, 1.0);
+  for (size_t i : sp.train) EXPECT_LE(d.slices[i].end, sp.validation_start);
+  for (size_t i : sp.validation) {
+    EXPECT_GE(d.slices[i].start, sp.validation_start);
+    EXPECT_LE(d.slices[i].end, sp.test_start);
+  }
+  for (size_t i : sp.test) EXPECT_GE(d.slices[i].start, sp.test_start);
+  // windows of 3 strides straddle each boundary: 2 purged at each
+  EXPECT_EQ(sp.train.size() + sp.validation.size() + sp.test.size(), 100u - 4u);
+  // gaps do not count: the same slices with a one-day hole in the middle split alike
+  PreparedData g = synthetic(100);
+  for (size_t i = 50; i < g.slices.size(); ++i) {
+    g.slices[i].start += 86400 * kUsPerSecond;
+    g.slices[i].end += 86400 * kUsPerSecond;
+  }
+  Split sg = time_split(g.slices, SplitSpec{}, {});
+  EXPECT_EQ(sg.test.size(), sp.test.size());
+  SplitSpec cases;
+  cases.by = "cases";
+  Split sc = time_split(d.slices, cases, d.faults);
+  EXPECT_FALSE(sc.test.empty());
+  for (size_t i : sc.test) EXPECT_GE(d.slices[i].start, sc.test_start);
+  SplitSpec bad;
+  bad.train_fraction = 1.5;
+  EXPECT_THROW(time_split(d.slices, bad), InvalidInput);
+  bad = SplitSpec{};
+  bad.by = "days";
+  EXPECT_THROW(time_split(d.slices, bad), InvalidInput);
+}
+
+TEST(TrainConfig, JsonRoundTripAndUnknownKeys) {
+  TrainConfig c = tiny_config();
+  c.sources.push_back({"dataset", "/data/x", "nezha", 2.0, nullptr});
+  TrainConfig r = train_config_from_json(to_json(c));
+  EXPECT_EQ(to_json(r), to_json(c));
+  auto expect_key_error = [](const nlohmann::json& j, const std::string& key) {
+    try {
+      train_config_from_json(j);
+      FAIL() << "accepted " << j.dump();
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  expect_key_error({{"epochs", 3}}, "'epochs'");
+  expect_key_error({{"loss", {{"tauu", 1}}}}, "loss.tauu");
+  expect_key_error({{"encoder", {{"depth", 1}}}}, "encoder.depth");
+  expect_key_error({{"sources", {{{"path", "x"}, {"weight", 1}}}}}, "sources[0].weight");
+  expect_key_error({{"lr", "fast"}}, "'lr'");
+  std::string dir = testing::make_temp_dir("rslicer-config");
+  testing::write_file(dir + "/c.json", R"({"max_epochs": 7, "loss": {"lambda_anom": 0}})");
+  TrainConfig f = load_train_config(dir + "/c.json");
+  EXPECT_EQ(f.max_epochs, 7);
+  EXPECT_EQ(f.loss.lambda_anom, 0.0);
+  testing::write_file(dir + "/bad.json", R"({"max_epochs": 7,)");
+  EXPECT_THROW(load_train_config(dir + "/bad.json"), InvalidInput);
+  EXPECT_THROW(load_train_config(dir + "/absent.json"), IoError);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, SaveLoadRoundTripAndDeterminism) {
+  PreparedData d = synthetic(90);
+  TrainConfig c = tiny_config();
+  std::string dir = testing::make_temp_dir("rslicer-train");
+  TrainResult r1 = train_encoder(c, sets_for(d, c), quiet(dir + "/a"));
+  TrainResult r2 = train_encoder(c, sets_for(d, c), quiet(dir + "/b"));
+  EXPECT_EQ(r1.epochs, 3);
+  EXPECT_GT(r1.model_bytes, 0);
+  for (const char* f : {"manifest.json", "config.json", "weights.pt", "features.json", "drain.json", "train_log.json"})
+    EXPECT_TRUE(fs::exists(dir + "/a/" + f)) << f;
+  auto m1 = EmbeddingModel::load(dir + "/a");
+  auto m2 = EmbeddingModel::load(dir + "/b");
+  auto s1 = all_states(*m1, d), s2 = all_states(*m2, d);
+  ASSERT_EQ(s1.size(), d.slices.size() * 8);
+  EXPECT_EQ(s1, s2);  // same seed, same data: bit-identical
+  EXPECT_EQ(to_json(m1->config()), to_json(c));
+  EXPECT_EQ(m1->feature_state().kpi_slots, d.features.kpi_slots);
+  // the untrained model of the same seed differs from the trained one
+  auto u = EmbeddingModel::untrained(c, d);
+  EXPECT_NE(all_states(*u, d), s1);
+  // a different seed gives a different model
+  TrainConfig c3 = c;
+  c3.seed = 99;
+  train_encoder(c3, sets_for(d, c3), quiet(dir + "/c"));
+  EXPECT_NE(all_states(*EmbeddingModel::load(dir + "/c"), d), s1);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, CorruptedOrIncompatibleModelIsAClearError) {
+  PreparedData d = synthetic(60);
+  TrainConfig c = tiny_config();
+  c.max_epochs = 1;
+  std::string dir = testing::make_temp_dir("rslicer-corrupt");
+  train_encoder(c, sets_for(d, c), quiet(dir + "/m"));
+  auto expect_model_error = [&](const std::string& needle) {
+    try {
+      EmbeddingModel::load(dir + "/m");
+      FAIL() << "loaded a broken model";
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  // flip one byte in the weights
+  std::string w = dir + "/m/weights.pt";
+  std::string backup;
+  {
+    std::ifstream in(w, std::ios::binary);
+    backup.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string bad = backup;
+  bad[bad.size() / 2] ^= 0x5a;
+  std::ofstream(w, std::ios::binary | std::ios::trunc) << bad;
+  expect_model_error("checksum mismatch");
+  // truncated
+  std::ofstream(w, std::ios::binary | std::ios::trunc) << backup.substr(0, backup.size() / 2);
+  expect_model_error("truncated");
+  std::ofstream(w, std::ios::binary | std::ios::trunc) << backup;
+  EXPECT_NO_THROW(EmbeddingModel::load(dir + "/m"));
+  // another format version
+  std::string mpath = dir + "/m/manifest.json";
+  nlohmann::json man = nlohmann::json::parse(std::ifstream(mpath));
+  nlohmann::json v2 = man;
+  v2["format_version"] = kModelFormatVersion + 1;
+  std::ofstream(mpath, std::ios::trunc) << v2.dump();
+  expect_model_error("format_version");
+  std::ofstream(mpath, std::ios::trunc) << "{not json";
+  expect_model_error("corrupted manifest");
+  fs::remove(mpath);
+  expect_model_error("manifest.json is missing");
+  EXPECT_THROW(EmbeddingModel::load(dir + "/nope"), ModelError);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, ResumeAfterInterruptionMatchesUninterrupted) {
+  PreparedData d = synthetic(90);
+  TrainConfig c = tiny_config();
+  std::string dir = testing::make_temp_dir("rslicer-resume");
+  train_encoder(c, sets_for(d, c), quiet(dir + "/full"));
+  // "interrupted": a time budget that stops after the first epoch
+  TrainConfig cut = c;
+  cut.max_minutes = 1e-9;
+  TrainResult first = train_encoder(cut, sets_for(d, cut), quiet(dir + "/resumed"));
+  EXPECT_EQ(first.epochs, 1);
+  TrainOptions o = quiet(dir + "/resumed");
+  o.resume = true;
+  TrainResult rest = train_encoder(c, sets_for(d, c), o);
+  EXPECT_EQ(rest.epochs, 3);
+  EXPECT_EQ(rest.log["history"].size(), 3u);
+  auto a = all_states(*EmbeddingModel::load(dir + "/full"), d);
+  auto b = all_states(*EmbeddingModel::load(dir + "/resumed"), d);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5) << i;
+  // resuming with another architecture is refused
+  TrainConfig other = c;
+  other.encoder.d_model = 32;
+  EXPECT_THROW(train_encoder(other, sets_for(d, other), o), ModelError);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, TrainingSeparatesFaultsFromNormal) {
+  // On the synthetic data, faulty slices are far more distinct after training.
+  PreparedData d = synthetic(150, 3);
+  TrainConfig c = tiny_config();
+  c.max_epochs = 8;
+  std::string dir = testing::make_temp_dir("rslicer-sep");
+  train_encoder(c, sets_for(d, c), quiet(dir + "/m"));
+  auto m = EmbeddingModel::load(dir + "/m");
+  auto e = m->embed(d.slices);
+  // mean cosine between normal and faulty slices is below the mean within normal ones
+  double nn = 0, nf = 0;
+  int cnn = 0, cnf = 0;
+  for (size_t i = 0; i < e.size(); i += 3)
+    for (size_t j = i + 1; j < e.size(); j += 3) {
+      double s = 0;
+      for (size_t k = 0; k < e[i].state.size(); ++k) s += e[i].state[k] * e[j].state[k];
+      bool fi = !e[i].faults.empty(), fj = !e[j].faults.empty();
+      if (!fi && !fj) nn += s, ++cnn;
+      if (fi != fj) nf += s, ++cnf;
+    }
+  EXPECT_LT(nf / cnf, nn / cnn);
+  // entity embeddings: one per entity with tokens
+  EXPECT_EQ(e[0].entities.size(), 3u);
+  EXPECT_EQ(e[0].entity_embeddings.size(), 3u * 4u);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rslicer
