@@ -1,0 +1,91 @@
+#include "tasks/anomaly.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/errors.h"
+
+namespace rslicer {
+namespace {
+double l2(const float* a, const float* b, int dim) {
+  double s = 0;
+  for (int j = 0; j < dim; ++j) {
+    double d = static_cast<double>(a[j]) - b[j];
+    s += d * d;
+  }
+  return std::sqrt(s);
+}
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vector<TimeUs>& times,
+                         const std::vector<int>& states) {
+  RSLICER_CHECK(dim > 0 && !times.empty() && refs.size() == times.size() * static_cast<size_t>(dim) &&
+                    states.size() == times.size(),
+                InvalidInput, "anomaly head: need normal reference slices (got ", times.size(), ", dim ", dim, ")");
+  dim_ = dim;
+  refs_ = refs;
+  times_ = times;
+  int k = 0;
+  for (int s : states) k = std::max(k, s + 1);
+  by_state_.assign(k, {});
+  all_.clear();
+  for (size_t i = 0; i < times.size(); ++i) {
+    all_.push_back(static_cast<std::int64_t>(i));
+    by_state_[states[i]].push_back(static_cast<std::int64_t>(i));
+  }
+  // Calibration: median leave-one-out raw score of the normals of each state.
+  std::vector<std::vector<double>> loo(k);
+  std::vector<double> all_loo;
+  for (size_t i = 0; i < times.size(); ++i) {
+    double r = raw_score(refs_.data() + i * dim_, states[i], times_[i]);
+    if (!std::isfinite(r)) continue;
+    loo[states[i]].push_back(r);
+    all_loo.push_back(r);
+  }
+  global_scale_ = std::max(median(all_loo), 1e-9);
+  scale_.assign(k, global_scale_);
+  for (int s = 0; s < k; ++s)
+    if (options_.state_aware && static_cast<int>(by_state_[s].size()) >= options_.min_state_refs && !loo[s].empty())
+      scale_[s] = std::max(median(loo[s]), 1e-9);
+}
+
+const std::vector<std::int64_t>& KnnAnomalyHead::refs_for(int state) const {
+  if (options_.state_aware && state >= 0 && state < static_cast<int>(by_state_.size()) &&
+      static_cast<int>(by_state_[state].size()) >= options_.min_state_refs)
+    return by_state_[state];
+  return all_;
+}
+
+double KnnAnomalyHead::raw_score(const float* x, int state, TimeUs time) const {
+  const auto& idx = refs_for(state);
+  const TimeUs excl = static_cast<TimeUs>(options_.exclusion_s * kUsPerSecond);
+  std::vector<double> d;
+  d.reserve(idx.size());
+  for (std::int64_t i : idx) {
+    if (excl > 0 && std::llabs(times_[i] - time) < excl) continue;
+    d.push_back(l2(x, refs_.data() + i * dim_, dim_));
+  }
+  if (d.empty()) return std::numeric_limits<double>::infinity();
+  size_t k = std::min<size_t>(std::max(1, options_.neighbors), d.size());
+  std::partial_sort(d.begin(), d.begin() + k, d.end());
+  double s = 0;
+  for (size_t i = 0; i < k; ++i) s += d[i];
+  return s / k;
+}
+
+double KnnAnomalyHead::score(const float* x, int state, TimeUs time) const {
+  double r = raw_score(x, state, time);
+  double scale = global_scale_;
+  if (options_.state_aware && state >= 0 && state < static_cast<int>(scale_.size()) &&
+      &refs_for(state) != &all_)
+    scale = scale_[state];
+  return r / scale;
+}
+
+}  // namespace rslicer

@@ -1,0 +1,47 @@
+// Anomaly detection head on state embeddings: the score of a slice is its
+// mean distance to the k nearest NORMAL training slices of the same runtime
+// state (StatePartition::assign), divided by that state's typical normal
+// score (median leave-one-out score of its training normals), so one
+// threshold fits every state. state_aware = false uses one global reference
+// set (the ablation row). The threshold comes from SPOT on training scores.
+//
+// Data layout: reference i is refs[i * dim .. (i + 1) * dim).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/time.h"
+
+namespace rslicer {
+
+struct AnomalyOptions {
+  int neighbors = 5;               // k of the kNN distance
+  bool state_aware = true;         // references and scale per state; false = one global set
+  int min_state_refs = 10;         // a state with fewer normal references falls back to the global set
+  double exclusion_s = 180;        // references whose start lies closer than this to the scored slice are skipped (no self/overlap match)
+};
+
+class KnnAnomalyHead {
+ public:
+  explicit KnnAnomalyHead(AnomalyOptions options = {}) : options_(options) {}
+  // Normal training slices: vectors [n * dim], their start times and states.
+  void fit(const std::vector<float>& refs, int dim, const std::vector<TimeUs>& times, const std::vector<int>& states);
+  // Calibrated score of one slice (1 = typical normal of its state).
+  double score(const float* x, int state, TimeUs time) const;
+  double raw_score(const float* x, int state, TimeUs time) const;  // uncalibrated kNN distance
+  int dim() const { return dim_; }
+
+ private:
+  const std::vector<std::int64_t>& refs_for(int state) const;
+  AnomalyOptions options_;
+  int dim_ = 0;
+  std::vector<float> refs_;
+  std::vector<TimeUs> times_;
+  std::vector<std::vector<std::int64_t>> by_state_;
+  std::vector<std::int64_t> all_;
+  std::vector<double> scale_;   // per state
+  double global_scale_ = 1;
+};
+
+}  // namespace rslicer

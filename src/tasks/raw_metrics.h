@@ -1,0 +1,81 @@
+// Raw metric series per entity x KPI and the baselines that use them
+// directly: BARO's robust scorer and N-sigma for root cause ranking, a
+// max-|z| slice score for SPOT anomaly detection, and a per-case
+// (service x KPI) deviation vector for kNN triage.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+
+namespace rslicer {
+
+class TelemetrySource;
+
+struct MetricSeries {
+  std::vector<TimeUs> times;   // sorted
+  std::vector<double> values;
+};
+
+struct MetricEntity {
+  std::string name;
+  std::string service;   // owning service name ("" when the entity is a service)
+  std::string kind;      // "pod", "node", "service", "instance"
+  std::map<std::string, MetricSeries> kpis;
+};
+
+class MetricTable {
+ public:
+  void add(const std::string& entity, const std::string& service, const std::string& kind, const std::string& kpi,
+           TimeUs t, double v);
+  void finish();  // sorts every series by time
+  const std::vector<MetricEntity>& entities() const { return entities_; }
+  int find(const std::string& name) const;  // -1 when absent
+  TimeUs first_time() const { return first_; }
+  TimeUs last_time() const { return last_; }
+
+ private:
+  std::vector<MetricEntity> entities_;
+  std::map<std::string, int> index_;
+  TimeUs first_ = INT64_MAX, last_ = INT64_MIN;
+};
+
+// Reads every metric point of a source (traces and logs are not read when the
+// source was opened with read_traces/read_logs = false).
+MetricTable read_metric_table(TelemetrySource& source);
+
+struct RawScoreOptions {
+  double reference_s = 3600;   // the normal period: [t - reference_s, t - guard_s)
+  double guard_s = 0;          // gap between the normal period and t
+  double anomaly_s = 300;      // scored period: [t, t + anomaly_s)
+  bool robust = true;          // true: BARO (median / IQR); false: N-sigma (mean / standard deviation)
+  double min_rel_scale = 0.0;  // scale floor as a share of |centre| (0 = BARO exactly)
+  double min_abs_scale = 1e-12; // a scale at or below this is replaced by 1 (scikit-learn's zero-scale rule, as BARO)
+};
+
+struct EntityScore {
+  std::string entity;
+  double score = 0;
+  std::string top_kpi;  // the KPI that gave the score (raw baselines)
+};
+
+// Root cause ranking by the largest |scaled deviation| of any KPI of each
+// entity in [t, t + anomaly_s) against the normal period. Entities of other
+// kinds than `kind` (e.g. "pod") are skipped when kind is not empty.
+std::vector<EntityScore> rank_raw(const MetricTable& table, TimeUs t, const RawScoreOptions& options,
+                                  const std::string& kind = "");
+
+// Mean of the 5 largest robust |z| (each capped at 20) over entity x KPI of the
+// window mean in [start, end) against [start - reference_s, start): the
+// raw-feature anomaly score of a slice.
+double raw_window_score(const MetricTable& table, TimeUs start, TimeUs end, const RawScoreOptions& options);
+
+// Robust z of the window mean against the normal period, per "service|kpi"
+// (pods mapped to their service so cases of different days line up).
+std::map<std::string, double> raw_case_vector(const MetricTable& table, TimeUs start, TimeUs end,
+                                              const RawScoreOptions& options);
+
+}  // namespace rslicer

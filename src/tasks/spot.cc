@@ -1,0 +1,155 @@
+#include "tasks/spot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/errors.h"
+
+namespace rslicer {
+namespace {
+
+double gpd_log_likelihood(const std::vector<double>& y, double gamma, double sigma) {
+  const double n = static_cast<double>(y.size());
+  if (sigma <= 0) return -std::numeric_limits<double>::infinity();
+  if (std::abs(gamma) < 1e-12) {
+    double s = 0;
+    for (double v : y) s += v;
+    return -n * std::log(sigma) - s / sigma;
+  }
+  double s = 0;
+  for (double v : y) {
+    double a = 1 + gamma * v / sigma;
+    if (a <= 0) return -std::numeric_limits<double>::infinity();
+    s += std::log(a);
+  }
+  return -n * std::log(sigma) - (1 + 1 / gamma) * s;
+}
+
+// Grimshaw: w(x) = u(x) v(x) - 1 with u = mean(1 / (1 + x y)), v = 1 + mean(log(1 + x y)).
+double grimshaw_w(const std::vector<double>& y, double x) {
+  double u = 0, v = 0;
+  for (double yi : y) {
+    double a = 1 + x * yi;
+    u += 1 / a;
+    v += std::log(a);
+  }
+  u /= y.size();
+  v = 1 + v / y.size();
+  return u * v - 1;
+}
+
+// Roots of w in (lo, hi) by scanning a grid and bisecting sign changes.
+void find_roots(const std::vector<double>& y, double lo, double hi, std::vector<double>& roots) {
+  const int steps = 200;
+  double prev_x = lo, prev_w = grimshaw_w(y, lo);
+  for (int i = 1; i <= steps; ++i) {
+    double x = lo + (hi - lo) * i / steps;
+    double w = grimshaw_w(y, x);
+    if (std::isfinite(prev_w) && std::isfinite(w) && (prev_w == 0 || (prev_w < 0) != (w < 0))) {
+      double a = prev_x, b = x, wa = prev_w;
+      for (int it = 0; it < 60; ++it) {
+        double m = 0.5 * (a + b), wm = grimshaw_w(y, m);
+        if ((wa < 0) == (wm < 0)) {
+          a = m;
+          wa = wm;
+        } else {
+          b = m;
+        }
+      }
+      roots.push_back(0.5 * (a + b));
+    }
+    prev_x = x;
+    prev_w = w;
+  }
+}
+
+}  // namespace
+
+GpdFit fit_gpd(const std::vector<double>& y) {
+  GpdFit best;
+  if (y.empty()) return best;
+  double ymin = *std::min_element(y.begin(), y.end());
+  double ymax = *std::max_element(y.begin(), y.end());
+  double ymean = 0;
+  for (double v : y) ymean += v;
+  ymean /= y.size();
+  // Exponential (gamma = 0) candidate.
+  best.gamma = 0;
+  best.sigma = std::max(ymean, 1e-12);
+  best.log_likelihood = gpd_log_likelihood(y, 0, best.sigma);
+  if (ymax <= 0 || y.size() < 2) return best;
+  const double eps = 1e-8 / ymean;
+  std::vector<double> roots;
+  double a = -1 / ymax + eps;
+  find_roots(y, a, -eps, roots);
+  if (ymin > 0) {
+    double b = 2 * (ymean - ymin) / (ymean * ymin);
+    if (b > eps) find_roots(y, eps, b, roots);
+  }
+  for (double x : roots) {
+    double v = 0;
+    for (double yi : y) v += std::log(1 + x * yi);
+    double gamma = v / y.size();
+    double sigma = gamma / x;
+    double ll = gpd_log_likelihood(y, gamma, sigma);
+    if (std::isfinite(ll) && ll > best.log_likelihood) {
+      best.gamma = gamma;
+      best.sigma = sigma;
+      best.log_likelihood = ll;
+    }
+  }
+  return best;
+}
+
+void Spot::fit(const std::vector<double>& calibration) {
+  RSLICER_CHECK(!calibration.empty(), InvalidInput, "SPOT: no calibration scores");
+  RSLICER_CHECK(options_.q > 0 && options_.q < 1 && options_.level > 0 && options_.level < 1, InvalidInput,
+                "SPOT: q and level must lie in (0, 1), got q=", options_.q, " level=", options_.level);
+  std::vector<double> sorted = calibration;
+  std::sort(sorted.begin(), sorted.end());
+  size_t idx = static_cast<size_t>(std::floor(options_.level * (sorted.size() - 1)));
+  // numpy-style linear-interpolated quantile
+  double pos = options_.level * (sorted.size() - 1);
+  double frac = pos - idx;
+  t_ = sorted[idx] + (idx + 1 < sorted.size() ? frac * (sorted[idx + 1] - sorted[idx]) : 0);
+  n_ = static_cast<std::int64_t>(calibration.size());
+  peaks_.clear();
+  for (double v : calibration)
+    if (v > t_) peaks_.push_back(v - t_);
+  update_threshold();
+}
+
+void Spot::update_threshold() {
+  if (peaks_.empty()) {
+    z_ = t_;
+    return;
+  }
+  fit_ = fit_gpd(peaks_);
+  double r = options_.q * static_cast<double>(n_) / static_cast<double>(peaks_.size());
+  if (std::abs(fit_.gamma) > 1e-12)
+    z_ = t_ + fit_.sigma / fit_.gamma * (std::pow(r, -fit_.gamma) - 1);
+  else
+    z_ = t_ - fit_.sigma * std::log(r);
+}
+
+std::vector<bool> Spot::run(const std::vector<double>& scores, std::vector<double>* thresholds_out) {
+  std::vector<bool> alarms(scores.size(), false);
+  if (thresholds_out) thresholds_out->assign(scores.size(), z_);
+  for (size_t i = 0; i < scores.size(); ++i) {
+    double x = scores[i];
+    if (x > z_) {
+      alarms[i] = true;
+    } else if (options_.dynamic && x > t_) {
+      peaks_.push_back(x - t_);
+      ++n_;
+      update_threshold();
+    } else {
+      ++n_;
+    }
+    if (thresholds_out) (*thresholds_out)[i] = z_;
+  }
+  return alarms;
+}
+
+}  // namespace rslicer

@@ -1,0 +1,50 @@
+// SPOT: streaming peaks-over-threshold (Siffer et al., KDD 2017). The tail
+// of the calibration scores above the `level` quantile t is fitted with a
+// generalised Pareto distribution (Grimshaw's trick, maximum likelihood);
+// the alarm threshold z_q is the value exceeded with probability q:
+//   z_q = t + sigma / gamma * ((q * n / N_t)^(-gamma) - 1)   (gamma != 0)
+//   z_q = t - sigma * log(q * n / N_t)                      (gamma == 0)
+// In `run`, scores between t and z_q are added to the peaks and the fit is
+// updated (the published SPOT); scores above z_q are alarms and are not added.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace rslicer {
+
+struct SpotOptions {
+  double q = 0.1;        // risk: probability that a normal score exceeds the threshold (published protocol: 0.1)
+  double level = 0.95;   // quantile of the calibration scores used as the initial threshold t (published: 0.95)
+  bool dynamic = true;   // update the fit with new peaks while running (the published SPOT); false = fixed threshold
+};
+
+struct GpdFit {
+  double gamma = 0;  // shape
+  double sigma = 0;  // scale
+  double log_likelihood = 0;
+};
+
+// Maximum-likelihood GPD fit of positive excesses (Grimshaw's reduction to one variable).
+GpdFit fit_gpd(const std::vector<double>& excesses);
+
+class Spot {
+ public:
+  explicit Spot(SpotOptions options = {}) : options_(options) {}
+  // Calibrates on scores that carry no test labels (the training split).
+  void fit(const std::vector<double>& calibration);
+  double threshold() const { return z_; }        // current alarm threshold z_q
+  double initial_threshold() const { return t_; }
+  // Alarms for a stream of scores (updates the threshold when dynamic). thresholds_out gets z per step.
+  std::vector<bool> run(const std::vector<double>& scores, std::vector<double>* thresholds_out = nullptr);
+
+ private:
+  void update_threshold();
+  SpotOptions options_;
+  double t_ = 0, z_ = 0;
+  std::int64_t n_ = 0;            // observations seen
+  std::vector<double> peaks_;     // excesses over t
+  GpdFit fit_;
+};
+
+}  // namespace rslicer

@@ -1,0 +1,71 @@
+#include "tasks/triage.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/errors.h"
+
+namespace rslicer {
+namespace {
+double distance(const std::vector<float>& a, const std::vector<float>& b, bool cosine) {
+  double dot = 0, na = 0, nb = 0, sq = 0;
+  size_t n = std::min(a.size(), b.size());
+  for (size_t j = 0; j < n; ++j) {
+    dot += static_cast<double>(a[j]) * b[j];
+    na += static_cast<double>(a[j]) * a[j];
+    nb += static_cast<double>(b[j]) * b[j];
+    double d = static_cast<double>(a[j]) - b[j];
+    sq += d * d;
+  }
+  if (!cosine) return std::sqrt(sq);
+  if (na <= 0 || nb <= 0) return 1;
+  return 1 - dot / std::sqrt(na * nb);
+}
+}  // namespace
+
+void KnnTriageHead::fit(const std::vector<std::vector<float>>& x, const std::vector<std::string>& labels,
+                        const std::vector<int>& states) {
+  RSLICER_CHECK(!x.empty() && x.size() == labels.size() && x.size() == states.size(), InvalidInput,
+                "triage head: need labelled training cases (got ", x.size(), ")");
+  x_ = x;
+  labels_ = labels;
+  states_ = states;
+}
+
+std::string KnnTriageHead::predict(const std::vector<float>& x, int state) const {
+  std::vector<size_t> pool;
+  if (options_.state_aware)
+    for (size_t i = 0; i < x_.size(); ++i)
+      if (states_[i] == state) pool.push_back(i);
+  if (pool.empty())
+    for (size_t i = 0; i < x_.size(); ++i) pool.push_back(i);
+  std::vector<std::pair<double, size_t>> d;
+  for (size_t i : pool) d.push_back({distance(x, x_[i], options_.cosine), i});
+  size_t k = std::min<size_t>(std::max(1, options_.neighbors), d.size());
+  std::partial_sort(d.begin(), d.begin() + k, d.end());
+  std::map<std::string, double> votes;
+  for (size_t i = 0; i < k; ++i) votes[labels_[d[i].second]] += 1.0 / (d[i].first + 1e-6);
+  std::string best;
+  double best_v = -1;
+  for (auto& [label, v] : votes)
+    if (v > best_v) {
+      best_v = v;
+      best = label;
+    }
+  return best;
+}
+
+void MajorityTriage::fit(const std::vector<std::string>& labels) {
+  RSLICER_CHECK(!labels.empty(), InvalidInput, "majority triage: no training labels");
+  std::map<std::string, int> counts;
+  for (auto& l : labels) counts[l]++;
+  int best = -1;
+  for (auto& [l, c] : counts)
+    if (c > best) {
+      best = c;
+      label_ = l;
+    }
+}
+
+}  // namespace rslicer

@@ -1,0 +1,43 @@
+// Failure triage (fault-type classification) heads. A case is one vector
+// (e.g. the mean embedding of the slices inside the case window, minus the
+// pre-case reference). kNN with distance-weighted votes; state_aware
+// restricts neighbours to training cases of the same runtime state when that
+// state has any (the state-conditioned head), else all training cases.
+// MajorityTriage is the trivial baseline.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rslicer {
+
+struct TriageOptions {
+  int neighbors = 3;          // k of the kNN vote
+  bool state_aware = true;    // neighbours from the same state first
+  bool cosine = true;         // cosine distance (else Euclidean)
+};
+
+class KnnTriageHead {
+ public:
+  explicit KnnTriageHead(TriageOptions options = {}) : options_(options) {}
+  void fit(const std::vector<std::vector<float>>& x, const std::vector<std::string>& labels,
+           const std::vector<int>& states);
+  std::string predict(const std::vector<float>& x, int state) const;
+
+ private:
+  TriageOptions options_;
+  std::vector<std::vector<float>> x_;
+  std::vector<std::string> labels_;
+  std::vector<int> states_;
+};
+
+class MajorityTriage {
+ public:
+  void fit(const std::vector<std::string>& labels);  // ties: alphabetically first
+  const std::string& predict() const { return label_; }
+
+ private:
+  std::string label_;
+};
+
+}  // namespace rslicer
