@@ -11,9 +11,10 @@ spans per trace, trace depth, root span duration, traces and spans per minute,
 log lines per minute (system and per pod), log level shares, log lines per span,
 metric variability (coefficient of variation of CpuUsageRate(%), MemoryUsage(Mi),
 PodWorkload(Ops) per pod, median over pods; lag-1 autocorrelation of CPU) and how
-faults show up: per fault type, the median ratio of the target pod's CPU and
-server latency P90 in the 3 minutes after injection against the 10 minutes
-before, and the target pod's error+warn log lines per minute in those minutes.
+faults show up: per fault type, the median ratio of the target pod's CPU,
+memory and server latency P90 in the 3 minutes after injection against the 10
+minutes before, and the target pod's error+warn log lines per minute in those
+3 minutes.
 
 Folder layout: <root>[/rca_data]/<day>/{metric/*_metric.csv*, trace/*_trace.csv*,
 log/*_log.csv*, *fault_list.json}. Only rca_data is used when it exists
@@ -178,7 +179,7 @@ def fault_stats(metrics, logs, faults):
             ts = df["TimeStamp"]
             before = df[(ts >= t - 600) & (ts < t - 60)]
             during = df[(ts >= t) & (ts < t + 180)]
-            for col, key in (("CpuUsageRate(%)", "cpu"), ("PodServerLatencyP90(s)", "lat")):
+            for col, key in (("CpuUsageRate(%)", "cpu"), ("MemoryUsage(Mi)", "mem"), ("PodServerLatencyP90(s)", "lat")):
                 b, a = before[col].mean(), during[col].mean()
                 if b and b > 0 and not np.isnan(a):
                     rec[key] = a / b
@@ -189,7 +190,7 @@ def fault_stats(metrics, logs, faults):
         by_type.setdefault(ftype, []).append(rec)
     for ftype, recs in sorted(by_type.items()):
         parts = [f"n={len(recs)}"]
-        for key, label in (("cpu", "CPU x"), ("lat", "P90 x"), ("errlogs", "err+warn logs/min")):
+        for key, label in (("cpu", "CPU x"), ("mem", "mem x"), ("lat", "P90 x"), ("errlogs", "err+warn logs/min")):
             vals = [r[key] for r in recs if key in r]
             if vals:
                 parts.append(f"{label} {np.median(vals):.2f}")
