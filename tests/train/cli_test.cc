@@ -132,5 +132,32 @@ TEST(Cli, TrainThenEmbedEndToEnd) {
   fs::remove_all(dir);
 }
 
+// The simulator named as a training source beside a dataset (issue 6).
+TEST(Cli, TrainMixesADatasetWithTheSimulator) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  std::string dir = testing::make_temp_dir("rslicer-sim-src");
+  write_tiny_dataset(dir + "/data");
+  testing::write_file(dir + "/config.json", R"({
+    "encoder": {"d_model": 16, "heads": 2, "layers": 1, "ff_dim": 32, "embed_dim": 8, "entity_dim": 4, "fusion_hidden": 16},
+    "max_epochs": 2, "batch_runs": 4, "run_len": 3,
+    "sources": [
+      {"type": "dataset", "path": ")" + dir + R"(/data", "format": "aiops22", "ratio": 1.0},
+      {"type": "simulator", "ratio": 0.5, "simulator": {"services": 5, "hours": 1, "faults": 2, "seed": 3}}
+    ]
+  })");
+  int rc = -1;
+  const std::string out = testing::run_command(rslicer_bin() + " train --data " + dir + "/data --format aiops22 --out " +
+                                                   dir + "/model --config " + dir + "/config.json 2>&1",
+                                               &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream in(dir + "/model/config.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_NE(ss.str().find("simulator"), std::string::npos) << "the saved config names the simulator source";
+  EXPECT_NE(out.find("trained 2 epochs"), std::string::npos) << out;
+  EXPECT_NE(out.find("simulator: "), std::string::npos) << "the simulator source was prepared: " << out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace rslicer
