@@ -8,6 +8,7 @@
 #include "eval/report.h"
 #include "ingest/source.h"
 #include "tasks/raw_metrics.h"
+#include "tasks/trace_evidence.h"
 
 namespace rslicer::eval {
 namespace {
@@ -56,6 +57,7 @@ ExperimentResult run_experiment(const ExperimentOptions& o) {
     prep.slice = config.slice;
     prep.features = config.features;
     prep.progress = o.progress;
+    prep.serialize_texts = config.encoder.backbone == "qwen3";
   }
   say(o.progress, "reading and featurising " + o.data_path);
   PreparedData data = prepare_data(o.data_path, o.format, prep);
@@ -69,10 +71,16 @@ ExperimentResult run_experiment(const ExperimentOptions& o) {
   raw_read.read_logs = false;
   auto source = open_source(o.data_path, data.format, raw_read);
   MetricTable table = read_metric_table(*source);
+  say(o.progress, "reading span and log evidence for root cause localisation");
+  ReadOptions trace_read;
+  trace_read.read_metrics = false;
+  auto trace_source = open_source(o.data_path, data.format, trace_read);
+  TraceTable traces = read_trace_table(*trace_source);
 
   EvalContext ctx;
   ctx.faults = data.faults;
   ctx.raw = &table;
+  ctx.traces = &traces;
   ctx.stride_s = config.slice.window_stride_s;
   const Catalog& cat_ = data.catalog;
   for (size_t i = 0; i < cat_.entities.size(); ++i) {

@@ -82,6 +82,8 @@ struct FeatureSlice {
   std::vector<std::uint32_t> faults;    // Slice::faults (indices into the dataset's fault list)
   std::array<TokenSet, kNumModalities> tokens;  // indexed by static_cast<int>(Modality)
   std::int64_t n_metric_points = 0, n_spans = 0, n_logs = 0;  // raw record counts of the slice
+  std::array<std::string, kNumModalities> texts;  // serialised modality texts (serialize/serialize.h), filled only
+                                                  // for the qwen3 backbone (PrepareOptions::serialize_texts)
 };
 
 // Persistent part of the extractor: what a trained model must carry so that

@@ -1,5 +1,7 @@
 #include "model/runtime_encoder.h"
 
+#include "model/qwen3_backbone.h"
+
 #include <algorithm>
 #include <map>
 
@@ -88,10 +90,7 @@ EncoderBatch make_batch(const std::vector<const FeatureSlice*>& slices) {
 
 std::shared_ptr<RuntimeEncoder> make_encoder(const EncoderConfig& config) {
   if (config.backbone == "native") return std::make_shared<NativeEncoder>(config);
-  if (config.backbone == "qwen3")
-    throw ModelError(
-        "backbone \"qwen3\" is not available in this build: the Qwen3 route needs the text serialisation of "
-        "feature slices (src/serialize), which is not written yet; use backbone \"native\"");
+  if (config.backbone == "qwen3") return std::make_shared<Qwen3Backbone>(config);
   throw InvalidInput(cat("unknown encoder.backbone \"", config.backbone, "\" (known: native, qwen3)"));
 }
 

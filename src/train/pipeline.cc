@@ -1,5 +1,7 @@
 #include "train/pipeline.h"
 
+#include "serialize/serialize.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -39,6 +41,10 @@ PreparedData prepare_data(const std::string& path, const std::string& format, co
     return template_cache[id];
   };
   FeatureExtractor extractor(std::move(state), source->catalog(), template_text);
+  std::unique_ptr<SliceSerializer> serializer;
+  if (options.serialize_texts)
+    serializer = std::make_unique<SliceSerializer>(source->catalog(),
+                                                   [&](Id id) { return template_text(id); });
 
   Progress progress("prepare " + path, -1, options.progress, 5.0);
   std::int64_t records = 0;
@@ -53,7 +59,12 @@ PreparedData prepare_data(const std::string& path, const std::string& format, co
   auto sink = [&](Slice&& slice) {
     RSLICER_CHECK(slice.start >= last_start, InvalidInput, "slices out of time order at ", format_time(slice.start));
     last_start = slice.start;
-    out.slices.push_back(extractor.extract(slice));
+    FeatureSlice fs = extractor.extract(slice);
+    if (serializer) {
+      SerializedSlice texts = serializer->serialize(slice);
+      fs.texts = {std::move(texts.metrics), std::move(texts.traces), std::move(texts.logs)};
+    }
+    out.slices.push_back(std::move(fs));
   };
   out.slice_stats = slice_source(*source, options.slice, sink, on_record);
   progress.finish(cat(out.slices.size(), " slices, ", records, " records, ", miner.templates().size(), " templates"));

@@ -27,6 +27,7 @@ struct PrepareOptions {
   const FeatureState* initial_features = nullptr;  // a model's feature state (KPI slots, options); copied, then frozen
   const nlohmann::json* initial_drain = nullptr;   // a model's saved Drain state: mining continues from its templates
   bool progress = true;                   // progress bar on stderr
+  bool serialize_texts = false;           // also fill FeatureSlice::texts (input of the qwen3 backbone)
 };
 
 struct PreparedData {

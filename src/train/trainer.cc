@@ -226,6 +226,7 @@ PrepareOptions EmbeddingModel::prepare_options(const ReadOptions& read, bool pro
   o.initial_features = &features_;
   o.initial_drain = &drain_;
   o.progress = progress;
+  o.serialize_texts = config_.encoder.backbone == "qwen3";
   return o;
 }
 
@@ -556,6 +557,7 @@ TrainResult train_from_sources(const TrainConfig& config, const std::string& dat
     po.slice = config.slice;
     po.features = config.features;
     po.progress = options.progress;
+    po.serialize_texts = config.encoder.backbone == "qwen3";
     if (!prepared.empty()) {
       po.initial_features = &prepared.front().features;
       po.initial_drain = &prepared.back().drain_state;

