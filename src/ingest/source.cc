@@ -130,34 +130,31 @@ bool PrefetchStream::next(Record& out) {
 
 MergeStream::MergeStream(std::vector<std::unique_ptr<RecordStream>> streams) : streams_(std::move(streams)) {}
 
-namespace {
-struct HeadLater {
-  template <typename H>
-  bool operator()(const H& a, const H& b) const {
-    const TimeUs ta = record_time(a.record), tb = record_time(b.record);
-    if (ta != tb) return ta > tb;
-    return a.stream > b.stream;  // deterministic tie-break
-  }
-};
-}  // namespace
-
 bool MergeStream::next(Record& out) {
+  // Ties break on the stream index: deterministic output order.
+  auto later = [](const std::pair<TimeUs, std::uint32_t>& x, const std::pair<TimeUs, std::uint32_t>& y) {
+    return x > y;
+  };
   if (!primed_) {
     primed_ = true;
+    heads_.resize(streams_.size());
     for (size_t i = 0; i < streams_.size(); ++i) {
-      Head h{Record{}, i};
-      if (streams_[i]->next(h.record)) heap_.push_back(std::move(h));
+      if (streams_[i] && streams_[i]->next(heads_[i]))
+        heap_.emplace_back(record_time(heads_[i]), static_cast<std::uint32_t>(i));
+      else
+        streams_[i].reset();
     }
-    std::make_heap(heap_.begin(), heap_.end(), HeadLater{});
+    std::make_heap(heap_.begin(), heap_.end(), later);
   }
   if (heap_.empty()) return false;
-  std::pop_heap(heap_.begin(), heap_.end(), HeadLater{});
-  Head& h = heap_.back();
-  out = std::move(h.record);
-  if (streams_[h.stream]->next(h.record)) {
-    std::push_heap(heap_.begin(), heap_.end(), HeadLater{});
+  std::pop_heap(heap_.begin(), heap_.end(), later);
+  const std::uint32_t i = heap_.back().second;
+  out = std::move(heads_[i]);
+  if (streams_[i]->next(heads_[i])) {
+    heap_.back().first = record_time(heads_[i]);
+    std::push_heap(heap_.begin(), heap_.end(), later);
   } else {
-    streams_[h.stream].reset();
+    streams_[i].reset();
     heap_.pop_back();
   }
   return true;

@@ -46,12 +46,11 @@ class MergeStream : public RecordStream {
   bool next(Record& out) override;
 
  private:
-  struct Head {
-    Record record;
-    size_t stream;
-  };
+  // The heap orders small (time, stream) keys; each stream's head record
+  // stays in heads_, so a pop moves one record, not O(log k) of them.
   std::vector<std::unique_ptr<RecordStream>> streams_;
-  std::vector<Head> heap_;
+  std::vector<Record> heads_;                          // heads_[i]: next record of stream i
+  std::vector<std::pair<TimeUs, std::uint32_t>> heap_;  // min-heap via greater<>
   bool primed_ = false;
 };
 
