@@ -18,6 +18,7 @@
 #include "tasks/raw_metrics.h"
 #include "tasks/rootcause.h"
 #include "tasks/spot.h"
+#include "tasks/trace_evidence.h"
 #include "tasks/triage.h"
 #include "tune/state_partition.h"
 
@@ -32,6 +33,9 @@ struct HarnessOptions {
   RawScoreOptions raw;            // BARO / N-sigma / raw SPOT normal period
   double ft_reference_s = 600;    // triage: the case vector is the case-window mean minus the mean of [t - this, t - 60 s)
   double rcl_reference_s = 3600;  // RCL: entity profiles from [t - this, t - 60 s) (unlabelled, before the case)
+  double rcl_rel_scale_floor = 0.1;  // BARO IQR / N-sigma std floor as a share of the normal level (fixed a priori)
+  bool rcl_metric_evidence = true;   // our RCL head may also use each pod's robust metric deviation (BARO score)
+  bool rcl_trace_evidence = true;    // ... and each pod's span self time / error / log evidence (ctx.traces)
   double case_lead_s = 59;        // published case window [t - 59 s, t + 300 s)
   double case_tail_s = 300;
   int bootstrap_samples = 1000;   // 95 % percentile bootstrap
@@ -59,6 +63,7 @@ struct EvalContext {
   std::vector<std::string> entity_kinds;     // "pod", "service", ...
   std::vector<std::string> entity_services;  // owning service name ("" for services)
   const MetricTable* raw = nullptr;          // raw metrics for the baselines (null: raw baselines skipped)
+  const TraceTable* traces = nullptr;        // per-pod span / log evidence for our RCL head (null: not used)
   double stride_s = 60;                      // slice stride
 };
 

@@ -109,27 +109,48 @@ bool centre_scale(std::vector<double>& ref, const RawScoreOptions& o, double& ce
     centre = m;
     scale = ref.size() > 1 ? std::sqrt(var / (ref.size() - 1)) : 0;
   }
-  // As scikit-learn's scalers (used by BARO): a zero scale becomes 1.
-  if (!(scale > o.min_abs_scale)) scale = 1.0;
+  // The floor relative to the level first (a flat KPI at 5 % gets scale 0.5 % with a 0.1 floor), then
+  // scikit-learn's rule (used by BARO): a scale that is still zero becomes 1.
   scale = std::max(scale, o.min_rel_scale * std::abs(centre));
+  if (!(scale > o.min_abs_scale)) scale = 1.0;
   return true;
 }
 
 }  // namespace
 
-std::vector<EntityScore> rank_raw(const MetricTable& table, TimeUs t, const RawScoreOptions& o,
-                                  const std::string& kind) {
+bool degenerate_kpi(const std::vector<double>& normal, size_t expected, const RawScoreOptions& o) {
+  if (normal.empty()) return true;
+  if (static_cast<double>(normal.size()) < (1.0 - o.max_missing_share) * static_cast<double>(expected)) return true;
+  size_t zeros = 0;
+  for (double v : normal) zeros += v == 0.0;
+  return static_cast<double>(zeros) > o.max_zero_share * static_cast<double>(normal.size());
+}
+
+std::map<std::string, EntityScore> raw_entity_scores(const MetricTable& table, TimeUs t, const RawScoreOptions& o,
+                                                     const std::string& kind) {
   const TimeUs ref_a = t - static_cast<TimeUs>(o.reference_s * kUsPerSecond);
   const TimeUs ref_b = t - static_cast<TimeUs>(o.guard_s * kUsPerSecond);
   const TimeUs an_b = t + static_cast<TimeUs>(o.anomaly_s * kUsPerSecond);
-  std::vector<EntityScore> out;
-  std::vector<double> ref, an;
+  std::map<std::string, EntityScore> out;
+  std::vector<double> an;
+  std::vector<std::vector<double>> refs;
   for (const auto& e : table.entities()) {
     if (!kind.empty() && e.kind != kind) continue;
+    refs.assign(e.kpis.size(), {});
+    size_t expected = 0, k = 0;
+    for (const auto& [kpi, s] : e.kpis) {
+      values_in(s, ref_a, ref_b, refs[k]);
+      expected = std::max(expected, refs[k].size());
+      ++k;
+    }
     EntityScore es{e.name, -1, ""};
     bool any = false;
+    k = 0;
     for (const auto& [kpi, s] : e.kpis) {
-      values_in(s, ref_a, ref_b, ref);
+      std::vector<double>& ref = refs[k++];
+      if (!o.skip_kpis_containing.empty() && kpi.find(o.skip_kpis_containing) != std::string::npos) continue;
+      if (!o.only_kpis_containing.empty() && kpi.find(o.only_kpis_containing) == std::string::npos) continue;
+      if (degenerate_kpi(ref, expected, o)) continue;
       values_in(s, t, an_b, an);
       double c, sc;
       if (an.empty() || !centre_scale(ref, o, c, sc)) continue;
@@ -142,8 +163,15 @@ std::vector<EntityScore> rank_raw(const MetricTable& table, TimeUs t, const RawS
         }
       }
     }
-    if (any) out.push_back(es);
+    if (any) out[e.name] = es;
   }
+  return out;
+}
+
+std::vector<EntityScore> rank_raw(const MetricTable& table, TimeUs t, const RawScoreOptions& o,
+                                  const std::string& kind) {
+  std::vector<EntityScore> out;
+  for (auto& [name, es] : raw_entity_scores(table, t, o, kind)) out.push_back(es);
   std::stable_sort(out.begin(), out.end(), [](const EntityScore& a, const EntityScore& b) {
     return a.score != b.score ? a.score > b.score : a.entity < b.entity;
   });

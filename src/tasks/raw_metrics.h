@@ -54,6 +54,13 @@ struct RawScoreOptions {
   bool robust = true;          // true: BARO (median / IQR); false: N-sigma (mean / standard deviation)
   double min_rel_scale = 0.0;  // scale floor as a share of |centre| (0 = BARO exactly)
   double min_abs_scale = 1e-12; // a scale at or below this is replaced by 1 (scikit-learn's zero-scale rule, as BARO)
+  // Degenerate KPIs (rank_raw / raw_entity_scores only): a KPI is skipped when its normal period is mostly
+  // missing (NaN rows are dropped at read time) or mostly zero, e.g. the Nezha pod latency columns that are
+  // 0 / NaN with rare spikes of 1e8. 1.0 turns a rule off.
+  double max_missing_share = 0.5;  // skip when the normal period has < (1 - this) x the points of the entity's fullest KPI
+  double max_zero_share = 0.5;     // skip when more than this share of the normal values are exactly 0
+  std::string skip_kpis_containing;  // rank_raw / raw_entity_scores: skip KPIs whose name contains this ("" = none)
+  std::string only_kpis_containing;  // rank_raw / raw_entity_scores: use only KPIs whose name contains this ("" = all)
 };
 
 struct EntityScore {
@@ -67,6 +74,14 @@ struct EntityScore {
 // kinds than `kind` (e.g. "pod") are skipped when kind is not empty.
 std::vector<EntityScore> rank_raw(const MetricTable& table, TimeUs t, const RawScoreOptions& options,
                                   const std::string& kind = "");
+
+// The same scores as rank_raw keyed by entity (entities without any usable KPI are absent).
+std::map<std::string, EntityScore> raw_entity_scores(const MetricTable& table, TimeUs t, const RawScoreOptions& options,
+                                                     const std::string& kind = "");
+
+// True when a KPI's normal-period values are degenerate under the options' missing / zero rules;
+// `expected` is the point count of the entity's fullest KPI in the same period.
+bool degenerate_kpi(const std::vector<double>& normal, size_t expected, const RawScoreOptions& options);
 
 // Mean of the 5 largest robust |z| (each capped at 20) over entity x KPI of the
 // window mean in [start, end) against [start - reference_s, start): the

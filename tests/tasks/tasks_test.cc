@@ -7,6 +7,7 @@
 #include "tasks/raw_metrics.h"
 #include "tasks/rootcause.h"
 #include "tasks/spot.h"
+#include "tasks/trace_evidence.h"
 #include "tasks/triage.h"
 
 namespace rslicer {
@@ -161,6 +162,131 @@ TEST(RawMetrics, BaroAndNSigmaRankTheShiftedKpi) {
   auto v = raw_case_vector(t, 60 * minute, 63 * minute, o);
   EXPECT_GT(v.at("svc-a|cpu"), 5);
   EXPECT_LT(std::abs(v.at("svc-b|latency")), 5);
+}
+
+TEST(RawMetrics, DegenerateKpisAreSkippedAndTheScaleHasARelativeFloor) {
+  // svc-b's latency is 0 / missing in most of the normal hour with huge spikes (as the Nezha pod
+  // latency columns): without the rules it outranks svc-a's CPU jumping 5 -> 500.
+  MetricTable t;
+  const TimeUs minute = 60 * kUsPerSecond;
+  for (int m = 0; m < 65; ++m) {
+    TimeUs ts = m * minute;
+    t.add("svc-a-1", "svc-a", "pod", "cpu", ts, m >= 60 ? 500 : 5 + (m % 3));
+    t.add("svc-b-1", "svc-b", "pod", "cpu", ts, 50 + (m % 5));
+    if (m % 3 == 0) t.add("svc-b-1", "svc-b", "pod", "latency_missing", ts, m >= 60 ? 3.6e8 : 0.01);
+    t.add("svc-b-1", "svc-b", "pod", "latency_zero", ts, m >= 60 ? 3.6e8 : (m % 4 == 0 ? 0.02 : 0.0));
+  }
+  t.finish();
+  RawScoreOptions o;
+  std::vector<double> normal(30, 0.0);
+  EXPECT_TRUE(degenerate_kpi(normal, 30, o));  // all zero
+  normal.assign(10, 1.0);
+  EXPECT_TRUE(degenerate_kpi(normal, 30, o));  // two thirds missing
+  normal.assign(30, 1.0);
+  EXPECT_FALSE(degenerate_kpi(normal, 30, o));
+  for (bool robust : {true, false}) {
+    o.robust = robust;
+    auto r = rank_raw(t, 60 * minute, o, "pod");
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].entity, "svc-a-1") << robust;
+    EXPECT_EQ(r[0].top_kpi, "cpu");
+    EXPECT_EQ(r[1].top_kpi, "cpu");  // both latency columns were skipped
+    // With the rules off the spiky latency wins (the failure they fix).
+    RawScoreOptions off = o;
+    off.max_missing_share = 1.0;
+    off.max_zero_share = 1.0;
+    EXPECT_EQ(rank_raw(t, 60 * minute, off, "pod")[0].entity, "svc-b-1") << robust;
+    // KPI name filters.
+    RawScoreOptions only = o;
+    only.only_kpis_containing = "latency";
+    only.max_missing_share = 1.0;
+    only.max_zero_share = 1.0;
+    auto lat = raw_entity_scores(t, 60 * minute, only, "pod");
+    EXPECT_EQ(lat.count("svc-a-1"), 0u);
+    EXPECT_NE(lat.at("svc-b-1").top_kpi.find("latency"), std::string::npos);
+  }
+  // Relative floor: a flat KPI at 20 moving to 22 is z = 2 / (0.1 x 20) = 1, not 2 / 1 (zero-IQR rule).
+  MetricTable flat;
+  for (int m = 0; m < 65; ++m) flat.add("n", "", "pod", "x", m * minute, m >= 60 ? 22 : 20);
+  flat.finish();
+  RawScoreOptions f;
+  EXPECT_NEAR(rank_raw(flat, 60 * minute, f)[0].score, 2.0, 1e-9);
+  f.min_rel_scale = 0.1;
+  EXPECT_NEAR(rank_raw(flat, 60 * minute, f)[0].score, 1.0, 1e-9);
+  // A flat KPI at 0.004 (a latency in seconds) gets scale 0.0004, not 1.
+  MetricTable small;
+  for (int m = 0; m < 65; ++m) small.add("n", "", "pod", "x", m * minute, m >= 60 ? 0.008 : 0.004);
+  small.finish();
+  EXPECT_NEAR(rank_raw(small, 60 * minute, f)[0].score, 10.0, 1e-6);
+}
+
+TEST(TraceEvidence, SelfTimeSubtractsDirectChildren) {
+  auto span = [](std::string trace, std::string id, std::string parent, std::int64_t dur, Id entity) {
+    Span s;
+    s.trace_id = trace;
+    s.span_id = id;
+    s.parent_id = parent;
+    s.duration_us = dur;
+    s.entity = entity;
+    return s;
+  };
+  // root(100) -> a(60) -> b(50); root -> c(30); another trace reuses span id "a".
+  std::vector<Span> spans = {span("t1", "root", "", 100, 0), span("t1", "a", "root", 60, 1),
+                             span("t1", "b", "a", 50, 2),    span("t1", "c", "root", 30, 2),
+                             span("t2", "a", "", 40, 1),     span("t2", "x", "a", 70, 2)};
+  auto self = span_self_times(spans);
+  ASSERT_EQ(self.size(), spans.size());
+  EXPECT_EQ(self[0], 10);  // 100 - 60 - 30
+  EXPECT_EQ(self[1], 10);  // 60 - 50
+  EXPECT_EQ(self[2], 50);
+  EXPECT_EQ(self[3], 30);
+  EXPECT_EQ(self[4], 0);   // clamped: an async child outlived its parent
+  EXPECT_EQ(self[5], 70);
+}
+
+TEST(TraceEvidence, CaseFeaturesCompareTheWindowWithTheEntitysProfile) {
+  const TimeUs minute = 60 * kUsPerSecond;
+  TraceTable t;
+  std::vector<std::string> names = {"front", "slow", "errs"};
+  for (int m = 0; m < 10; ++m) {
+    bool in_case = m >= 6 && m < 9;
+    std::vector<Span> spans;
+    for (int k = 0; k < 20; ++k) {
+      std::string tr = std::to_string(m) + "-" + std::to_string(k);
+      Span root;
+      root.trace_id = tr;
+      root.span_id = "r";
+      root.entity = 0;
+      root.start = m * minute + k;
+      Span child = root;
+      child.span_id = "c";
+      child.parent_id = "r";
+      child.entity = 1;
+      child.duration_us = in_case ? 5000 : 1000;  // "slow" has 5x self time in the case
+      root.duration_us = child.duration_us + 200;
+      spans.push_back(root);
+      spans.push_back(child);
+    }
+    t.add_spans(spans, names);
+    for (int k = 0; k < (in_case ? 30 : 1); ++k) t.add_log("errs", m * minute + k, in_case ? LogLevel::kError : LogLevel::kInfo);
+    if (in_case) t.add_error_mention("slow", m * minute + 5);
+  }
+  auto f = trace_case_features(t, 6 * minute, 9 * minute, 5 * minute, 10 * minute);
+  ASSERT_EQ(f.size(), 3u);
+  ASSERT_EQ(f.at("slow").size(), static_cast<size_t>(kTraceFeatureCount));
+  EXPECT_GT(f.at("slow")[0], 1.0);              // log((5000 + 100) / (1000 + 100))
+  EXPECT_NEAR(f.at("front")[0], 0.0, 1e-9);     // its self time did not change
+  EXPECT_GT(f.at("errs")[2], 3.0);              // 30 ERROR lines a minute vs none
+  EXPECT_EQ(f.at("slow")[2], 0.0);
+  EXPECT_NEAR(f.at("slow")[5], std::log1p(1.0), 1e-9);  // one error mention a minute vs none
+  EXPECT_EQ(f.at("errs")[5], 0.0);
+  // "slow" is called by "front", whose self time (200 us) did not change: no blame on the link.
+  EXPECT_NEAR(f.at("slow")[6], 0.0, 1e-9);
+  EXPECT_EQ(f.at("front")[6], 0.0);  // nobody calls the root
+  // Outside the case the profile is normal: the features of a normal window are near 0.
+  auto g = trace_case_features(t, 1 * minute, 4 * minute, 1 * minute, 4 * minute);
+  EXPECT_NEAR(g.at("slow")[0], 0.0, 1e-9);
+  EXPECT_EQ(g.at("errs")[2], 0.0);
 }
 
 }  // namespace
