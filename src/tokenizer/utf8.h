@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/utf8.h"  // append_utf8
+
 namespace rslicer {
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points
@@ -18,9 +20,6 @@ bool is_valid_utf8(std::string_view s);
 // and decoding restarts at the first byte that did not fit. Valid input is
 // returned unchanged.
 std::string sanitize_utf8(std::string_view s);
-
-// Appends the UTF-8 encoding of `cp` (which must be a Unicode scalar value).
-void append_utf8(std::string& out, char32_t cp);
 
 // Decodes the code point starting at s[i] of VALID UTF-8 and advances i.
 inline char32_t next_code_point(std::string_view s, std::size_t& i) {
