@@ -35,7 +35,7 @@ RSLICER_COMMAND("demo",
                                 o->data_path.c_str(), o->split.c_str(), m["cases"]["train"].get<int>(),
                                 m["cases"]["test"].get<int>());
                     std::printf("%s", rslicer::eval::results_table(m).c_str());
-                    std::printf("AD: event = published protocol (inflatable), pt = honest point-wise; RCL: exact entity matching.\n");
+                    std::printf("AD: evt = published event-level protocol (inflatable), pt = honest point-wise, alarmT = fraction of time in alarm; RCL: exact entity matching.\n");
                     std::printf("report: %s (%.0f s)\n", r.report_html.c_str(), r.seconds);
                     return 0;
                   };

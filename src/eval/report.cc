@@ -359,7 +359,7 @@ std::string write_report(const std::string& out_dir, const Json& metrics, const 
 std::string results_table(const Json& m) {
   std::ostringstream o;
   char line[512];
-  std::snprintf(line, sizeof line, "%-22s %8s %8s %8s %8s %8s %8s %8s\n", "method", "AD-evtF1", "AD-ptF1", "alarm%",
+  std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s\n", "method", "AD-evtF1", "AD-ptF1", "alarmT",
                 "FT-F1", "AC@1", "AC@3", "Avg@5");
   o << line;
   for (auto& [name, j] : rows_of(m)) {
@@ -367,7 +367,7 @@ std::string results_table(const Json& m) {
       std::string s = get(*j, p);
       return s.empty() ? std::string("-") : s;
     };
-    std::snprintf(line, sizeof line, "%-22s %8s %8s %8s %8s %8s %8s %8s\n", name.substr(0, 22).c_str(),
+    std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s\n", name.substr(0, 28).c_str(),
                   g({"ad", "event", "f1"}).c_str(), g({"ad", "point", "f1"}).c_str(),
                   g({"ad", "alarm_time_fraction"}).c_str(), g({"ft", "f1"}).c_str(), g({"rcl", "ac@1"}).c_str(),
                   g({"rcl", "ac@3"}).c_str(), g({"rcl", "avg@5"}).c_str());
