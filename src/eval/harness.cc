@@ -260,7 +260,7 @@ void run_embedding(const EvalContext& ctx, const SplitFold& fold, const Represen
       rp.push_back(&main[i]);
       rst.push_back(st[i]);
     }
-    return entity_features(cp, cst, rp, rst, ctx.entity_names, ctx.entity_kinds, ro);
+    return entity_features(RcaInputs{cp, cst, rp, rst, &ctx.entity_names, &ctx.entity_kinds}, ro);
   };
   auto unsup_rank = [](const std::vector<EntityFeatures>& fs) {
     std::vector<EntityScore> out;

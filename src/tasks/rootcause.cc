@@ -40,13 +40,13 @@ double dist(const float* x, const std::vector<double>& m) {
 
 }  // namespace
 
-std::vector<EntityFeatures> entity_features(const std::vector<const SliceEmbedding*>& case_slices,
-                                        const std::vector<int>& case_states,
-                                        const std::vector<const SliceEmbedding*>& ref_slices,
-                                        const std::vector<int>& ref_states,
-                                        const std::vector<std::string>& entity_names,
-                                        const std::vector<std::string>& entity_kinds,
-                                        const EmbeddingRcaOptions& o) {
+std::vector<EntityFeatures> entity_features(const RcaInputs& in, const EmbeddingRcaOptions& o) {
+  const auto& case_slices = in.case_slices;
+  const auto& case_states = in.case_states;
+  const auto& ref_slices = in.ref_slices;
+  const auto& ref_states = in.ref_states;
+  const auto& entity_names = *in.entity_names;
+  const auto& entity_kinds = *in.entity_kinds;
   // Reference rows per entity, overall and per state.
   std::map<Id, std::vector<const float*>> all_rows;
   std::map<std::pair<Id, int>, std::vector<const float*>> state_rows;
@@ -128,15 +128,9 @@ std::vector<EntityFeatures> entity_features(const std::vector<const SliceEmbeddi
   return out;
 }
 
-std::vector<EntityScore> rank_embedding(const std::vector<const SliceEmbedding*>& case_slices,
-                                        const std::vector<int>& case_states,
-                                        const std::vector<const SliceEmbedding*>& ref_slices,
-                                        const std::vector<int>& ref_states,
-                                        const std::vector<std::string>& entity_names,
-                                        const std::vector<std::string>& entity_kinds,
-                                        const EmbeddingRcaOptions& o) {
+std::vector<EntityScore> rank_embedding(const RcaInputs& in, const EmbeddingRcaOptions& o) {
   std::vector<EntityScore> out;
-  for (auto& f : entity_features(case_slices, case_states, ref_slices, ref_states, entity_names, entity_kinds, o))
+  for (auto& f : entity_features(in, o))
     out.push_back({f.entity, f.x[0], ""});
   std::stable_sort(out.begin(), out.end(), [](const EntityScore& a, const EntityScore& b) {
     return a.score != b.score ? a.score > b.score : a.entity < b.entity;

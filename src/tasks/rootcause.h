@@ -22,16 +22,18 @@ struct EmbeddingRcaOptions {
   std::string kind = "pod";  // rank only entities of this kind (empty = all)
 };
 
-// case_slices / ref_slices: embeddings of the case window and of the normal
-// period; *_states: their runtime states. entity_names / entity_kinds are
-// indexed by catalog Id. Returns entities sorted by decreasing score.
-std::vector<EntityScore> rank_embedding(const std::vector<const SliceEmbedding*>& case_slices,
-                                        const std::vector<int>& case_states,
-                                        const std::vector<const SliceEmbedding*>& ref_slices,
-                                        const std::vector<int>& ref_states,
-                                        const std::vector<std::string>& entity_names,
-                                        const std::vector<std::string>& entity_kinds,
-                                        const EmbeddingRcaOptions& options);
+// The embeddings one root cause ranking looks at.
+struct RcaInputs {
+  std::vector<const SliceEmbedding*> case_slices;  // the case window
+  std::vector<int> case_states;                    // their runtime states (parallel)
+  std::vector<const SliceEmbedding*> ref_slices;   // the normal period
+  std::vector<int> ref_states;                     // their runtime states (parallel)
+  const std::vector<std::string>* entity_names = nullptr;  // indexed by catalog Id
+  const std::vector<std::string>* entity_kinds = nullptr;  // indexed by catalog Id
+};
+
+// Returns entities sorted by decreasing score.
+std::vector<EntityScore> rank_embedding(const RcaInputs& in, const EmbeddingRcaOptions& options);
 
 // Per-entity deviation features of one case (same profiles as rank_embedding):
 // [normalised distance, log(1 + distance), normalised signed deviation (entity_dim),
@@ -40,13 +42,7 @@ struct EntityFeatures {
   std::string entity;
   std::vector<float> x;
 };
-std::vector<EntityFeatures> entity_features(const std::vector<const SliceEmbedding*>& case_slices,
-                                            const std::vector<int>& case_states,
-                                            const std::vector<const SliceEmbedding*>& ref_slices,
-                                            const std::vector<int>& ref_states,
-                                            const std::vector<std::string>& entity_names,
-                                            const std::vector<std::string>& entity_kinds,
-                                            const EmbeddingRcaOptions& options);
+std::vector<EntityFeatures> entity_features(const RcaInputs& in, const EmbeddingRcaOptions& options);
 
 struct LearnedRcaOptions {
   int epochs = 300;          // full-batch gradient steps

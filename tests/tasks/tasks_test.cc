@@ -121,13 +121,14 @@ TEST(RootCause, EmbeddingDeviationRanksTheChangedEntity) {
   for (auto& s : refs) rp.push_back(&s);
   std::vector<std::string> names = {"a-pod", "b-pod", "c-pod"}, kinds = {"pod", "pod", "pod"};
   EmbeddingRcaOptions o;
-  auto r = rank_embedding(cp, std::vector<int>(3, 0), rp, std::vector<int>(30, 0), names, kinds, o);
+  const RcaInputs in{cp, std::vector<int>(3, 0), rp, std::vector<int>(30, 0), &names, &kinds};
+  auto r = rank_embedding(in, o);
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].entity, "c-pod");
   EXPECT_EQ(r[1].entity, "a-pod");
   // Kind filter.
   kinds[2] = "node";
-  r = rank_embedding(cp, std::vector<int>(3, 0), rp, std::vector<int>(30, 0), names, kinds, o);
+  r = rank_embedding(in, o);
   EXPECT_EQ(r.size(), 2u);
 }
 
