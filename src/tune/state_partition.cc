@@ -26,6 +26,22 @@ double sq_dist(const float* a, const float* b, int dim) {
   return s;
 }
 
+// Index of the centroid (row of `centroids`, [k * dim]) nearest to `v`;
+// ties go to the lower index. *dist_out gets the squared distance.
+int nearest_centroid(const float* v, const float* centroids, int k, int dim, double* dist_out = nullptr) {
+  int best = 0;
+  double best_d = std::numeric_limits<double>::infinity();
+  for (int c = 0; c < k; ++c) {
+    const double d = sq_dist(v, centroids + static_cast<size_t>(c) * dim, dim);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  if (dist_out) *dist_out = best_d;
+  return best;
+}
+
 struct KMeansResult {
   std::vector<float> centroids;  // [k * dim]
   std::vector<int> labels;       // [n]
@@ -67,15 +83,8 @@ KMeansResult kmeans_once(const float* x, std::int64_t n, int dim, int k, int max
     bool changed = it == 0;
     r.inertia = 0;
     for (std::int64_t i = 0; i < n; ++i) {
-      int best = 0;
-      double best_d = std::numeric_limits<double>::infinity();
-      for (int c = 0; c < k; ++c) {
-        double d = sq_dist(x + i * dim, r.centroids.data() + static_cast<size_t>(c) * dim, dim);
-        if (d < best_d) {
-          best_d = d;
-          best = c;
-        }
-      }
+      double best_d = 0;
+      const int best = nearest_centroid(x + i * dim, r.centroids.data(), k, dim, &best_d);
       if (r.labels[i] != best) changed = true;
       r.labels[i] = best;
       r.inertia += best_d;
@@ -162,15 +171,8 @@ void merge_small(const float* x, std::int64_t n, int dim, KMeansResult& r, std::
   // Final re-assignment to the nearest centroid so labels agree with assign().
   r.inertia = 0;
   for (std::int64_t i = 0; i < n; ++i) {
-    int best = 0;
-    double best_d = std::numeric_limits<double>::infinity();
-    for (int c = 0; c < k; ++c) {
-      double d = sq_dist(x + i * dim, r.centroids.data() + static_cast<size_t>(c) * dim, dim);
-      if (d < best_d) {
-        best_d = d;
-        best = c;
-      }
-    }
+    double best_d = 0;
+    const int best = nearest_centroid(x + i * dim, r.centroids.data(), k, dim, &best_d);
     r.labels[i] = best;
     r.inertia += best_d;
   }
@@ -270,18 +272,7 @@ StatePartition StatePartition::fit(const float* x, std::int64_t n, int dim, cons
   return p;
 }
 
-int StatePartition::assign(const float* v) const {
-  int best = 0;
-  double best_d = std::numeric_limits<double>::infinity();
-  for (int c = 0; c < k_; ++c) {
-    double d = sq_dist(v, centroids_.data() + static_cast<size_t>(c) * dim_, dim_);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
+int StatePartition::assign(const float* v) const { return nearest_centroid(v, centroids_.data(), k_, dim_); }
 
 std::string StatePartition::to_json() const {
   nlohmann::json j;
