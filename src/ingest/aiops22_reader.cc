@@ -500,14 +500,22 @@ class Aiops22FileStream : public RecordStream {
     return true;
   }
 
-  bool metric_row(Record& out) {
-    MetricPoint p;
-    if (!parse_time(field(f_.cols.timestamp), p.time)) return false;
-    const std::string_view cmdb = trim(field(f_.cols.cmdb_id));
+  // The timestamp and cmdb_id every data row starts with; false (and the
+  // row counted as rejected) when either is unusable.
+  bool row_time_and_cmdb(TimeUs& time, std::string_view& cmdb) {
+    if (!parse_time(field(f_.cols.timestamp), time)) return false;
+    cmdb = trim(field(f_.cols.cmdb_id));
     if (cmdb.empty()) {
       reject("missing_field", "empty cmdb_id");
       return false;
     }
+    return true;
+  }
+
+  bool metric_row(Record& out) {
+    MetricPoint p;
+    std::string_view cmdb;
+    if (!row_time_and_cmdb(p.time, cmdb)) return false;
     const std::string_view kpi = trim(field(f_.cols.kpi_name));
     if (kpi.empty()) {
       reject("missing_field", "empty kpi_name");
@@ -570,12 +578,8 @@ class Aiops22FileStream : public RecordStream {
 
   bool trace_row(Record& out) {
     Span s;
-    if (!parse_time(field(f_.cols.timestamp), s.start)) return false;
-    const std::string_view cmdb = trim(field(f_.cols.cmdb_id));
-    if (cmdb.empty()) {
-      reject("missing_field", "empty cmdb_id");
-      return false;
-    }
+    std::string_view cmdb;
+    if (!row_time_and_cmdb(s.start, cmdb)) return false;
     const std::string_view span_id = trim(field(f_.cols.span_id)), trace_id = trim(field(f_.cols.trace_id));
     if (span_id.empty() || trace_id.empty()) {
       reject("missing_field", span_id.empty() ? "empty span_id" : "empty trace_id");
@@ -601,12 +605,8 @@ class Aiops22FileStream : public RecordStream {
 
   bool log_row(Record& out) {
     LogRecord r;
-    if (!parse_time(field(f_.cols.timestamp), r.time)) return false;
-    const std::string_view cmdb = trim(field(f_.cols.cmdb_id));
-    if (cmdb.empty()) {
-      reject("missing_field", "empty cmdb_id");
-      return false;
-    }
+    std::string_view cmdb;
+    if (!row_time_and_cmdb(r.time, cmdb)) return false;
     r.entity = resolve_plain(cmdb);
     split_log_value(field(f_.cols.value), r.level, r.message);
     if (f_.cols.log_trace_id >= 0) r.trace_id.assign(trim(field(f_.cols.log_trace_id)));
