@@ -445,8 +445,8 @@ std::optional<TimeUs> probe_folder_time(const fs::path& day) {
         std::vector<std::string_view> header, row;
         if (!csv.next(header)) continue;
         const Columns c = read_header(header);
-        std::vector<std::string> names(header.begin(), header.end());
-        if (!csv.next(row) || row.size() != names.size()) continue;
+        const size_t columns = header.size();  // the views die with the next read; the count does not
+        if (!csv.next(row) || row.size() != columns) continue;
         for (const char* col : {"TimeStamp", "StartTimeUnixNano", "TimeUnixNano"}) {
           const int i = c[col];
           TimeUs t;
