@@ -32,6 +32,21 @@ struct Run {
   std::int64_t records = 0, slices = 0, rows = 0;
 };
 
+// Reads every record and drops it: the readers' share of read + slice.
+Run read_only(const std::string& dir) {
+  using namespace rslicer;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto source = open_source(dir, "", {});
+  Run run;
+  auto stream = source->open();
+  Record r;
+  while (stream->next(r)) ++run.records;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const ReadCounts& c = source->counts();
+  run.rows = c.metric_rows + c.spans + c.log_records;
+  return run;
+}
+
 Run read_and_slice(const std::string& dir, bool templates, bool read_ahead) {
   using namespace rslicer;
   const auto t0 = std::chrono::steady_clock::now();
@@ -61,6 +76,7 @@ int main(int argc, char** argv) {
   rslicer::Progress::set_global_enabled(false);
   try {
     std::printf("dataset: %s\n", dir.c_str());
+    const Run reading = read_only(dir);
     const Run plain = read_and_slice(dir, false, false);
     const double rss_plain = peak_rss_mb();
     const Run ahead = read_and_slice(dir, false, true);
@@ -85,6 +101,7 @@ int main(int argc, char** argv) {
       std::printf("%-34s %10.2f %12.0f %12.0f %9.2fx\n", name, s, rows, rows / s, pandas_s / s);
     };
     row("pandas.read_csv (parse only)", pandas_s, pandas["rows"].get<double>());
+    row("rslicer read only (1 thread)", reading.seconds, static_cast<double>(reading.rows));
     row("rslicer read + slice (1 thread)", plain.seconds, static_cast<double>(plain.rows));
     row("rslicer read + slice (read-ahead)", ahead.seconds, static_cast<double>(ahead.rows));
     row("rslicer inspect path (+ templates)", mined.seconds, static_cast<double>(mined.rows));

@@ -125,6 +125,44 @@ TEST(LineReader, TruncatedGzipIsAnIoError) {
       IoError);
 }
 
+TEST(LineReader, ReadsLargeAndConcatenatedGzipLikeZcat) {
+  // Two gzip members back to back (what `cat a.gz b.gz` or `gzip -c a b` makes),
+  // each larger than one read buffer, compared line by line with zcat.
+  const std::string dir = testing::make_temp_dir("gz");
+  std::string a, b;
+  for (int i = 0; i < 60000; ++i) a += "first member line " + std::to_string(i * 7919) + "\r\n";
+  for (int i = 0; i < 50000; ++i) b += "second " + std::to_string(i) + "\n";
+  testing::write_gzip_file(dir + "/a.gz", a);
+  testing::write_gzip_file(dir + "/b.gz", b);
+  testing::run_command("cat " + dir + "/a.gz " + dir + "/b.gz > " + dir + "/ab.gz");
+  testing::run_command("zcat " + dir + "/ab.gz | tr -d '\\r' > " + dir + "/ab.txt");
+  LineReader r(dir + "/ab.gz");
+  EXPECT_TRUE(r.compressed());
+  std::string got;
+  std::string_view line;
+  while (r.next(line)) got.append(line).push_back('\n');
+  EXPECT_EQ(r.line_number(), 110000);
+  EXPECT_EQ(got, read_text_file(dir + "/ab.txt"));
+  EXPECT_EQ(r.bytes_read(), static_cast<std::int64_t>(a.size() + b.size()));
+}
+
+TEST(LineReader, CorruptGzipIsAnIoErrorNamingTheFile) {
+  const std::string dir = testing::make_temp_dir("gz");
+  std::string bad = "\x1f\x8b\x08";
+  bad.push_back('\0');
+  bad += std::string(6, '\0') + "garbage, not deflate data";
+  testing::write_file(dir + "/bad.gz", bad);
+  try {
+    LineReader r(dir + "/bad.gz");
+    std::string_view line;
+    while (r.next(line)) {
+    }
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.gz"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ParseStats, CountsKeepsExamplesAndThrowsWhenStrict) {
   ParseStats s;
   for (int i = 0; i < 30; ++i) s.reject("f.csv", i + 1, "field_count", "bad");
