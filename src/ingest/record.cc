@@ -1,20 +1,38 @@
 #include "ingest/record.h"
 
+#include "core/hash.h"
 #include "core/strings.h"
 
 namespace rslicer {
 
+size_t StringTable::ViewHash::operator()(std::string_view s) const { return hash_bytes(s); }
+
+StringTable::StringTable(const StringTable& other) {
+  for (const auto& n : other.names_) intern(n);
+}
+
+StringTable& StringTable::operator=(const StringTable& other) {
+  if (this != &other) {
+    names_.clear();
+    keys_.clear();
+    index_.clear();
+    for (const auto& n : other.names_) intern(n);
+  }
+  return *this;
+}
+
 Id StringTable::intern(std::string_view s) {
-  auto it = index_.find(std::string(s));
+  auto it = index_.find(s);
   if (it != index_.end()) return it->second;
   const Id id = static_cast<Id>(names_.size());
   names_.emplace_back(s);
-  index_.emplace(names_.back(), id);
+  keys_.emplace_back(s);
+  index_.emplace(keys_.back(), id);
   return id;
 }
 
 Id StringTable::find(std::string_view s) const {
-  auto it = index_.find(std::string(s));
+  auto it = index_.find(s);
   return it == index_.end() ? kNoId : it->second;
 }
 

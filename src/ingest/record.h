@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,8 +21,16 @@ using Id = std::uint32_t;
 constexpr Id kNoId = 0xffffffffu;
 
 // Append-only string <-> id table. Ids are dense and stable for one read.
+// Lookups take a string_view and allocate nothing (readers intern a pod and
+// an operation name per span).
 class StringTable {
  public:
+  StringTable() = default;
+  StringTable(const StringTable& other);
+  StringTable& operator=(const StringTable& other);
+  StringTable(StringTable&&) noexcept = default;  // the deque keeps its elements' addresses
+  StringTable& operator=(StringTable&&) noexcept = default;
+
   Id intern(std::string_view s);
   Id find(std::string_view s) const;  // kNoId when absent
   const std::string& name(Id id) const { return names_[id]; }
@@ -29,8 +38,12 @@ class StringTable {
   const std::vector<std::string>& names() const { return names_; }
 
  private:
+  struct ViewHash {
+    size_t operator()(std::string_view s) const;
+  };
   std::vector<std::string> names_;
-  std::unordered_map<std::string, Id> index_;
+  std::deque<std::string> keys_;  // stable storage the index's views point into
+  std::unordered_map<std::string_view, Id, ViewHash> index_;
 };
 
 enum class EntityKind : std::uint8_t { kPod, kNode, kService, kInstance };

@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "core/flat_set.h"
+#include "core/hash.h"
 #include "core/progress.h"
 #include "slice/slice.h"
 
@@ -39,26 +40,46 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return q;
 }
 
-// FNV-1a 64 over the id's bytes: ids are short, and this hash is inlined in
-// the per-record path (std::hash<std::string> was 7 % of slicing time).
-std::uint64_t id_hash(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-  return h;
+// Span and trace ids: hashed in the per-record path (std::hash<std::string>
+// was 7 % of slicing time, byte-wise FNV-1a still 6 %).
+std::uint64_t id_hash(std::string_view s) { return hash_bytes(s); }
+
+template <typename T, typename Less>
+void sort_if_needed(std::vector<T>& v, Less less) {
+  if (!std::is_sorted(v.begin(), v.end(), less)) std::stable_sort(v.begin(), v.end(), less);
 }
 
-std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  return h;
-}
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) { return hash_combine(h, v); }
 
 }  // namespace
 
-// Keys of recently seen records, in arrival order; keys whose record is
-// older than the horizon are pruned from the front (amortised O(1)).
+// Duplicate filter state. Spans: keys of recently seen spans in arrival
+// order; keys whose span is older than the horizon are pruned from the front
+// (amortised O(1)). Metric points: per series (entity, KPI) the sorted times
+// seen within the horizon, found by direct indexing: 6 million points pass
+// here on TrainTicket and a hash probe per point was 13 % of slicing.
 struct Slicer::DedupState {
   FlatU64Set seen{1 << 16};
   std::deque<std::pair<TimeUs, std::uint64_t>> order;
+  std::vector<std::vector<std::vector<TimeUs>>> series;  // [entity][kpi] -> recent times, ascending
+
+  bool metric_seen(const MetricPoint& m, TimeUs horizon) {
+    if (m.entity >= series.size()) series.resize(m.entity + 1);
+    auto& by_kpi = series[m.entity];
+    if (m.kpi >= by_kpi.size()) by_kpi.resize(m.kpi + 1);
+    std::vector<TimeUs>& times = by_kpi[m.kpi];
+    if (times.empty() || m.time > times.back()) {  // the usual case: the series moves forward
+      size_t old = 0;
+      while (old < times.size() && times[old] < m.time - horizon) ++old;
+      times.erase(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(old));
+      times.push_back(m.time);
+      return false;
+    }
+    auto it = std::lower_bound(times.begin(), times.end(), m.time);
+    if (it != times.end() && *it == m.time) return true;
+    if (m.time >= times.back() - horizon) times.insert(it, m.time);  // out of order, still inside the horizon
+    return false;
+  }
 };
 
 Slicer::Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink)
@@ -82,18 +103,13 @@ Slicer::~Slicer() = default;
 
 bool Slicer::is_duplicate(const Record& r) {
   if (dedup_horizon_ <= 0) return false;
-  std::uint64_t key;
-  TimeUs t = record_time(r);
-  if (const auto* m = std::get_if<MetricPoint>(&r)) {
-    key = mix(mix(mix(1, m->entity), m->kpi), static_cast<std::uint64_t>(m->time));
-  } else if (const auto* s = std::get_if<Span>(&r)) {
-    if (s->span_id.empty()) return false;
-    key = mix(mix(2, id_hash(s->trace_id)), id_hash(s->span_id));
-  } else {
-    return false;  // identical log lines are legitimate (a loop logging the same text)
-  }
+  if (const auto* m = std::get_if<MetricPoint>(&r)) return dedup_->metric_seen(*m, dedup_horizon_);
+  const auto* s = std::get_if<Span>(&r);
+  if (!s || s->span_id.empty()) return false;  // identical log lines are legitimate (a loop logging the same text)
+  std::uint64_t key = mix(mix(2, id_hash(s->trace_id)), id_hash(s->span_id));
   if (key == 0) key = 1;  // 0 marks empty slots
   if (!dedup_->seen.insert(key)) return true;
+  const TimeUs t = s->start;
   dedup_->order.emplace_back(t, key);
   const TimeUs newest = std::max(max_time_, t);
   while (!dedup_->order.empty() && dedup_->order.front().first < newest - dedup_horizon_) {
@@ -188,11 +204,10 @@ void Slicer::emit_front() {
 }
 
 void Slicer::finalize(Slice& s) {
-  std::stable_sort(s.metrics.begin(), s.metrics.end(),
-                   [](const MetricPoint& a, const MetricPoint& b) { return a.time < b.time; });
-  std::stable_sort(s.spans.begin(), s.spans.end(), [](const Span& a, const Span& b) { return a.start < b.start; });
-  std::stable_sort(s.logs.begin(), s.logs.end(),
-                   [](const LogRecord& a, const LogRecord& b) { return a.time < b.time; });
+  // Records mostly arrive in time order: check before paying for a sort.
+  sort_if_needed(s.metrics, [](const MetricPoint& a, const MetricPoint& b) { return a.time < b.time; });
+  sort_if_needed(s.spans, [](const Span& a, const Span& b) { return a.start < b.start; });
+  sort_if_needed(s.logs, [](const LogRecord& a, const LogRecord& b) { return a.time < b.time; });
   if (!s.metrics.empty()) s.mask.set(Modality::kMetrics);
   if (!s.spans.empty()) s.mask.set(Modality::kTraces);
   if (!s.logs.empty()) s.mask.set(Modality::kLogs);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/errors.h"
 #include "ingest/formats.h"
 #include "slice/slice.h"
@@ -110,6 +112,35 @@ TEST(Slicer, DuplicatesDroppedAndOrphansCounted) {
   EXPECT_EQ(slices[0].spans.size(), 3u);
   EXPECT_TRUE(slices[0].mask.has(Modality::kTraces));
   EXPECT_EQ(slices[0].mask.count(), 2);
+}
+
+TEST(Slicer, MetricDuplicatesAreFoundOutOfOrderAndOnlyWithinTheHorizon) {
+  SliceOptions o;
+  o.window_len_s = 60;
+  o.window_stride_s = 60;
+  o.allowed_lateness_s = 3600;
+  o.dedup_horizon_s = 600;
+  SliceStats st;
+  // Series (entity 3, kpi 4): 10 s, 20 s, 30 s, then a copy of 20 s out of
+  // order (duplicate), 25 s out of order (new), 25 s again (duplicate); the
+  // same times on another KPI or entity are not duplicates; 10 s again after
+  // the series moved 700 s on is outside the horizon (kept, and late-free
+  // thanks to the lateness allowance).
+  const auto slices = run({metric(10 * S, 3, 4), metric(20 * S, 3, 4), metric(30 * S, 3, 4), metric(20 * S, 3, 4),
+                           metric(25 * S, 3, 4), metric(25 * S, 3, 4), metric(20 * S, 3, 5), metric(20 * S, 2, 4),
+                           metric(720 * S, 3, 4), metric(10 * S, 3, 4)},
+                          o, {}, &st);
+  EXPECT_EQ(st.duplicates, 2);
+  size_t points = 0;
+  for (const auto& s : slices) points += s.metrics.size();
+  EXPECT_EQ(points, 8u);
+  ASSERT_FALSE(slices.empty());
+  EXPECT_TRUE(std::is_sorted(slices[0].metrics.begin(), slices[0].metrics.end(),
+                             [](const MetricPoint& a, const MetricPoint& b) { return a.time < b.time; }));
+
+  o.dedup_horizon_s = 0;  // off
+  run({metric(10 * S, 3, 4), metric(10 * S, 3, 4)}, o, {}, &st);
+  EXPECT_EQ(st.duplicates, 0);
 }
 
 TEST(Slicer, LabelsOverlappingFaultsAndEntityViews) {
