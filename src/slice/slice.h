@@ -73,36 +73,52 @@ struct SliceStats {
 };
 
 // Streaming slicer: memory is bounded by the open windows (window_len +
-// allowed_lateness of records), not by the dataset.
+// allowed_lateness of records), not by the dataset. Records are stored once,
+// in panes of gcd(window_len, window_stride); a window is assembled from its
+// panes when it closes (copied, or moved for the last window of a pane).
 class Slicer {
  public:
   using Sink = std::function<void(Slice&&)>;
   Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink);
+  ~Slicer();
 
   void push(Record&& record);
+  void push(MetricPoint&& point);
+  void push(Span&& span);
+  void push(LogRecord&& log);
   void finish();  // flushes every open window
   const SliceStats& stats() const { return stats_; }
   const std::vector<FaultEvent>& faults() const { return faults_; }
 
  private:
-  void emit_until(TimeUs watermark);
-  void emit_front();
+  struct Pane {
+    std::vector<MetricPoint> metrics;
+    std::vector<Span> spans;
+    std::vector<LogRecord> logs;
+  };
+  template <typename R>
+  void push_typed(R&& record, TimeUs t);
+  Pane* pane_for(TimeUs t, Modality m);  // null when every window of t was emitted (the record is dropped)
+  void emit_until(std::int64_t closed_hi);  // emits every window <= closed_hi that holds a record
+  void emit_window(std::int64_t k);
   void finalize(Slice& s);
-  bool is_duplicate(const Record& r);
+  bool is_duplicate(const MetricPoint& m);
+  bool is_duplicate(const Span& s);
+  bool is_duplicate(const LogRecord&) { return false; }  // identical log lines are legitimate (a loop logging the same text)
 
   SliceOptions options_;
-  TimeUs window_len_, window_stride_, lateness_, dedup_horizon_;
+  TimeUs window_len_, window_stride_, pane_len_, lateness_, dedup_horizon_;
   std::vector<FaultEvent> faults_;
   Sink sink_;
-  std::map<std::int64_t, Slice> open_;  // by window index
+  std::map<std::int64_t, Pane> panes_;  // by pane number: pane p holds [p * pane_len_, (p + 1) * pane_len_)
+  std::int64_t cached_pane_index_ = INT64_MIN;
+  Pane* cached_pane_ = nullptr;
   std::int64_t next_index_ = INT64_MIN;  // windows below this were emitted (or closed empty)
   std::int64_t last_emitted_ = INT64_MIN;
   TimeUs max_time_ = INT64_MIN;
   SliceStats stats_;
   struct DedupState;
   std::unique_ptr<DedupState> dedup_;
- public:
-  ~Slicer();
 };
 
 // Reads a whole source through a Slicer; calls `sink` for every slice.

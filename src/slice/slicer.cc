@@ -1,4 +1,7 @@
 #include <algorithm>
+#include <iterator>
+#include <numeric>
+#include <type_traits>
 #include <cmath>
 #include <deque>
 #include <functional>
@@ -94,6 +97,8 @@ Slicer::Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink)
                 options_.allowed_lateness_s);
   window_len_ = static_cast<TimeUs>(std::llround(options_.window_len_s * kUsPerSecond));
   window_stride_ = static_cast<TimeUs>(std::llround(options_.window_stride_s * kUsPerSecond));
+  RSLICER_CHECK(window_len_ > 0 && window_stride_ > 0, InvalidInput, "window_len_s and window_stride_s must be at least 1 us");
+  pane_len_ = std::gcd(window_len_, window_stride_);
   lateness_ = static_cast<TimeUs>(std::llround(options_.allowed_lateness_s * kUsPerSecond));
   dedup_horizon_ = static_cast<TimeUs>(std::llround(options_.dedup_horizon_s * kUsPerSecond));
   std::sort(faults_.begin(), faults_.end(), [](const FaultEvent& a, const FaultEvent& b) { return a.start < b.start; });
@@ -101,15 +106,16 @@ Slicer::Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink)
 
 Slicer::~Slicer() = default;
 
-bool Slicer::is_duplicate(const Record& r) {
-  if (dedup_horizon_ <= 0) return false;
-  if (const auto* m = std::get_if<MetricPoint>(&r)) return dedup_->metric_seen(*m, dedup_horizon_);
-  const auto* s = std::get_if<Span>(&r);
-  if (!s || s->span_id.empty()) return false;  // identical log lines are legitimate (a loop logging the same text)
-  std::uint64_t key = mix(mix(2, id_hash(s->trace_id)), id_hash(s->span_id));
+bool Slicer::is_duplicate(const MetricPoint& m) {
+  return dedup_horizon_ > 0 && dedup_->metric_seen(m, dedup_horizon_);
+}
+
+bool Slicer::is_duplicate(const Span& s) {
+  if (dedup_horizon_ <= 0 || s.span_id.empty()) return false;
+  std::uint64_t key = mix(mix(2, id_hash(s.trace_id)), id_hash(s.span_id));
   if (key == 0) key = 1;  // 0 marks empty slots
   if (!dedup_->seen.insert(key)) return true;
-  const TimeUs t = s->start;
+  const TimeUs t = s.start;
   dedup_->order.emplace_back(t, key);
   const TimeUs newest = std::max(max_time_, t);
   while (!dedup_->order.empty() && dedup_->order.front().first < newest - dedup_horizon_) {
@@ -120,7 +126,19 @@ bool Slicer::is_duplicate(const Record& r) {
 }
 
 void Slicer::push(Record&& record) {
-  const TimeUs t = record_time(record);
+  switch (record.index()) {
+    case 0: push(std::move(std::get<MetricPoint>(record))); break;
+    case 1: push(std::move(std::get<Span>(record))); break;
+    default: push(std::move(std::get<LogRecord>(record))); break;
+  }
+}
+
+void Slicer::push(MetricPoint&& point) { push_typed(std::move(point), point.time); }
+void Slicer::push(Span&& span) { push_typed(std::move(span), span.start); }
+void Slicer::push(LogRecord&& log) { push_typed(std::move(log), log.time); }
+
+template <typename R>
+void Slicer::push_typed(R&& record, TimeUs t) {
   ++stats_.records_in;
   if (is_duplicate(record)) {
     ++stats_.duplicates;
@@ -129,75 +147,103 @@ void Slicer::push(Record&& record) {
   if (stats_.records_in == 1 || t < stats_.first_time) stats_.first_time = t;
   if (t > stats_.last_time) stats_.last_time = t;
   max_time_ = std::max(max_time_, t);
+  constexpr Modality m = std::is_same_v<R, MetricPoint> ? Modality::kMetrics
+                         : std::is_same_v<R, Span>      ? Modality::kTraces
+                                                        : Modality::kLogs;
+  if (Pane* pane = pane_for(t, m)) {
+    if constexpr (m == Modality::kMetrics) pane->metrics.push_back(std::move(record));
+    else if constexpr (m == Modality::kTraces) pane->spans.push_back(std::move(record));
+    else pane->logs.push_back(std::move(record));
+  }
+  // Every window ending at or before the watermark is complete.
+  const TimeUs watermark = max_time_ - lateness_;
+  const std::int64_t closed_hi = floor_div(watermark - window_len_, window_stride_);
+  if (closed_hi >= next_index_) emit_until(closed_hi);
+}
+
+Slicer::Pane* Slicer::pane_for(TimeUs t, Modality m) {
   // Windows k with k*S <= t < k*S + W.
   const std::int64_t k_hi = floor_div(t, window_stride_);
   const std::int64_t k_lo = floor_div(t - window_len_, window_stride_) + 1;
-  bool late = false;
-  for (std::int64_t k = k_lo; k <= k_hi; ++k) {
-    if (k < next_index_) {
-      late = true;
-      continue;
-    }
-    auto it = open_.find(k);
-    if (it == open_.end()) {
-      Slice s;
-      s.index = k;
-      s.start = k * window_stride_;
-      s.end = s.start + window_len_;
-      it = open_.emplace(k, std::move(s)).first;
-    }
-    Slice& s = it->second;
-    if (k == k_hi) {
-      switch (record.index()) {
-        case 0: s.metrics.push_back(std::move(std::get<MetricPoint>(record))); break;
-        case 1: s.spans.push_back(std::move(std::get<Span>(record))); break;
-        default: s.logs.push_back(std::move(std::get<LogRecord>(record))); break;
-      }
-    } else {
-      switch (record.index()) {
-        case 0: s.metrics.push_back(std::get<MetricPoint>(record)); break;
-        case 1: s.spans.push_back(std::get<Span>(record)); break;
-        default: s.logs.push_back(std::get<LogRecord>(record)); break;
-      }
-    }
-  }
-  if (late) {
+  if (k_lo < next_index_) {  // some of its windows were emitted already
     ++stats_.late_records;
     if (stats_.late_examples.size() < 10)
-      stats_.late_examples.push_back(cat(modality_name(record_modality(record)), " record at ", format_time(t),
-                                         " arrived after ", format_time(max_time_), " (allowed lateness ",
-                                         options_.allowed_lateness_s, " s)"));
+      stats_.late_examples.push_back(cat(modality_name(m), " record at ", format_time(t), " arrived after ",
+                                         format_time(max_time_), " (allowed lateness ", options_.allowed_lateness_s,
+                                         " s)"));
+    if (k_hi < next_index_) return nullptr;  // all of them: nowhere to put it
   }
-  emit_until(max_time_ - lateness_);
+  const std::int64_t p = floor_div(t, pane_len_);
+  if (p != cached_pane_index_) {
+    cached_pane_ = &panes_[p];  // std::map nodes are stable until erased
+    cached_pane_index_ = p;
+  }
+  return cached_pane_;
 }
 
-void Slicer::emit_until(TimeUs watermark) {
-  // Every window ending at or before the watermark is complete.
-  const std::int64_t closed_hi = floor_div(watermark - window_len_, window_stride_);
-  while (!open_.empty() && open_.begin()->first <= closed_hi) emit_front();
-  next_index_ = std::max(next_index_, closed_hi + 1);
+void Slicer::emit_until(std::int64_t closed_hi) {
+  while (!panes_.empty()) {
+    const std::int64_t p0 = panes_.begin()->first;
+    const std::int64_t first = floor_div(p0 * pane_len_ - window_len_, window_stride_) + 1;
+    const std::int64_t k = std::max(next_index_, first);  // the next window that holds a record
+    if (k > closed_hi) break;
+    emit_window(k);
+  }
+  if (closed_hi != INT64_MAX) next_index_ = std::max(next_index_, closed_hi + 1);
 }
 
-void Slicer::emit_front() {
-  auto node = open_.extract(open_.begin());
-  Slice s = std::move(node.mapped());
-  if (last_emitted_ != INT64_MIN && s.index > last_emitted_ + 1) {
-    const std::int64_t gap = s.index - last_emitted_ - 1;
+void Slicer::emit_window(std::int64_t k) {
+  if (last_emitted_ != INT64_MIN && k > last_emitted_ + 1) {
+    const std::int64_t gap = k - last_emitted_ - 1;
     stats_.empty_windows += gap;
     if (options_.emit_empty) {
-      for (std::int64_t k = last_emitted_ + 1; k < s.index; ++k) {
-        Slice e;
-        e.index = k;
-        e.start = k * window_stride_;
-        e.end = e.start + window_len_;
-        finalize(e);
+      for (std::int64_t e = last_emitted_ + 1; e < k; ++e) {
+        Slice empty;
+        empty.index = e;
+        empty.start = e * window_stride_;
+        empty.end = empty.start + window_len_;
+        finalize(empty);
         ++stats_.slices;
-        sink_(std::move(e));
+        sink_(std::move(empty));
       }
     }
   }
-  last_emitted_ = s.index;
-  next_index_ = std::max(next_index_, s.index + 1);
+  Slice s;
+  s.index = k;
+  s.start = k * window_stride_;
+  s.end = s.start + window_len_;
+  const std::int64_t p_lo = floor_div(s.start, pane_len_);
+  const std::int64_t p_hi = p_lo + window_len_ / pane_len_;  // exclusive
+  auto lo = panes_.lower_bound(p_lo);
+  auto hi = panes_.lower_bound(p_hi);
+  size_t nm = 0, ns = 0, nl = 0;
+  for (auto it = lo; it != hi; ++it) {
+    nm += it->second.metrics.size();
+    ns += it->second.spans.size();
+    nl += it->second.logs.size();
+  }
+  s.metrics.reserve(nm);
+  s.spans.reserve(ns);
+  s.logs.reserve(nl);
+  for (auto it = lo; it != hi;) {
+    Pane& pane = it->second;
+    // The pane's last window is the one starting at or before it: move instead of copying, then drop it.
+    const bool last = floor_div(it->first * pane_len_, window_stride_) <= k;
+    if (last) {
+      std::move(pane.metrics.begin(), pane.metrics.end(), std::back_inserter(s.metrics));
+      std::move(pane.spans.begin(), pane.spans.end(), std::back_inserter(s.spans));
+      std::move(pane.logs.begin(), pane.logs.end(), std::back_inserter(s.logs));
+      if (it->first == cached_pane_index_) cached_pane_index_ = INT64_MIN;
+      it = panes_.erase(it);
+    } else {
+      s.metrics.insert(s.metrics.end(), pane.metrics.begin(), pane.metrics.end());
+      s.spans.insert(s.spans.end(), pane.spans.begin(), pane.spans.end());
+      s.logs.insert(s.logs.end(), pane.logs.begin(), pane.logs.end());
+      ++it;
+    }
+  }
+  last_emitted_ = k;
+  next_index_ = std::max(next_index_, k + 1);
   finalize(s);
   ++stats_.slices;
   sink_(std::move(s));
@@ -224,9 +270,7 @@ void Slicer::finalize(Slice& s) {
   }
 }
 
-void Slicer::finish() {
-  while (!open_.empty()) emit_front();
-}
+void Slicer::finish() { emit_until(INT64_MAX); }
 
 SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
                         const std::function<void(Slice&&)>& sink, const std::function<void(Record&)>& on_record) {
