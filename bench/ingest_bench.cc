@@ -39,8 +39,11 @@ Run read_only(const std::string& dir) {
   auto source = open_source(dir, "", {});
   Run run;
   auto stream = source->open();
-  Record r;
-  while (stream->next(r)) ++run.records;
+  RecordBatch batch;
+  while (stream->next_batch(batch)) {
+    run.records += static_cast<std::int64_t>(batch.size());
+    batch.clear();
+  }
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const ReadCounts& c = source->counts();
   run.rows = c.metric_rows + c.spans + c.log_records;
@@ -53,11 +56,8 @@ Run read_and_slice(const std::string& dir, bool templates, bool read_ahead) {
   auto source = open_source(dir, "", {});
   DrainMiner miner;
   Run run;
-  std::function<void(Record&)> hook;
-  if (templates)
-    hook = [&](Record& r) {
-      if (auto* l = std::get_if<LogRecord>(&r)) l->template_id = static_cast<Id>(miner.add(l->message));
-    };
+  RecordHooks hook;
+  if (templates) hook.log = [&](LogRecord& l) { l.template_id = static_cast<Id>(miner.add(l.message)); };
   SliceOptions options;
   options.read_ahead = read_ahead;
   const SliceStats st = slice_source(*source, options, [&](Slice&&) {}, hook);

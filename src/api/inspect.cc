@@ -21,19 +21,24 @@ InspectReport inspect_dataset(const InspectOptions& options) {
   std::unordered_set<Id> metric_entities, metric_kpis;
   std::unordered_set<std::string> trace_ids;
   bool first = true;
-  auto on_record = [&](Record& r) {
-    const TimeUs t = record_time(r);
+  auto seen_time = [&](TimeUs t) {
     if (first || t < rep.first_time) rep.first_time = t;
     if (first || t > rep.last_time) rep.last_time = t;
     first = false;
-    if (auto* m = std::get_if<MetricPoint>(&r)) {
-      metric_entities.insert(m->entity);
-      metric_kpis.insert(m->kpi);
-    } else if (auto* s = std::get_if<Span>(&r)) {
-      trace_ids.insert(s->trace_id);
-    } else if (auto* l = std::get_if<LogRecord>(&r)) {
-      l->template_id = static_cast<Id>(miner.add(l->message));
-    }
+  };
+  RecordHooks hooks;
+  hooks.metric = [&](MetricPoint& m) {
+    seen_time(m.time);
+    metric_entities.insert(m.entity);
+    metric_kpis.insert(m.kpi);
+  };
+  hooks.span = [&](Span& s) {
+    seen_time(s.start);
+    trace_ids.insert(s.trace_id);
+  };
+  hooks.log = [&](LogRecord& l) {
+    seen_time(l.time);
+    l.template_id = static_cast<Id>(miner.add(l.message));
   };
   auto sink = [&](Slice&& s) {
     for (int m = 0; m < kNumModalities; ++m)
@@ -42,7 +47,7 @@ InspectReport inspect_dataset(const InspectOptions& options) {
   // The hooks touch neither the catalog nor the stats, so parsing may run ahead on a second thread.
   SliceOptions slice_options = options.slice;
   slice_options.read_ahead = true;
-  rep.slice_stats = slice_source(*source, slice_options, sink, on_record);
+  rep.slice_stats = slice_source(*source, slice_options, sink, hooks);
   rep.counts = source->counts();
   rep.parse = source->stats();
   rep.metric_entities = static_cast<std::int64_t>(metric_entities.size());

@@ -3,6 +3,7 @@
 // Key 0 is reserved as "empty"; callers map a zero key to another value.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -52,6 +53,11 @@ class FlatU64Set {
   }
 
   size_t size() const { return size_; }
+  size_t capacity() const { return slots_.size(); }
+  void clear() {
+    std::fill(slots_.begin(), slots_.end(), 0);
+    size_ = 0;
+  }
 
  private:
   static size_t pow2_at_least(size_t n) {

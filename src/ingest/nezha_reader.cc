@@ -9,6 +9,8 @@
 // record); dates are read one after another and the files of one date are
 // merged by time, so only one date's files are open at once.
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@
 #include "core/errors.h"
 #include "core/line_reader.h"
 #include "core/strings.h"
+#include "core/task_pool.h"
 #include "ingest/formats.h"
 #include "logparse/log_line.h"
 
@@ -129,7 +132,7 @@ struct NezhaContext {
 };
 
 // ---- metric files: Time,TimeStamp,PodName|ServiceName,<KPI columns> ----
-class MetricFileStream : public RecordStream {
+class MetricFileStream {
  public:
   MetricFileStream(const std::string& path, NezhaContext& ctx) : csv_(path), ctx_(ctx) {
     ++ctx_.stats->files_read;
@@ -161,18 +164,14 @@ class MetricFileStream : public RecordStream {
     }
   }
 
-  bool next(Record& out) override {
-    while (pending_index_ >= pending_.size()) {
-      if (done_ || !read_row()) return false;
-    }
-    out = pending_[pending_index_++];
-    return true;
+  // Appends every point of the file to out.metrics.
+  void drain(RecordBatch& out) {
+    while (!done_ && read_row()) out.metrics.insert(out.metrics.end(), pending_.begin(), pending_.end());
   }
 
  private:
   bool read_row() {
     pending_.clear();
-    pending_index_ = 0;
     for (;;) {
       if (!csv_.next(fields_)) {
         ctx_.stats->bytes_read += csv_.bytes_read();
@@ -245,13 +244,12 @@ class MetricFileStream : public RecordStream {
   std::vector<Id> kpi_ids_;
   std::string last_entity_name_;
   Id last_entity_ = kNoId;
-  std::vector<MetricPoint> pending_;
-  size_t pending_index_ = 0;
+  std::vector<MetricPoint> pending_;  // the points of one row
   bool done_ = false;
 };
 
 // ---- trace files: TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration ----
-class TraceFileStream : public RecordStream {
+class TraceFileStream {
  public:
   TraceFileStream(const std::string& path, NezhaContext& ctx) : csv_(path), ctx_(ctx) {
     ++ctx_.stats->files_read;
@@ -278,7 +276,14 @@ class TraceFileStream : public RecordStream {
     }
   }
 
-  bool next(Record& out) override {
+  // Appends every record of the file to `out`.
+  void drain(RecordBatch& out) {
+    while (read_one(out)) {
+    }
+  }
+
+ private:
+  bool read_one(RecordBatch& out) {
     while (!done_) {
       if (!csv_.next(fields_)) {
         ctx_.stats->bytes_read += csv_.bytes_read();
@@ -331,13 +336,12 @@ class TraceFileStream : public RecordStream {
         }
       }
       ++ctx_.counts->spans;
-      out = std::move(s);
+      out.spans.push_back(std::move(s));
       return true;
     }
     return false;
   }
 
- private:
   CsvReader csv_;
   NezhaContext& ctx_;
   std::vector<std::string_view> fields_;
@@ -347,7 +351,7 @@ class TraceFileStream : public RecordStream {
 };
 
 // ---- log files: Timestamp,TimeUnixNano,Node,PodName,Container,TraceID,SpanID,Log ----
-class LogFileStream : public RecordStream {
+class LogFileStream {
  public:
   LogFileStream(const std::string& path, NezhaContext& ctx) : csv_(path), ctx_(ctx) {
     ++ctx_.stats->files_read;
@@ -371,7 +375,14 @@ class LogFileStream : public RecordStream {
     }
   }
 
-  bool next(Record& out) override {
+  // Appends every record of the file to `out`.
+  void drain(RecordBatch& out) {
+    while (read_one(out)) {
+    }
+  }
+
+ private:
+  bool read_one(RecordBatch& out) {
     while (!done_) {
       if (!csv_.next(fields_)) {
         ctx_.stats->bytes_read += csv_.bytes_read();
@@ -421,13 +432,12 @@ class LogFileStream : public RecordStream {
       r.level = parsed.level;
       r.message = std::move(parsed.message);
       ++ctx_.counts->log_records;
-      out = std::move(r);
+      out.logs.push_back(std::move(r));
       return true;
     }
     return false;
   }
 
- private:
   CsvReader csv_;
   NezhaContext& ctx_;
   std::vector<std::string_view> fields_;
@@ -461,6 +471,314 @@ std::optional<TimeUs> probe_folder_time(const fs::path& day) {
 }
 
 constexpr TimeUs kReorderHorizon = 5 * kUsPerMinute;
+
+// ---- parallel reading ----
+//
+// Files are parsed whole on a TaskPool, each into a ParsedFile under
+// file-local ids (workers never touch the shared Catalog or counters). The
+// consumer adopts parsed files in a fixed order: it interns their names in
+// the source's Catalog, rewrites the ids and merges their counters, so ids,
+// counts and reject examples do not depend on thread timing. A date's
+// per-pod metric files (each covers the whole day) are parsed together;
+// per-minute trace and log files a few files ahead of the merge.
+
+struct ParsedFile {
+  Catalog catalog;  // names under file-local ids
+  ParseStats stats;
+  ReadCounts counts;
+  RecordBatch records;
+};
+
+template <typename S>
+void parse_file(const std::string& path, const ReadOptions& options, ParsedFile& out) {
+  out.stats.strict = options.strict;
+  NezhaContext ctx{&out.catalog, &out.stats, &out.counts, options};
+  try {
+    S stream(path, ctx);
+    stream.drain(out.records);
+  } catch (const IoError& e) {
+    if (options.strict) throw;
+    out.stats.reject(path, 0, "unreadable_file", e.what());
+  }
+}
+
+// A file being parsed (or parsed) on the pool.
+struct PendingFile {
+  TaskPool::Handle task;
+  std::shared_ptr<ParsedFile> file;
+};
+
+template <typename S>
+PendingFile submit_file(TaskPool& pool, const std::string& path, const ReadOptions& options) {
+  PendingFile p;
+  p.file = std::make_shared<ParsedFile>();
+  p.task = pool.submit([path, options, file = p.file]() { parse_file<S>(path, options, *file); });
+  return p;
+}
+
+// Waits for a parsed file and moves it under the source's ids and counters.
+void adopt(ParsedFile& f, NezhaContext& ctx) {
+  Catalog& g = *ctx.catalog;
+  const Catalog& l = f.catalog;
+  std::vector<Id> ent(l.entities.size()), kpi(l.kpis.size()), op(l.operations.size());
+  for (Id i = 0; i < ent.size(); ++i) ent[i] = g.entity(l.entities.name(i), l.entity_info[i].kind);
+  for (Id i = 0; i < ent.size(); ++i) {
+    const Id node = l.entity_info[i].node;
+    if (node != kNoId && g.entity_info[ent[i]].node == kNoId) g.entity_info[ent[i]].node = ent[node];
+  }
+  for (Id i = 0; i < kpi.size(); ++i) kpi[i] = g.kpis.intern(l.kpis.name(i));
+  for (Id i = 0; i < op.size(); ++i) op[i] = g.operations.intern(l.operations.name(i));
+  for (auto& m : f.records.metrics) {
+    m.entity = ent[m.entity];
+    m.kpi = kpi[m.kpi];
+  }
+  for (auto& s : f.records.spans) {
+    s.entity = ent[s.entity];
+    if (s.operation != kNoId) s.operation = op[s.operation];
+  }
+  for (auto& r : f.records.logs) r.entity = ent[r.entity];
+  ctx.stats->merge(f.stats);
+  ReadCounts& c = *ctx.counts;
+  c.metric_rows += f.counts.metric_rows;
+  c.metric_points += f.counts.metric_points;
+  c.metric_non_finite += f.counts.metric_non_finite;
+  c.spans += f.counts.spans;
+  c.log_records += f.counts.log_records;
+  f.catalog = Catalog{};
+}
+
+std::shared_ptr<ParsedFile> take(TaskPool& pool, PendingFile& p, NezhaContext& ctx) {
+  pool.wait(p.task);
+  adopt(*p.file, ctx);
+  return std::move(p.file);
+}
+
+TimeUs time_of(const MetricPoint& m) { return m.time; }
+TimeUs time_of(const Span& s) { return s.start; }
+TimeUs time_of(const LogRecord& l) { return l.time; }
+std::vector<MetricPoint>& records_of(RecordBatch& b, const MetricPoint*) { return b.metrics; }
+std::vector<Span>& records_of(RecordBatch& b, const Span*) { return b.spans; }
+std::vector<LogRecord>& records_of(RecordBatch& b, const LogRecord*) { return b.logs; }
+
+// One input of a date's merge: yields records of type T in time order.
+// Metric files: a parsed file in order. Per-minute chains: files parsed a
+// few ahead, re-ordered within kReorderHorizon (a minute file holds whole
+// traces, so spans and their logs straddle file boundaries).
+template <typename T>
+class MergeInput {
+ public:
+  // A whole parsed file (metric files).
+  explicit MergeInput(std::shared_ptr<ParsedFile> file) : single_(std::move(file)) {}
+  // A chain of per-minute files submitted `lookahead` at a time.
+  MergeInput(TaskPool& pool, NezhaContext& ctx, std::vector<std::function<PendingFile()>> chain, size_t lookahead)
+      : pool_(&pool), ctx_(&ctx), chain_(std::move(chain)), lookahead_(std::max<size_t>(1, lookahead)) {
+    top_up();
+  }
+
+  // Time of the next record; false when exhausted.
+  bool head(TimeUs& t) {
+    if (single_) {
+      auto& v = records_of(single_->records, static_cast<const T*>(nullptr));
+      if (pos_ >= v.size()) return false;
+      t = time_of(v[pos_]);
+      return true;
+    }
+    settle();
+    if (buffer_.empty()) return false;
+    t = buffer_.top_time();
+    return true;
+  }
+
+  // Moves records to `out` while (time, index) < (bound_t, bound_i).
+  void take_run(std::uint32_t index, TimeUs bound_t, std::uint32_t bound_i, std::vector<T>& out) {
+    auto before = [&](TimeUs t) { return t < bound_t || (t == bound_t && index < bound_i); };
+    if (single_) {
+      auto& v = records_of(single_->records, static_cast<const T*>(nullptr));
+      do out.push_back(std::move(v[pos_++]));
+      while (pos_ < v.size() && before(time_of(v[pos_])));
+      if (pos_ >= v.size()) {
+        single_.reset();  // free the file
+        return;
+      }
+      // The merge visits every other input before coming back here: fetch
+      // this input's next run now (a date's metric files do not fit in cache).
+      const char* next = reinterpret_cast<const char*>(v.data() + pos_);
+      const char* end = reinterpret_cast<const char*>(v.data() + v.size());
+      for (int line = 0; line < 8 && next + 64 * line < end; ++line) __builtin_prefetch(next + 64 * line);
+      return;
+    }
+    do {
+      buffer_.pop_into(out.emplace_back());
+      settle();
+    } while (!buffer_.empty() && before(buffer_.top_time()));
+  }
+
+ private:
+  void top_up() {
+    while (pending_.size() < lookahead_ && next_submit_ < chain_.size()) pending_.push_back(chain_[next_submit_++]());
+  }
+  // Pulls files until the heap's top can no longer be preceded by an unread record.
+  void settle() {
+    while (!pending_.empty() && (buffer_.empty() || buffer_.top_time() > max_seen_ - kReorderHorizon)) {
+      PendingFile p = std::move(pending_.front());
+      pending_.pop_front();
+      top_up();
+      auto file = take(*pool_, p, *ctx_);
+      for (auto& r : records_of(file->records, static_cast<const T*>(nullptr))) {
+        const TimeUs t = time_of(r);
+        max_seen_ = std::max(max_seen_, t);
+        buffer_.push(t, std::move(r));  // ties keep file order
+      }
+    }
+  }
+
+  std::shared_ptr<ParsedFile> single_;
+  size_t pos_ = 0;
+  TaskPool* pool_ = nullptr;
+  NezhaContext* ctx_ = nullptr;
+  std::vector<std::function<PendingFile()>> chain_;
+  size_t lookahead_ = 1, next_submit_ = 0;
+  std::deque<PendingFile> pending_;
+  ReorderBuffer<T> buffer_;
+  TimeUs max_seen_ = INT64_MIN / 2;
+};
+
+// The merge of one date: every input by time, ties by input order (the
+// folder order, then metric files, traces, logs).
+class DateStream : public RecordStream {
+ public:
+  DateStream() = default;
+  void add(MergeInput<MetricPoint> in) { metrics_.push_back(std::move(in)), order_.push_back({0, metrics_.size() - 1}); }
+  void add(MergeInput<Span> in) { spans_.push_back(std::move(in)), order_.push_back({1, spans_.size() - 1}); }
+  void add(MergeInput<LogRecord> in) { logs_.push_back(std::move(in)), order_.push_back({2, logs_.size() - 1}); }
+
+  bool next(Record& out) override {
+    while (pos_ >= buffer_.size()) {
+      buffer_.clear();
+      pos_ = 0;
+      RecordBatch b;
+      if (!next_batch(b)) return false;
+      for_each_in_time_order(b, [&](auto&& r) { buffer_.emplace_back(std::move(r)); });
+    }
+    out = std::move(buffer_[pos_++]);
+    return true;
+  }
+
+  bool next_batch(RecordBatch& out) override {
+    constexpr size_t kBatch = 16384;
+    if (!primed_) {
+      primed_ = true;
+      for (std::uint32_t i = 0; i < order_.size(); ++i) push_head(i);
+    }
+    const size_t start = out.size();
+    while (!heap_.empty() && out.size() - start < kBatch) {
+      std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+      const std::uint32_t i = heap_.back().second;
+      heap_.pop_back();
+      const TimeUs bt = heap_.empty() ? INT64_MAX : heap_.front().first;
+      const std::uint32_t bi = heap_.empty() ? UINT32_MAX : heap_.front().second;
+      const auto [kind, k] = order_[i];
+      if (kind == 0) metrics_[k].take_run(i, bt, bi, out.metrics);
+      else if (kind == 1) spans_[k].take_run(i, bt, bi, out.spans);
+      else logs_[k].take_run(i, bt, bi, out.logs);
+      push_head(i);
+    }
+    return out.size() > start;
+  }
+
+ private:
+  void push_head(std::uint32_t i) {
+    const auto [kind, k] = order_[i];
+    TimeUs t;
+    const bool more = kind == 0 ? metrics_[k].head(t) : kind == 1 ? spans_[k].head(t) : logs_[k].head(t);
+    if (!more) return;
+    heap_.emplace_back(t, i);
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+  }
+
+  std::vector<MergeInput<MetricPoint>> metrics_;
+  std::vector<MergeInput<Span>> spans_;
+  std::vector<MergeInput<LogRecord>> logs_;
+  std::vector<std::pair<int, size_t>> order_;  // input number -> (modality, index)
+  std::vector<std::pair<TimeUs, std::uint32_t>> heap_;
+  bool primed_ = false;
+  std::vector<Record> buffer_;  // for next()
+  size_t pos_ = 0;
+};
+
+// Reads dates one after another, each a DateStream. The next date's metric
+// files are submitted when a date starts, so parsing runs ahead of the merge.
+class NezhaStream : public RecordStream {
+ public:
+  NezhaStream(std::vector<std::vector<fs::path>> dates, NezhaContext& ctx)
+      : dates_(std::move(dates)), ctx_(ctx), pool_(parse_threads(ctx.options)) {}
+
+  bool next(Record& out) override {
+    for (;;) {
+      if (current_ && current_->next(out)) return true;
+      if (!open_next()) return false;
+    }
+  }
+
+  bool next_batch(RecordBatch& out) override {
+    for (;;) {
+      if (current_ && current_->next_batch(out)) return true;
+      if (!open_next()) return false;
+    }
+  }
+
+ private:
+  static size_t parse_threads(const ReadOptions& o) {
+    return o.parse_threads < 0 ? TaskPool::default_threads() : static_cast<size_t>(o.parse_threads);
+  }
+
+  // Metric files of date d, per folder, submitted to the pool.
+  std::vector<std::vector<PendingFile>> submit_metrics(size_t d) {
+    std::vector<std::vector<PendingFile>> out;
+    for (const auto& folder : dates_[d]) {
+      out.emplace_back();
+      if (ctx_.options.read_metrics)
+        for (const auto& f : list_csv(metric_dir(folder)))
+          out.back().push_back(submit_file<MetricFileStream>(pool_, f, ctx_.options));
+    }
+    return out;
+  }
+
+  template <typename S>
+  std::vector<std::function<PendingFile()>> chain(const fs::path& dir) {
+    std::vector<std::function<PendingFile()>> out;
+    for (const auto& f : list_csv(dir))
+      out.push_back([this, f]() { return submit_file<S>(pool_, f, ctx_.options); });
+    return out;
+  }
+
+  bool open_next() {
+    current_.reset();
+    if (next_date_ >= dates_.size()) return false;
+    const size_t d = next_date_++;
+    auto metrics = d == 0 ? submit_metrics(0) : std::move(next_metrics_);
+    const size_t lookahead = 2 * pool_.threads() + 2;
+    auto date = std::make_unique<DateStream>();
+    for (size_t i = 0; i < dates_[d].size(); ++i) {
+      const fs::path& folder = dates_[d][i];
+      for (auto& p : metrics[i]) date->add(MergeInput<MetricPoint>(take(pool_, p, ctx_)));
+      if (ctx_.options.read_traces)
+        date->add(MergeInput<Span>(pool_, ctx_, chain<TraceFileStream>(folder / "trace"), lookahead));
+      if (ctx_.options.read_logs)
+        date->add(MergeInput<LogRecord>(pool_, ctx_, chain<LogFileStream>(folder / "log"), lookahead));
+    }
+    if (next_date_ < dates_.size()) next_metrics_ = submit_metrics(next_date_);
+    current_ = std::move(date);
+    return true;
+  }
+
+  std::vector<std::vector<fs::path>> dates_;
+  NezhaContext& ctx_;
+  TaskPool pool_;  // declared before the streams that wait on it
+  size_t next_date_ = 0;
+  std::vector<std::vector<PendingFile>> next_metrics_;
+  std::unique_ptr<DateStream> current_;
+};
 
 class NezhaSource : public TelemetrySource {
  public:
@@ -512,44 +830,12 @@ class NezhaSource : public TelemetrySource {
   }
 
   std::unique_ptr<RecordStream> open() override {
-    std::vector<StreamFactory> dates;
-    for (const auto& [date, folders] : by_date_) {
-      dates.push_back([this, folders = folders]() -> std::unique_ptr<RecordStream> {
-        std::vector<std::unique_ptr<RecordStream>> parts;
-        for (const auto& d : folders) {
-          if (ctx_.options.read_metrics)
-            for (const auto& f : list_csv(metric_dir(d))) parts.push_back(open_file<MetricFileStream>(f));
-          // Per-minute files hold whole traces, so spans (and their logs) straddle file boundaries.
-          if (ctx_.options.read_traces)
-            parts.push_back(std::make_unique<ReorderStream>(chain<TraceFileStream>(list_csv(d / "trace")), kReorderHorizon));
-          if (ctx_.options.read_logs)
-            parts.push_back(std::make_unique<ReorderStream>(chain<LogFileStream>(list_csv(d / "log")), kReorderHorizon));
-        }
-        return std::make_unique<MergeStream>(std::move(parts));
-      });
-    }
-    return std::make_unique<ChainStream>(std::move(dates));
+    std::vector<std::vector<fs::path>> dates;
+    for (const auto& [date, folders] : by_date_) dates.push_back(folders);
+    return std::make_unique<NezhaStream>(std::move(dates), ctx_);
   }
 
  private:
-  template <typename S>
-  std::unique_ptr<RecordStream> open_file(const std::string& path) {
-    try {
-      return std::make_unique<S>(path, ctx_);
-    } catch (const IoError& e) {
-      if (ctx_.options.strict) throw;
-      stats_.reject(path, 0, "unreadable_file", e.what());
-      return nullptr;
-    }
-  }
-
-  template <typename S>
-  std::unique_ptr<RecordStream> chain(const std::vector<std::string>& files) {
-    std::vector<StreamFactory> parts;
-    for (const auto& f : files) parts.push_back([this, f]() { return open_file<S>(f); });
-    return std::make_unique<ChainStream>(std::move(parts));
-  }
-
   void read_labels(const std::string& path, std::vector<FaultEvent>& out,
                    std::set<std::tuple<TimeUs, std::string, std::string>>& seen) {
     nlohmann::json j;

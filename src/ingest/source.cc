@@ -22,10 +22,7 @@ bool ChainStream::next(Record& out) {
 }
 
 bool ReorderStream::next(Record& out) {
-  auto later = [](const std::pair<TimeUs, std::uint64_t>& a, const std::pair<TimeUs, std::uint64_t>& b) {
-    return a > b;
-  };
-  while (!inner_done_ && (heap_.empty() || heap_.front().first > max_seen_ - horizon_)) {
+  while (!inner_done_ && (buffer_.empty() || buffer_.top_time() > max_seen_ - horizon_)) {
     Record r;
     if (!inner_->next(r)) {
       inner_done_ = true;
@@ -33,27 +30,30 @@ bool ReorderStream::next(Record& out) {
     }
     const TimeUs t = record_time(r);
     max_seen_ = std::max(max_seen_, t);
-    std::uint64_t slot;
-    if (!free_.empty()) {
-      slot = free_.back();
-      free_.pop_back();
-      slots_[slot] = std::move(r);
-    } else {
-      slot = slots_.size();
-      slots_.push_back(std::move(r));
-    }
-    // Ties keep arrival order: the slot index is not monotonic, so pack the
-    // sequence number into the key's second half instead.
-    heap_.emplace_back(t, (seq_++ << 24) | slot);
-    std::push_heap(heap_.begin(), heap_.end(), later);
+    buffer_.push(t, std::move(r));
   }
-  if (heap_.empty()) return false;
-  std::pop_heap(heap_.begin(), heap_.end(), later);
-  const std::uint64_t slot = heap_.back().second & 0xffffff;
-  heap_.pop_back();
-  out = std::move(slots_[slot]);
-  free_.push_back(slot);
+  if (buffer_.empty()) return false;
+  buffer_.pop_into(out);
   return true;
+}
+
+void RecordBatch::push(Record&& r) {
+  switch (r.index()) {
+    case 0: metrics.push_back(std::move(std::get<MetricPoint>(r))); break;
+    case 1: spans.push_back(std::move(std::get<Span>(r))); break;
+    default: logs.push_back(std::move(std::get<LogRecord>(r))); break;
+  }
+}
+
+bool RecordStream::next_batch(RecordBatch& out) {
+  constexpr size_t kBatch = 4096;
+  Record r;
+  size_t n = 0;
+  while (n < kBatch && next(r)) {
+    out.push(std::move(r));
+    ++n;
+  }
+  return n > 0;
 }
 
 struct PrefetchStream::State {
@@ -61,7 +61,8 @@ struct PrefetchStream::State {
   size_t batch_size, max_batches;
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::vector<Record>> ready;
+  std::deque<RecordBatch> ready;
+  std::vector<RecordBatch> spare;  // emptied batches handed back, reused for their capacity
   bool done = false;
   bool stop = false;
   std::exception_ptr error;
@@ -76,14 +77,23 @@ PrefetchStream::PrefetchStream(std::unique_ptr<RecordStream> inner, size_t batch
   st.max_batches = std::max<size_t>(1, max_batches);
   st.worker = std::thread([&st]() {
     for (;;) {
-      std::vector<Record> batch;
-      batch.reserve(st.batch_size);
+      RecordBatch batch;
+      {
+        std::lock_guard<std::mutex> lock(st.mu);
+        if (!st.spare.empty()) {
+          batch = std::move(st.spare.back());
+          st.spare.pop_back();
+        }
+      }
       std::exception_ptr error;
       bool last = false;
       try {
-        Record r;
-        while (batch.size() < st.batch_size && st.inner->next(r)) batch.push_back(std::move(r));
-        last = batch.size() < st.batch_size;
+        while (batch.size() < st.batch_size) {
+          if (!st.inner->next_batch(batch)) {
+            last = true;
+            break;
+          }
+        }
       } catch (...) {
         error = std::current_exception();  // records read before the error are still handed over
         last = true;
@@ -111,21 +121,50 @@ PrefetchStream::~PrefetchStream() {
   if (state_->worker.joinable()) state_->worker.join();
 }
 
-bool PrefetchStream::next(Record& out) {
-  if (pos_ >= current_.size()) {
-    std::unique_lock<std::mutex> lock(state_->mu);
-    state_->cv.wait(lock, [&] { return !state_->ready.empty() || state_->done; });
-    if (state_->ready.empty()) {
-      if (state_->error) std::rethrow_exception(state_->error);
-      return false;
-    }
-    current_ = std::move(state_->ready.front());
-    state_->ready.pop_front();
-    pos_ = 0;
-    state_->cv.notify_all();
+bool PrefetchStream::take(RecordBatch& out) {
+  std::unique_lock<std::mutex> lock(state_->mu);
+  state_->cv.wait(lock, [&] { return !state_->ready.empty() || state_->done; });
+  if (state_->ready.empty()) {
+    if (state_->error) std::rethrow_exception(state_->error);
+    return false;
   }
-  out = std::move(current_[pos_++]);
+  if (out.empty() && out.metrics.capacity() + out.spans.capacity() + out.logs.capacity() > 0 &&
+      state_->spare.size() < state_->max_batches)
+    state_->spare.push_back(std::move(out));
+  out = std::move(state_->ready.front());
+  state_->ready.pop_front();
+  state_->cv.notify_all();
   return true;
+}
+
+bool PrefetchStream::next_batch(RecordBatch& out) {
+  if (out.empty()) return take(out);
+  RecordBatch more;
+  if (!take(more)) return false;
+  out.metrics.insert(out.metrics.end(), std::make_move_iterator(more.metrics.begin()),
+                     std::make_move_iterator(more.metrics.end()));
+  out.spans.insert(out.spans.end(), std::make_move_iterator(more.spans.begin()), std::make_move_iterator(more.spans.end()));
+  out.logs.insert(out.logs.end(), std::make_move_iterator(more.logs.begin()), std::make_move_iterator(more.logs.end()));
+  return true;
+}
+
+bool PrefetchStream::next(Record& out) {
+  // Hands out the current batch in time order across modalities.
+  for (;;) {
+    const size_t nm = current_.metrics.size(), ns = current_.spans.size(), nl = current_.logs.size();
+    if (mi_ < nm || si_ < ns || li_ < nl) {
+      const TimeUs tm = mi_ < nm ? current_.metrics[mi_].time : INT64_MAX;
+      const TimeUs ts = si_ < ns ? current_.spans[si_].start : INT64_MAX;
+      const TimeUs tl = li_ < nl ? current_.logs[li_].time : INT64_MAX;
+      if (tm <= ts && tm <= tl) out = std::move(current_.metrics[mi_++]);
+      else if (ts <= tl) out = std::move(current_.spans[si_++]);
+      else out = std::move(current_.logs[li_++]);
+      return true;
+    }
+    current_.clear();
+    mi_ = si_ = li_ = 0;
+    if (!take(current_)) return false;
+  }
 }
 
 MergeStream::MergeStream(std::vector<std::unique_ptr<RecordStream>> streams) : streams_(std::move(streams)) {}

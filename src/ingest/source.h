@@ -4,6 +4,8 @@
 // buffers and the merge heap, never by the dataset.
 #pragma once
 
+#include <algorithm>
+#include <climits>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +16,49 @@
 
 namespace rslicer {
 
+// Records of every modality, one vector each. Within a modality records
+// keep the order of the stream they came from.
+struct RecordBatch {
+  std::vector<MetricPoint> metrics;
+  std::vector<Span> spans;
+  std::vector<LogRecord> logs;
+
+  size_t size() const { return metrics.size() + spans.size() + logs.size(); }
+  bool empty() const { return size() == 0; }
+  void clear() {
+    metrics.clear();
+    spans.clear();
+    logs.clear();
+  }
+  void push(Record&& r);
+};
+
+// Calls `fn` (overloaded or generic: MetricPoint&&, Span&&, LogRecord&&) on
+// every record of `batch` in time order across modalities (a three-way
+// merge; ties go metrics, spans, logs), moving them out.
+template <typename Fn>
+void for_each_in_time_order(RecordBatch& batch, Fn&& fn) {
+  size_t i = 0, j = 0, k = 0;
+  const size_t ni = batch.metrics.size(), nj = batch.spans.size(), nk = batch.logs.size();
+  constexpr TimeUs kEnd = INT64_MAX;
+  while (i < ni || j < nj || k < nk) {
+    const TimeUs tm = i < ni ? batch.metrics[i].time : kEnd;
+    const TimeUs ts = j < nj ? batch.spans[j].start : kEnd;
+    const TimeUs tl = k < nk ? batch.logs[k].time : kEnd;
+    if (tm <= ts && tm <= tl) {
+      // Metric points come in runs of one row: stay on them while they lead.
+      const TimeUs bound = std::min(ts, tl);
+      do fn(std::move(batch.metrics[i++]));
+      while (i < ni && batch.metrics[i].time <= bound);
+    } else if (ts <= tl) {
+      fn(std::move(batch.spans[j++]));
+    } else {
+      fn(std::move(batch.logs[k++]));
+    }
+  }
+  batch.clear();
+}
+
 // A stream of records. Each stream yields records in (approximately)
 // non-decreasing time; the slicer tolerates bounded disorder.
 class RecordStream {
@@ -22,6 +67,11 @@ class RecordStream {
   // Next record, or false at end. Problems are counted in the ParseStats
   // the stream was created with.
   virtual bool next(Record& out) = 0;
+  // Appends the next records (a bounded number, in stream order within each
+  // modality) to `out`; false when the stream had none left. The default
+  // calls next(); streams on the hot path produce typed records directly.
+  // A stream is read through next() or next_batch(), not both.
+  virtual bool next_batch(RecordBatch& out);
 };
 
 using StreamFactory = std::function<std::unique_ptr<RecordStream>()>;
@@ -54,6 +104,44 @@ class MergeStream : public RecordStream {
   bool primed_ = false;
 };
 
+// A min-heap of records by time; ties keep insertion order. Records stay in
+// slots, the heap orders small (time, sequence | slot) keys.
+template <typename T>
+class ReorderBuffer {
+ public:
+  bool empty() const { return heap_.empty(); }
+  TimeUs top_time() const { return heap_.front().first; }
+  void push(TimeUs t, T&& r) {
+    std::uint64_t slot;
+    if (!free_.empty()) {
+      slot = free_.back();
+      free_.pop_back();
+      slots_[slot] = std::move(r);
+    } else {
+      slot = slots_.size();
+      slots_.push_back(std::move(r));
+    }
+    heap_.emplace_back(t, (seq_++ << 24) | slot);
+    std::push_heap(heap_.begin(), heap_.end(), later);
+  }
+  void pop_into(T& out) {
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    const std::uint64_t slot = heap_.back().second & 0xffffff;
+    heap_.pop_back();
+    out = std::move(slots_[slot]);
+    free_.push_back(slot);
+  }
+
+ private:
+  static bool later(const std::pair<TimeUs, std::uint64_t>& a, const std::pair<TimeUs, std::uint64_t>& b) {
+    return a > b;
+  }
+  std::vector<std::pair<TimeUs, std::uint64_t>> heap_;  // min-heap via later()
+  std::vector<T> slots_;
+  std::vector<std::uint64_t> free_;
+  std::uint64_t seq_ = 0;
+};
+
 // Re-orders a stream whose records are out of order by at most `horizon`
 // (per-minute files whose spans straddle minutes, grouped by trace): holds
 // records in a min-heap until the newest time seen is `horizon` past them.
@@ -66,12 +154,9 @@ class ReorderStream : public RecordStream {
  private:
   std::unique_ptr<RecordStream> inner_;
   TimeUs horizon_;
-  std::vector<std::pair<TimeUs, std::uint64_t>> heap_;  // (time, slot), min-heap via greater<>
-  std::vector<Record> slots_;
-  std::vector<std::uint64_t> free_;
+  ReorderBuffer<Record> buffer_;
   TimeUs max_seen_ = 0;
   bool inner_done_ = false;
-  std::uint64_t seq_ = 0;
 };
 
 // Runs `inner` on a reader thread and hands its records over in batches, so
@@ -84,12 +169,14 @@ class PrefetchStream : public RecordStream {
   explicit PrefetchStream(std::unique_ptr<RecordStream> inner, size_t batch_size = 8192, size_t max_batches = 4);
   ~PrefetchStream() override;
   bool next(Record& out) override;
+  bool next_batch(RecordBatch& out) override;
 
  private:
+  bool take(RecordBatch& out);  // the next ready batch, swapped into out
   struct State;
   std::unique_ptr<State> state_;
-  std::vector<Record> current_;
-  size_t pos_ = 0;
+  RecordBatch current_;  // for next(): records not yet handed out
+  size_t mi_ = 0, si_ = 0, li_ = 0;
 };
 
 // Options shared by every reader.
@@ -99,6 +186,8 @@ struct ReadOptions {
   bool read_metrics = true;             // skip a modality entirely when false
   bool read_traces = true;
   bool read_logs = true;
+  int parse_threads = -1;               // threads parsing files ahead of the merge (nezha): -1 one per
+                                        // hardware thread, 0 none (parse on the reading thread)
 };
 
 // Counts of what was read, per modality (after rejection, before dedup).

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/flat_set.h"
 #include "ingest/record.h"
 #include "ingest/source.h"
 
@@ -111,6 +112,7 @@ class Slicer {
   std::vector<FaultEvent> faults_;
   Sink sink_;
   std::map<std::int64_t, Pane> panes_;  // by pane number: pane p holds [p * pane_len_, (p + 1) * pane_len_)
+  std::vector<Pane> spare_panes_;       // emptied panes, reused for their capacity
   std::int64_t cached_pane_index_ = INT64_MIN;
   Pane* cached_pane_ = nullptr;
   std::int64_t next_index_ = INT64_MIN;  // windows below this were emitted (or closed empty)
@@ -119,11 +121,20 @@ class Slicer {
   SliceStats stats_;
   struct DedupState;
   std::unique_ptr<DedupState> dedup_;
+  std::unique_ptr<FlatU64Set> span_ids_;  // reused by finalize() for the orphan count
+};
+
+// Callbacks run on each record before it is sliced (template mining,
+// counting); any may be empty. Records come in batches: the calls keep the
+// order within a modality, not across modalities.
+struct RecordHooks {
+  std::function<void(MetricPoint&)> metric;
+  std::function<void(Span&)> span;
+  std::function<void(LogRecord&)> log;
 };
 
 // Reads a whole source through a Slicer; calls `sink` for every slice.
 SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
-                        const std::function<void(Slice&&)>& sink,
-                        const std::function<void(Record&)>& on_record = {});  // runs on each record before slicing (template mining)
+                        const std::function<void(Slice&&)>& sink, const RecordHooks& hooks = {});
 
 }  // namespace rslicer

@@ -62,7 +62,7 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t v) { return hash_combine(h, v);
 // seen within the horizon, found by direct indexing: 6 million points pass
 // here on TrainTicket and a hash probe per point was 13 % of slicing.
 struct Slicer::DedupState {
-  FlatU64Set seen{1 << 16};
+  FlatU64Set seen{1024};  // grows with the spans of one horizon; small stays in cache
   std::deque<std::pair<TimeUs, std::uint64_t>> order;
   std::vector<std::vector<std::vector<TimeUs>>> series;  // [entity][kpi] -> recent times, ascending
 
@@ -175,7 +175,12 @@ Slicer::Pane* Slicer::pane_for(TimeUs t, Modality m) {
   }
   const std::int64_t p = floor_div(t, pane_len_);
   if (p != cached_pane_index_) {
-    cached_pane_ = &panes_[p];  // std::map nodes are stable until erased
+    auto [it, fresh] = panes_.try_emplace(p);
+    if (fresh && !spare_panes_.empty()) {
+      it->second = std::move(spare_panes_.back());
+      spare_panes_.pop_back();
+    }
+    cached_pane_ = &it->second;  // std::map nodes are stable until erased
     cached_pane_index_ = p;
   }
   return cached_pane_;
@@ -234,6 +239,10 @@ void Slicer::emit_window(std::int64_t k) {
       std::move(pane.spans.begin(), pane.spans.end(), std::back_inserter(s.spans));
       std::move(pane.logs.begin(), pane.logs.end(), std::back_inserter(s.logs));
       if (it->first == cached_pane_index_) cached_pane_index_ = INT64_MIN;
+      pane.metrics.clear();
+      pane.spans.clear();
+      pane.logs.clear();
+      if (spare_panes_.size() < 8) spare_panes_.push_back(std::move(pane));
       it = panes_.erase(it);
     } else {
       s.metrics.insert(s.metrics.end(), pane.metrics.begin(), pane.metrics.end());
@@ -259,7 +268,11 @@ void Slicer::finalize(Slice& s) {
   if (!s.logs.empty()) s.mask.set(Modality::kLogs);
   if (!s.spans.empty()) {
     // Span ids by 64-bit hash (a collision could hide one orphan in 2^64: a statistic, not a decision).
-    FlatU64Set ids(s.spans.size());
+    if (!span_ids_ || span_ids_->capacity() > 4 * s.spans.size() + 1024)
+      span_ids_ = std::make_unique<FlatU64Set>(s.spans.size());
+    else
+      span_ids_->clear();
+    FlatU64Set& ids = *span_ids_;
     for (const auto& sp : s.spans) ids.insert(id_hash(sp.span_id) | 1);
     for (const auto& sp : s.spans)
       if (!sp.parent_id.empty() && !ids.contains(id_hash(sp.parent_id) | 1)) ++stats_.orphan_spans;
@@ -273,17 +286,26 @@ void Slicer::finalize(Slice& s) {
 void Slicer::finish() { emit_until(INT64_MAX); }
 
 SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
-                        const std::function<void(Slice&&)>& sink, const std::function<void(Record&)>& on_record) {
+                        const std::function<void(Slice&&)>& sink, const RecordHooks& hooks) {
   Slicer slicer(options, source.faults(), sink);
   auto stream = source.open();
   if (options.read_ahead) stream = std::make_unique<PrefetchStream>(std::move(stream));
   Progress progress("reading", -1);
-  Record r;
-  std::int64_t n = 0;
-  while (stream->next(r)) {
-    if (on_record) on_record(r);
-    slicer.push(std::move(r));
-    if ((++n & 0xffff) == 0) progress.update(n, cat(slicer.stats().slices, " slices"));
+  RecordBatch batch;
+  std::int64_t n = 0, next_report = 1 << 16;
+  while (stream->next_batch(batch)) {
+    n += static_cast<std::int64_t>(batch.size());
+    if (hooks.metric)
+      for (auto& m : batch.metrics) hooks.metric(m);
+    if (hooks.span)
+      for (auto& sp : batch.spans) hooks.span(sp);
+    if (hooks.log)
+      for (auto& l : batch.logs) hooks.log(l);
+    for_each_in_time_order(batch, [&](auto&& r) { slicer.push(std::move(r)); });
+    if (n >= next_report) {
+      progress.update(n, cat(slicer.stats().slices, " slices"));
+      next_report = n + (1 << 16);
+    }
   }
   slicer.finish();
   progress.finish(cat(n, " records, ", slicer.stats().slices, " slices"));

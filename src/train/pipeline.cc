@@ -49,12 +49,16 @@ PreparedData prepare_data(const std::string& path, const std::string& format, co
   Progress progress("prepare " + path, -1, options.progress, 5.0);
   std::int64_t records = 0;
   TimeUs last_start = INT64_MIN;
-  auto on_record = [&](Record& r) {
-    if (auto* log = std::get_if<LogRecord>(&r)) {
-      if (!log->message.empty()) log->template_id = static_cast<Id>(miner.add(log->message));
-    }
+  RecordHooks hooks;
+  auto count = [&] {
     if ((++records & 0xfffff) == 0)
       progress.update(records, cat(out.slices.size(), " slices, ", miner.templates().size(), " templates"));
+  };
+  hooks.metric = [&](MetricPoint&) { count(); };
+  hooks.span = [&](Span&) { count(); };
+  hooks.log = [&](LogRecord& log) {
+    if (!log.message.empty()) log.template_id = static_cast<Id>(miner.add(log.message));
+    count();
   };
   auto sink = [&](Slice&& slice) {
     RSLICER_CHECK(slice.start >= last_start, InvalidInput, "slices out of time order at ", format_time(slice.start));
@@ -66,7 +70,7 @@ PreparedData prepare_data(const std::string& path, const std::string& format, co
     }
     out.slices.push_back(std::move(fs));
   };
-  out.slice_stats = slice_source(*source, options.slice, sink, on_record);
+  out.slice_stats = slice_source(*source, options.slice, sink, hooks);
   progress.finish(cat(out.slices.size(), " slices, ", records, " records, ", miner.templates().size(), " templates"));
 
   out.catalog = source->catalog();

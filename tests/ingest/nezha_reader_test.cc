@@ -118,6 +118,68 @@ TEST(NezhaReader, StrictModeFailsOnFirstBadRecord) {
   EXPECT_THROW(read_all(root, o), InvalidInput);
 }
 
+TEST(NezhaReader, ParallelParsingGivesTheSameRecordsIdsAndCountsAsOneThread) {
+  // Files are parsed on a pool; ids, record order, counts and reject
+  // examples must not depend on how many threads parsed them.
+  const std::string data = testing::source_dir() + "/data/trainticket-sample";
+  ASSERT_TRUE(testing::exists(data));
+  const std::string root = testing::make_temp_dir("nezha_par");
+  make_day(root);  // a day with rejected lines, next to copies of the sample
+  testing::run_command("cp -r " + data + "/rca_data " + root + "/sample");
+  auto read_with = [&](int threads) {
+    ReadOptions o;
+    o.parse_threads = threads;
+    return read_all(root, o);
+  };
+  const Read one = read_with(0), many = read_with(3);
+  ASSERT_GT(one.metrics.size(), 100000u);
+  ASSERT_EQ(one.metrics.size(), many.metrics.size());
+  ASSERT_EQ(one.spans.size(), many.spans.size());
+  ASSERT_EQ(one.logs.size(), many.logs.size());
+  for (size_t i = 0; i < one.metrics.size(); ++i) {
+    const MetricPoint &a = one.metrics[i], &b = many.metrics[i];
+    ASSERT_TRUE(a.time == b.time && a.entity == b.entity && a.kpi == b.kpi && a.value == b.value) << "metric " << i;
+  }
+  for (size_t i = 0; i < one.spans.size(); ++i) {
+    const Span &a = one.spans[i], &b = many.spans[i];
+    ASSERT_TRUE(a.start == b.start && a.entity == b.entity && a.operation == b.operation && a.span_id == b.span_id &&
+                a.trace_id == b.trace_id && a.parent_id == b.parent_id)
+        << "span " << i;
+  }
+  for (size_t i = 0; i < one.logs.size(); ++i) {
+    const LogRecord &a = one.logs[i], &b = many.logs[i];
+    ASSERT_TRUE(a.time == b.time && a.entity == b.entity && a.message == b.message) << "log " << i;
+  }
+  const Catalog &c1 = one.source->catalog(), &c2 = many.source->catalog();
+  EXPECT_EQ(c1.entities.names(), c2.entities.names());
+  EXPECT_EQ(c1.kpis.names(), c2.kpis.names());
+  EXPECT_EQ(c1.operations.names(), c2.operations.names());
+  for (Id e = 0; e < c1.entity_info.size(); ++e) {
+    EXPECT_EQ(c1.entity_info[e].service, c2.entity_info[e].service);
+    EXPECT_EQ(c1.entity_info[e].node, c2.entity_info[e].node);
+  }
+  const ReadCounts &n1 = one.source->counts(), &n2 = many.source->counts();
+  EXPECT_EQ(n1.metric_rows, n2.metric_rows);
+  EXPECT_EQ(n1.metric_points, n2.metric_points);
+  EXPECT_EQ(n1.spans, n2.spans);
+  EXPECT_EQ(n1.log_records, n2.log_records);
+  EXPECT_EQ(one.source->stats().examples, many.source->stats().examples);
+  EXPECT_EQ(one.source->stats().rejected, many.source->stats().rejected);
+  EXPECT_GE(one.source->stats().rejected, 3);
+  EXPECT_EQ(one.source->stats().bytes_read, many.source->stats().bytes_read);
+}
+
+TEST(NezhaReader, StrictModeFailsOnFirstBadRecordWhateverTheThreads) {
+  const std::string root = testing::make_temp_dir("nezha");
+  make_day(root);
+  for (int threads : {0, 1, 4}) {
+    ReadOptions o;
+    o.strict = true;
+    o.parse_threads = threads;
+    EXPECT_THROW(read_all(root, o), InvalidInput) << threads << " threads";
+  }
+}
+
 TEST(NezhaReader, ToleratesAbsentModalitiesAndFiles) {
   const std::string root = testing::make_temp_dir("nezha");
   const std::string d = root + "/rca_data/2023-01-30";

@@ -365,10 +365,9 @@ TEST(Serialize, BundledSampleGolden) {
             throw Found{};
           }
         },
-        [&](Record& r) {
-          if (auto* log = std::get_if<LogRecord>(&r))
-            if (!log->message.empty()) log->template_id = static_cast<Id>(miner.add(log->message));
-        });
+        RecordHooks{{}, {}, [&](LogRecord& log) {
+                      if (!log.message.empty()) log.template_id = static_cast<Id>(miner.add(log.message));
+                    }});
   } catch (const Found&) {
   }
   ASSERT_FALSE(first.traces.empty());

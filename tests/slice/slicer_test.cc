@@ -143,6 +143,23 @@ TEST(Slicer, MetricDuplicatesAreFoundOutOfOrderAndOnlyWithinTheHorizon) {
   EXPECT_EQ(st.duplicates, 0);
 }
 
+TEST(Slicer, DistinctMetricSeriesAreNeverDuplicates) {
+  // Regression: the first duplicate filter hashed (entity, KPI, time) with a
+  // weak combine whose collisions dropped 977 distinct points of the bundled
+  // sample (which has no duplicate metric point at all).
+  SliceOptions o;
+  o.window_len_s = 60;
+  o.window_stride_s = 60;
+  std::vector<Record> recs;
+  for (TimeUs t = 0; t < 30; ++t)
+    for (Id e = 0; e < 60; ++e)
+      for (Id k = 0; k < 25; ++k) recs.push_back(metric(t * 15 * S, e, k));
+  SliceStats st;
+  run(recs, o, {}, &st);
+  EXPECT_EQ(st.duplicates, 0);
+  EXPECT_EQ(st.records_in, static_cast<std::int64_t>(recs.size()));
+}
+
 TEST(Slicer, LabelsOverlappingFaultsAndEntityViews) {
   SliceOptions o;
   o.window_len_s = 60;
