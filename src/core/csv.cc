@@ -1,11 +1,14 @@
 #include "core/csv.h"
 
+#include <algorithm>
+
 namespace rslicer {
 
 namespace {
 constexpr int kMaxRecordLines = 64;
 
 // Parses `text` into spans over `out`; returns false if a quote is open at the end.
+// Copies runs between quotes and delimiters in one append each.
 bool parse_fields(std::string_view text, char delim, std::string& out,
                   std::vector<std::pair<size_t, size_t>>& spans) {
   out.clear();
@@ -13,34 +16,41 @@ bool parse_fields(std::string_view text, char delim, std::string& out,
   out.reserve(text.size());
   size_t i = 0;
   const size_t n = text.size();
+  auto append_until_delim = [&] {
+    const size_t end = std::min(text.find(delim, i), n);
+    out.append(text.data() + i, end - i);
+    i = end;
+  };
   for (;;) {
     const size_t start = out.size();
     if (i < n && text[i] == '"') {
       ++i;
       bool closed = false;
       while (i < n) {
-        const char c = text[i];
-        if (c == '"') {
-          if (i + 1 < n && text[i + 1] == '"') {
-            out.push_back('"');
-            i += 2;
-            continue;
-          }
-          ++i;
-          closed = true;
+        const size_t q = text.find('"', i);
+        if (q == std::string_view::npos) {
+          out.append(text.data() + i, n - i);
+          i = n;
           break;
         }
-        out.push_back(c);
-        ++i;
+        out.append(text.data() + i, q - i);
+        if (q + 1 < n && text[q + 1] == '"') {  // "" is an escaped quote
+          out.push_back('"');
+          i = q + 2;
+          continue;
+        }
+        i = q + 1;
+        closed = true;
+        break;
       }
       if (!closed) {
         spans.emplace_back(start, out.size() - start);
         return false;
       }
       // Text after the closing quote up to the delimiter is kept verbatim.
-      while (i < n && text[i] != delim) out.push_back(text[i++]);
+      append_until_delim();
     } else {
-      while (i < n && text[i] != delim) out.push_back(text[i++]);
+      append_until_delim();
     }
     spans.emplace_back(start, out.size() - start);
     if (i >= n) return true;
@@ -78,9 +88,9 @@ bool CsvReader::next(std::vector<std::string_view>& fields) {
   if (!lines_.next(line)) return false;
   first_line_ = lines_.line_number();
   if (line.find('"') == std::string_view::npos) {
-    record_.assign(line);
+    // Views straight into the line reader's buffer: it stays valid until the next call.
     size_t start = 0;
-    std::string_view rec(record_);
+    const std::string_view rec = line;
     for (;;) {
       const size_t pos = rec.find(delim_, start);
       if (pos == std::string_view::npos) {

@@ -29,12 +29,14 @@ bool read_json_string(std::string_view s, size_t& pos, std::string& out) {
   ++pos;
   out.clear();
   while (pos < s.size()) {
+    // Plain characters up to the next quote or backslash in one append.
+    size_t run = pos;
+    while (run < s.size() && s[run] != '"' && s[run] != '\\') ++run;
+    out.append(s.data() + pos, run - pos);
+    pos = run;
+    if (pos >= s.size()) break;
     const char c = s[pos++];
     if (c == '"') return true;
-    if (c != '\\') {
-      out.push_back(c);
-      continue;
-    }
     if (pos >= s.size()) return false;
     const char e = s[pos++];
     switch (e) {
@@ -101,7 +103,7 @@ bool parse_docker_json(std::string_view text, ParsedLogLine& out) {
     if (pos < text.size() && text[pos] == '"') {
       if (!read_json_string(text, pos, value)) return false;
       if (key == "log") {
-        out.message = value;
+        out.message = std::move(value);  // value is refilled (cleared first) by the next read
         have_log = true;
       } else if (key == "stream") {
         out.stream = value;
