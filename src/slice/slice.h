@@ -92,9 +92,13 @@ class Slicer {
   const std::vector<FaultEvent>& faults() const { return faults_; }
 
  private:
+  // Hashes of a span's id and its parent's id (0: a root), computed once
+  // per span rather than once per window for the orphan count.
+  using SpanKeys = std::pair<std::uint64_t, std::uint64_t>;
   struct Pane {
     std::vector<MetricPoint> metrics;
     std::vector<Span> spans;
+    std::vector<SpanKeys> span_keys;  // parallel to spans
     std::vector<LogRecord> logs;
   };
   template <typename R>
@@ -102,7 +106,7 @@ class Slicer {
   Pane* pane_for(TimeUs t, Modality m);  // null when every window of t was emitted (the record is dropped)
   void emit_until(std::int64_t closed_hi);  // emits every window <= closed_hi that holds a record
   void emit_window(std::int64_t k);
-  void finalize(Slice& s);
+  void finalize(Slice& s, const std::vector<SpanKeys>& span_keys);
   bool is_duplicate(const MetricPoint& m);
   bool is_duplicate(const Span& s);
   bool is_duplicate(const LogRecord&) { return false; }  // identical log lines are legitimate (a loop logging the same text)
@@ -122,6 +126,7 @@ class Slicer {
   struct DedupState;
   std::unique_ptr<DedupState> dedup_;
   std::unique_ptr<FlatU64Set> span_ids_;  // reused by finalize() for the orphan count
+  std::vector<SpanKeys> window_keys_;     // the span keys of the window being assembled
 };
 
 // Callbacks run on each record before it is sliced (template mining,

@@ -151,9 +151,15 @@ void Slicer::push_typed(R&& record, TimeUs t) {
                          : std::is_same_v<R, Span>      ? Modality::kTraces
                                                         : Modality::kLogs;
   if (Pane* pane = pane_for(t, m)) {
-    if constexpr (m == Modality::kMetrics) pane->metrics.push_back(std::move(record));
-    else if constexpr (m == Modality::kTraces) pane->spans.push_back(std::move(record));
-    else pane->logs.push_back(std::move(record));
+    if constexpr (m == Modality::kMetrics) {
+      pane->metrics.push_back(std::move(record));
+    } else if constexpr (m == Modality::kTraces) {
+      pane->span_keys.emplace_back(id_hash(record.span_id) | 1,
+                                   record.parent_id.empty() ? 0 : id_hash(record.parent_id) | 1);
+      pane->spans.push_back(std::move(record));
+    } else {
+      pane->logs.push_back(std::move(record));
+    }
   }
   // Every window ending at or before the watermark is complete.
   const TimeUs watermark = max_time_ - lateness_;
@@ -207,7 +213,7 @@ void Slicer::emit_window(std::int64_t k) {
         empty.index = e;
         empty.start = e * window_stride_;
         empty.end = empty.start + window_len_;
-        finalize(empty);
+        finalize(empty, {});
         ++stats_.slices;
         sink_(std::move(empty));
       }
@@ -230,6 +236,7 @@ void Slicer::emit_window(std::int64_t k) {
   s.metrics.reserve(nm);
   s.spans.reserve(ns);
   s.logs.reserve(nl);
+  window_keys_.clear();
   for (auto it = lo; it != hi;) {
     Pane& pane = it->second;
     // The pane's last window is the one starting at or before it: move instead of copying, then drop it.
@@ -238,9 +245,11 @@ void Slicer::emit_window(std::int64_t k) {
       std::move(pane.metrics.begin(), pane.metrics.end(), std::back_inserter(s.metrics));
       std::move(pane.spans.begin(), pane.spans.end(), std::back_inserter(s.spans));
       std::move(pane.logs.begin(), pane.logs.end(), std::back_inserter(s.logs));
+      window_keys_.insert(window_keys_.end(), pane.span_keys.begin(), pane.span_keys.end());
       if (it->first == cached_pane_index_) cached_pane_index_ = INT64_MIN;
       pane.metrics.clear();
       pane.spans.clear();
+      pane.span_keys.clear();
       pane.logs.clear();
       if (spare_panes_.size() < 8) spare_panes_.push_back(std::move(pane));
       it = panes_.erase(it);
@@ -248,17 +257,18 @@ void Slicer::emit_window(std::int64_t k) {
       s.metrics.insert(s.metrics.end(), pane.metrics.begin(), pane.metrics.end());
       s.spans.insert(s.spans.end(), pane.spans.begin(), pane.spans.end());
       s.logs.insert(s.logs.end(), pane.logs.begin(), pane.logs.end());
+      window_keys_.insert(window_keys_.end(), pane.span_keys.begin(), pane.span_keys.end());
       ++it;
     }
   }
   last_emitted_ = k;
   next_index_ = std::max(next_index_, k + 1);
-  finalize(s);
+  finalize(s, window_keys_);
   ++stats_.slices;
   sink_(std::move(s));
 }
 
-void Slicer::finalize(Slice& s) {
+void Slicer::finalize(Slice& s, const std::vector<SpanKeys>& span_keys) {
   // Records mostly arrive in time order: check before paying for a sort.
   sort_if_needed(s.metrics, [](const MetricPoint& a, const MetricPoint& b) { return a.time < b.time; });
   sort_if_needed(s.spans, [](const Span& a, const Span& b) { return a.start < b.start; });
@@ -273,9 +283,9 @@ void Slicer::finalize(Slice& s) {
     else
       span_ids_->clear();
     FlatU64Set& ids = *span_ids_;
-    for (const auto& sp : s.spans) ids.insert(id_hash(sp.span_id) | 1);
-    for (const auto& sp : s.spans)
-      if (!sp.parent_id.empty() && !ids.contains(id_hash(sp.parent_id) | 1)) ++stats_.orphan_spans;
+    for (const auto& [id, parent] : span_keys) ids.insert(id);
+    for (const auto& [id, parent] : span_keys)
+      if (parent != 0 && !ids.contains(parent)) ++stats_.orphan_spans;
   }
   for (std::uint32_t i = 0; i < faults_.size(); ++i) {
     if (faults_[i].start >= s.end) break;
