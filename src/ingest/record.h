@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/id_string.h"
 #include "core/log_level.h"
 #include "core/time.h"
 
@@ -84,9 +85,9 @@ struct Span {
   std::int64_t duration_us = 0;
   Id entity = kNoId;     // pod (or service) that executed the span
   Id operation = kNoId;
-  std::string trace_id;
-  std::string span_id;
-  std::string parent_id;  // empty for a root span
+  IdString trace_id;
+  IdString span_id;
+  IdString parent_id;  // empty for a root span
   std::int32_t status_code = 0;  // protocol status when known (HTTP code, OTLP status), else 0
   bool error = false;            // the span failed (status code >= 500 or OTLP ERROR)
 };
@@ -94,8 +95,8 @@ struct Span {
 struct LogRecord {
   TimeUs time = 0;
   Id entity = kNoId;
-  std::string trace_id;  // empty when the line is not tied to a span
-  std::string span_id;
+  IdString trace_id;  // empty when the line is not tied to a span
+  IdString span_id;
   LogLevel level = LogLevel::kUnknown;
   std::string message;   // the log text without transport wrapping (Docker JSON, timestamps)
   Id template_id = kNoId;  // set by the template miner
