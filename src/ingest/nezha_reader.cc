@@ -502,6 +502,13 @@ void parse_file(const std::string& path, const ReadOptions& options, ParsedFile&
   }
 }
 
+TimeUs time_of(const MetricPoint& m) { return m.time; }
+TimeUs time_of(const Span& s) { return s.start; }
+TimeUs time_of(const LogRecord& l) { return l.time; }
+std::vector<MetricPoint>& records_of(RecordBatch& b, const MetricPoint*) { return b.metrics; }
+std::vector<Span>& records_of(RecordBatch& b, const Span*) { return b.spans; }
+std::vector<LogRecord>& records_of(RecordBatch& b, const LogRecord*) { return b.logs; }
+
 // A file being parsed (or parsed) on the pool.
 struct PendingFile {
   TaskPool::Handle task;
@@ -512,7 +519,15 @@ template <typename S>
 PendingFile submit_file(TaskPool& pool, const std::string& path, const ReadOptions& options) {
   PendingFile p;
   p.file = std::make_shared<ParsedFile>();
-  p.task = pool.submit([path, options, file = p.file]() { parse_file<S>(path, options, *file); });
+  p.task = pool.submit([path, options, file = p.file]() {
+    parse_file<S>(path, options, *file);
+    // Per-minute files group spans by trace: sort them here, on the pool (stable: ties keep file order).
+    auto by_time = [](const auto& a, const auto& b) { return time_of(a) < time_of(b); };
+    auto& spans = file->records.spans;
+    if (!std::is_sorted(spans.begin(), spans.end(), by_time)) std::stable_sort(spans.begin(), spans.end(), by_time);
+    auto& logs = file->records.logs;
+    if (!std::is_sorted(logs.begin(), logs.end(), by_time)) std::stable_sort(logs.begin(), logs.end(), by_time);
+  });
   return p;
 }
 
@@ -553,17 +568,12 @@ std::shared_ptr<ParsedFile> take(TaskPool& pool, PendingFile& p, NezhaContext& c
   return std::move(p.file);
 }
 
-TimeUs time_of(const MetricPoint& m) { return m.time; }
-TimeUs time_of(const Span& s) { return s.start; }
-TimeUs time_of(const LogRecord& l) { return l.time; }
-std::vector<MetricPoint>& records_of(RecordBatch& b, const MetricPoint*) { return b.metrics; }
-std::vector<Span>& records_of(RecordBatch& b, const Span*) { return b.spans; }
-std::vector<LogRecord>& records_of(RecordBatch& b, const LogRecord*) { return b.logs; }
 
 // One input of a date's merge: yields records of type T in time order.
 // Metric files: a parsed file in order. Per-minute chains: files parsed a
-// few ahead, re-ordered within kReorderHorizon (a minute file holds whole
-// traces, so spans and their logs straddle file boundaries).
+// few ahead and sorted by time on the pool, then merged here within
+// kReorderHorizon (a minute file holds whole traces, so spans and their
+// logs straddle file boundaries).
 template <typename T>
 class MergeInput {
  public:
@@ -584,8 +594,9 @@ class MergeInput {
       return true;
     }
     settle();
-    if (buffer_.empty()) return false;
-    t = buffer_.top_time();
+    const size_t f = min_open();
+    if (f == kNone) return false;
+    t = open_[f].head();
     return true;
   }
 
@@ -607,28 +618,61 @@ class MergeInput {
       for (int line = 0; line < 8 && next + 64 * line < end; ++line) __builtin_prefetch(next + 64 * line);
       return;
     }
-    do {
-      buffer_.pop_into(out.emplace_back());
+    for (;;) {
       settle();
-    } while (!buffer_.empty() && before(buffer_.top_time()));
+      const size_t f = min_open();
+      if (f == kNone || !before(open_[f].head())) return;
+      // Run from file f while it leads the other open files (ties: file order).
+      TimeUs other = INT64_MAX;
+      size_t other_file = kNone;
+      for (size_t g = 0; g < open_.size(); ++g)
+        if (g != f && !open_[g].done() && open_[g].head() < other) {
+          other = open_[g].head();
+          other_file = g;
+        }
+      Open& o = open_[f];
+      auto& v = o.records();
+      const bool earlier = other_file == kNone || f < other_file;
+      do out.push_back(std::move(v[o.pos++]));
+      while (o.pos < v.size() && before(time_of(v[o.pos])) &&
+             (time_of(v[o.pos]) < other || (earlier && time_of(v[o.pos]) == other)));
+      while (!open_.empty() && open_.front().done()) open_.pop_front();
+    }
   }
 
  private:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  struct Open {
+    std::shared_ptr<ParsedFile> file;
+    size_t pos = 0;
+    std::vector<T>& records() { return records_of(file->records, static_cast<const T*>(nullptr)); }
+    bool done() { return pos >= records().size(); }
+    TimeUs head() { return time_of(records()[pos]); }
+  };
+
+  // The open file with the earliest head (ties: the earlier file), or kNone.
+  size_t min_open() {
+    size_t best = kNone;
+    for (size_t g = 0; g < open_.size(); ++g)
+      if (!open_[g].done() && (best == kNone || open_[g].head() < open_[best].head())) best = g;
+    return best;
+  }
   void top_up() {
     while (pending_.size() < lookahead_ && next_submit_ < chain_.size()) pending_.push_back(chain_[next_submit_++]());
   }
-  // Pulls files until the heap's top can no longer be preceded by an unread record.
+  // Opens files until no unopened file can hold a record before the earliest head.
   void settle() {
-    while (!pending_.empty() && (buffer_.empty() || buffer_.top_time() > max_seen_ - kReorderHorizon)) {
+    for (;;) {
+      if (pending_.empty()) return;
+      const size_t f = min_open();
+      if (f != kNone && open_[f].head() <= max_seen_ - kReorderHorizon) return;
       PendingFile p = std::move(pending_.front());
       pending_.pop_front();
       top_up();
-      auto file = take(*pool_, p, *ctx_);
-      for (auto& r : records_of(file->records, static_cast<const T*>(nullptr))) {
-        const TimeUs t = time_of(r);
-        max_seen_ = std::max(max_seen_, t);
-        buffer_.push(t, std::move(r));  // ties keep file order
-      }
+      Open o{take(*pool_, p, *ctx_), 0};
+      if (o.done()) continue;
+      max_seen_ = std::max(max_seen_, time_of(o.records().back()));  // sorted: the last is the newest
+      open_.push_back(std::move(o));
     }
   }
 
@@ -639,7 +683,7 @@ class MergeInput {
   std::vector<std::function<PendingFile()>> chain_;
   size_t lookahead_ = 1, next_submit_ = 0;
   std::deque<PendingFile> pending_;
-  ReorderBuffer<T> buffer_;
+  std::deque<Open> open_;  // opened files in chain order, each sorted by time
   TimeUs max_seen_ = INT64_MIN / 2;
 };
 

@@ -169,6 +169,31 @@ TEST(NezhaReader, ParallelParsingGivesTheSameRecordsIdsAndCountsAsOneThread) {
   EXPECT_EQ(one.source->stats().bytes_read, many.source->stats().bytes_read);
 }
 
+TEST(NezhaReader, SpansStraddlingPerMinuteFilesComeOutInTimeOrder) {
+  // A minute file holds whole traces, so it can hold spans later than the
+  // next file's (here by up to four minutes, inside the 5-minute horizon),
+  // and its own spans are grouped by trace, not sorted.
+  const std::string root = testing::make_temp_dir("nezha_straddle");
+  const std::string d = root + "/rca_data/2023-01-29/trace/";
+  const std::string header = "TraceID,SpanID,ParentID,PodName,OperationName,StartTimeUnixNano,EndTimeUnixNano,Duration\n";
+  auto row = [](const std::string& id, long seconds) {
+    const long ns = (1674981600L + seconds) * 1000000000L;
+    return "t" + id + "," + id + ",root,ts-a-service-7f8d7d756d-k7b9j,/x," + std::to_string(ns) + "," +
+           std::to_string(ns + 1000) + ",1\n";
+  };
+  testing::write_file(d + "08_40_trace.csv", header + row("a", 0) + row("b", 230) + row("c", 5) + row("d", 50));
+  testing::write_file(d + "08_41_trace.csv", header + row("e", 70) + row("f", 60) + row("g", 230));
+  testing::write_file(d + "08_42_trace.csv", header + row("h", 130));
+  for (int threads : {0, 2}) {
+    ReadOptions o;
+    o.parse_threads = threads;
+    const Read r = read_all(root, o);
+    std::string order;
+    for (const Span& s : r.spans) order += s.span_id.str();
+    EXPECT_EQ(order, "acdfehbg") << threads << " threads";  // 230 s: b (first file) before g
+  }
+}
+
 TEST(NezhaReader, StrictModeFailsOnFirstBadRecordWhateverTheThreads) {
   const std::string root = testing::make_temp_dir("nezha");
   make_day(root);
