@@ -1,4 +1,4 @@
-// rslicer inspect --data DIR [--format F] [--json] [--strict]
+// rslicer inspect --data DIR [--format F] [--json] [--strict] [--read-threads N]
 #include <cstdio>
 
 #include "api/inspect.h"
@@ -20,6 +20,10 @@ RSLICER_COMMAND("inspect", "Summarise a dataset: entities, time range, counts, l
                   sub.add_option("--format", o.format, "nezha | aiops22 | otlp | auto")->default_val("auto");
                   sub.add_flag("--json", flags->json, "Print one JSON object");
                   sub.add_flag("--strict", o.read.strict, "Fail on the first malformed record");
+                  sub.add_option("--read-threads", o.read.parse_threads,
+                                 "Threads parsing files ahead of the merge (nezha); -1: one per core, 0: none")
+                      ->default_val(-1)
+                      ->check(CLI::Range(-1, 256));
                   sub.add_option("--window", o.slice.window_len_s, "Slice length in seconds")->default_val(180);
                   sub.add_option("--stride", o.slice.window_stride_s, "Slice stride in seconds")->default_val(60);
                   sub.add_option("--fault-duration", o.read.fault_duration_s,

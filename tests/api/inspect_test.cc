@@ -28,6 +28,19 @@ TEST(InspectCli, JsonOnBundledSampleHasTheDocumentedKeys) {
   EXPECT_TRUE(j["rejected"]["examples"].is_array());
 }
 
+TEST(InspectCli, ReadThreadsDoNotChangeTheReport) {
+  const std::string cmd = rslicer_bin() + " -q inspect --json --data " + testing::source_dir() + "/data/trainticket-sample";
+  int rc0 = 0, rc3 = 0, rc_bad = 0;
+  const std::string one = testing::run_command(cmd + " --read-threads 0 2>&1", &rc0);
+  const std::string three = testing::run_command(cmd + " --read-threads 3 2>&1", &rc3);
+  ASSERT_EQ(rc0, 0) << one;
+  ASSERT_EQ(rc3, 0) << three;
+  EXPECT_EQ(nlohmann::json::parse(one), nlohmann::json::parse(three));
+  const std::string bad = testing::run_command(cmd + " --read-threads -5 2>&1", &rc_bad);
+  EXPECT_NE(rc_bad, 0);
+  EXPECT_NE(bad.find("--read-threads"), std::string::npos) << bad;
+}
+
 TEST(InspectCli, FullTrainTicketReportsExactCountsAndTheMalformedLine) {
   const std::string nezha = testing::trainticket_dir() + "/nezha";
   if (!testing::exists(nezha)) GTEST_SKIP() << "../shared not present";
