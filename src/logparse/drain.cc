@@ -32,8 +32,8 @@ bool is_variable_token(std::string_view t) {
   int digits = 0, alpha = 0, hex_alpha = 0, dots = 0, dashes = 0;
   for (char c : t) {
     const unsigned char u = static_cast<unsigned char>(c);
-    if (std::isdigit(u)) ++digits;
-    else if (std::isalpha(u)) {
+    if (u >= '0' && u <= '9') ++digits;  // ASCII classes, as std::isdigit/isalpha in the C locale
+    else if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')) {
       ++alpha;
       if ((u >= 'a' && u <= 'f') || (u >= 'A' && u <= 'F')) ++hex_alpha;
     } else if (c == '.') ++dots;
@@ -54,6 +54,8 @@ DrainMiner::DrainMiner(DrainOptions options) : options_(std::move(options)), roo
                 "drain sim_threshold must be in [0, 1], got ", options_.sim_threshold);
   RSLICER_CHECK(options_.max_children >= 2, InvalidInput, "drain max_children must be >= 2, got ",
                 options_.max_children);
+  for (unsigned char c : std::string_view(" \t\n\v\f\r")) delimiter_[c] = true;
+  for (unsigned char c : options_.extra_delimiters) delimiter_[c] = true;
 }
 DrainMiner::~DrainMiner() = default;
 DrainMiner::DrainMiner(DrainMiner&&) noexcept = default;
@@ -61,21 +63,17 @@ DrainMiner& DrainMiner::operator=(DrainMiner&&) noexcept = default;
 
 std::vector<std::string> DrainMiner::tokenize(std::string_view message) const {
   std::vector<std::string> tokens;
-  std::string cur;
-  auto flush = [&]() {
-    if (cur.empty()) return;
-    if (options_.mask_variables && is_variable_token(cur)) tokens.push_back(kWild);
-    else tokens.push_back(cur);
-    cur.clear();
-  };
-  for (char c : message) {
-    if (std::isspace(static_cast<unsigned char>(c)) || options_.extra_delimiters.find(c) != std::string::npos) {
-      flush();
-    } else {
-      cur.push_back(c);
-    }
+  const size_t n = message.size();
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && delimiter_[static_cast<unsigned char>(message[i])]) ++i;
+    const size_t start = i;
+    while (i < n && !delimiter_[static_cast<unsigned char>(message[i])]) ++i;
+    if (i == start) break;
+    const std::string_view token = message.substr(start, i - start);
+    if (options_.mask_variables && is_variable_token(token)) tokens.emplace_back(kWild);
+    else tokens.emplace_back(token);
   }
-  flush();
   return tokens;
 }
 

@@ -7,6 +7,8 @@
 // model (to_json / from_json) so inference maps lines to the training ids.
 #pragma once
 
+#include <array>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -64,6 +66,7 @@ class DrainMiner {
   void insert(const LogTemplate& t);
 
   DrainOptions options_;
+  std::array<bool, 256> delimiter_{};  // whitespace and options_.extra_delimiters, by byte
   std::unique_ptr<Node> root_;
   std::vector<LogTemplate> templates_;
 };
