@@ -631,6 +631,51 @@ class Aiops22FileStream : public RecordStream {
 
 constexpr std::int64_t kPeekRows = 1000;  // rows a peek reads to find a file's first valid record
 
+// Files whose time goes back by more than this are sorted in memory; smaller
+// jitter is left to the slicer's allowed lateness (120 s by default).
+constexpr TimeUs kSortThreshold = 60 * kUsPerSecond;
+
+// One pass over a file's timestamp column: is it in time order, and when
+// does it start? The AIOps 2022 container metrics are grouped by series, so
+// time restarts with every series; such a file is sorted before streaming.
+struct TimeOrder {
+  bool ordered = true;
+  TimeUs min_time = 0, max_back = 0;  // earliest time; largest step back in time
+  bool any = false;
+};
+
+TimeOrder scan_time_order(const FileInfo& f) {
+  TimeOrder o;
+  try {
+    CsvReader csv(f.path);
+    std::vector<std::string_view> fields;
+    if (!csv.next(fields)) return o;  // header
+    std::optional<EpochUnit> unit;
+    TimeUs newest = INT64_MIN;
+    while (csv.next(fields)) {
+      if (fields.size() != f.cols.count || f.cols.timestamp < 0) continue;
+      const std::string_view text = trim(fields[f.cols.timestamp]);
+      TimeUs t;
+      if (const auto v = parse_double(text); v && std::isfinite(*v)) {
+        if (!unit) unit = guess_epoch_unit(*v);
+        t = epoch_to_us(*v, *unit);
+      } else if (const auto d = parse_datetime(text)) {
+        t = *d;
+      } else {
+        continue;  // the reader rejects and reports it
+      }
+      if (!o.any || t < o.min_time) o.min_time = t;
+      o.any = true;
+      if (newest != INT64_MIN && t < newest) o.max_back = std::max(o.max_back, newest - t);
+      newest = std::max(newest, t);
+    }
+  } catch (const IoError&) {
+    return TimeOrder{};  // the reader reports the file when it opens it
+  }
+  o.ordered = o.max_back <= kSortThreshold;
+  return o;
+}
+
 class Aiops22Source : public TelemetrySource {
  public:
   Aiops22Source(std::string root, const ReadOptions& options) : root_(std::move(root)), options_(options) {
@@ -726,8 +771,17 @@ class Aiops22Source : public TelemetrySource {
         Record r;
         if (peek.next(r)) part.first_time = record_time(r);
       }
-      part.open = [this, f]() -> std::unique_ptr<RecordStream> {
-        return std::make_unique<Aiops22FileStream>(f, Sink{&catalog_, &stats_, &counts_, true});
+      const TimeOrder order = scan_time_order(f);
+      if (!order.ordered) {
+        part.first_time = order.min_time;
+        if (stats_.notes.size() < ParseStats::max_examples)
+          stats_.notes.push_back(cat(f.path, ": rows not in time order (time goes back by up to ",
+                                     static_cast<double>(order.max_back) / kUsPerSecond, " s); the file is sorted in memory"));
+      }
+      part.open = [this, f, sorted = !order.ordered]() -> std::unique_ptr<RecordStream> {
+        auto s = std::make_unique<Aiops22FileStream>(f, Sink{&catalog_, &stats_, &counts_, true});
+        if (sorted) return std::make_unique<SortedStream>(std::move(s));
+        return s;
       };
       parts.push_back(std::move(part));
     }

@@ -37,6 +37,23 @@ bool ReorderStream::next(Record& out) {
   return true;
 }
 
+bool SortedStream::next(Record& out) {
+  if (!loaded_) {
+    loaded_ = true;
+    Record r;
+    while (inner_->next(r)) records_.push_back(std::move(r));
+    inner_.reset();
+    std::stable_sort(records_.begin(), records_.end(),
+                     [](const Record& a, const Record& b) { return record_time(a) < record_time(b); });
+  }
+  if (pos_ >= records_.size()) {
+    records_ = {};
+    return false;
+  }
+  out = std::move(records_[pos_++]);
+  return true;
+}
+
 void RecordBatch::push(Record&& r) {
   switch (r.index()) {
     case 0: metrics.push_back(std::move(std::get<MetricPoint>(r))); break;

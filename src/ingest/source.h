@@ -159,6 +159,21 @@ class ReorderStream : public RecordStream {
   bool inner_done_ = false;
 };
 
+// Reads all of `inner` (on the first next()) and hands its records back in
+// time order (stable). For a file whose rows are not in time order; memory:
+// that file's records.
+class SortedStream : public RecordStream {
+ public:
+  explicit SortedStream(std::unique_ptr<RecordStream> inner) : inner_(std::move(inner)) {}
+  bool next(Record& out) override;
+
+ private:
+  std::unique_ptr<RecordStream> inner_;
+  std::vector<Record> records_;
+  size_t pos_ = 0;
+  bool loaded_ = false;
+};
+
 // Runs `inner` on a reader thread and hands its records over in batches, so
 // parsing (one core) overlaps with whatever consumes the stream (the other).
 // Contract: until next() has returned false, the reader thread writes the

@@ -305,6 +305,33 @@ TEST(Aiops22Reader, ReadsTheOriginalLayoutPlainAndGzip) {
   std::filesystem::remove_all(root);
 }
 
+TEST(Aiops22Reader, SortsFilesWhoseRowsAreGroupedBySeries) {
+  // The challenge's container metrics list one series for the whole day,
+  // then the next: time restarts with every series. Streamed in file order,
+  // every series after the first would be hours late for the slicer.
+  const std::string dir = make_temp_dir("aiops22_grouped");
+  std::string grouped = "timestamp,cmdb_id,kpi_name,value\n";
+  for (const char* pod : {"node-1.adservice-0", "node-1.cartservice-0", "node-2.emailservice-0"})
+    for (int minute = 0; minute < 180; ++minute)
+      grouped += std::to_string(1647705600 + 60 * minute) + "," + pod + ",container_cpu_usage_seconds," +
+                 std::to_string(minute) + "\n";
+  write_file(dir + "/kpi_container_cpu_usage_seconds.csv", grouped);
+  std::string ordered = "timestamp,cmdb_id,kpi_name,value\n";
+  for (int minute = 0; minute < 180; ++minute)
+    ordered += std::to_string(1647705600 + 60 * minute + 30) + ",node-1,system.cpu.pct_usage,1\n";
+  write_file(dir + "/kpi_node.csv", ordered);
+  auto src = open_aiops22(dir, {});
+  const auto metrics = only<MetricPoint>(drain(*src));
+  ASSERT_EQ(metrics.size(), 3u * 180u + 180u);
+  for (size_t i = 1; i < metrics.size(); ++i) ASSERT_LE(metrics[i - 1].time, metrics[i].time) << i;
+  bool noted = false;
+  for (const auto& n : src->stats().notes)
+    noted = noted || (n.find("kpi_container_cpu_usage_seconds.csv: rows not in time order") != std::string::npos &&
+                      n.find("sorted in memory") != std::string::npos);
+  EXPECT_TRUE(noted);
+  for (const auto& n : src->stats().notes) EXPECT_EQ(n.find("kpi_node.csv: rows not"), std::string::npos) << n;
+}
+
 TEST(Aiops22Reader, NotesAbsentModalitiesAndCountsUnreadableFiles) {
   const std::string dir = make_temp_dir("aiops22_absent");
   write_file(dir + "/m.csv", "timestamp,cmdb_id,kpi_name,value\n1647705600,node-1,a,1\n");
