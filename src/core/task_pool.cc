@@ -41,7 +41,7 @@ bool TaskPool::claim(Task& t) {
 }
 
 namespace {
-void run_task(TaskPool::Task& t, std::function<void()>& fn, std::exception_ptr& error) {
+void run_task(std::function<void()>& fn, std::exception_ptr& error) {
   try {
     fn();
   } catch (...) {
@@ -62,7 +62,7 @@ void TaskPool::worker_loop() {
       queue_.pop_front();
       if (!claim(*t)) continue;  // a waiter ran it already
     }
-    run_task(*t, t->fn, t->error);
+    run_task(t->fn, t->error);
     {
       std::lock_guard<std::mutex> lock(mu_);
       t->state = Task::State::kDone;
@@ -78,7 +78,7 @@ void TaskPool::wait(const Handle& t) {
     mine = claim(*t);  // it stays in the queue; the worker that pops it skips it
   }
   if (mine) {
-    run_task(*t, t->fn, t->error);
+    run_task(t->fn, t->error);
     std::lock_guard<std::mutex> lock(mu_);
     t->state = Task::State::kDone;
   } else {

@@ -692,9 +692,18 @@ class MergeInput {
 class DateStream : public RecordStream {
  public:
   DateStream() = default;
-  void add(MergeInput<MetricPoint> in) { metrics_.push_back(std::move(in)), order_.push_back({0, metrics_.size() - 1}); }
-  void add(MergeInput<Span> in) { spans_.push_back(std::move(in)), order_.push_back({1, spans_.size() - 1}); }
-  void add(MergeInput<LogRecord> in) { logs_.push_back(std::move(in)), order_.push_back({2, logs_.size() - 1}); }
+  void add(MergeInput<MetricPoint> in) {
+    metrics_.push_back(std::move(in));
+    order_.push_back({0, metrics_.size() - 1});
+  }
+  void add(MergeInput<Span> in) {
+    spans_.push_back(std::move(in));
+    order_.push_back({1, spans_.size() - 1});
+  }
+  void add(MergeInput<LogRecord> in) {
+    logs_.push_back(std::move(in));
+    order_.push_back({2, logs_.size() - 1});
+  }
 
   bool next(Record& out) override {
     while (pos_ >= buffer_.size()) {
