@@ -169,6 +169,13 @@ class MetricFileStream {
     while (!done_ && read_row()) out.metrics.insert(out.metrics.end(), pending_.begin(), pending_.end());
   }
 
+  // Appends the points of the next row with any; false at the end of the file.
+  bool next_row(std::vector<MetricPoint>& out) {
+    if (done_ || !read_row()) return false;
+    out.insert(out.end(), pending_.begin(), pending_.end());
+    return true;
+  }
+
  private:
   bool read_row() {
     pending_.clear();
@@ -578,7 +585,13 @@ template <typename T>
 class MergeInput {
  public:
   // A whole parsed file (metric files).
-  explicit MergeInput(std::shared_ptr<ParsedFile> file) : single_(std::move(file)) {}
+  explicit MergeInput(std::shared_ptr<ParsedFile> file) : vector_mode_(true), single_(std::move(file)) {}
+  // A file read row by row on the reading thread: `refill` appends the next
+  // row's records, false at the end (metric files of a date too large to
+  // parse ahead). Reads the first row now, so names are interned in file order.
+  explicit MergeInput(std::function<bool(std::vector<T>&)> refill) : vector_mode_(true), refill_(std::move(refill)) {
+    current();
+  }
   // A chain of per-minute files submitted `lookahead` at a time.
   MergeInput(TaskPool& pool, NezhaContext& ctx, std::vector<std::function<PendingFile()>> chain, size_t lookahead)
       : pool_(&pool), ctx_(&ctx), chain_(std::move(chain)), lookahead_(std::max<size_t>(1, lookahead)) {
@@ -587,10 +600,10 @@ class MergeInput {
 
   // Time of the next record; false when exhausted.
   bool head(TimeUs& t) {
-    if (single_) {
-      auto& v = records_of(single_->records, static_cast<const T*>(nullptr));
-      if (pos_ >= v.size()) return false;
-      t = time_of(v[pos_]);
+    if (vector_mode_) {
+      const std::vector<T>* v = current();
+      if (!v) return false;
+      t = time_of((*v)[pos_]);
       return true;
     }
     settle();
@@ -603,18 +616,16 @@ class MergeInput {
   // Moves records to `out` while (time, index) < (bound_t, bound_i).
   void take_run(std::uint32_t index, TimeUs bound_t, std::uint32_t bound_i, std::vector<T>& out) {
     auto before = [&](TimeUs t) { return t < bound_t || (t == bound_t && index < bound_i); };
-    if (single_) {
-      auto& v = records_of(single_->records, static_cast<const T*>(nullptr));
-      do out.push_back(std::move(v[pos_++]));
-      while (pos_ < v.size() && before(time_of(v[pos_])));
-      if (pos_ >= v.size()) {
-        single_.reset();  // free the file
-        return;
-      }
+    if (vector_mode_) {
+      std::vector<T>* v = current();
+      do {
+        out.push_back(std::move((*v)[pos_++]));
+        if (pos_ >= v->size() && !(v = current())) return;
+      } while (before(time_of((*v)[pos_])));
       // The merge visits every other input before coming back here: fetch
       // this input's next run now (a date's metric files do not fit in cache).
-      const char* next = reinterpret_cast<const char*>(v.data() + pos_);
-      const char* end = reinterpret_cast<const char*>(v.data() + v.size());
+      const char* next = reinterpret_cast<const char*>(v->data() + pos_);
+      const char* end = reinterpret_cast<const char*>(v->data() + v->size());
       for (int line = 0; line < 8 && next + 64 * line < end; ++line) __builtin_prefetch(next + 64 * line);
       return;
     }
@@ -642,6 +653,23 @@ class MergeInput {
 
  private:
   static constexpr size_t kNone = static_cast<size_t>(-1);
+
+  // Vector modes: the records being read (pos_ < size), or null when exhausted.
+  std::vector<T>* current() {
+    if (single_) {
+      auto& v = records_of(single_->records, static_cast<const T*>(nullptr));
+      if (pos_ < v.size()) return &v;
+      single_.reset();  // free the file
+      return nullptr;
+    }
+    while (refill_ && pos_ >= rows_.size()) {
+      rows_.clear();
+      pos_ = 0;
+      if (!refill_(rows_)) refill_ = nullptr;
+    }
+    return refill_ ? &rows_ : nullptr;
+  }
+
   struct Open {
     std::shared_ptr<ParsedFile> file;
     size_t pos = 0;
@@ -676,7 +704,10 @@ class MergeInput {
     }
   }
 
+  bool vector_mode_ = false;
   std::shared_ptr<ParsedFile> single_;
+  std::function<bool(std::vector<T>&)> refill_;
+  std::vector<T> rows_;  // refill_'s records
   size_t pos_ = 0;
   TaskPool* pool_ = nullptr;
   NezhaContext* ctx_ = nullptr;
@@ -785,16 +816,51 @@ class NezhaStream : public RecordStream {
     return o.parse_threads < 0 ? TaskPool::default_threads() : static_cast<size_t>(o.parse_threads);
   }
 
-  // Metric files of date d, per folder, submitted to the pool.
+  // Whether date d's metric files are parsed ahead on the pool (all of them
+  // at once, so their points sit in memory until the date is merged): only
+  // while their compressed size is within ReadOptions::parse_ahead_mb.
+  bool parse_ahead(size_t d) const {
+    double bytes = 0;
+    for (const auto& folder : dates_[d])
+      for (const auto& f : list_csv(metric_dir(folder))) {
+        std::error_code ec;
+        const auto n = fs::file_size(f, ec);
+        if (!ec) bytes += static_cast<double>(n);
+      }
+    return bytes <= ctx_.options.parse_ahead_mb * 1024 * 1024;
+  }
+
+  // Metric files of date d, per folder, submitted to the pool (none when the
+  // date is read row by row).
   std::vector<std::vector<PendingFile>> submit_metrics(size_t d) {
-    std::vector<std::vector<PendingFile>> out;
-    for (const auto& folder : dates_[d]) {
-      out.emplace_back();
-      if (ctx_.options.read_metrics)
-        for (const auto& f : list_csv(metric_dir(folder)))
-          out.back().push_back(submit_file<MetricFileStream>(pool_, f, ctx_.options));
-    }
+    std::vector<std::vector<PendingFile>> out(dates_[d].size());
+    if (!ctx_.options.read_metrics || !parse_ahead(d)) return out;
+    for (size_t i = 0; i < dates_[d].size(); ++i)
+      for (const auto& f : list_csv(metric_dir(dates_[d][i])))
+        out[i].push_back(submit_file<MetricFileStream>(pool_, f, ctx_.options));
     return out;
+  }
+
+  // A metric file read row by row on this thread, into the source's ids.
+  void add_direct(DateStream& date, const std::string& path) {
+    std::shared_ptr<MetricFileStream> s;
+    try {
+      s = std::make_shared<MetricFileStream>(path, ctx_);
+    } catch (const IoError& e) {
+      if (ctx_.options.strict) throw;
+      ctx_.stats->reject(path, 0, "unreadable_file", e.what());
+      return;
+    }
+    NezhaContext* ctx = &ctx_;
+    date.add(MergeInput<MetricPoint>([s, ctx, path](std::vector<MetricPoint>& out) {
+      try {
+        return s->next_row(out);
+      } catch (const IoError& e) {  // a truncated file: keep what was read, as parse_file does
+        if (ctx->options.strict) throw;
+        ctx->stats->reject(path, 0, "unreadable_file", e.what());
+        return false;
+      }
+    }));
   }
 
   template <typename S>
@@ -809,12 +875,15 @@ class NezhaStream : public RecordStream {
     current_.reset();
     if (next_date_ >= dates_.size()) return false;
     const size_t d = next_date_++;
+    const bool ahead = parse_ahead(d);
     auto metrics = d == 0 ? submit_metrics(0) : std::move(next_metrics_);
     const size_t lookahead = 2 * pool_.threads() + 2;
     auto date = std::make_unique<DateStream>();
     for (size_t i = 0; i < dates_[d].size(); ++i) {
       const fs::path& folder = dates_[d][i];
       for (auto& p : metrics[i]) date->add(MergeInput<MetricPoint>(take(pool_, p, ctx_)));
+      if (!ahead && ctx_.options.read_metrics)
+        for (const auto& f : list_csv(metric_dir(folder))) add_direct(*date, f);
       if (ctx_.options.read_traces)
         date->add(MergeInput<Span>(pool_, ctx_, chain<TraceFileStream>(folder / "trace"), lookahead));
       if (ctx_.options.read_logs)

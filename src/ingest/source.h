@@ -203,6 +203,11 @@ struct ReadOptions {
   bool read_logs = true;
   int parse_threads = -1;               // threads parsing files ahead of the merge (nezha): -1 one per
                                         // hardware thread, 0 none (parse on the reading thread)
+  double parse_ahead_mb = 256;          // nezha: a date's per-pod metric files (each covers the day) are parsed
+                                        // ahead, all at once, while their compressed size is within this;
+                                        // a larger date reads them row by row on the reading thread, so
+                                        // memory stays bounded (parsed points take about 7x the compressed
+                                        // size on TrainTicket)
 };
 
 // Counts of what was read, per modality (after rejection, before dedup).
