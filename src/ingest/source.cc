@@ -9,34 +9,6 @@
 
 namespace rslicer {
 
-bool ChainStream::next(Record& out) {
-  for (;;) {
-    if (!current_) {
-      if (index_ >= parts_.size()) return false;
-      current_ = parts_[index_++]();
-      if (!current_) continue;
-    }
-    if (current_->next(out)) return true;
-    current_.reset();
-  }
-}
-
-bool ReorderStream::next(Record& out) {
-  while (!inner_done_ && (buffer_.empty() || buffer_.top_time() > max_seen_ - horizon_)) {
-    Record r;
-    if (!inner_->next(r)) {
-      inner_done_ = true;
-      break;
-    }
-    const TimeUs t = record_time(r);
-    max_seen_ = std::max(max_seen_, t);
-    buffer_.push(t, std::move(r));
-  }
-  if (buffer_.empty()) return false;
-  buffer_.pop_into(out);
-  return true;
-}
-
 bool SortedStream::next(Record& out) {
   if (!loaded_) {
     loaded_ = true;
@@ -182,38 +154,6 @@ bool PrefetchStream::next(Record& out) {
     mi_ = si_ = li_ = 0;
     if (!take(current_)) return false;
   }
-}
-
-MergeStream::MergeStream(std::vector<std::unique_ptr<RecordStream>> streams) : streams_(std::move(streams)) {}
-
-bool MergeStream::next(Record& out) {
-  // Ties break on the stream index: deterministic output order.
-  auto later = [](const std::pair<TimeUs, std::uint32_t>& x, const std::pair<TimeUs, std::uint32_t>& y) {
-    return x > y;
-  };
-  if (!primed_) {
-    primed_ = true;
-    heads_.resize(streams_.size());
-    for (size_t i = 0; i < streams_.size(); ++i) {
-      if (streams_[i] && streams_[i]->next(heads_[i]))
-        heap_.emplace_back(record_time(heads_[i]), static_cast<std::uint32_t>(i));
-      else
-        streams_[i].reset();
-    }
-    std::make_heap(heap_.begin(), heap_.end(), later);
-  }
-  if (heap_.empty()) return false;
-  std::pop_heap(heap_.begin(), heap_.end(), later);
-  const std::uint32_t i = heap_.back().second;
-  out = std::move(heads_[i]);
-  if (streams_[i]->next(heads_[i])) {
-    heap_.back().first = record_time(heads_[i]);
-    std::push_heap(heap_.begin(), heap_.end(), later);
-  } else {
-    streams_[i].reset();
-    heap_.pop_back();
-  }
-  return true;
 }
 
 }  // namespace rslicer

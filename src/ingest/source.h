@@ -1,7 +1,7 @@
 // Reading a dataset: a TelemetrySource (one per format) lists the dataset's
 // fault labels and opens one merged, approximately time-ordered stream of
-// records. Files are opened lazily, so memory is bounded by the open files'
-// buffers and the merge heap, never by the dataset.
+// records. Memory is bounded by the files being read and merged, never by
+// the dataset (docs/design.md).
 #pragma once
 
 #include <algorithm>
@@ -75,89 +75,6 @@ class RecordStream {
 };
 
 using StreamFactory = std::function<std::unique_ptr<RecordStream>()>;
-
-// Reads streams one after another (for example per-minute files in order),
-// opening each only when the previous one is exhausted.
-class ChainStream : public RecordStream {
- public:
-  explicit ChainStream(std::vector<StreamFactory> parts) : parts_(std::move(parts)) {}
-  bool next(Record& out) override;
-
- private:
-  std::vector<StreamFactory> parts_;
-  size_t index_ = 0;
-  std::unique_ptr<RecordStream> current_;
-};
-
-// K-way merge of streams by record time (min-heap on each stream's head).
-class MergeStream : public RecordStream {
- public:
-  explicit MergeStream(std::vector<std::unique_ptr<RecordStream>> streams);
-  bool next(Record& out) override;
-
- private:
-  // The heap orders small (time, stream) keys; each stream's head record
-  // stays in heads_, so a pop moves one record, not O(log k) of them.
-  std::vector<std::unique_ptr<RecordStream>> streams_;
-  std::vector<Record> heads_;                          // heads_[i]: next record of stream i
-  std::vector<std::pair<TimeUs, std::uint32_t>> heap_;  // min-heap via greater<>
-  bool primed_ = false;
-};
-
-// A min-heap of records by time; ties keep insertion order. Records stay in
-// slots, the heap orders small (time, sequence | slot) keys.
-template <typename T>
-class ReorderBuffer {
- public:
-  bool empty() const { return heap_.empty(); }
-  TimeUs top_time() const { return heap_.front().first; }
-  void push(TimeUs t, T&& r) {
-    std::uint64_t slot;
-    if (!free_.empty()) {
-      slot = free_.back();
-      free_.pop_back();
-      slots_[slot] = std::move(r);
-    } else {
-      slot = slots_.size();
-      slots_.push_back(std::move(r));
-    }
-    heap_.emplace_back(t, (seq_++ << 24) | slot);
-    std::push_heap(heap_.begin(), heap_.end(), later);
-  }
-  void pop_into(T& out) {
-    std::pop_heap(heap_.begin(), heap_.end(), later);
-    const std::uint64_t slot = heap_.back().second & 0xffffff;
-    heap_.pop_back();
-    out = std::move(slots_[slot]);
-    free_.push_back(slot);
-  }
-
- private:
-  static bool later(const std::pair<TimeUs, std::uint64_t>& a, const std::pair<TimeUs, std::uint64_t>& b) {
-    return a > b;
-  }
-  std::vector<std::pair<TimeUs, std::uint64_t>> heap_;  // min-heap via later()
-  std::vector<T> slots_;
-  std::vector<std::uint64_t> free_;
-  std::uint64_t seq_ = 0;
-};
-
-// Re-orders a stream whose records are out of order by at most `horizon`
-// (per-minute files whose spans straddle minutes, grouped by trace): holds
-// records in a min-heap until the newest time seen is `horizon` past them.
-// Memory: the records of one horizon.
-class ReorderStream : public RecordStream {
- public:
-  ReorderStream(std::unique_ptr<RecordStream> inner, TimeUs horizon) : inner_(std::move(inner)), horizon_(horizon) {}
-  bool next(Record& out) override;
-
- private:
-  std::unique_ptr<RecordStream> inner_;
-  TimeUs horizon_;
-  ReorderBuffer<Record> buffer_;
-  TimeUs max_seen_ = 0;
-  bool inner_done_ = false;
-};
 
 // Reads all of `inner` (on the first next()) and hands its records back in
 // time order (stable). For a file whose rows are not in time order; memory:

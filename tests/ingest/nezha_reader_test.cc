@@ -269,19 +269,6 @@ TEST(Sources, EmptyFolderAndUnknownFormatGiveClearErrors) {
   EXPECT_THROW(open_source("/no/such/dir", "nezha", {}), IoError);
 }
 
-TEST(Streams, ReorderStreamSortsBoundedDisorder) {
-  std::vector<Record> recs;
-  for (TimeUs t : {5, 1, 3, 2, 9, 7, 8}) recs.push_back(MetricPoint{t * kUsPerSecond, 0, 0, 1.0});
-  // make_vector_stream sorts, so feed the disorder through a chain of single-record streams
-  std::vector<StreamFactory> parts;
-  for (auto& r : recs) parts.push_back([r]() { return make_vector_stream({r}); });
-  ReorderStream s(std::make_unique<ChainStream>(std::move(parts)), 10 * kUsPerSecond);
-  std::vector<TimeUs> out;
-  Record r;
-  while (s.next(r)) out.push_back(record_time(r) / kUsPerSecond);
-  EXPECT_EQ(out, (std::vector<TimeUs>{1, 2, 3, 5, 7, 8, 9}));
-}
-
 // The full TrainTicket data: counts must equal what an independent reader
 // (python's csv module) finds in the files.
 TEST(NezhaReader, RealDataCountsMatchIndependentCount) {
