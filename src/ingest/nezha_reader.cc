@@ -509,9 +509,6 @@ void parse_file(const std::string& path, const ReadOptions& options, ParsedFile&
   }
 }
 
-TimeUs time_of(const MetricPoint& m) { return m.time; }
-TimeUs time_of(const Span& s) { return s.start; }
-TimeUs time_of(const LogRecord& l) { return l.time; }
 std::vector<MetricPoint>& records_of(RecordBatch& b, const MetricPoint*) { return b.metrics; }
 std::vector<Span>& records_of(RecordBatch& b, const Span*) { return b.spans; }
 std::vector<LogRecord>& records_of(RecordBatch& b, const LogRecord*) { return b.logs; }
@@ -529,11 +526,8 @@ PendingFile submit_file(TaskPool& pool, const std::string& path, const ReadOptio
   p.task = pool.submit([path, options, file = p.file]() {
     parse_file<S>(path, options, *file);
     // Per-minute files group spans by trace: sort them here, on the pool (stable: ties keep file order).
-    auto by_time = [](const auto& a, const auto& b) { return time_of(a) < time_of(b); };
-    auto& spans = file->records.spans;
-    if (!std::is_sorted(spans.begin(), spans.end(), by_time)) std::stable_sort(spans.begin(), spans.end(), by_time);
-    auto& logs = file->records.logs;
-    if (!std::is_sorted(logs.begin(), logs.end(), by_time)) std::stable_sort(logs.begin(), logs.end(), by_time);
+    sort_by_time(file->records.spans);
+    sort_by_time(file->records.logs);
   });
   return p;
 }
@@ -603,7 +597,7 @@ class MergeInput {
     if (vector_mode_) {
       const std::vector<T>* v = current();
       if (!v) return false;
-      t = time_of((*v)[pos_]);
+      t = record_time((*v)[pos_]);
       return true;
     }
     settle();
@@ -621,7 +615,7 @@ class MergeInput {
       do {
         out.push_back(std::move((*v)[pos_++]));
         if (pos_ >= v->size() && !(v = current())) return;
-      } while (before(time_of((*v)[pos_])));
+      } while (before(record_time((*v)[pos_])));
       // The merge visits every other input before coming back here: fetch
       // this input's next run now (a date's metric files do not fit in cache).
       const char* next = reinterpret_cast<const char*>(v->data() + pos_);
@@ -645,8 +639,8 @@ class MergeInput {
       auto& v = o.records();
       const bool earlier = other_file == kNone || f < other_file;
       do out.push_back(std::move(v[o.pos++]));
-      while (o.pos < v.size() && before(time_of(v[o.pos])) &&
-             (time_of(v[o.pos]) < other || (earlier && time_of(v[o.pos]) == other)));
+      while (o.pos < v.size() && before(record_time(v[o.pos])) &&
+             (record_time(v[o.pos]) < other || (earlier && record_time(v[o.pos]) == other)));
       while (!open_.empty() && open_.front().done()) open_.pop_front();
     }
   }
@@ -675,7 +669,7 @@ class MergeInput {
     size_t pos = 0;
     std::vector<T>& records() { return records_of(file->records, static_cast<const T*>(nullptr)); }
     bool done() { return pos >= records().size(); }
-    TimeUs head() { return time_of(records()[pos]); }
+    TimeUs head() { return record_time(records()[pos]); }
   };
 
   // The open file with the earliest head (ties: the earlier file), or kNone.
@@ -699,7 +693,7 @@ class MergeInput {
       top_up();
       Open o{take(*pool_, p, *ctx_), 0};
       if (o.done()) continue;
-      max_seen_ = std::max(max_seen_, time_of(o.records().back()));  // sorted: the last is the newest
+      max_seen_ = std::max(max_seen_, record_time(o.records().back()));  // sorted: the last is the newest
       open_.push_back(std::move(o));
     }
   }

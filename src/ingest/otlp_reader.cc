@@ -203,8 +203,7 @@ class OtlpFileStream : public RecordStream {
       }
       ++lines_read_;
       parse_line(line);
-      std::stable_sort(buffer_.begin(), buffer_.end(),
-                       [](const Record& a, const Record& b) { return record_time(a) < record_time(b); });
+      sort_by_time(buffer_);
     }
   }
 

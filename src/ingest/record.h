@@ -4,6 +4,7 @@
 // stay small; an Id is an index into the matching StringTable.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -116,6 +117,25 @@ struct FaultEvent {
 // One record of any modality, as produced by a RecordStream.
 using Record = std::variant<MetricPoint, Span, LogRecord>;
 TimeUs record_time(const Record& r);
+inline TimeUs record_time(const MetricPoint& m) { return m.time; }
+inline TimeUs record_time(const Span& s) { return s.start; }
+inline TimeUs record_time(const LogRecord& l) { return l.time; }
 Modality record_modality(const Record& r);
+
+// Sorts records (of one type, or Records) by time, stably, unless they are in
+// order already: a sort of (time, index) keys, then one pass of moves
+// (cheaper than moving records log n times).
+template <typename T>
+void sort_by_time(std::vector<T>& v) {
+  auto earlier = [](const T& a, const T& b) { return record_time(a) < record_time(b); };
+  if (std::is_sorted(v.begin(), v.end(), earlier)) return;
+  std::vector<std::pair<TimeUs, std::uint32_t>> keys(v.size());
+  for (size_t i = 0; i < v.size(); ++i) keys[i] = {record_time(v[i]), static_cast<std::uint32_t>(i)};
+  std::sort(keys.begin(), keys.end());
+  std::vector<T> out;
+  out.reserve(v.size());
+  for (const auto& k : keys) out.push_back(std::move(v[k.second]));
+  v.swap(out);
+}
 
 }  // namespace rslicer

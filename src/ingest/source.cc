@@ -15,8 +15,7 @@ bool SortedStream::next(Record& out) {
     Record r;
     while (inner_->next(r)) records_.push_back(std::move(r));
     inner_.reset();
-    std::stable_sort(records_.begin(), records_.end(),
-                     [](const Record& a, const Record& b) { return record_time(a) < record_time(b); });
+    sort_by_time(records_);
   }
   if (pos_ >= records_.size()) {
     records_ = {};
@@ -169,10 +168,7 @@ namespace {
 
 class VectorStream : public RecordStream {
  public:
-  explicit VectorStream(std::vector<Record> records) : records_(std::move(records)) {
-    std::stable_sort(records_.begin(), records_.end(),
-                     [](const Record& a, const Record& b) { return record_time(a) < record_time(b); });
-  }
+  explicit VectorStream(std::vector<Record> records) : records_(std::move(records)) { sort_by_time(records_); }
   bool next(Record& out) override {
     if (pos_ >= records_.size()) return false;
     out = std::move(records_[pos_++]);

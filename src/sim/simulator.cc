@@ -35,48 +35,27 @@ void count_records(SimChunk& c) {
   for (const auto& l : c.logs) ++c.counts.logs_by_level[log_level_name(l.level)];
 }
 
-// Sorts by time, stably: a sort of (time, index) keys, then one pass of moves
-// (cheaper than moving records log n times).
-template <typename T, typename TimeOf>
-void sort_by_time(std::vector<T>& v, TimeOf time_of) {
-  std::vector<std::pair<TimeUs, std::uint32_t>> keys(v.size());
-  bool sorted = true;
-  for (size_t i = 0; i < v.size(); ++i) {
-    keys[i] = {time_of(v[i]), static_cast<std::uint32_t>(i)};
-    if (i > 0 && keys[i].first < keys[i - 1].first) sorted = false;
-  }
-  if (sorted) return;
-  std::sort(keys.begin(), keys.end());
-  std::vector<T> out;
-  out.reserve(v.size());
-  for (const auto& k : keys) out.push_back(std::move(v[k.second]));
-  v.swap(out);
-}
-
 // Appends the records of `chunk` (sorted) to `out`, merged with `pending`
 // (sorted, from earlier chunks); records at or after `release_before` stay in
 // `pending` for the next chunk. Keeps `out` sorted across chunk seams in O(n).
-template <typename T, typename TimeOf>
-void append_merged(std::vector<T>& out, std::vector<T>& pending, std::vector<T>& chunk, TimeUs release_before,
-                   TimeOf time_of) {
+template <typename T>
+void append_merged(std::vector<T>& out, std::vector<T>& pending, std::vector<T>& chunk, TimeUs release_before) {
   std::vector<T> merged;
   merged.reserve(pending.size() + chunk.size());
   std::merge(std::make_move_iterator(pending.begin()), std::make_move_iterator(pending.end()),
              std::make_move_iterator(chunk.begin()), std::make_move_iterator(chunk.end()), std::back_inserter(merged),
-             [&](const T& a, const T& b) { return time_of(a) < time_of(b); });
+             [](const T& a, const T& b) { return record_time(a) < record_time(b); });
   pending.clear();
   chunk.clear();
   chunk.shrink_to_fit();
   for (auto& r : merged) {
-    if (time_of(r) < release_before)
+    if (record_time(r) < release_before)
       out.push_back(std::move(r));
     else
       pending.push_back(std::move(r));
   }
 }
 
-TimeUs span_time(const Span& s) { return s.start; }
-TimeUs log_time(const LogRecord& l) { return l.time; }
 
 }  // namespace
 
@@ -781,8 +760,8 @@ SimChunk Simulator::chunk(std::int64_t index) const {
   out.begin = impl_->config.start + first * impl_->interval_us;
   out.end = std::min(impl_->end, impl_->config.start + last * impl_->interval_us);
   for (std::int64_t i = first; i < last; ++i) impl_->generate_interval(i, out);
-  sort_by_time(out.spans, span_time);
-  sort_by_time(out.logs, log_time);
+  sort_by_time(out.spans);
+  sort_by_time(out.logs);
   count_records(out);
   return out;
 }
@@ -857,8 +836,8 @@ SimResult simulate(const SimConfig& config, const SimProgress& progress) {
     result.counts.add(c.counts);
     std::move(c.metrics.begin(), c.metrics.end(), std::back_inserter(result.data.metrics));
     const TimeUs release = i + 1 < chunks.size() ? chunks[i + 1].begin : std::numeric_limits<TimeUs>::max();
-    append_merged(result.data.spans, pending_spans, c.spans, release, span_time);
-    append_merged(result.data.logs, pending_logs, c.logs, release, log_time);
+    append_merged(result.data.spans, pending_spans, c.spans, release);
+    append_merged(result.data.logs, pending_logs, c.logs, release);
     c = SimChunk{};
   }
   result.data.faults = sim.faults();

@@ -47,11 +47,6 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 // was 7 % of slicing time, byte-wise FNV-1a still 6 %).
 std::uint64_t id_hash(std::string_view s) { return hash_bytes(s); }
 
-template <typename T, typename Less>
-void sort_if_needed(std::vector<T>& v, Less less) {
-  if (!std::is_sorted(v.begin(), v.end(), less)) std::stable_sort(v.begin(), v.end(), less);
-}
-
 std::uint64_t mix(std::uint64_t h, std::uint64_t v) { return hash_combine(h, v); }
 
 }  // namespace
@@ -270,9 +265,9 @@ void Slicer::emit_window(std::int64_t k) {
 
 void Slicer::finalize(Slice& s, const std::vector<SpanKeys>& span_keys) {
   // Records mostly arrive in time order: check before paying for a sort.
-  sort_if_needed(s.metrics, [](const MetricPoint& a, const MetricPoint& b) { return a.time < b.time; });
-  sort_if_needed(s.spans, [](const Span& a, const Span& b) { return a.start < b.start; });
-  sort_if_needed(s.logs, [](const LogRecord& a, const LogRecord& b) { return a.time < b.time; });
+  sort_by_time(s.metrics);
+  sort_by_time(s.spans);
+  sort_by_time(s.logs);
   if (!s.metrics.empty()) s.mask.set(Modality::kMetrics);
   if (!s.spans.empty()) s.mask.set(Modality::kTraces);
   if (!s.logs.empty()) s.mask.set(Modality::kLogs);
