@@ -714,7 +714,7 @@ class MergeInput {
 
 // The merge of one date: every input by time, ties by input order (the
 // folder order, then metric files, traces, logs).
-class DateStream : public RecordStream {
+class DateStream : public BatchedStream {
  public:
   DateStream() = default;
   void add(MergeInput<MetricPoint> in) {
@@ -728,18 +728,6 @@ class DateStream : public RecordStream {
   void add(MergeInput<LogRecord> in) {
     logs_.push_back(std::move(in));
     order_.push_back({2, logs_.size() - 1});
-  }
-
-  bool next(Record& out) override {
-    while (pos_ >= buffer_.size()) {
-      buffer_.clear();
-      pos_ = 0;
-      RecordBatch b;
-      if (!next_batch(b)) return false;
-      for_each_in_time_order(b, [&](auto&& r) { buffer_.emplace_back(std::move(r)); });
-    }
-    out = std::move(buffer_[pos_++]);
-    return true;
   }
 
   bool next_batch(RecordBatch& out) override {
@@ -780,23 +768,14 @@ class DateStream : public RecordStream {
   std::vector<std::pair<int, size_t>> order_;  // input number -> (modality, index)
   std::vector<std::pair<TimeUs, std::uint32_t>> heap_;
   bool primed_ = false;
-  std::vector<Record> buffer_;  // for next()
-  size_t pos_ = 0;
 };
 
 // Reads dates one after another, each a DateStream. The next date's metric
 // files are submitted when a date starts, so parsing runs ahead of the merge.
-class NezhaStream : public RecordStream {
+class NezhaStream : public BatchedStream {
  public:
   NezhaStream(std::vector<std::vector<fs::path>> dates, NezhaContext& ctx)
       : dates_(std::move(dates)), ctx_(ctx), pool_(parse_threads(ctx.options)) {}
-
-  bool next(Record& out) override {
-    for (;;) {
-      if (current_ && current_->next(out)) return true;
-      if (!open_next()) return false;
-    }
-  }
 
   bool next_batch(RecordBatch& out) override {
     for (;;) {

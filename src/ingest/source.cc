@@ -33,6 +33,18 @@ void RecordBatch::push(Record&& r) {
   }
 }
 
+bool BatchedStream::next(Record& out) {
+  while (pos_ >= buffer_.size()) {
+    buffer_.clear();
+    pos_ = 0;
+    RecordBatch b;
+    if (!next_batch(b)) return false;
+    for_each_in_time_order(b, [&](auto&& r) { buffer_.emplace_back(std::move(r)); });
+  }
+  out = std::move(buffer_[pos_++]);
+  return true;
+}
+
 bool RecordStream::next_batch(RecordBatch& out) {
   constexpr size_t kBatch = 4096;
   Record r;
@@ -134,25 +146,6 @@ bool PrefetchStream::next_batch(RecordBatch& out) {
   out.spans.insert(out.spans.end(), std::make_move_iterator(more.spans.begin()), std::make_move_iterator(more.spans.end()));
   out.logs.insert(out.logs.end(), std::make_move_iterator(more.logs.begin()), std::make_move_iterator(more.logs.end()));
   return true;
-}
-
-bool PrefetchStream::next(Record& out) {
-  // Hands out the current batch in time order across modalities.
-  for (;;) {
-    const size_t nm = current_.metrics.size(), ns = current_.spans.size(), nl = current_.logs.size();
-    if (mi_ < nm || si_ < ns || li_ < nl) {
-      const TimeUs tm = mi_ < nm ? current_.metrics[mi_].time : INT64_MAX;
-      const TimeUs ts = si_ < ns ? current_.spans[si_].start : INT64_MAX;
-      const TimeUs tl = li_ < nl ? current_.logs[li_].time : INT64_MAX;
-      if (tm <= ts && tm <= tl) out = std::move(current_.metrics[mi_++]);
-      else if (ts <= tl) out = std::move(current_.spans[si_++]);
-      else out = std::move(current_.logs[li_++]);
-      return true;
-    }
-    current_.clear();
-    mi_ = si_ = li_ = 0;
-    if (!take(current_)) return false;
-  }
 }
 
 }  // namespace rslicer

@@ -76,6 +76,18 @@ class RecordStream {
 
 using StreamFactory = std::function<std::unique_ptr<RecordStream>()>;
 
+// A stream that produces batches (next_batch); next() hands each batch's
+// records out one by one, in time order across modalities.
+class BatchedStream : public RecordStream {
+ public:
+  bool next(Record& out) final;
+  bool next_batch(RecordBatch& out) override = 0;
+
+ private:
+  std::vector<Record> buffer_;  // the current batch, for next()
+  size_t pos_ = 0;
+};
+
 // Reads all of `inner` (on the first next()) and hands its records back in
 // time order (stable). For a file whose rows are not in time order; memory:
 // that file's records.
@@ -96,19 +108,16 @@ class SortedStream : public RecordStream {
 // Contract: until next() has returned false, the reader thread writes the
 // source's Catalog, ParseStats and ReadCounts; the consumer must not read
 // them before then. Exceptions on the reader thread are rethrown by next().
-class PrefetchStream : public RecordStream {
+class PrefetchStream : public BatchedStream {
  public:
   explicit PrefetchStream(std::unique_ptr<RecordStream> inner, size_t batch_size = 8192, size_t max_batches = 4);
   ~PrefetchStream() override;
-  bool next(Record& out) override;
   bool next_batch(RecordBatch& out) override;
 
  private:
   bool take(RecordBatch& out);  // the next ready batch, swapped into out
   struct State;
   std::unique_ptr<State> state_;
-  RecordBatch current_;  // for next(): records not yet handed out
-  size_t mi_ = 0, si_ = 0, li_ = 0;
 };
 
 // Options shared by every reader.
