@@ -107,9 +107,10 @@ class Slicer {
   void emit_until(std::int64_t closed_hi);  // emits every window <= closed_hi that holds a record
   void emit_window(std::int64_t k);
   void finalize(Slice& s, const std::vector<SpanKeys>& span_keys);
-  bool is_duplicate(const MetricPoint& m);
-  bool is_duplicate(const Span& s);
-  bool is_duplicate(const LogRecord&) { return false; }  // identical log lines are legitimate (a loop logging the same text)
+  // `span_hash`: id_hash(span_id) for spans (computed once per span), unused otherwise.
+  bool is_duplicate(const MetricPoint& m, std::uint64_t span_hash);
+  bool is_duplicate(const Span& s, std::uint64_t span_hash);
+  bool is_duplicate(const LogRecord&, std::uint64_t) { return false; }  // identical log lines are legitimate (a loop logging the same text)
 
   SliceOptions options_;
   TimeUs window_len_, window_stride_, pane_len_, lateness_, dedup_horizon_;

@@ -101,13 +101,13 @@ Slicer::Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink)
 
 Slicer::~Slicer() = default;
 
-bool Slicer::is_duplicate(const MetricPoint& m) {
+bool Slicer::is_duplicate(const MetricPoint& m, std::uint64_t) {
   return dedup_horizon_ > 0 && dedup_->metric_seen(m, dedup_horizon_);
 }
 
-bool Slicer::is_duplicate(const Span& s) {
+bool Slicer::is_duplicate(const Span& s, std::uint64_t span_hash) {
   if (dedup_horizon_ <= 0 || s.span_id.empty()) return false;
-  std::uint64_t key = mix(mix(2, id_hash(s.trace_id)), id_hash(s.span_id));
+  std::uint64_t key = mix(mix(2, id_hash(s.trace_id)), span_hash);
   if (key == 0) key = 1;  // 0 marks empty slots
   if (!dedup_->seen.insert(key)) return true;
   const TimeUs t = s.start;
@@ -135,7 +135,9 @@ void Slicer::push(LogRecord&& log) { push_typed(std::move(log), log.time); }
 template <typename R>
 void Slicer::push_typed(R&& record, TimeUs t) {
   ++stats_.records_in;
-  if (is_duplicate(record)) {
+  std::uint64_t span_hash = 0;  // spans: their id's hash, for the duplicate filter and the orphan count
+  if constexpr (std::is_same_v<R, Span>) span_hash = id_hash(record.span_id);
+  if (is_duplicate(record, span_hash)) {
     ++stats_.duplicates;
     return;
   }
@@ -149,7 +151,7 @@ void Slicer::push_typed(R&& record, TimeUs t) {
     if constexpr (m == Modality::kMetrics) {
       pane->metrics.push_back(std::move(record));
     } else if constexpr (m == Modality::kTraces) {
-      pane->span_keys.emplace_back(id_hash(record.span_id) | 1,
+      pane->span_keys.emplace_back(span_hash | 1,
                                    record.parent_id.empty() ? 0 : id_hash(record.parent_id) | 1);
       pane->spans.push_back(std::move(record));
     } else {
