@@ -496,6 +496,13 @@ struct ParsedFile {
   RecordBatch records;
 };
 
+// Call from an IoError handler: an unreadable or truncated file is counted
+// and skipped (what was read before the error is kept); strict mode rethrows.
+void count_unreadable(ParseStats& stats, const ReadOptions& options, const std::string& path, const IoError& e) {
+  if (options.strict) throw;
+  stats.reject(path, 0, "unreadable_file", e.what());
+}
+
 template <typename S>
 void parse_file(const std::string& path, const ReadOptions& options, ParsedFile& out) {
   out.stats.strict = options.strict;
@@ -504,8 +511,7 @@ void parse_file(const std::string& path, const ReadOptions& options, ParsedFile&
     S stream(path, ctx);
     stream.drain(out.records);
   } catch (const IoError& e) {
-    if (options.strict) throw;
-    out.stats.reject(path, 0, "unreadable_file", e.what());
+    count_unreadable(out.stats, options, path, e);
   }
 }
 
@@ -554,12 +560,7 @@ void adopt(ParsedFile& f, NezhaContext& ctx) {
   }
   for (auto& r : f.records.logs) r.entity = ent[r.entity];
   ctx.stats->merge(f.stats);
-  ReadCounts& c = *ctx.counts;
-  c.metric_rows += f.counts.metric_rows;
-  c.metric_points += f.counts.metric_points;
-  c.metric_non_finite += f.counts.metric_non_finite;
-  c.spans += f.counts.spans;
-  c.log_records += f.counts.log_records;
+  ctx.counts->add(f.counts);
   f.catalog = Catalog{};
 }
 
@@ -820,8 +821,7 @@ class NezhaStream : public BatchedStream {
     try {
       s = std::make_shared<MetricFileStream>(path, ctx_);
     } catch (const IoError& e) {
-      if (ctx_.options.strict) throw;
-      ctx_.stats->reject(path, 0, "unreadable_file", e.what());
+      count_unreadable(*ctx_.stats, ctx_.options, path, e);
       return;
     }
     NezhaContext* ctx = &ctx_;
@@ -829,8 +829,7 @@ class NezhaStream : public BatchedStream {
       try {
         return s->next_row(out);
       } catch (const IoError& e) {  // a truncated file: keep what was read, as parse_file does
-        if (ctx->options.strict) throw;
-        ctx->stats->reject(path, 0, "unreadable_file", e.what());
+        count_unreadable(*ctx->stats, ctx->options, path, e);
         return false;
       }
     }));

@@ -143,6 +143,14 @@ struct ReadCounts {
   std::int64_t metric_non_finite = 0;  // NaN / inf values counted and skipped
   std::int64_t spans = 0;
   std::int64_t log_records = 0;
+
+  void add(const ReadCounts& o) {
+    metric_rows += o.metric_rows;
+    metric_points += o.metric_points;
+    metric_non_finite += o.metric_non_finite;
+    spans += o.spans;
+    log_records += o.log_records;
+  }
 };
 
 class TelemetrySource {
