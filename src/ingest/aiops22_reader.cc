@@ -293,31 +293,7 @@ class Aiops22FileStream : public RecordStream {
       pending_.pop_front();
       return true;
     }
-    while (!done_) {
-      if (row_limit_ >= 0 && rows_ >= row_limit_) {
-        done_ = true;
-        break;
-      }
-      try {
-        if (!csv_->next(fields_)) {
-          finish();
-          break;
-        }
-      } catch (const IoError& e) {
-        sink_.stats->reject(f_.path, csv_->line_number() + 1, "unreadable_file", e.what());
-        finish();
-        break;
-      }
-      ++rows_;
-      if (fields_.size() == 1 && trim(fields_[0]).empty()) continue;  // blank line
-      if (csv_->unterminated()) {
-        reject("unterminated_quote", "quoted field not closed");
-        continue;
-      }
-      if (fields_.size() != f_.cols.count) {
-        reject("field_count", cat("expected ", f_.cols.count, " fields as in the header, got ", fields_.size()));
-        continue;
-      }
+    while (next_well_formed_row()) {
       bool ok = false;
       switch (f_.kind) {
         case FileKind::kMetric: ok = metric_row(out); break;
@@ -333,26 +309,7 @@ class Aiops22FileStream : public RecordStream {
 
   // Ground-truth rows, read eagerly (label files are small).
   void read_faults(std::vector<FaultEvent>& out, double default_duration_s) {
-    while (!done_) {
-      try {
-        if (!csv_->next(fields_)) {
-          finish();
-          break;
-        }
-      } catch (const IoError& e) {
-        sink_.stats->reject(f_.path, csv_->line_number() + 1, "unreadable_file", e.what());
-        finish();
-        break;
-      }
-      if (fields_.size() == 1 && trim(fields_[0]).empty()) continue;
-      if (csv_->unterminated()) {
-        reject("unterminated_quote", "quoted field not closed");
-        continue;
-      }
-      if (fields_.size() != f_.cols.count) {
-        reject("field_count", cat("expected ", f_.cols.count, " fields as in the header, got ", fields_.size()));
-        continue;
-      }
+    while (next_well_formed_row()) {
       FaultEvent ev;
       if (!parse_time(field(f_.cols.timestamp), ev.start)) continue;
       ev.root_cause = std::string(trim(field(f_.cols.cmdb_id)));
@@ -395,6 +352,40 @@ class Aiops22FileStream : public RecordStream {
 
   // Epoch number in the unit of the file's first valid row, or a datetime
   // string ("2022-03-20 16:00:00", ISO-8601).
+  // Reads rows until one has the header's field count, counting and
+  // skipping blank, unterminated and short or long rows; false at the end of
+  // the file, at the peek's row limit or after a read error (counted).
+  bool next_well_formed_row() {
+    while (!done_) {
+      if (row_limit_ >= 0 && rows_ >= row_limit_) {
+        done_ = true;
+        break;
+      }
+      try {
+        if (!csv_->next(fields_)) {
+          finish();
+          break;
+        }
+      } catch (const IoError& e) {
+        sink_.stats->reject(f_.path, csv_->line_number() + 1, "unreadable_file", e.what());
+        finish();
+        break;
+      }
+      ++rows_;
+      if (fields_.size() == 1 && trim(fields_[0]).empty()) continue;  // blank line
+      if (csv_->unterminated()) {
+        reject("unterminated_quote", "quoted field not closed");
+        continue;
+      }
+      if (fields_.size() != f_.cols.count) {
+        reject("field_count", cat("expected ", f_.cols.count, " fields as in the header, got ", fields_.size()));
+        continue;
+      }
+      return true;
+    }
+    return false;
+  }
+
   bool parse_time(std::string_view text, TimeUs& out) {
     const std::string_view s = trim(text);
     const auto v = parse_double(s);
