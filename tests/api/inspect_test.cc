@@ -28,6 +28,19 @@ TEST(InspectCli, JsonOnBundledSampleHasTheDocumentedKeys) {
   EXPECT_TRUE(j["rejected"]["examples"].is_array());
 }
 
+TEST(InspectCli, DuplicatesDroppedMatchAnIndependentCount) {
+  // The duplicate filter must drop exactly the repeated metric points and
+  // spans (an earlier hash filter also dropped distinct points on collisions).
+  const std::string data = testing::source_dir() + "/data/trainticket-sample";
+  int rc = 0;
+  const std::string out = testing::run_command(rslicer_bin() + " -q inspect --json --data " + data + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const auto expected = nlohmann::json::parse(testing::run_command(
+      "/usr/bin/python3 " + testing::source_dir() + "/tests/ingest/count_duplicates.py " + data));
+  EXPECT_EQ(nlohmann::json::parse(out)["slicing"]["duplicates_dropped"], expected["duplicates"]);
+  EXPECT_GT(expected["duplicates"].get<long>(), 0);
+}
+
 TEST(InspectCli, ReadThreadsDoNotChangeTheReport) {
   const std::string cmd = rslicer_bin() + " -q inspect --json --data " + testing::source_dir() + "/data/trainticket-sample";
   int rc0 = 0, rc3 = 0, rc_bad = 0;
