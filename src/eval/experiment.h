@@ -10,9 +10,7 @@
 
 #include "eval/harness.h"
 
-#ifdef RSLICER_EVAL_WITH_TRAIN
 #include "train/trainer.h"
-#endif
 
 namespace rslicer::eval {
 

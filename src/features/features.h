@@ -33,7 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ingest/record.h"
+#include "telemetry/record.h"
 #include "slice/slice.h"
 
 namespace rslicer {

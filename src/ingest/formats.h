@@ -19,9 +19,6 @@ std::unique_ptr<TelemetrySource> open_nezha(const std::string& path, const ReadO
 std::unique_ptr<TelemetrySource> open_aiops22(const std::string& path, const ReadOptions& options);
 std::unique_ptr<TelemetrySource> open_otlp(const std::string& path, const ReadOptions& options);
 
-// A stream over records already in memory (sorted by time on construction).
-std::unique_ptr<RecordStream> make_vector_stream(std::vector<Record> records);
-
 // Default label durations when a label file gives only the injection time.
 constexpr double kNezhaDefaultFaultDurationS = 180;   // logs/traces cover the 3 minutes after injection
 constexpr double kAiops22DefaultFaultDurationS = 300; // the published protocol's case window ends at t + 300 s

@@ -7,21 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "ingest/record.h"
+#include "telemetry/stream.h"
 
 namespace rslicer {
 
 struct WriteOptions {
   bool gzip = true;  // compress CSV / JSON-lines files (.gz)
-};
-
-// The records of one dataset to write. Names are resolved through `catalog`.
-struct DatasetRecords {
-  const Catalog* catalog = nullptr;
-  std::vector<MetricPoint> metrics;
-  std::vector<Span> spans;
-  std::vector<LogRecord> logs;
-  std::vector<FaultEvent> faults;
 };
 
 // Writes `data` under `dir` in `format` ("nezha", "aiops22" or "otlp").

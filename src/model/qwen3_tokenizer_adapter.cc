@@ -2,13 +2,9 @@
 
 #include "core/errors.h"
 
-#if RSLICER_WITH_TOKENIZER
 #include "tokenizer/bpe_tokenizer.h"
-#endif
 
 namespace rslicer {
-
-#if RSLICER_WITH_TOKENIZER
 
 struct Qwen3TokenizerAdapter::Impl {
   explicit Impl(const std::string& path) : tokenizer(Qwen3Tokenizer::from_file(path)) {}
@@ -25,20 +21,6 @@ std::int32_t Qwen3TokenizerAdapter::eos_id(std::int32_t fallback) const {
   const std::int32_t id = impl_->tokenizer.token_to_id("<|endoftext|>");
   return id >= 0 ? id : fallback;
 }
-
-#else
-
-struct Qwen3TokenizerAdapter::Impl {};
-
-Qwen3TokenizerAdapter::Qwen3TokenizerAdapter(const std::string& path) {
-  throw ModelError(cat(path, ": cannot tokenize text: rslicer was built without the tokenizer module"));
-}
-
-std::vector<std::int32_t> Qwen3TokenizerAdapter::encode(const std::string&) const { return {}; }
-
-std::int32_t Qwen3TokenizerAdapter::eos_id(std::int32_t fallback) const { return fallback; }
-
-#endif
 
 Qwen3TokenizerAdapter::~Qwen3TokenizerAdapter() = default;
 

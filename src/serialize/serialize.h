@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "ingest/record.h"
+#include "telemetry/record.h"
 #include "slice/slice.h"
 
 namespace rslicer {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ingest/record.h"
+#include "telemetry/record.h"
 #include "sim/topology.h"
 
 namespace rslicer::sim {

@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "ingest/source.h"
+#include "telemetry/stream.h"
 #include "sim/simulator.h"
 
 namespace rslicer::sim {

@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "ingest/record.h"
-#include "ingest/writer.h"
+#include "telemetry/record.h"
+#include "telemetry/stream.h"
 
 namespace rslicer::sim {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ingest/record.h"
+#include "telemetry/record.h"
 
 namespace rslicer::sim {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "ingest/record.h"
+#include "telemetry/record.h"
 #include "slice/slice.h"
 
 namespace rslicer {

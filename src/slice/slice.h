@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "core/flat_set.h"
-#include "ingest/record.h"
-#include "ingest/source.h"
+#include "telemetry/record.h"
+#include "telemetry/stream.h"
 
 namespace rslicer {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <functional>
 
-#include "ingest/source.h"
+#include "telemetry/stream.h"
 
 namespace rslicer {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "ingest/source.h"
+#include "telemetry/stream.h"
 
 namespace rslicer {
 namespace {

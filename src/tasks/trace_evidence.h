@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/time.h"
-#include "ingest/record.h"
+#include "telemetry/record.h"
 
 namespace rslicer {
 

@@ -14,7 +14,7 @@
 
 #include "core/parse_stats.h"
 #include "features/features.h"
-#include "ingest/record.h"
+#include "telemetry/record.h"
 #include "ingest/source.h"
 #include "slice/slice.h"
 

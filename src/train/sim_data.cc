@@ -5,15 +5,12 @@
 #include "core/errors.h"
 #include "train/pipeline.h"
 
-#if defined(RSLICER_WITH_SIM)
 #include "ingest/writer.h"
 #include "sim/simulator.h"
-#endif
 
 namespace rslicer {
 
 PreparedData prepare_simulated(const nlohmann::json& sim_config, const PrepareOptions& options) {
-#if defined(RSLICER_WITH_SIM)
   namespace fs = std::filesystem;
   sim::SimConfig cfg = sim::parse_sim_config(sim_config.is_null() ? std::string("{}") : sim_config.dump(),
                                              "sources[].simulator");
@@ -34,11 +31,6 @@ PreparedData prepare_simulated(const nlohmann::json& sim_config, const PrepareOp
   fs::remove_all(dir, ec);
   p.path = "simulator";
   return p;
-#else
-  (void)sim_config;
-  (void)options;
-  throw InvalidInput("a \"simulator\" training source needs the simulator module (src/sim), absent from this build");
-#endif
 }
 
 }  // namespace rslicer

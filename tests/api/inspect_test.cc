@@ -54,7 +54,7 @@ TEST(InspectCli, ReadThreadsDoNotChangeTheReport) {
   EXPECT_NE(bad.find("--read-threads"), std::string::npos) << bad;
 }
 
-TEST(InspectCli, FullTrainTicketReportsExactCountsAndTheMalformedLine) {
+TEST(InspectCliData, FullTrainTicketReportsExactCountsAndTheMalformedLine) {
   const std::string nezha = testing::trainticket_dir() + "/nezha";
   if (!testing::exists(nezha)) GTEST_SKIP() << "../shared not present";
   int rc = 0;

@@ -1,4 +1,4 @@
-// Characterisation of `rslicer eval`: the numbers every method produces on a
+// CharacterisationCli of `rslicer eval`: the numbers every method produces on a
 // small simulated two-day dataset, with a deterministic training budget
 // (2 epochs, no wall-clock budget), pinned in tests/eval/golden/. Code that
 // moves the method around must not change them; a change made on purpose
@@ -43,7 +43,7 @@ std::map<std::string, Json> method_results(const Json& m) {
   return out;
 }
 
-class Characterisation : public ::testing::TestWithParam<std::string> {
+class CharacterisationCli : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     if (!testing::exists(rslicer_bin())) return;
@@ -62,9 +62,9 @@ class Characterisation : public ::testing::TestWithParam<std::string> {
   }
   static std::string dir_;
 };
-std::string Characterisation::dir_;
+std::string CharacterisationCli::dir_;
 
-TEST_P(Characterisation, EvalNumbersMatchTheGoldenFile) {
+TEST_P(CharacterisationCli, EvalNumbersMatchTheGoldenFile) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
   const std::string split = GetParam();
   const std::string report = dir_ + "/report-" + split;
@@ -111,7 +111,7 @@ TEST_P(Characterisation, EvalNumbersMatchTheGoldenFile) {
     if (!want.contains(k)) ADD_FAILURE() << k << ": new in metrics.json (" << v.dump() << ")";
 }
 
-INSTANTIATE_TEST_SUITE_P(Splits, Characterisation, ::testing::Values("time-per-day", "leave-one-day-out"),
+INSTANTIATE_TEST_SUITE_P(Splits, CharacterisationCli, ::testing::Values("time-per-day", "leave-one-day-out"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)

@@ -271,7 +271,7 @@ TEST(Sources, EmptyFolderAndUnknownFormatGiveClearErrors) {
 
 // The full TrainTicket data: counts must equal what an independent reader
 // (python's csv module) finds in the files.
-TEST(NezhaReader, RealDataCountsMatchIndependentCount) {
+TEST(NezhaReaderData, RealDataCountsMatchIndependentCount) {
   const std::string nezha = testing::trainticket_dir() + "/nezha";
   if (!testing::exists(nezha)) GTEST_SKIP() << "../shared not present";
   int rc = 0;

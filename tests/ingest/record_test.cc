@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "ingest/record.h"
+#include "telemetry/record.h"
 
 namespace rslicer {
 namespace {

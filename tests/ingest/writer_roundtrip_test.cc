@@ -269,7 +269,7 @@ TEST(WriterRoundTrip, NezhaKeepsWhatTheFormatHolds) {
   fs::remove_all(dir);
 }
 
-TEST(WriterRoundTrip, NezhaMetricHeaderMatchesTheRealData) {
+TEST(WriterRoundTripData, NezhaMetricHeaderMatchesTheRealData) {
   const std::string real = testing::trainticket_dir() +
                            "/nezha/rca_data/2023-01-29/metric/ts-auth-service-7f8d7d756d-k7b9j_metric.csv.gz";
   if (!testing::exists(real)) GTEST_SKIP() << "no " << real;

