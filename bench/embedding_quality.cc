@@ -78,7 +78,7 @@ struct Labels {
   std::vector<std::string> type;       // per slice: fault type or "normal"
 };
 
-Labels make_labels(const PreparedData& d) {
+Labels make_labels(const Dataset& d) {
   Labels l;
   for (const auto& s : d.slices) {
     l.anomalous.push_back(!s.faults.empty());
@@ -177,7 +177,7 @@ Matrix states(const std::vector<SliceEmbedding>& e) {
   return m;
 }
 
-Matrix standardised_features(const PreparedData& d, const Split& sp) {
+Matrix standardised_features(const Dataset& d, const Split& sp) {
   std::vector<size_t> fit = sp.train;
   FlatLayout layout = build_flat_layout(d.slices, fit);
   Matrix m;
@@ -343,6 +343,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out);
     TrainConfig base;
     base.split.by = split_by;
+    base.split.train_fraction = 0.6;  // a test part for the quality numbers
     if (epochs > 0) base.max_epochs = epochs;
     at::set_num_threads(base.threads);
     nlohmann::json results;
@@ -351,9 +352,9 @@ int main(int argc, char** argv) {
     PrepareOptions po;
     po.slice = base.slice;
     po.features = base.features;
-    PreparedData d = prepare_data(data, "auto", po);
+    Dataset d = prepare(data, "auto", po);
     double prep_s = seconds_since(t0);
-    Split sp = time_split(d.slices, base.split, d.faults);
+    Split sp = time_split(slice_windows(d.slices), base.split, d.faults);
     Labels lab = make_labels(d);
     std::fprintf(stderr, "%zu slices (%zu train, %zu validation, %zu test), %zu faults, prepared in %.1f s\n",
                  d.slices.size(), sp.train.size(), sp.validation.size(), sp.test.size(), d.faults.size(), prep_s);
@@ -361,7 +362,7 @@ int main(int argc, char** argv) {
                        {"slices", d.slices.size()},
                        {"faults", d.faults.size()},
                        {"prepare_seconds", prep_s},
-                       {"split", to_json(base.split)},
+                       {"split", config::to_json(base.split)},
                        {"train", sp.train.size()},
                        {"validation", sp.validation.size()},
                        {"test", sp.test.size()},

@@ -33,7 +33,7 @@ RSLICER_COMMAND("embed", "Embed every slice of a dataset with a trained model an
                     at::set_num_threads(model->config().threads);
                     rslicer::ReadOptions read;
                     read.strict = f->strict;
-                    auto data = rslicer::prepare_data(f->data, f->format, model->prepare_options(read));
+                    auto data = rslicer::prepare(f->data, f->format, model->prepare_options(read));
                     auto t0 = std::chrono::steady_clock::now();
                     auto emb = model->embed(data.slices, true);
                     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

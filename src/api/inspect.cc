@@ -2,61 +2,37 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
-#include <unordered_set>
 
 #include "core/errors.h"
+#include "dataset/dataset.h"
 
 namespace rslicer {
 
 InspectReport inspect_dataset(const InspectOptions& options) {
-  auto source = open_source(options.data, options.format, options.read);
+  PrepareOptions prep;
+  prep.read = options.read;
+  prep.slice = options.slice;
+  prep.drain = options.drain;
+  prep.features_enabled = false;  // inspect counts; it keeps no slices
+  prep.progress = false;
+  Dataset d = prepare(options.data, options.format, prep);
   InspectReport rep;
   rep.data = options.data;
-  rep.format = source->format();
-  rep.faults = source->faults();
+  rep.format = d.format;
+  rep.faults = d.faults;
   for (const auto& f : rep.faults) ++rep.faults_by_type[f.fault_type];
-
-  DrainMiner miner(options.drain);
-  std::unordered_set<Id> metric_entities, metric_kpis;
-  std::unordered_set<std::string> trace_ids;
-  bool first = true;
-  auto seen_time = [&](TimeUs t) {
-    if (first || t < rep.first_time) rep.first_time = t;
-    if (first || t > rep.last_time) rep.last_time = t;
-    first = false;
-  };
-  RecordHooks hooks;
-  hooks.metric = [&](MetricPoint& m) {
-    seen_time(m.time);
-    metric_entities.insert(m.entity);
-    metric_kpis.insert(m.kpi);
-  };
-  hooks.span = [&](Span& s) {
-    seen_time(s.start);
-    trace_ids.insert(s.trace_id);
-  };
-  hooks.log = [&](LogRecord& l) {
-    seen_time(l.time);
-    l.template_id = static_cast<Id>(miner.add(l.message));
-  };
-  auto sink = [&](Slice&& s) {
-    for (int m = 0; m < kNumModalities; ++m)
-      if (s.mask.has(static_cast<Modality>(m))) ++rep.slices_with[m];
-  };
-  // The hooks touch neither the catalog nor the stats, so parsing may run ahead on a second thread.
-  SliceOptions slice_options = options.slice;
-  slice_options.read_ahead = true;
-  rep.slice_stats = slice_source(*source, slice_options, sink, hooks);
-  rep.counts = source->counts();
-  rep.parse = source->stats();
-  rep.metric_entities = static_cast<std::int64_t>(metric_entities.size());
-  rep.metric_kpis = static_cast<std::int64_t>(metric_kpis.size());
-  rep.trace_ids = static_cast<std::int64_t>(trace_ids.size());
-  rep.operations = static_cast<std::int64_t>(source->catalog().operations.size());
-  const Catalog& cat_ = source->catalog();
-  for (size_t i = 0; i < cat_.entities.size(); ++i) ++rep.entities_by_kind[entity_kind_name(cat_.entity_info[i].kind)];
-  rep.templates = miner.templates();
+  rep.first_time = d.first_time;
+  rep.last_time = d.last_time;
+  rep.slice_stats = d.slice_stats;
+  for (int m = 0; m < kNumModalities; ++m) rep.slices_with[m] = d.slices_with[m];
+  rep.counts = d.counts;
+  rep.parse = d.parse_stats;
+  rep.metric_entities = d.metric_entities;
+  rep.metric_kpis = d.metric_kpis;
+  rep.trace_ids = d.trace_ids;
+  rep.operations = static_cast<std::int64_t>(d.catalog.operations.size());
+  for (size_t i = 0; i < d.catalog.entities.size(); ++i) ++rep.entities_by_kind[entity_kind_name(d.catalog.entity_info[i].kind)];
+  rep.templates = d.templates;
   rep.template_count = static_cast<std::int64_t>(rep.templates.size());
   std::stable_sort(rep.templates.begin(), rep.templates.end(),
                    [](const LogTemplate& a, const LogTemplate& b) { return a.count > b.count; });

@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "eval/report.h"
+#include "dataset/split.h"
 #include "ingest/source.h"
 #include "tasks/raw_metrics.h"
 #include "tasks/trace_evidence.h"
@@ -59,23 +60,15 @@ ExperimentResult run_experiment(const ExperimentOptions& o) {
     prep.progress = o.progress;
     prep.serialize_texts = config.encoder.backbone == "qwen3";
   }
-  say(o.progress, "reading and featurising " + o.data_path);
-  PreparedData data = prepare_data(o.data_path, o.format, prep);
+  say(o.progress, "reading and featurising " + o.data_path + " (with the raw tables of the baselines and evidence)");
+  MetricTableBuilder metric_table;
+  TraceTableBuilder trace_table;
+  Dataset data = prepare(o.data_path, o.format, prep, {&metric_table, &trace_table});
   RSLICER_CHECK(!data.slices.empty(), InvalidInput, "eval: no slices in ", o.data_path);
   RSLICER_CHECK(!data.faults.empty(), InvalidInput, "eval: ", o.data_path, " has no fault labels to evaluate against");
   say(o.progress, cat(data.slices.size(), " slices, ", data.faults.size(), " faults (", data.seconds, " s)"));
-
-  say(o.progress, "reading raw metrics for the baselines");
-  ReadOptions raw_read;
-  raw_read.read_traces = false;
-  raw_read.read_logs = false;
-  auto source = open_source(o.data_path, data.format, raw_read);
-  MetricTable table = read_metric_table(*source);
-  say(o.progress, "reading span and log evidence for root cause localisation");
-  ReadOptions trace_read;
-  trace_read.read_metrics = false;
-  auto trace_source = open_source(o.data_path, data.format, trace_read);
-  TraceTable traces = read_trace_table(*trace_source);
+  const MetricTable& table = metric_table.table();
+  const TraceTable& traces = trace_table.table();
 
   EvalContext ctx;
   ctx.faults = data.faults;
@@ -105,6 +98,7 @@ ExperimentResult run_experiment(const ExperimentOptions& o) {
                       metrics_view ? "the metrics view" : "all modalities"));
 
   std::vector<FoldInput> folds;
+  const std::vector<TimeRange> windows = slice_windows(data.slices);
   Json fold_models = Json::array();
   std::unique_ptr<EmbeddingModel> untrained = EmbeddingModel::untrained(config, data);
   std::vector<SliceEmbedding> raw_emb, raw_ad;
@@ -120,14 +114,11 @@ ExperimentResult run_experiment(const ExperimentOptions& o) {
     if (!model) {
       TrainingSet set;
       set.data = &data;
-      std::vector<size_t> train;
-      for (size_t i = 0; i < data.slices.size(); ++i)
-        if (in_ranges(fold.train_ranges, data.slices[i].start, data.slices[i].end)) train.push_back(i);
-      RSLICER_CHECK(train.size() >= 10, InvalidInput, "eval: fold '", fold.name, "' has only ", train.size(),
-                    " training slices");
-      size_t n_val = std::max<size_t>(1, static_cast<size_t>(train.size() * config.split.validation_fraction));
-      set.train.assign(train.begin(), train.end() - n_val);
-      set.validation.assign(train.end() - n_val, train.end());
+      FoldSlices fs = fold_slices(windows, fold, config.split.validation_fraction);
+      RSLICER_CHECK(fs.train.size() + fs.validation.size() >= 10, InvalidInput, "eval: fold '", fold.name,
+                    "' has only ", fs.train.size() + fs.validation.size(), " training slices");
+      set.train = std::move(fs.train);
+      set.validation = std::move(fs.validation);
       TrainOptions topt;
       topt.out_dir = (std::filesystem::path(o.out_dir) / (split.folds.size() == 1 ? std::string("model")
                                                                                   : "model-fold" + std::to_string(fi)))
@@ -189,7 +180,7 @@ ExperimentResult run_experiment(const ExperimentOptions& o) {
                        {"format", data.format},
                        {"ad_view", metrics_view ? "metrics" : "all"},
                        {"trace_log_coverage", coverage},
-                       {"train", to_json(config)},
+                       {"train", TrainConfig::schema().to_json(config)},
                        {"models", fold_models},
                        {"spot", {{"q", o.harness.spot.q}, {"level", o.harness.spot.level}, {"dynamic", o.harness.spot.dynamic}}},
                        {"ad_neighbors", o.harness.ad.neighbors},

@@ -313,7 +313,7 @@ void run_embedding(const EvalContext& ctx, const SplitFold& fold, const Represen
       for (auto& e : fs) {
         auto it = tf.find(e.entity);
         for (int j = 0; j < kTraceFeatureCount; ++j)
-          e.x.push_back(it == tf.end() ? 0.f : static_cast<float>(it->second[j]));
+          e.x.push_back(it == tf.end() ? 0.f : static_cast<float>(it->second.features[j]));
       }
     }
   };

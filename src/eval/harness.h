@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/metrics.h"
-#include "eval/split.h"
+#include "dataset/split.h"
 #include "slice/embedding.h"
 #include "tasks/anomaly.h"
 #include "tasks/raw_metrics.h"

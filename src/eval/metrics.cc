@@ -132,13 +132,6 @@ RclResult rcl_metrics(const std::vector<int>& first_match_rank) {
   return r;
 }
 
-bool rcl_match(const std::string& candidate, const std::string& candidate_service, const std::string& label,
-               const std::string& label_level) {
-  if (candidate == label) return true;
-  if (label_level == "service") return candidate_service == label;
-  return false;
-}
-
 int first_match(const std::vector<std::string>& ranked, const std::function<bool(const std::string&)>& match) {
   for (size_t i = 0; i < ranked.size(); ++i)
     if (match(ranked[i])) return static_cast<int>(i) + 1;

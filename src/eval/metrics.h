@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/time.h"
+#include "tasks/rootcause.h"  // rcl_match
 
 namespace rslicer::eval {
 
@@ -90,10 +91,6 @@ struct RclResult {
 };
 RclResult rcl_metrics(const std::vector<int>& first_match_rank);
 
-// Exact entity matching: a pod/instance label matches that entity only; a
-// service label matches the service or a pod/instance whose service is it.
-bool rcl_match(const std::string& candidate, const std::string& candidate_service, const std::string& label,
-               const std::string& label_level);
 // 1-based rank of the first candidate matching the label, 0 when none.
 int first_match(const std::vector<std::string>& ranked, const std::function<bool(const std::string&)>& match);
 

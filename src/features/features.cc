@@ -162,18 +162,34 @@ int FeatureState::kpi_slot(const std::string& kpi) {
   return static_cast<int>(mix64(fnv1a(kpi)) % kKpiSlots);
 }
 
+const config::Schema<FeatureOptions>& FeatureOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<FeatureOptions>("features")
+          .num("name_buckets", &FeatureOptions::name_buckets, "hash buckets of name word pieces (bucket 0 = padding)",
+               Range::closed(2, 1 << 24))
+          .num("hash_seed", &FeatureOptions::hash_seed, "seed of the word-piece hash (fixed so models are portable)")
+          .num("max_trace_tokens", &FeatureOptions::max_trace_tokens,
+               "trace tokens per slice, the most frequent (entity, operation) keys", Range::at_least(0))
+          .num("max_log_tokens", &FeatureOptions::max_log_tokens,
+               "log tokens per slice, the most frequent (entity, template) keys", Range::at_least(0))
+          .num("baseline_len", &FeatureOptions::baseline_len, "ring length of the metric baseline per entity x KPI",
+               Range::at_least(1))
+          .num("event_baseline_len", &FeatureOptions::event_baseline_len,
+               "ring length of the trace/log baselines per key", Range::at_least(1))
+          .num("min_baseline", &FeatureOptions::min_baseline, "fewer baseline values: z-scores are 0 (unknown)",
+               Range::at_least(1))
+          .num("z_clip", &FeatureOptions::z_clip, "|z| is clipped here (after a soft log compression beyond 3)",
+               Range::above(0))
+          .num("min_rel_scale", &FeatureOptions::min_rel_scale, "robust scale floor as a fraction of |median|",
+               Range::at_least(0))
+          .num("min_abs_scale", &FeatureOptions::min_abs_scale, "absolute robust scale floor", Range::above(0));
+  return s;
+}
+
 nlohmann::json FeatureState::to_json() const {
   nlohmann::json j;
-  j["options"] = {{"name_buckets", options.name_buckets},
-                  {"hash_seed", options.hash_seed},
-                  {"max_trace_tokens", options.max_trace_tokens},
-                  {"max_log_tokens", options.max_log_tokens},
-                  {"baseline_len", options.baseline_len},
-                  {"event_baseline_len", options.event_baseline_len},
-                  {"min_baseline", options.min_baseline},
-                  {"z_clip", options.z_clip},
-                  {"min_rel_scale", options.min_rel_scale},
-                  {"min_abs_scale", options.min_abs_scale}};
+  j["options"] = config::to_json(options);
   j["kpi_slots"] = kpi_slots;
   // sorted for deterministic files
   std::map<std::uint64_t, std::string> sorted(key_names.begin(), key_names.end());
@@ -189,17 +205,7 @@ nlohmann::json FeatureState::to_json() const {
 FeatureState FeatureState::from_json(const nlohmann::json& j) {
   FeatureState s;
   try {
-    const auto& o = j.at("options");
-    s.options.name_buckets = o.at("name_buckets").get<std::int32_t>();
-    s.options.hash_seed = o.at("hash_seed").get<std::uint64_t>();
-    s.options.max_trace_tokens = o.at("max_trace_tokens").get<std::int32_t>();
-    s.options.max_log_tokens = o.at("max_log_tokens").get<std::int32_t>();
-    s.options.baseline_len = o.at("baseline_len").get<std::int32_t>();
-    s.options.event_baseline_len = o.at("event_baseline_len").get<std::int32_t>();
-    s.options.min_baseline = o.at("min_baseline").get<std::int32_t>();
-    s.options.z_clip = o.at("z_clip").get<double>();
-    s.options.min_rel_scale = o.at("min_rel_scale").get<double>();
-    s.options.min_abs_scale = o.at("min_abs_scale").get<double>();
+    s.options = config::from_json<FeatureOptions>(j.at("options"));
     s.kpi_slots = j.at("kpi_slots").get<std::vector<std::string>>();
     for (const auto& [k, v] : j.at("key_names").items()) s.key_names[std::stoull(k)] = v.get<std::string>();
     s.frozen = j.at("frozen").get<bool>();
@@ -249,10 +255,7 @@ struct FeatureExtractor::Impl {
 FeatureExtractor::FeatureExtractor(FeatureState state, const Catalog& catalog, TemplateText template_text)
     : state_(std::move(state)), catalog_(catalog), template_text_(std::move(template_text)),
       impl_(std::make_unique<Impl>()) {
-  RSLICER_CHECK(state_.options.name_buckets >= 2, InvalidInput, "features.name_buckets must be >= 2, got ",
-                state_.options.name_buckets);
-  RSLICER_CHECK(state_.options.baseline_len >= 1 && state_.options.event_baseline_len >= 1, InvalidInput,
-                "features.baseline_len and event_baseline_len must be >= 1");
+  config::validate(state_.options);
 }
 
 FeatureExtractor::~FeatureExtractor() = default;

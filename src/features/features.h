@@ -33,6 +33,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config.h"
+
 #include "telemetry/record.h"
 #include "slice/slice.h"
 
@@ -60,6 +62,7 @@ struct FeatureOptions {
   double z_clip = 8.0;                  // |z| is clipped here (after a soft log compression beyond 3)
   double min_rel_scale = 0.05;          // robust scale floor, as a fraction of |median| (flat KPIs do not explode)
   double min_abs_scale = 1e-6;          // absolute robust scale floor
+  static const config::Schema<FeatureOptions>& schema();
 };
 
 // Numeric tokens of one modality of one slice.

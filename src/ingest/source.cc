@@ -7,6 +7,24 @@
 
 namespace rslicer {
 
+const config::Schema<ReadOptions>& ReadOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<ReadOptions>("read")
+          .flag("strict", &ReadOptions::strict, "the first rejected record is an error")
+          .num("fault_duration_s", &ReadOptions::fault_duration_s,
+               "fault duration in seconds when labels have none (< 0: the format's default)")
+          .flag("read_metrics", &ReadOptions::read_metrics, "read metric files")
+          .flag("read_traces", &ReadOptions::read_traces, "read trace files")
+          .flag("read_logs", &ReadOptions::read_logs, "read log files")
+          .num("parse_threads", &ReadOptions::parse_threads,
+               "threads parsing files ahead of the merge (nezha); -1: one per core, 0: none", Range::closed(-1, 256))
+          .num("parse_ahead_mb", &ReadOptions::parse_ahead_mb,
+               "nezha: parse a date's metric files ahead while their compressed size is within this",
+               Range::at_least(0));
+  return s;
+}
+
 namespace {
 
 struct FormatEntry {
@@ -64,6 +82,7 @@ std::string detect_format(const std::string& path) {
 
 std::unique_ptr<TelemetrySource> open_source(const std::string& path, const std::string& format,
                                              const ReadOptions& options) {
+  ReadOptions::schema().validate(options);
   const std::string name = format.empty() || format == "auto" ? detect_format(path) : format;
   for (const auto& f : format_table())
     if (name == f.name) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
 #include "telemetry/stream.h"
 
 namespace rslicer {
@@ -27,7 +28,9 @@ struct ReadOptions {
                                         // a larger date reads them row by row on the reading thread, so
                                         // memory stays bounded (parsed points take about 7x the compressed
                                         // size on TrainTicket)
+  static const config::Schema<ReadOptions>& schema();
 };
+
 // Known formats, for --format and error messages.
 std::vector<std::string> known_formats();
 

@@ -48,12 +48,24 @@ bool is_variable_token(std::string_view t) {
   return true;
 }
 
+const config::Schema<DrainOptions>& DrainOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<DrainOptions>("drain")
+          .num("depth", &DrainOptions::depth, "tree depth: root, token-count level, then depth-2 token levels",
+               Range::closed(3, 64))
+          .num("sim_threshold", &DrainOptions::sim_threshold, "minimum share of equal tokens to join a template",
+               Range::closed(0, 1))
+          .num("max_children", &DrainOptions::max_children, "children per tree node; others go to the <*> child",
+               Range::at_least(2))
+          .text("extra_delimiters", &DrainOptions::extra_delimiters, "split on these as well as whitespace")
+          .flag("mask_variables", &DrainOptions::mask_variables,
+                "replace numbers, hex ids, UUIDs and IPs by <*> before matching");
+  return s;
+}
+
 DrainMiner::DrainMiner(DrainOptions options) : options_(std::move(options)), root_(std::make_unique<Node>()) {
-  RSLICER_CHECK(options_.depth >= 3, InvalidInput, "drain depth must be >= 3, got ", options_.depth);
-  RSLICER_CHECK(options_.sim_threshold >= 0 && options_.sim_threshold <= 1, InvalidInput,
-                "drain sim_threshold must be in [0, 1], got ", options_.sim_threshold);
-  RSLICER_CHECK(options_.max_children >= 2, InvalidInput, "drain max_children must be >= 2, got ",
-                options_.max_children);
+  DrainOptions::schema().validate(options_);
   for (unsigned char c : std::string_view(" \t\n\v\f\r")) delimiter_[c] = true;
   for (unsigned char c : options_.extra_delimiters) delimiter_[c] = true;
 }

@@ -18,6 +18,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/config.h"
+
 namespace rslicer {
 
 struct DrainOptions {
@@ -26,6 +28,7 @@ struct DrainOptions {
   int max_children = 100;         // per tree node; further tokens go to the "<*>" child
   std::string extra_delimiters = "[](),;=";  // split on these as well as whitespace
   bool mask_variables = true;     // replace numbers, hex ids, UUIDs and IPs by "<*>" before matching
+  static const config::Schema<DrainOptions>& schema();
 };
 
 struct LogTemplate {

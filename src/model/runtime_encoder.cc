@@ -11,40 +11,32 @@
 
 namespace rslicer {
 
-nlohmann::json to_json(const EncoderConfig& c) {
-  return {{"backbone", c.backbone},   {"d_model", c.d_model},       {"layers", c.layers},
-          {"heads", c.heads},         {"ff_dim", c.ff_dim},         {"dropout", c.dropout},
-          {"embed_dim", c.embed_dim}, {"entity_dim", c.entity_dim}, {"fusion_hidden", c.fusion_hidden},
-          {"name_buckets", c.name_buckets}, {"qwen3_dir", c.qwen3_dir}};
-}
-
-EncoderConfig encoder_config_from_json(const nlohmann::json& j, const EncoderConfig& base) {
-  EncoderConfig c = base;
-  RSLICER_CHECK(j.is_object(), InvalidInput, "encoder config must be an object, got ", j.dump());
-  for (const auto& [k, v] : j.items()) {
-    try {
-      if (k == "backbone") c.backbone = v.get<std::string>();
-      else if (k == "d_model") c.d_model = v.get<std::int64_t>();
-      else if (k == "layers") c.layers = v.get<std::int64_t>();
-      else if (k == "heads") c.heads = v.get<std::int64_t>();
-      else if (k == "ff_dim") c.ff_dim = v.get<std::int64_t>();
-      else if (k == "dropout") c.dropout = v.get<double>();
-      else if (k == "embed_dim") c.embed_dim = v.get<std::int64_t>();
-      else if (k == "entity_dim") c.entity_dim = v.get<std::int64_t>();
-      else if (k == "fusion_hidden") c.fusion_hidden = v.get<std::int64_t>();
-      else if (k == "name_buckets") c.name_buckets = v.get<std::int32_t>();
-      else if (k == "qwen3_dir") c.qwen3_dir = v.get<std::string>();
-      else throw InvalidInput(cat("unknown key 'encoder.", k, "' in config"));
-    } catch (const nlohmann::json::exception&) {
-      throw InvalidInput(cat("bad value for 'encoder.", k, "': ", v.dump()));
-    }
-  }
-  RSLICER_CHECK(c.d_model > 0 && c.heads > 0 && c.d_model % c.heads == 0, InvalidInput,
-                "encoder.d_model (", c.d_model, ") must be a positive multiple of encoder.heads (", c.heads, ")");
-  RSLICER_CHECK(c.layers >= 0 && c.embed_dim > 0 && c.entity_dim > 0 && c.ff_dim > 0 && c.fusion_hidden > 0,
-                InvalidInput, "encoder sizes must be positive");
-  RSLICER_CHECK(c.dropout >= 0 && c.dropout < 1, InvalidInput, "encoder.dropout must be in [0, 1), got ", c.dropout);
-  return c;
+const config::Schema<EncoderConfig>& EncoderConfig::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<EncoderConfig>("encoder")
+          .text("backbone", &EncoderConfig::backbone,
+                "native (feature tokens + small transformer) or qwen3 (frozen text model + projection)",
+                {"native", "qwen3"})
+          .num("d_model", &EncoderConfig::d_model, "token width of the shared transformer", Range::closed(1, 4096))
+          .num("layers", &EncoderConfig::layers, "transformer layers (shared by all modalities)", Range::closed(0, 64))
+          .num("heads", &EncoderConfig::heads, "attention heads (must divide d_model)", Range::closed(1, 256))
+          .num("ff_dim", &EncoderConfig::ff_dim, "feed-forward width", Range::closed(1, 65536))
+          .num("dropout", &EncoderConfig::dropout, "dropout in the transformer and fusion (training only)",
+               Range::closed_open(0, 1))
+          .num("embed_dim", &EncoderConfig::embed_dim, "unified state embedding size (and per-modality size)",
+               Range::closed(1, 4096))
+          .num("entity_dim", &EncoderConfig::entity_dim, "per-entity embedding size", Range::closed(1, 4096))
+          .num("fusion_hidden", &EncoderConfig::fusion_hidden, "hidden width of the fusion MLP g_phi",
+               Range::closed(1, 65536))
+          .num("name_buckets", &EncoderConfig::name_buckets,
+               "word-piece hash buckets; must equal features.name_buckets", Range::closed(2, 1 << 24))
+          .text("qwen3_dir", &EncoderConfig::qwen3_dir, "Hugging Face checkpoint folder for backbone qwen3")
+          .rule([](const EncoderConfig& c, const std::string&) {
+            RSLICER_CHECK(c.d_model % c.heads == 0, InvalidInput, "encoder.d_model (", c.d_model,
+                          ") must be a multiple of encoder.heads (", c.heads, ")");
+          });
+  return s;
 }
 
 EncoderBatch make_batch(const std::vector<const FeatureSlice*>& slices) {
@@ -89,6 +81,7 @@ EncoderBatch make_batch(const std::vector<const FeatureSlice*>& slices) {
 }
 
 std::shared_ptr<RuntimeEncoder> make_encoder(const EncoderConfig& config) {
+  config::validate(config);
   if (config.backbone == "native") return std::make_shared<NativeEncoder>(config);
   if (config.backbone == "qwen3") return std::make_shared<Qwen3Backbone>(config);
   throw InvalidInput(cat("unknown encoder.backbone \"", config.backbone, "\" (known: native, qwen3)"));

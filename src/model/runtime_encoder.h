@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "core/config.h"
+
 #include "features/features.h"
 #include "slice/embedding.h"
 
@@ -32,10 +34,8 @@ struct EncoderConfig {
   std::int64_t fusion_hidden = 128;  // hidden width of g_phi
   std::int32_t name_buckets = 4096;  // must equal FeatureOptions::name_buckets
   std::string qwen3_dir;             // Hugging Face checkpoint folder for backbone "qwen3"
+  static const config::Schema<EncoderConfig>& schema();
 };
-nlohmann::json to_json(const EncoderConfig& c);
-// Reads the keys present in `j` over `base`; unknown key -> InvalidInput naming it.
-EncoderConfig encoder_config_from_json(const nlohmann::json& j, const EncoderConfig& base = {});
 
 // A padded batch of FeatureSlices as tensors (CPU). T_m = most tokens of
 // modality m in the batch (at least 1, so shapes are never empty).

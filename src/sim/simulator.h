@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
 #include "telemetry/record.h"
 #include "telemetry/stream.h"
 
@@ -64,6 +65,7 @@ struct SimConfig {
   std::int32_t max_replicas = 3;            // replicas per application service are drawn from 1..max_replicas
   std::int32_t pods_per_node = 8;           // node count = ceil(pods / pods_per_node), at least 2
   std::int32_t threads = 0;  // worker threads for simulate(); 0: hardware concurrency (no effect on output)
+  static const config::Schema<SimConfig>& schema();
 };
 
 // Throws InvalidInput naming the field and value when a field is out of range.

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/config.h"
 #include "core/flat_set.h"
 #include "telemetry/record.h"
 #include "telemetry/stream.h"
@@ -24,7 +25,8 @@ struct SliceOptions {
   bool emit_empty = false;        // emit windows with no record at all (gaps between days are skipped by default)
   double dedup_horizon_s = 600;   // duplicate records (same key and time) within this horizon are dropped and counted
   bool read_ahead = false;        // parse on a second thread (slice_source); only for sinks that do not read the
-                                  // source's Catalog/stats while slicing (see PrefetchStream)
+                                  // source's Catalog/stats while slicing (see PrefetchStream); not a config field
+  static const config::Schema<SliceOptions>& schema();
 };
 
 // Which modalities a slice has.

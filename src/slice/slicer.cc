@@ -80,16 +80,28 @@ struct Slicer::DedupState {
   }
 };
 
+const config::Schema<SliceOptions>& SliceOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<SliceOptions>("slice")
+          .num("window_len_s", &SliceOptions::window_len_s, "W: slice length in seconds", Range::above(0))
+          .num("window_stride_s", &SliceOptions::window_stride_s, "S: slice stride in seconds", Range::above(0))
+          .num("allowed_lateness_s", &SliceOptions::allowed_lateness_s,
+               "records may arrive this much behind the newest one", Range::at_least(0))
+          .flag("emit_empty", &SliceOptions::emit_empty, "emit windows with no record at all")
+          .num("dedup_horizon_s", &SliceOptions::dedup_horizon_s,
+               "duplicate records within this horizon are dropped and counted", Range::at_least(0))
+          .rule([](const SliceOptions& o, const std::string&) {
+            RSLICER_CHECK(o.window_stride_s <= o.window_len_s, InvalidInput, "slice.window_stride_s (",
+                          o.window_stride_s, ") must not exceed slice.window_len_s (", o.window_len_s,
+                          "): records between windows would be lost");
+          });
+  return s;
+}
+
 Slicer::Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink)
     : options_(options), faults_(std::move(faults)), sink_(std::move(sink)), dedup_(std::make_unique<DedupState>()) {
-  RSLICER_CHECK(options_.window_len_s > 0, InvalidInput, "window_len_s must be > 0, got ", options_.window_len_s);
-  RSLICER_CHECK(options_.window_stride_s > 0, InvalidInput, "window_stride_s must be > 0, got ",
-                options_.window_stride_s);
-  RSLICER_CHECK(options_.window_stride_s <= options_.window_len_s, InvalidInput,
-                "window_stride_s (", options_.window_stride_s, ") must not exceed window_len_s (",
-                options_.window_len_s, "): records between windows would be lost");
-  RSLICER_CHECK(options_.allowed_lateness_s >= 0, InvalidInput, "allowed_lateness_s must be >= 0, got ",
-                options_.allowed_lateness_s);
+  SliceOptions::schema().validate(options_);
   window_len_ = static_cast<TimeUs>(std::llround(options_.window_len_s * kUsPerSecond));
   window_stride_ = static_cast<TimeUs>(std::llround(options_.window_stride_s * kUsPerSecond));
   RSLICER_CHECK(window_len_ > 0 && window_stride_ > 0, InvalidInput, "window_len_s and window_stride_s must be at least 1 us");

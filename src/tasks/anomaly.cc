@@ -7,6 +7,18 @@
 #include "core/errors.h"
 
 namespace rslicer {
+
+const config::Schema<AnomalyOptions>& AnomalyOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<AnomalyOptions>("ad")
+          .num("neighbors", &AnomalyOptions::neighbors, "k of the kNN distance to normal slices", Range::at_least(1))
+          .num("min_state_refs", &AnomalyOptions::min_state_refs,
+               "a state with fewer normal references falls back to the global set", Range::at_least(1))
+          .num("exclusion_s", &AnomalyOptions::exclusion_s,
+               "references closer than this to the scored slice are skipped (no self match)", Range::at_least(0));
+  return s;
+}
 namespace {
 double l2(const float* a, const float* b, int dim) {
   double s = 0;
@@ -31,6 +43,7 @@ void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vec
   dim_ = dim;
   refs_ = refs;
   times_ = times;
+  states_ = states;
   int k = 0;
   for (int s : states) k = std::max(k, s + 1);
   by_state_.assign(k, {});
@@ -86,6 +99,47 @@ double KnnAnomalyHead::score(const float* x, int state, TimeUs time) const {
       &refs_for(state) != &all_)
     scale = scale_[state];
   return r / scale;
+}
+
+nlohmann::json KnnAnomalyHead::to_json() const {
+  return {{"options", AnomalyOptions::schema().to_json(options_)},
+          {"state_aware", options_.state_aware},
+          {"dim", dim_},
+          {"references", refs_},
+          {"times", times_},
+          {"states", states_},
+          {"state_scales", scale_},
+          {"global_scale", global_scale_}};
+}
+
+KnnAnomalyHead KnnAnomalyHead::from_json(const nlohmann::json& j) {
+  try {
+    AnomalyOptions o = AnomalyOptions::schema().from_json(j.at("options"));
+    o.state_aware = j.at("state_aware").get<bool>();
+    KnnAnomalyHead h(o);
+    h.dim_ = j.at("dim").get<int>();
+    h.refs_ = j.at("references").get<std::vector<float>>();
+    h.times_ = j.at("times").get<std::vector<TimeUs>>();
+    h.states_ = j.at("states").get<std::vector<int>>();
+    h.scale_ = j.at("state_scales").get<std::vector<double>>();
+    h.global_scale_ = j.at("global_scale").get<double>();
+    if (h.dim_ <= 0 || h.refs_.size() != h.times_.size() * static_cast<size_t>(h.dim_) ||
+        h.states_.size() != h.times_.size())
+      throw ModelError("anomaly head: reference sizes do not match");
+    int k = static_cast<int>(h.scale_.size());
+    for (int s : h.states_) k = std::max(k, s + 1);
+    h.by_state_.assign(k, {});
+    for (size_t i = 0; i < h.times_.size(); ++i) {
+      h.all_.push_back(static_cast<std::int64_t>(i));
+      if (h.states_[i] < 0) throw ModelError("anomaly head: negative state");
+      h.by_state_[h.states_[i]].push_back(static_cast<std::int64_t>(i));
+    }
+    return h;
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(cat("malformed anomaly head: ", e.what()));
+  }
 }
 
 }  // namespace rslicer

@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
 #include "core/time.h"
 
 namespace rslicer {
@@ -20,17 +23,22 @@ struct AnomalyOptions {
   bool state_aware = true;         // references and scale per state; false = one global set
   int min_state_refs = 10;         // a state with fewer normal references falls back to the global set
   double exclusion_s = 180;        // references whose start lies closer than this to the scored slice are skipped (no self/overlap match)
+  static const config::Schema<AnomalyOptions>& schema();
 };
 
 class KnnAnomalyHead {
  public:
-  explicit KnnAnomalyHead(AnomalyOptions options = {}) : options_(options) {}
+  explicit KnnAnomalyHead(AnomalyOptions options = {}) : options_(options) { AnomalyOptions::schema().validate(options_); }
   // Normal training slices: vectors [n * dim], their start times and states.
   void fit(const std::vector<float>& refs, int dim, const std::vector<TimeUs>& times, const std::vector<int>& states);
   // Calibrated score of one slice (1 = typical normal of its state).
   double score(const float* x, int state, TimeUs time) const;
   double raw_score(const float* x, int state, TimeUs time) const;  // uncalibrated kNN distance
   int dim() const { return dim_; }
+  size_t references() const { return times_.size(); }
+
+  nlohmann::json to_json() const;  // references, times, states and calibration
+  static KnnAnomalyHead from_json(const nlohmann::json& j);  // ModelError on a malformed object
 
  private:
   const std::vector<std::int64_t>& refs_for(int state) const;
@@ -38,6 +46,7 @@ class KnnAnomalyHead {
   int dim_ = 0;
   std::vector<float> refs_;
   std::vector<TimeUs> times_;
+  std::vector<int> states_;
   std::vector<std::vector<std::int64_t>> by_state_;
   std::vector<std::int64_t> all_;
   std::vector<double> scale_;   // per state

@@ -8,6 +8,30 @@
 
 namespace rslicer {
 
+const config::Schema<RawScoreOptions>& RawScoreOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<RawScoreOptions>("raw")
+          .num("reference_s", &RawScoreOptions::reference_s, "normal period [t - reference_s, t - guard_s)",
+               Range::above(0))
+          .num("guard_s", &RawScoreOptions::guard_s, "gap between the normal period and t", Range::at_least(0))
+          .num("anomaly_s", &RawScoreOptions::anomaly_s, "scored period [t, t + anomaly_s)", Range::above(0))
+          .flag("robust", &RawScoreOptions::robust, "BARO (median / IQR); false: N-sigma (mean / sd)")
+          .num("min_rel_scale", &RawScoreOptions::min_rel_scale, "scale floor as a share of |centre|",
+               Range::at_least(0))
+          .num("min_abs_scale", &RawScoreOptions::min_abs_scale, "a scale at or below this is replaced by 1",
+               Range::at_least(0))
+          .num("max_missing_share", &RawScoreOptions::max_missing_share,
+               "skip a KPI whose normal period misses more than this share of points", Range::closed(0, 1))
+          .num("max_zero_share", &RawScoreOptions::max_zero_share,
+               "skip a KPI whose normal values are 0 in more than this share", Range::closed(0, 1))
+          .text("skip_kpis_containing", &RawScoreOptions::skip_kpis_containing,
+                "skip KPIs whose name contains this (\"\" = none)")
+          .text("only_kpis_containing", &RawScoreOptions::only_kpis_containing,
+                "use only KPIs whose name contains this (\"\" = all)");
+  return s;
+}
+
 void MetricTable::add(const std::string& entity, const std::string& service, const std::string& kind,
                       const std::string& kpi, TimeUs t, double v) {
   auto it = index_.find(entity);
@@ -59,21 +83,11 @@ int MetricTable::find(const std::string& name) const {
   return it == index_.end() ? -1 : it->second;
 }
 
-MetricTable read_metric_table(TelemetrySource& source) {
-  MetricTable table;
-  auto stream = source.open();
-  Record r;
-  const Catalog& cat = source.catalog();
-  while (stream->next(r)) {
-    const auto* m = std::get_if<MetricPoint>(&r);
-    if (!m) continue;
-    const std::string& name = cat.entities.name(m->entity);
-    const auto& info = cat.entity_info[m->entity];
-    std::string service = info.service != kNoId && info.service != m->entity ? cat.entities.name(info.service) : "";
-    table.add(name, service, entity_kind_name(info.kind), cat.kpis.name(m->kpi), m->time, m->value);
-  }
-  table.finish();
-  return table;
+void MetricTableBuilder::metric(const MetricPoint& m, const Catalog& cat) {
+  const std::string& name = cat.entities.name(m.entity);
+  const auto& info = cat.entity_info[m.entity];
+  std::string service = info.service != kNoId && info.service != m.entity ? cat.entities.name(info.service) : "";
+  table_.add(name, service, entity_kind_name(info.kind), cat.kpis.name(m.kpi), m.time, m.value);
 }
 
 namespace {
@@ -143,7 +157,7 @@ std::map<std::string, EntityScore> raw_entity_scores(const MetricTable& table, T
       expected = std::max(expected, refs[k].size());
       ++k;
     }
-    EntityScore es{e.name, -1, ""};
+    EntityScore es{e.name, -1, "", 0, 0};
     bool any = false;
     k = 0;
     for (const auto& [kpi, s] : e.kpis) {
@@ -160,6 +174,8 @@ std::map<std::string, EntityScore> raw_entity_scores(const MetricTable& table, T
         if (z > es.score) {
           es.score = z;
           es.top_kpi = kpi;
+          es.value = v;
+          es.normal = c;
         }
       }
     }

@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "core/time.h"
+#include "telemetry/stream.h"
+
+#include "core/config.h"
 
 namespace rslicer {
-
-class TelemetrySource;
 
 struct MetricSeries {
   std::vector<TimeUs> times;   // sorted
@@ -43,9 +44,16 @@ class MetricTable {
   TimeUs first_ = INT64_MAX, last_ = INT64_MIN;
 };
 
-// Reads every metric point of a source (traces and logs are not read when the
-// source was opened with read_traces/read_logs = false).
-MetricTable read_metric_table(TelemetrySource& source);
+// Fills a MetricTable with every metric point of a pass (dataset/dataset.h).
+class MetricTableBuilder final : public RecordObserver {
+ public:
+  void metric(const MetricPoint& m, const Catalog& catalog) override;
+  void finish(const Catalog&) override { table_.finish(); }
+  const MetricTable& table() const { return table_; }
+
+ private:
+  MetricTable table_;
+};
 
 struct RawScoreOptions {
   double reference_s = 3600;   // the normal period: [t - reference_s, t - guard_s)
@@ -61,12 +69,15 @@ struct RawScoreOptions {
   double max_zero_share = 0.5;     // skip when more than this share of the normal values are exactly 0
   std::string skip_kpis_containing;  // rank_raw / raw_entity_scores: skip KPIs whose name contains this ("" = none)
   std::string only_kpis_containing;  // rank_raw / raw_entity_scores: use only KPIs whose name contains this ("" = all)
+  static const config::Schema<RawScoreOptions>& schema();
 };
 
 struct EntityScore {
   std::string entity;
   double score = 0;
   std::string top_kpi;  // the KPI that gave the score (raw baselines)
+  double value = 0;     // its value that gave the score
+  double normal = 0;    // its normal centre (median, or mean for N-sigma)
 };
 
 // Root cause ranking by the largest |scaled deviation| of any KPI of each

@@ -4,7 +4,32 @@
 #include <cmath>
 #include <map>
 
+#include "core/errors.h"
+
 namespace rslicer {
+
+const config::Schema<EmbeddingRcaOptions>& EmbeddingRcaOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<EmbeddingRcaOptions>("rcl")
+          .num("min_state_refs", &EmbeddingRcaOptions::min_state_refs,
+               "references of an entity in a state needed to use that state's profile", Range::at_least(1))
+          .num("scale_floor", &EmbeddingRcaOptions::scale_floor,
+               "scale floor as a share of the median scale over entities", Range::at_least(0))
+          .text("kind", &EmbeddingRcaOptions::kind, "rank only entities of this kind (empty = all)",
+                {"", "pod", "node", "service", "instance"});
+  return s;
+}
+
+const config::Schema<LearnedRcaOptions>& LearnedRcaOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<LearnedRcaOptions>("rcl_learned")
+          .num("epochs", &LearnedRcaOptions::epochs, "full-batch gradient steps", Range::at_least(1))
+          .num("lr", &LearnedRcaOptions::lr, "step size", Range::above(0))
+          .num("l2", &LearnedRcaOptions::l2, "pull of the weights toward the unsupervised start", Range::at_least(0));
+  return s;
+}
 namespace {
 
 struct Profile {
@@ -39,6 +64,13 @@ double dist(const float* x, const std::vector<double>& m) {
 }
 
 }  // namespace
+
+bool rcl_match(const std::string& candidate, const std::string& candidate_service, const std::string& label,
+               const std::string& label_level) {
+  if (candidate == label) return true;
+  if (label_level == "service") return candidate_service == label;
+  return false;
+}
 
 std::vector<EntityFeatures> entity_features(const RcaInputs& in, const EmbeddingRcaOptions& o) {
   const auto& case_slices = in.case_slices;
@@ -203,6 +235,31 @@ std::vector<EntityScore> LearnedRcaHead::rank(const std::vector<EntityFeatures>&
     return a.score != b.score ? a.score > b.score : a.entity < b.entity;
   });
   return out;
+}
+
+nlohmann::json LearnedRcaHead::to_json() const {
+  return {{"options", LearnedRcaOptions::schema().to_json(options_)},
+          {"w", w_},
+          {"w0", w0_},
+          {"mean", mean_},
+          {"sd", sd_}};
+}
+
+LearnedRcaHead LearnedRcaHead::from_json(const nlohmann::json& j) {
+  try {
+    LearnedRcaHead h(LearnedRcaOptions::schema().from_json(j.at("options")));
+    h.w_ = j.at("w").get<std::vector<double>>();
+    h.w0_ = j.at("w0").get<std::vector<double>>();
+    h.mean_ = j.at("mean").get<std::vector<double>>();
+    h.sd_ = j.at("sd").get<std::vector<double>>();
+    if (!h.w_.empty() && (h.mean_.size() < h.w_.size() || h.sd_.size() < h.w_.size()))
+      throw ModelError("root-cause head: sizes do not match");
+    return h;
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(cat("malformed root-cause head: ", e.what()));
+  }
 }
 
 }  // namespace rslicer

@@ -7,6 +7,18 @@
 #include "core/errors.h"
 
 namespace rslicer {
+
+const config::Schema<SpotOptions>& SpotOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<SpotOptions>("spot")
+          .num("q", &SpotOptions::q, "risk: probability that a normal score exceeds the threshold",
+               Range::open(0, 1))
+          .num("level", &SpotOptions::level, "quantile of the calibration scores used as the initial threshold",
+               Range::open(0, 1))
+          .flag("dynamic", &SpotOptions::dynamic, "update the fit with new peaks while running (published SPOT)");
+  return s;
+}
 namespace {
 
 double gpd_log_likelihood(const std::vector<double>& y, double gamma, double sigma) {
@@ -104,8 +116,6 @@ GpdFit fit_gpd(const std::vector<double>& y) {
 
 void Spot::fit(const std::vector<double>& calibration) {
   RSLICER_CHECK(!calibration.empty(), InvalidInput, "SPOT: no calibration scores");
-  RSLICER_CHECK(options_.q > 0 && options_.q < 1 && options_.level > 0 && options_.level < 1, InvalidInput,
-                "SPOT: q and level must lie in (0, 1), got q=", options_.q, " level=", options_.level);
   std::vector<double> sorted = calibration;
   std::sort(sorted.begin(), sorted.end());
   size_t idx = static_cast<size_t>(std::floor(options_.level * (sorted.size() - 1)));
@@ -133,23 +143,53 @@ void Spot::update_threshold() {
     z_ = t_ - fit_.sigma * std::log(r);
 }
 
+bool Spot::step(double x, double* threshold) {
+  bool alarm = false;
+  if (x > z_) {
+    alarm = true;
+  } else if (options_.dynamic && x > t_) {
+    peaks_.push_back(x - t_);
+    ++n_;
+    update_threshold();
+  } else {
+    ++n_;
+  }
+  if (threshold) *threshold = z_;
+  return alarm;
+}
+
 std::vector<bool> Spot::run(const std::vector<double>& scores, std::vector<double>* thresholds_out) {
   std::vector<bool> alarms(scores.size(), false);
   if (thresholds_out) thresholds_out->assign(scores.size(), z_);
-  for (size_t i = 0; i < scores.size(); ++i) {
-    double x = scores[i];
-    if (x > z_) {
-      alarms[i] = true;
-    } else if (options_.dynamic && x > t_) {
-      peaks_.push_back(x - t_);
-      ++n_;
-      update_threshold();
-    } else {
-      ++n_;
-    }
-    if (thresholds_out) (*thresholds_out)[i] = z_;
-  }
+  for (size_t i = 0; i < scores.size(); ++i) alarms[i] = step(scores[i], thresholds_out ? &(*thresholds_out)[i] : nullptr);
   return alarms;
+}
+
+nlohmann::json Spot::to_json() const {
+  return {{"options", SpotOptions::schema().to_json(options_)},
+          {"t", t_},
+          {"z", z_},
+          {"n", n_},
+          {"peaks", peaks_},
+          {"gamma", fit_.gamma},
+          {"sigma", fit_.sigma},
+          {"log_likelihood", fit_.log_likelihood}};
+}
+
+Spot Spot::from_json(const nlohmann::json& j) {
+  try {
+    Spot s(SpotOptions::schema().from_json(j.at("options")));
+    s.t_ = j.at("t").get<double>();
+    s.z_ = j.at("z").get<double>();
+    s.n_ = j.at("n").get<std::int64_t>();
+    s.peaks_ = j.at("peaks").get<std::vector<double>>();
+    s.fit_.gamma = j.at("gamma").get<double>();
+    s.fit_.sigma = j.at("sigma").get<double>();
+    s.fit_.log_likelihood = j.at("log_likelihood").get<double>();
+    return s;
+  } catch (const std::exception& e) {
+    throw ModelError(cat("malformed SPOT state: ", e.what()));
+  }
 }
 
 }  // namespace rslicer

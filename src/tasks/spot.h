@@ -11,12 +11,17 @@
 #include <cstdint>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+
 namespace rslicer {
 
 struct SpotOptions {
   double q = 0.1;        // risk: probability that a normal score exceeds the threshold (published protocol: 0.1)
   double level = 0.95;   // quantile of the calibration scores used as the initial threshold t (published: 0.95)
   bool dynamic = true;   // update the fit with new peaks while running (the published SPOT); false = fixed threshold
+  static const config::Schema<SpotOptions>& schema();
 };
 
 struct GpdFit {
@@ -30,13 +35,18 @@ GpdFit fit_gpd(const std::vector<double>& excesses);
 
 class Spot {
  public:
-  explicit Spot(SpotOptions options = {}) : options_(options) {}
+  explicit Spot(SpotOptions options = {}) : options_(options) { SpotOptions::schema().validate(options_); }
   // Calibrates on scores that carry no test labels (the training split).
   void fit(const std::vector<double>& calibration);
   double threshold() const { return z_; }        // current alarm threshold z_q
   double initial_threshold() const { return t_; }
   // Alarms for a stream of scores (updates the threshold when dynamic). thresholds_out gets z per step.
   std::vector<bool> run(const std::vector<double>& scores, std::vector<double>* thresholds_out = nullptr);
+  // One step of run(): the alarm for `score` (the threshold it was compared with goes to *threshold).
+  bool step(double score, double* threshold = nullptr);
+
+  nlohmann::json to_json() const;  // the calibrated state (thresholds, peaks, fit)
+  static Spot from_json(const nlohmann::json& j);  // ModelError on a malformed object
 
  private:
   void update_threshold();

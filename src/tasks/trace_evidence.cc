@@ -75,50 +75,40 @@ void TraceTable::add_log(const std::string& entity, TimeUs t, LogLevel level) {
 
 void TraceTable::add_error_mention(const std::string& entity, TimeUs t) { at(entity, t).error_mentions += 1; }
 
-TraceTable read_trace_table(TelemetrySource& source) {
-  TraceTable table;
-  const Catalog& cat = source.catalog();
-  auto stream = source.open();
-  Record r;
-  std::vector<Span> spans;
-  std::map<std::string, std::vector<std::string>> pods_of;  // service name -> its pods (filled lazily)
-  size_t known_entities = 0;
-  while (stream->next(r)) {
-    if (auto* s = std::get_if<Span>(&r)) {
-      spans.push_back(std::move(*s));
-    } else if (auto* l = std::get_if<LogRecord>(&r)) {
-      if (l->entity == kNoId) continue;
-      table.add_log(cat.entities.name(l->entity), l->time, l->level);
-      bool error = l->level == LogLevel::kError || l->level == LogLevel::kFatal ||
-                   l->message.find("Exception") != std::string::npos;
-      if (!error) continue;
-      if (known_entities != cat.entities.size()) {  // the catalog grows while reading
-        known_entities = cat.entities.size();
-        pods_of.clear();
-        for (size_t i = 0; i < known_entities && i < cat.entity_info.size(); ++i) {
-          Id sv = cat.entity_info[i].service;
-          if (sv != kNoId && sv != i) pods_of[cat.entities.name(sv)].push_back(cat.entities.name(static_cast<Id>(i)));
-        }
-      }
-      for (const auto& [service, pods] : pods_of)
-        if (l->message.find(service) != std::string::npos)
-          for (const auto& p : pods) table.add_error_mention(p, l->time);
+void TraceTableBuilder::log(const LogRecord& l, const Catalog& cat) {
+  if (l.entity == kNoId) return;
+  table_.add_log(cat.entities.name(l.entity), l.time, l.level);
+  bool error = l.level == LogLevel::kError || l.level == LogLevel::kFatal ||
+               l.message.find("Exception") != std::string::npos;
+  if (!error) return;
+  if (known_entities_ != cat.entities.size()) {  // the catalog grows while reading
+    known_entities_ = cat.entities.size();
+    pods_of_.clear();
+    for (size_t i = 0; i < known_entities_ && i < cat.entity_info.size(); ++i) {
+      Id sv = cat.entity_info[i].service;
+      if (sv != kNoId && sv != i) pods_of_[cat.entities.name(sv)].push_back(cat.entities.name(static_cast<Id>(i)));
     }
   }
-  std::vector<std::string> names;
-  for (size_t i = 0; i < cat.entities.size(); ++i) names.push_back(cat.entities.name(static_cast<Id>(i)));
-  table.add_spans(spans, names);
-  return table;
+  for (const auto& [service, pods] : pods_of_)
+    if (l.message.find(service) != std::string::npos)
+      for (const auto& p : pods) table_.add_error_mention(p, l.time);
 }
 
-std::map<std::string, std::vector<double>> trace_case_features(const TraceTable& table, TimeUs start, TimeUs end,
-                                                               TimeUs exclude_a, TimeUs exclude_b) {
+void TraceTableBuilder::finish(const Catalog& cat) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < cat.entities.size(); ++i) names.push_back(cat.entities.name(static_cast<Id>(i)));
+  table_.add_spans(spans_, names);
+  spans_ = {};
+}
+
+std::map<std::string, TraceCaseEvidence> trace_case_features(const TraceTable& table, TimeUs start, TimeUs end,
+                                                            TimeUs exclude_a, TimeUs exclude_b) {
   std::vector<TimeUs> profile_minutes, case_minutes;
   for (auto& [m, on] : table.active_) {
     if (m >= start && m < end) case_minutes.push_back(m);
     else if (m + kMinute <= exclude_a || m >= exclude_b) profile_minutes.push_back(m);
   }
-  std::map<std::string, std::vector<double>> out;
+  std::map<std::string, TraceCaseEvidence> out;
   for (const auto& [entity, by_minute] : table.minutes_) {
     auto get = [&](TimeUs m) {
       auto it = by_minute.find(m);
@@ -148,6 +138,14 @@ std::map<std::string, std::vector<double>> trace_case_features(const TraceTable&
       mentions.push_back(e.error_mentions);
       if (e.caller_spans > 0) per_call.push_back(e.caller_self_us / e.caller_spans);
     }
+    TraceCaseEvidence ev;
+    ev.case_rate = {c.spans / n, c.self_us / n, c.error_spans / n, c.logs / n, c.error_logs / n, c.error_mentions / n,
+                    c.caller_spans / n, c.caller_self_us / n};
+    ev.normal = {median(spans), 0, median(err_spans), median(logs), median(err_logs), median(mentions), 0, 0};
+    if (c.spans > 0) ev.self_per_span_us = c.self_us / c.spans;
+    if (!per_span.empty()) ev.normal_self_per_span_us = median(per_span);
+    if (c.caller_spans > 0) ev.caller_per_call_us = c.caller_self_us / c.caller_spans;
+    if (!per_call.empty()) ev.normal_caller_per_call_us = median(per_call);
     std::vector<double> f(kTraceFeatureCount, 0.0);
     if (c.spans > 0 && !per_span.empty()) f[0] = std::log((c.self_us / c.spans + 100.0) / (median(per_span) + 100.0));
     f[1] = std::max(0.0, std::log1p(c.error_spans / n) - std::log1p(median(err_spans)));
@@ -157,7 +155,8 @@ std::map<std::string, std::vector<double>> trace_case_features(const TraceTable&
     f[5] = std::max(0.0, std::log1p(c.error_mentions / n) - std::log1p(median(mentions)));
     if (c.caller_spans > 0 && !per_call.empty())
       f[6] = std::log((c.caller_self_us / c.caller_spans + 100.0) / (median(per_call) + 100.0));
-    out[entity] = std::move(f);
+    ev.features = std::move(f);
+    out[entity] = std::move(ev);
   }
   return out;
 }

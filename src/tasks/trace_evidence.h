@@ -15,10 +15,9 @@
 
 #include "core/time.h"
 #include "telemetry/record.h"
+#include "telemetry/stream.h"
 
 namespace rslicer {
-
-class TelemetrySource;
 
 struct MinuteEvidence {
   double spans = 0;        // spans executed by the entity in the minute
@@ -29,6 +28,20 @@ struct MinuteEvidence {
   double error_mentions = 0;  // ERROR/FATAL or exception log lines of any entity that name this entity's service
   double caller_spans = 0;    // spans of other entities that called this entity (parents of its spans)
   double caller_self_us = 0;  // their summed self time: a slow link into the entity raises its callers' self time
+};
+
+constexpr int kTraceFeatureCount = 7;
+
+// One entity's span and log evidence of a case against its own profile.
+struct TraceCaseEvidence {
+  // [log self time per span ratio, log1p error spans excess, log1p error logs excess,
+  //  log span count ratio, log log-line count ratio, log1p error mentions excess,
+  //  log callers' self time per call ratio]; missing data gives 0
+  std::vector<double> features;
+  MinuteEvidence case_rate;   // the case window, per minute
+  MinuteEvidence normal;      // the profile: median per active minute
+  double self_per_span_us = 0, normal_self_per_span_us = 0;  // case / profile (0 when unknown)
+  double caller_per_call_us = 0, normal_caller_per_call_us = 0;
 };
 
 // Self time of every span: duration minus the summed durations of its direct
@@ -49,23 +62,33 @@ class TraceTable {
   MinuteEvidence& at(const std::string& entity, TimeUs t);
   std::map<std::string, std::map<TimeUs, MinuteEvidence>> minutes_;
   std::map<TimeUs, bool> active_;  // minutes holding any span or log (all entities)
-  friend std::map<std::string, std::vector<double>> trace_case_features(const TraceTable&, TimeUs, TimeUs, TimeUs,
-                                                                       TimeUs);
+  friend std::map<std::string, TraceCaseEvidence> trace_case_features(const TraceTable&, TimeUs, TimeUs, TimeUs,
+                                                                     TimeUs);
 };
 
-// Reads every span and log line of a source (metrics skipped by the caller's ReadOptions). An error
-// log line (ERROR/FATAL, or "Exception" in the text) that names a service ("ts-basic-service") counts as
-// an error mention for every pod of that service: callers blame the failing callee in their errors.
-TraceTable read_trace_table(TelemetrySource& source);
+// Fills a TraceTable with every span and log line of a pass (dataset/dataset.h).
+// An error log line (ERROR/FATAL, or "Exception" in the text) that names a
+// service ("ts-basic-service") counts as an error mention for every pod of
+// that service: callers blame the failing callee in their errors.
+class TraceTableBuilder final : public RecordObserver {
+ public:
+  void span(const Span& s, const Catalog&) override { spans_.push_back(s); }
+  void log(const LogRecord& l, const Catalog& catalog) override;
+  void finish(const Catalog& catalog) override;
+  const TraceTable& table() const { return table_; }
+
+ private:
+  TraceTable table_;
+  std::vector<Span> spans_;  // self times need whole traces: computed at finish()
+  std::map<std::string, std::vector<std::string>> pods_of_;  // service name -> its pods (as far as the catalog knew)
+  size_t known_entities_ = 0;
+};
+
 
 // Per-entity evidence of the case window [start, end) against the entity's
-// profile over the active minutes outside [exclude_a, exclude_b):
-// [log self time per span ratio, log1p error spans excess, log1p error logs excess,
-//  log span count ratio, log log-line count ratio, log1p error mentions excess,
-//  log callers' self time per call ratio]; missing data gives 0.
-// Every entity of the table is returned.
-std::map<std::string, std::vector<double>> trace_case_features(const TraceTable& table, TimeUs start, TimeUs end,
-                                                               TimeUs exclude_a, TimeUs exclude_b);
-constexpr int kTraceFeatureCount = 7;
+// profile over the active minutes outside [exclude_a, exclude_b). Every
+// entity of the table is returned.
+std::map<std::string, TraceCaseEvidence> trace_case_features(const TraceTable& table, TimeUs start, TimeUs end,
+                                                            TimeUs exclude_a, TimeUs exclude_b);
 
 }  // namespace rslicer

@@ -7,6 +7,15 @@
 #include "core/errors.h"
 
 namespace rslicer {
+
+const config::Schema<TriageOptions>& TriageOptions::schema() {
+  static const auto s =
+      config::Schema<TriageOptions>("triage")
+          .num("neighbors", &TriageOptions::neighbors, "k of the kNN vote (chosen by leave-one-out when tuned)",
+               config::Range::at_least(1))
+          .flag("cosine", &TriageOptions::cosine, "cosine distance (else Euclidean)");
+  return s;
+}
 namespace {
 double distance(const std::vector<float>& a, const std::vector<float>& b, bool cosine) {
   double dot = 0, na = 0, nb = 0, sq = 0;
@@ -34,6 +43,10 @@ void KnnTriageHead::fit(const std::vector<std::vector<float>>& x, const std::vec
 }
 
 std::string KnnTriageHead::predict(const std::vector<float>& x, int state) const {
+  return predict_with_confidence(x, state).first;
+}
+
+std::pair<std::string, double> KnnTriageHead::predict_with_confidence(const std::vector<float>& x, int state) const {
   std::vector<size_t> pool;
   if (options_.state_aware)
     for (size_t i = 0; i < x_.size(); ++i)
@@ -47,13 +60,41 @@ std::string KnnTriageHead::predict(const std::vector<float>& x, int state) const
   std::map<std::string, double> votes;
   for (size_t i = 0; i < k; ++i) votes[labels_[d[i].second]] += 1.0 / (d[i].first + 1e-6);
   std::string best;
-  double best_v = -1;
-  for (auto& [label, v] : votes)
+  double best_v = -1, total = 0;
+  for (auto& [label, v] : votes) {
+    total += v;
     if (v > best_v) {
       best_v = v;
       best = label;
     }
-  return best;
+  }
+  return {best, total > 0 ? best_v / total : 0.0};
+}
+
+nlohmann::json KnnTriageHead::to_json() const {
+  return {{"options", TriageOptions::schema().to_json(options_)},
+          {"state_aware", options_.state_aware},
+          {"x", x_},
+          {"labels", labels_},
+          {"states", states_}};
+}
+
+KnnTriageHead KnnTriageHead::from_json(const nlohmann::json& j) {
+  try {
+    TriageOptions o = TriageOptions::schema().from_json(j.at("options"));
+    o.state_aware = j.at("state_aware").get<bool>();
+    KnnTriageHead h(o);
+    h.x_ = j.at("x").get<std::vector<std::vector<float>>>();
+    h.labels_ = j.at("labels").get<std::vector<std::string>>();
+    h.states_ = j.at("states").get<std::vector<int>>();
+    if (h.x_.size() != h.labels_.size() || h.x_.size() != h.states_.size())
+      throw ModelError("triage head: sizes do not match");
+    return h;
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(cat("malformed triage head: ", e.what()));
+  }
 }
 
 void MajorityTriage::fit(const std::vector<std::string>& labels) {

@@ -9,20 +9,31 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+
 namespace rslicer {
 
 struct TriageOptions {
   int neighbors = 3;          // k of the kNN vote
   bool state_aware = true;    // neighbours from the same state first
   bool cosine = true;         // cosine distance (else Euclidean)
+  static const config::Schema<TriageOptions>& schema();
 };
 
 class KnnTriageHead {
  public:
-  explicit KnnTriageHead(TriageOptions options = {}) : options_(options) {}
+  explicit KnnTriageHead(TriageOptions options = {}) : options_(options) { TriageOptions::schema().validate(options_); }
   void fit(const std::vector<std::vector<float>>& x, const std::vector<std::string>& labels,
            const std::vector<int>& states);
   std::string predict(const std::vector<float>& x, int state) const;
+  // The predicted label and its share of the distance-weighted vote.
+  std::pair<std::string, double> predict_with_confidence(const std::vector<float>& x, int state) const;
+  size_t cases() const { return x_.size(); }
+
+  nlohmann::json to_json() const;
+  static KnnTriageHead from_json(const nlohmann::json& j);  // ModelError on a malformed object
 
  private:
   TriageOptions options_;

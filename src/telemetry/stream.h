@@ -156,6 +156,19 @@ class TelemetrySource {
   ReadCounts counts_;
 };
 
+// Sees every record of a pass once (dataset/dataset.h calls it before the
+// record is sliced): raw tables for the baselines and the root-cause
+// evidence are built this way, in the same pass as the slices. `catalog` is
+// the source's and may grow between calls.
+class RecordObserver {
+ public:
+  virtual ~RecordObserver() = default;
+  virtual void metric(const MetricPoint&, const Catalog&) {}
+  virtual void span(const Span&, const Catalog&) {}
+  virtual void log(const LogRecord&, const Catalog&) {}
+  virtual void finish(const Catalog&) {}  // after the last record
+};
+
 // A stream over records already in memory (sorted by time on construction).
 std::unique_ptr<RecordStream> make_vector_stream(std::vector<Record> records);
 

@@ -4,32 +4,19 @@
 
 namespace rslicer {
 
-nlohmann::json to_json(const LossConfig& c) {
-  return {{"tau", c.tau},       {"lambda_modal", c.lambda_modal}, {"lambda_temp", c.lambda_temp},
-          {"delta", c.delta},   {"lambda_anom", c.lambda_anom},   {"gamma", c.gamma}};
-}
-
-LossConfig loss_config_from_json(const nlohmann::json& j, const LossConfig& base) {
-  LossConfig c = base;
-  RSLICER_CHECK(j.is_object(), InvalidInput, "loss config must be an object, got ", j.dump());
-  for (const auto& [k, v] : j.items()) {
-    double* field = k == "tau"            ? &c.tau
-                    : k == "lambda_modal" ? &c.lambda_modal
-                    : k == "lambda_temp"  ? &c.lambda_temp
-                    : k == "delta"        ? &c.delta
-                    : k == "lambda_anom"  ? &c.lambda_anom
-                    : k == "gamma"        ? &c.gamma
-                                          : nullptr;
-    if (!field) throw InvalidInput(cat("unknown key 'loss.", k, "' in config"));
-    if (!v.is_number()) throw InvalidInput(cat("bad value for 'loss.", k, "': ", v.dump(), " (a number)"));
-    *field = v.get<double>();
-  }
-  RSLICER_CHECK(c.tau > 0, InvalidInput, "loss.tau must be > 0, got ", c.tau);
-  RSLICER_CHECK(c.delta >= 0 && c.delta < 2, InvalidInput, "loss.delta must be in [0, 2), got ", c.delta);
-  RSLICER_CHECK(c.gamma > -1 && c.gamma <= 1, InvalidInput, "loss.gamma must be in (-1, 1], got ", c.gamma);
-  RSLICER_CHECK(c.lambda_modal >= 0 && c.lambda_temp >= 0 && c.lambda_anom >= 0, InvalidInput,
-                "loss weights must be >= 0");
-  return c;
+const config::Schema<LossConfig>& LossConfig::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<LossConfig>("loss")
+          .num("tau", &LossConfig::tau, "InfoNCE temperature (L_modal, L_temp)", Range::above(0))
+          .num("lambda_modal", &LossConfig::lambda_modal, "weight of L_modal (0 removes it)", Range::at_least(0))
+          .num("lambda_temp", &LossConfig::lambda_temp, "weight of L_temp (0 removes it)", Range::at_least(0))
+          .num("delta", &LossConfig::delta, "L_temp slack: a pair with cosine >= 1 - delta is not pulled further",
+               Range::closed_open(0, 2))
+          .num("lambda_anom", &LossConfig::lambda_anom, "weight of L_anom (0 removes it)", Range::at_least(0))
+          .num("gamma", &LossConfig::gamma, "L_anom: anomalous slices' cosine to the normal prototype stays below",
+               Range::open_closed(-1, 1));
+  return s;
 }
 
 namespace {

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "core/config.h"
+
 namespace rslicer {
 
 struct LossConfig {
@@ -18,9 +20,8 @@ struct LossConfig {
   double delta = 0.1;               // L_temp slack: a positive pair with s_ij >= 1 - delta is not pulled further
   double lambda_anom = 0.5;         // weight of L_anom (0 removes it)
   double gamma = 0.5;               // L_anom: anomalous slices' cosine to the normal prototype is pushed below gamma
+  static const config::Schema<LossConfig>& schema();
 };
-nlohmann::json to_json(const LossConfig& c);
-LossConfig loss_config_from_json(const nlohmann::json& j, const LossConfig& base = {});  // unknown key -> InvalidInput
 
 // L_modal: symmetric InfoNCE between the modality embeddings of the same slice.
 //   modality [B, M, D], mask [B, M] bool, fused [B, D], neg_mask [B, B] bool

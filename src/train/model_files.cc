@@ -183,7 +183,7 @@ void save_checkpoint(const std::string& dir, const TrainConfig& config, torch::n
                         {"bad_epochs", st.bad_epochs},
                         {"history", st.history},
                         {"seconds", st.seconds},
-                        {"encoder", to_json(config.encoder)}};
+                        {"encoder", EncoderConfig::schema().to_json(config.encoder)}};
     if (st.prototype.defined()) {
       auto p = st.prototype.to(torch::kFloat64).contiguous();
       s["prototype"] = std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
@@ -204,9 +204,9 @@ TrainCheckpoint load_checkpoint(const std::string& dir, const TrainConfig& confi
   if (!fs::exists(d)) throw ModelError(cat("--resume: no checkpoint in ", dir));
   ModelFolderReader r(d);
   nlohmann::json s = r.json("state.json");
-  if (s.value("encoder", nlohmann::json()) != to_json(config.encoder))
+  if (s.value("encoder", nlohmann::json()) != EncoderConfig::schema().to_json(config.encoder))
     throw ModelError(cat(d, ": checkpoint was written for a different encoder configuration: ",
-                         s.value("encoder", nlohmann::json()).dump(), " vs ", to_json(config.encoder).dump()));
+                         s.value("encoder", nlohmann::json()).dump(), " vs ", EncoderConfig::schema().to_json(config.encoder).dump()));
   r.load_module("weights.pt", model);
   r.load_optimizer("optimizer.pt", opt);
   TrainCheckpoint st;

@@ -18,186 +18,76 @@ namespace rslicer {
 
 namespace fs = std::filesystem;
 
-// ---------------------------------------------------------------- config <-> JSON
+// ---------------------------------------------------------------- config
 
-namespace {
-
-nlohmann::json features_to_json(const FeatureOptions& o) {
-  return {{"name_buckets", o.name_buckets},
-          {"hash_seed", o.hash_seed},
-          {"max_trace_tokens", o.max_trace_tokens},
-          {"max_log_tokens", o.max_log_tokens},
-          {"baseline_len", o.baseline_len},
-          {"event_baseline_len", o.event_baseline_len},
-          {"min_baseline", o.min_baseline},
-          {"z_clip", o.z_clip},
-          {"min_rel_scale", o.min_rel_scale},
-          {"min_abs_scale", o.min_abs_scale}};
-}
-
-template <typename T>
-void read_field(const nlohmann::json& v, T* out, const std::string& key) {
-  try {
-    if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
-      if (!v.is_number()) throw std::runtime_error("not a number");
-    }
-    *out = v.get<T>();
-  } catch (const std::exception&) {
-    throw InvalidInput(cat("bad value for '", key, "' in config: ", v.dump()));
-  }
-}
-
-FeatureOptions features_from_json(const nlohmann::json& j, FeatureOptions o) {
-  RSLICER_CHECK(j.is_object(), InvalidInput, "'features' must be an object");
-  for (const auto& [k, v] : j.items()) {
-    std::string key = "features." + k;
-    if (k == "name_buckets") read_field(v, &o.name_buckets, key);
-    else if (k == "hash_seed") read_field(v, &o.hash_seed, key);
-    else if (k == "max_trace_tokens") read_field(v, &o.max_trace_tokens, key);
-    else if (k == "max_log_tokens") read_field(v, &o.max_log_tokens, key);
-    else if (k == "baseline_len") read_field(v, &o.baseline_len, key);
-    else if (k == "event_baseline_len") read_field(v, &o.event_baseline_len, key);
-    else if (k == "min_baseline") read_field(v, &o.min_baseline, key);
-    else if (k == "z_clip") read_field(v, &o.z_clip, key);
-    else if (k == "min_rel_scale") read_field(v, &o.min_rel_scale, key);
-    else if (k == "min_abs_scale") read_field(v, &o.min_abs_scale, key);
-    else throw InvalidInput(cat("unknown key '", key, "' in config"));
-  }
-  return o;
-}
-
-nlohmann::json slice_to_json(const SliceOptions& o) {
-  return {{"window_len_s", o.window_len_s},
-          {"window_stride_s", o.window_stride_s},
-          {"allowed_lateness_s", o.allowed_lateness_s},
-          {"emit_empty", o.emit_empty},
-          {"dedup_horizon_s", o.dedup_horizon_s}};
-}
-
-SliceOptions slice_from_json(const nlohmann::json& j, SliceOptions o) {
-  RSLICER_CHECK(j.is_object(), InvalidInput, "'slice' must be an object");
-  for (const auto& [k, v] : j.items()) {
-    std::string key = "slice." + k;
-    if (k == "window_len_s") read_field(v, &o.window_len_s, key);
-    else if (k == "window_stride_s") read_field(v, &o.window_stride_s, key);
-    else if (k == "allowed_lateness_s") read_field(v, &o.allowed_lateness_s, key);
-    else if (k == "emit_empty") read_field(v, &o.emit_empty, key);
-    else if (k == "dedup_horizon_s") read_field(v, &o.dedup_horizon_s, key);
-    else throw InvalidInput(cat("unknown key '", key, "' in config"));
-  }
-  RSLICER_CHECK(o.window_len_s > 0 && o.window_stride_s > 0, InvalidInput,
-                "slice.window_len_s and slice.window_stride_s must be > 0");
-  return o;
-}
-
-nlohmann::json source_to_json(const SourceSpec& s) {
-  nlohmann::json j = {{"type", s.type}, {"path", s.path}, {"format", s.format}, {"ratio", s.ratio}};
-  if (!s.simulator.is_null()) j["simulator"] = s.simulator;
-  return j;
-}
-
-SourceSpec source_from_json(const nlohmann::json& j, size_t i) {
-  SourceSpec s;
-  RSLICER_CHECK(j.is_object(), InvalidInput, "sources[", i, "] must be an object");
-  for (const auto& [k, v] : j.items()) {
-    std::string key = cat("sources[", i, "].", k);
-    if (k == "type") read_field(v, &s.type, key);
-    else if (k == "path") read_field(v, &s.path, key);
-    else if (k == "format") read_field(v, &s.format, key);
-    else if (k == "ratio") read_field(v, &s.ratio, key);
-    else if (k == "simulator") s.simulator = v;
-    else throw InvalidInput(cat("unknown key '", key, "' in config"));
-  }
-  RSLICER_CHECK(s.type == "dataset" || s.type == "simulator", InvalidInput, "sources[", i,
-                "].type must be \"dataset\" or \"simulator\", got \"", s.type, "\"");
-  RSLICER_CHECK(s.ratio > 0, InvalidInput, "sources[", i, "].ratio must be > 0, got ", s.ratio);
-  RSLICER_CHECK(s.type != "dataset" || !s.path.empty(), InvalidInput, "sources[", i, "].path is empty");
+const config::Schema<SourceSpec>& SourceSpec::schema() {
+  static const auto s =
+      config::Schema<SourceSpec>("source")
+          .text("type", &SourceSpec::type, "a dataset folder or the simulator", {"dataset", "simulator"})
+          .text("path", &SourceSpec::path, "dataset path (type dataset)")
+          .text("format", &SourceSpec::format, "reader format (type dataset)",
+                {"auto", "nezha", "aiops22", "otlp"})
+          .num("ratio", &SourceSpec::ratio, "relative share of training batches", config::Range::above(0))
+          .custom(
+              "simulator", "SimConfig fields (type simulator; docs/simulator.md)", "object",
+              [](const SourceSpec& x) { return x.simulator.is_null() ? nlohmann::json::object() : x.simulator; },
+              [](const nlohmann::json& v, SourceSpec& x, const std::string& path) {
+                if (!v.is_object()) config::detail::bad_type(path, v, "an object of simulator settings");
+                x.simulator = v;
+              })
+          .rule([](const SourceSpec& x, const std::string& path) {
+            RSLICER_CHECK(x.type != "dataset" || !x.path.empty(), InvalidInput, path, ".path is empty");
+          });
   return s;
 }
 
-}  // namespace
-
-nlohmann::json to_json(const TrainConfig& c) {
-  nlohmann::json sources = nlohmann::json::array();
-  for (const auto& s : c.sources) sources.push_back(source_to_json(s));
-  return {{"encoder", to_json(c.encoder)},
-          {"loss", to_json(c.loss)},
-          {"features", features_to_json(c.features)},
-          {"slice", slice_to_json(c.slice)},
-          {"split", to_json(c.split)},
-          {"sources", sources},
-          {"seed", c.seed},
-          {"threads", c.threads},
-          {"max_epochs", c.max_epochs},
-          {"steps_per_epoch", c.steps_per_epoch},
-          {"batch_runs", c.batch_runs},
-          {"run_len", c.run_len},
-          {"lr", c.lr},
-          {"weight_decay", c.weight_decay},
-          {"warmup_fraction", c.warmup_fraction},
-          {"min_lr_ratio", c.min_lr_ratio},
-          {"grad_clip", c.grad_clip},
-          {"patience", c.patience},
-          {"min_delta", c.min_delta},
-          {"max_minutes", c.max_minutes},
-          {"weak_labels", c.weak_labels},
-          {"embed_batch", c.embed_batch}};
-}
-
-TrainConfig train_config_from_json(const nlohmann::json& j, const TrainConfig& base) {
-  TrainConfig c = base;
-  RSLICER_CHECK(j.is_object(), InvalidInput, "a training config must be a JSON object, got ", j.dump());
-  for (const auto& [k, v] : j.items()) {
-    if (k == "encoder") c.encoder = encoder_config_from_json(v, c.encoder);
-    else if (k == "loss") c.loss = loss_config_from_json(v, c.loss);
-    else if (k == "features") c.features = features_from_json(v, c.features);
-    else if (k == "slice") c.slice = slice_from_json(v, c.slice);
-    else if (k == "split") c.split = split_spec_from_json(v, c.split);
-    else if (k == "sources") {
-      RSLICER_CHECK(v.is_array(), InvalidInput, "'sources' must be an array");
-      c.sources.clear();
-      for (size_t i = 0; i < v.size(); ++i) c.sources.push_back(source_from_json(v[i], i));
-    } else if (k == "seed") read_field(v, &c.seed, k);
-    else if (k == "threads") read_field(v, &c.threads, k);
-    else if (k == "max_epochs") read_field(v, &c.max_epochs, k);
-    else if (k == "steps_per_epoch") read_field(v, &c.steps_per_epoch, k);
-    else if (k == "batch_runs") read_field(v, &c.batch_runs, k);
-    else if (k == "run_len") read_field(v, &c.run_len, k);
-    else if (k == "lr") read_field(v, &c.lr, k);
-    else if (k == "weight_decay") read_field(v, &c.weight_decay, k);
-    else if (k == "warmup_fraction") read_field(v, &c.warmup_fraction, k);
-    else if (k == "min_lr_ratio") read_field(v, &c.min_lr_ratio, k);
-    else if (k == "grad_clip") read_field(v, &c.grad_clip, k);
-    else if (k == "patience") read_field(v, &c.patience, k);
-    else if (k == "min_delta") read_field(v, &c.min_delta, k);
-    else if (k == "max_minutes") read_field(v, &c.max_minutes, k);
-    else if (k == "weak_labels") read_field(v, &c.weak_labels, k);
-    else if (k == "embed_batch") read_field(v, &c.embed_batch, k);
-    else throw InvalidInput(cat("unknown key '", k, "' in config"));
-  }
-  RSLICER_CHECK(c.threads >= 1, InvalidInput, "threads must be >= 1, got ", c.threads);
-  RSLICER_CHECK(c.max_epochs >= 1, InvalidInput, "max_epochs must be >= 1, got ", c.max_epochs);
-  RSLICER_CHECK(c.batch_runs >= 1 && c.run_len >= 1 && c.batch_runs * c.run_len >= 2, InvalidInput,
-                "batch_runs * run_len must be >= 2 (got ", c.batch_runs, " x ", c.run_len, ")");
-  RSLICER_CHECK(c.lr > 0, InvalidInput, "lr must be > 0, got ", c.lr);
-  RSLICER_CHECK(c.warmup_fraction >= 0 && c.warmup_fraction < 1, InvalidInput, "warmup_fraction must be in [0, 1)");
-  RSLICER_CHECK(c.embed_batch >= 1, InvalidInput, "embed_batch must be >= 1");
-  RSLICER_CHECK(c.encoder.name_buckets == c.features.name_buckets, InvalidInput, "encoder.name_buckets (",
-                c.encoder.name_buckets, ") must equal features.name_buckets (", c.features.name_buckets, ")");
-  return c;
+const config::Schema<TrainConfig>& TrainConfig::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<TrainConfig>()
+          .sub("encoder", &TrainConfig::encoder, "encoder architecture")
+          .sub("loss", &TrainConfig::loss, "URCL loss terms and weights")
+          .sub("features", &TrainConfig::features, "feature extraction")
+          .sub("slice", &TrainConfig::slice, "window length and stride")
+          .sub("split", &TrainConfig::split, "time-ordered train / validation / test rule")
+          .subs("sources", &TrainConfig::sources, "training sources; empty: the --data folder")
+          .num("seed", &TrainConfig::seed,
+               "the one seed: weights, batches, state partition, bootstrap")
+          .num("threads", &TrainConfig::threads, "at::set_num_threads (1 is fastest for this small model)",
+               Range::closed(1, 256))
+          .num("max_epochs", &TrainConfig::max_epochs, "upper bound on epochs", Range::at_least(1))
+          .num("steps_per_epoch", &TrainConfig::steps_per_epoch, "0: about (training slices / batch size) steps",
+               Range::at_least(0))
+          .num("batch_runs", &TrainConfig::batch_runs, "runs of consecutive slices per batch", Range::at_least(1))
+          .num("run_len", &TrainConfig::run_len, "slices per run (temporal neighbours for L_temp)", Range::at_least(1))
+          .num("lr", &TrainConfig::lr, "AdamW peak learning rate", Range::above(0))
+          .num("weight_decay", &TrainConfig::weight_decay, "AdamW weight decay", Range::at_least(0))
+          .num("warmup_fraction", &TrainConfig::warmup_fraction, "linear warm-up share of all steps",
+               Range::closed_open(0, 1))
+          .num("min_lr_ratio", &TrainConfig::min_lr_ratio, "final learning rate / peak", Range::closed(0, 1))
+          .num("grad_clip", &TrainConfig::grad_clip, "max global gradient norm (0 = none)", Range::at_least(0))
+          .num("patience", &TrainConfig::patience, "early stopping: epochs without validation improvement",
+               Range::at_least(1))
+          .num("min_delta", &TrainConfig::min_delta, "an improvement smaller than this does not count",
+               Range::at_least(0))
+          .num("max_minutes", &TrainConfig::max_minutes, "wall-clock budget for training (0 = none)",
+               Range::at_least(0))
+          .flag("weak_labels", &TrainConfig::weak_labels, "use the fault labels of the training part for L_anom")
+          .num("embed_batch", &TrainConfig::embed_batch, "batch size when embedding", Range::at_least(1))
+          .rule([](const TrainConfig& c, const std::string&) {
+            RSLICER_CHECK(c.batch_runs * c.run_len >= 2, InvalidInput, "batch_runs * run_len must be >= 2 (got ",
+                          c.batch_runs, " x ", c.run_len, ")");
+            RSLICER_CHECK(c.encoder.name_buckets == c.features.name_buckets, InvalidInput,
+                          "encoder.name_buckets (", c.encoder.name_buckets, ") must equal features.name_buckets (",
+                          c.features.name_buckets, ")");
+          });
+  return s;
 }
 
 TrainConfig load_train_config(const std::string& path, const TrainConfig& base) {
-  std::ifstream in(path);
-  if (!in) throw IoError(cat("cannot open config file ", path));
-  nlohmann::json j;
+  const nlohmann::json j = config::load_json_file(path);
   try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InvalidInput(cat(path, ": not valid JSON: ", e.what()));
-  }
-  try {
-    return train_config_from_json(j, base);
+    return config::from_json(j, base);
   } catch (const InvalidInput& e) {
     throw InvalidInput(cat(path, ": ", e.what()));
   }
@@ -212,7 +102,7 @@ EmbeddingModel::EmbeddingModel(TrainConfig config, std::shared_ptr<RuntimeEncode
   features_.frozen = true;
 }
 
-std::unique_ptr<EmbeddingModel> EmbeddingModel::untrained(const TrainConfig& config, const PreparedData& data) {
+std::unique_ptr<EmbeddingModel> EmbeddingModel::untrained(const TrainConfig& config, const Dataset& data) {
   torch::manual_seed(config.seed);
   auto enc = make_encoder(config.encoder);
   return std::make_unique<EmbeddingModel>(config, enc, data.features, data.drain_state);
@@ -237,7 +127,7 @@ std::vector<SliceEmbedding> EmbeddingModel::embed(const std::vector<FeatureSlice
 
 void EmbeddingModel::save(const std::string& dir, const nlohmann::json& train_log) const {
   ModelFolderWriter w(dir);
-  w.add_json("config.json", to_json(config_));
+  w.add_json("config.json", TrainConfig::schema().to_json(config_));
   w.add_json("features.json", features_.to_json());
   w.add_json("drain.json", drain_);
   w.add_json("train_log.json", train_log.is_null() ? nlohmann::json::object() : train_log);
@@ -249,7 +139,7 @@ std::unique_ptr<EmbeddingModel> EmbeddingModel::load(const std::string& dir) {
   ModelFolderReader r(dir);
   TrainConfig config;
   try {
-    config = train_config_from_json(r.json("config.json"));
+    config = TrainConfig::schema().from_json(r.json("config.json"));
   } catch (const InvalidInput& e) {
     throw ModelError(cat(dir, "/config.json: incompatible configuration: ", e.what()));
   }
@@ -357,6 +247,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
   auto t_start = std::chrono::steady_clock::now();
   RSLICER_CHECK(!sets.empty() && sets[0].data, InvalidInput, "no training data");
   RSLICER_CHECK(!options.out_dir.empty(), InvalidInput, "no output folder for the model");
+  TrainConfig::schema().validate(config);
   std::int64_t n_train = 0;
   for (const auto& s : sets) n_train += static_cast<std::int64_t>(s.train.size());
   RSLICER_CHECK(n_train >= 2, InvalidInput, "need at least 2 training slices, got ", n_train);
@@ -550,7 +441,7 @@ TrainResult train_from_sources(const TrainConfig& config, const std::string& dat
     s.format = format.empty() ? "auto" : format;
     sources.push_back(s);
   }
-  std::vector<PreparedData> prepared;
+  std::vector<Dataset> prepared;
   prepared.reserve(sources.size());
   for (const auto& s : sources) {
     PrepareOptions po;
@@ -565,7 +456,7 @@ TrainResult train_from_sources(const TrainConfig& config, const std::string& dat
     if (s.type == "simulator") {
       prepared.push_back(prepare_simulated(s.simulator, po));
     } else {
-      prepared.push_back(prepare_data(s.path, s.format, po));
+      prepared.push_back(prepare(s.path, s.format, po));
     }
     const auto& p = prepared.back();
     if (options.progress)
@@ -582,7 +473,7 @@ TrainResult train_from_sources(const TrainConfig& config, const std::string& dat
       throw InvalidInput(cat(sources[i].type == "simulator" ? std::string("simulator") : sources[i].path, ": only ",
                              prepared[i].slices.size(), " slices, too few to train"));
     }
-    Split sp = time_split(prepared[i].slices, config.split, prepared[i].faults);
+    Split sp = time_split(slice_windows(prepared[i].slices), config.split, prepared[i].faults);
     ts.train = sp.train;
     ts.validation = sp.validation;
     if (options.progress)

@@ -23,7 +23,8 @@
 #include "model/runtime_encoder.h"
 #include "slice/embedding.h"
 #include "train/losses.h"
-#include "train/pipeline.h"
+#include "dataset/dataset.h"
+#include "dataset/split.h"
 
 namespace rslicer {
 
@@ -36,6 +37,7 @@ struct SourceSpec {
   std::string format = "auto";      // reader format (type dataset)
   double ratio = 1.0;               // relative share of training batches
   nlohmann::json simulator;         // SimConfig overrides (type simulator)
+  static const config::Schema<SourceSpec>& schema();
 };
 
 struct TrainConfig {
@@ -61,12 +63,12 @@ struct TrainConfig {
   double max_minutes = 9.0;         // wall-clock budget for training (0 = none); the best checkpoint is kept
   bool weak_labels = true;          // use fault labels of the training part for L_anom
   std::int64_t embed_batch = 256;   // batch size when embedding
+  static const config::Schema<TrainConfig>& schema();
 };
-nlohmann::json to_json(const TrainConfig& c);
-// Overrides `base` with the keys of `j`; an unknown key (at any level) is an
-// InvalidInput naming it ("unknown key 'loss.tauu' in config").
-TrainConfig train_config_from_json(const nlohmann::json& j, const TrainConfig& base = {});
-TrainConfig load_train_config(const std::string& path, const TrainConfig& base = {});  // file -> IoError / InvalidInput
+// Reads a JSON file over `base` (config::from_json: an unknown key at any
+// level is an InvalidInput naming it, "unknown key 'loss.tauu' in config");
+// IoError when the file cannot be read. Messages name the file.
+TrainConfig load_train_config(const std::string& path, const TrainConfig& base = {});
 
 // A trained or untrained encoder plus everything needed to featurise new data
 // the same way (feature state, Drain templates, slicing options).
@@ -76,11 +78,11 @@ class EmbeddingModel {
   static std::unique_ptr<EmbeddingModel> load(const std::string& dir);
   // A freshly initialised (untrained) model of the configured size, seeded
   // with config.seed; `data` provides the feature state and templates.
-  static std::unique_ptr<EmbeddingModel> untrained(const TrainConfig& config, const PreparedData& data);
+  static std::unique_ptr<EmbeddingModel> untrained(const TrainConfig& config, const Dataset& data);
 
   void save(const std::string& dir, const nlohmann::json& train_log = {}) const;
 
-  // Options for prepare_data that reproduce the model's features on new data.
+  // Options for prepare that reproduce the model's features on new data.
   PrepareOptions prepare_options(const ReadOptions& read = {}, bool progress = true) const;
   // One embedding per slice, in order (eval mode, no grad). Sets
   // at::set_num_threads(config().threads).
@@ -103,7 +105,7 @@ class EmbeddingModel {
 
 // Prepared training data of one source and which of its slices to use.
 struct TrainingSet {
-  const PreparedData* data = nullptr;
+  const Dataset* data = nullptr;
   std::vector<size_t> train;        // slice indices used for gradient steps
   std::vector<size_t> validation;   // slice indices for early stopping
   double ratio = 1.0;               // share of batches

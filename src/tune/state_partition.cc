@@ -13,6 +13,27 @@
 #include "core/errors.h"
 
 namespace rslicer {
+
+const config::Schema<PartitionOptions>& PartitionOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<PartitionOptions>("partition")
+          .num("k", &PartitionOptions::k, "number of runtime states; 0 = chosen by silhouette", Range::closed(0, 256))
+          .num("k_min", &PartitionOptions::k_min, "smallest K tried when k = 0", Range::closed(1, 256))
+          .num("k_max", &PartitionOptions::k_max, "largest K tried when k = 0", Range::closed(1, 256))
+          .num("restarts", &PartitionOptions::restarts, "k-means runs per K; the lowest inertia wins",
+               Range::at_least(1))
+          .num("max_iterations", &PartitionOptions::max_iterations, "Lloyd iterations per run", Range::at_least(1))
+          .num("min_cluster_fraction", &PartitionOptions::min_cluster_fraction,
+               "clusters with fewer members are merged into the nearest", Range::closed_open(0, 1))
+          .num("silhouette_sample", &PartitionOptions::silhouette_sample, "points used to compute the silhouette",
+               Range::at_least(2))
+          .rule([](const PartitionOptions& o, const std::string& where) {
+            RSLICER_CHECK(o.k_min <= o.k_max, InvalidInput, where, ".k_min (", o.k_min, ") must not exceed k_max (",
+                          o.k_max, ")");
+          });
+  return s;
+}
 namespace {
 
 constexpr int kFormatVersion = 1;
@@ -229,8 +250,7 @@ StatePartition StatePartition::fit(const std::vector<std::vector<float>>& rows, 
 
 StatePartition StatePartition::fit(const float* x, std::int64_t n, int dim, const PartitionOptions& o) {
   RSLICER_CHECK(n > 0 && dim > 0, InvalidInput, "state partition: need vectors to fit (n=", n, ", dim=", dim, ")");
-  RSLICER_CHECK(o.k >= 0 && o.k_min >= 1 && o.k_max >= o.k_min, InvalidInput, "state partition: bad K range k=", o.k,
-                " k_min=", o.k_min, " k_max=", o.k_max);
+  PartitionOptions::schema().validate(o);
   StatePartition p;
   p.dim_ = dim;
   std::int64_t min_size = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(o.min_cluster_fraction * n)));

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
+
 namespace rslicer {
 
 struct PartitionOptions {
@@ -22,6 +24,7 @@ struct PartitionOptions {
   double min_cluster_fraction = 0.02; // clusters with fewer members (share of points) are merged into the nearest
   int silhouette_sample = 1500;       // points used to compute the silhouette (sampled with the seed)
   std::uint64_t seed = 1234;          // one seed for seeding, restarts and sampling
+  static const config::Schema<PartitionOptions>& schema();
 };
 
 class StatePartition {

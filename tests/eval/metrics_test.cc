@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "eval/split.h"
+#include "dataset/split.h"
 #include "core/errors.h"
 
 namespace rslicer::eval {

@@ -274,20 +274,20 @@ TEST(TraceEvidence, CaseFeaturesCompareTheWindowWithTheEntitysProfile) {
   }
   auto f = trace_case_features(t, 6 * minute, 9 * minute, 5 * minute, 10 * minute);
   ASSERT_EQ(f.size(), 3u);
-  ASSERT_EQ(f.at("slow").size(), static_cast<size_t>(kTraceFeatureCount));
-  EXPECT_GT(f.at("slow")[0], 1.0);              // log((5000 + 100) / (1000 + 100))
-  EXPECT_NEAR(f.at("front")[0], 0.0, 1e-9);     // its self time did not change
-  EXPECT_GT(f.at("errs")[2], 3.0);              // 30 ERROR lines a minute vs none
-  EXPECT_EQ(f.at("slow")[2], 0.0);
-  EXPECT_NEAR(f.at("slow")[5], std::log1p(1.0), 1e-9);  // one error mention a minute vs none
-  EXPECT_EQ(f.at("errs")[5], 0.0);
+  ASSERT_EQ(f.at("slow").features.size(), static_cast<size_t>(kTraceFeatureCount));
+  EXPECT_GT(f.at("slow").features[0], 1.0);              // log((5000 + 100) / (1000 + 100))
+  EXPECT_NEAR(f.at("front").features[0], 0.0, 1e-9);     // its self time did not change
+  EXPECT_GT(f.at("errs").features[2], 3.0);              // 30 ERROR lines a minute vs none
+  EXPECT_EQ(f.at("slow").features[2], 0.0);
+  EXPECT_NEAR(f.at("slow").features[5], std::log1p(1.0), 1e-9);  // one error mention a minute vs none
+  EXPECT_EQ(f.at("errs").features[5], 0.0);
   // "slow" is called by "front", whose self time (200 us) did not change: no blame on the link.
-  EXPECT_NEAR(f.at("slow")[6], 0.0, 1e-9);
-  EXPECT_EQ(f.at("front")[6], 0.0);  // nobody calls the root
+  EXPECT_NEAR(f.at("slow").features[6], 0.0, 1e-9);
+  EXPECT_EQ(f.at("front").features[6], 0.0);  // nobody calls the root
   // Outside the case the profile is normal: the features of a normal window are near 0.
   auto g = trace_case_features(t, 1 * minute, 4 * minute, 1 * minute, 4 * minute);
-  EXPECT_NEAR(g.at("slow")[0], 0.0, 1e-9);
-  EXPECT_EQ(g.at("errs")[2], 0.0);
+  EXPECT_NEAR(g.at("slow").features[0], 0.0, 1e-9);
+  EXPECT_EQ(g.at("errs").features[2], 0.0);
 }
 
 }  // namespace

@@ -159,18 +159,18 @@ TEST(AnomalyLoss, GradientMatchesFiniteDifferences) {
 }
 
 TEST(LossConfig, JsonUnknownKeyAndRanges) {
-  LossConfig c = loss_config_from_json({{"tau", 0.2}, {"lambda_anom", 0}});
+  LossConfig c = config::from_json<LossConfig>(nlohmann::json{{"tau", 0.2}, {"lambda_anom", 0}});
   EXPECT_DOUBLE_EQ(c.tau, 0.2);
   EXPECT_DOUBLE_EQ(c.lambda_anom, 0.0);
   try {
-    loss_config_from_json({{"tauu", 0.2}});
+    config::from_json<LossConfig>(nlohmann::json{{"tauu", 0.2}});
     FAIL();
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("loss.tauu"), std::string::npos);
   }
-  EXPECT_THROW(loss_config_from_json({{"tau", 0}}), InvalidInput);
-  EXPECT_THROW(loss_config_from_json({{"gamma", "x"}}), InvalidInput);
-  EXPECT_EQ(loss_config_from_json(to_json(c)).tau, c.tau);
+  EXPECT_THROW(config::from_json<LossConfig>(nlohmann::json{{"tau", 0}}), InvalidInput);
+  EXPECT_THROW(config::from_json<LossConfig>(nlohmann::json{{"gamma", "x"}}), InvalidInput);
+  EXPECT_EQ(config::from_json<LossConfig>(config::to_json(c)).tau, c.tau);
 }
 
 }  // namespace

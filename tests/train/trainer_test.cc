@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 
 // n slices of window 180 s, stride 60 s; 3 entities; a fault every 30 slices
 // (lasting 4 slices) that raises entity 1's first KPI z-score and adds traces.
-PreparedData synthetic(int n, std::uint32_t seed = 1) {
-  PreparedData d;
+Dataset synthetic(int n, std::uint32_t seed = 1) {
+  Dataset d;
   d.path = "synthetic";
   d.format = "test";
   for (const char* e : {"svc-a-1", "svc-b-1", "svc-c-1"}) d.catalog.entity(e, EntityKind::kPod);
@@ -80,8 +80,8 @@ TrainConfig tiny_config() {
   return c;
 }
 
-std::vector<TrainingSet> sets_for(const PreparedData& d, const TrainConfig& c) {
-  Split sp = time_split(d.slices, c.split, d.faults);
+std::vector<TrainingSet> sets_for(const Dataset& d, const TrainConfig& c) {
+  Split sp = time_split(slice_windows(d.slices), c.split, d.faults);
   TrainingSet ts;
   ts.data = &d;
   ts.train = sp.train;
@@ -96,15 +96,17 @@ TrainOptions quiet(const std::string& dir) {
   return o;
 }
 
-std::vector<float> all_states(const EmbeddingModel& m, const PreparedData& d) {
+std::vector<float> all_states(const EmbeddingModel& m, const Dataset& d) {
   std::vector<float> out;
   for (const auto& e : m.embed(d.slices)) out.insert(out.end(), e.state.begin(), e.state.end());
   return out;
 }
 
 TEST(TimeSplit, OrderedDisjointAndPurged) {
-  PreparedData d = synthetic(100);
-  Split sp = time_split(d.slices, SplitSpec{}, d.faults);
+  Dataset d = synthetic(100);
+  SplitSpec sixty;
+  sixty.train_fraction = 0.6;
+  Split sp = time_split(slice_windows(d.slices), sixty, d.faults);
   ASSERT_FALSE(sp.train.empty());
   ASSERT_FALSE(sp.validation.empty());
   ASSERT_FALSE(sp.test.empty());
@@ -119,34 +121,39 @@ TEST(TimeSplit, OrderedDisjointAndPurged) {
   // windows of 3 strides straddle each boundary: 2 purged at each
   EXPECT_EQ(sp.train.size() + sp.validation.size() + sp.test.size(), 100u - 4u);
   // gaps do not count: the same slices with a one-day hole in the middle split alike
-  PreparedData g = synthetic(100);
+  Dataset g = synthetic(100);
   for (size_t i = 50; i < g.slices.size(); ++i) {
     g.slices[i].start += 86400 * kUsPerSecond;
     g.slices[i].end += 86400 * kUsPerSecond;
   }
-  Split sg = time_split(g.slices, SplitSpec{}, {});
+  Split sg = time_split(slice_windows(g.slices), sixty, {});
   EXPECT_EQ(sg.test.size(), sp.test.size());
-  SplitSpec cases;
+  SplitSpec cases = sixty;
   cases.by = "cases";
-  Split sc = time_split(d.slices, cases, d.faults);
+  Split sc = time_split(slice_windows(d.slices), cases, d.faults);
   EXPECT_FALSE(sc.test.empty());
   for (size_t i : sc.test) EXPECT_GE(d.slices[i].start, sc.test_start);
   SplitSpec bad;
   bad.train_fraction = 1.5;
-  EXPECT_THROW(time_split(d.slices, bad), InvalidInput);
+  EXPECT_THROW(time_split(slice_windows(d.slices), bad), InvalidInput);
   bad = SplitSpec{};
   bad.by = "days";
-  EXPECT_THROW(time_split(d.slices, bad), InvalidInput);
+  EXPECT_THROW(time_split(slice_windows(d.slices), bad), InvalidInput);
+  // the default holds nothing out: everything trains, the last 15 % validates
+  Split all = time_split(slice_windows(d.slices), SplitSpec{}, d.faults);
+  EXPECT_TRUE(all.test.empty());
+  EXPECT_EQ(all.train.size() + all.validation.size(), 100u - 2u);
+  EXPECT_NEAR(static_cast<double>(all.validation.size()), 15.0, 1.0);
 }
 
 TEST(TrainConfig, JsonRoundTripAndUnknownKeys) {
   TrainConfig c = tiny_config();
   c.sources.push_back({"dataset", "/data/x", "nezha", 2.0, nullptr});
-  TrainConfig r = train_config_from_json(to_json(c));
-  EXPECT_EQ(to_json(r), to_json(c));
+  TrainConfig r = config::from_json<TrainConfig>(config::to_json(c));
+  EXPECT_EQ(config::to_json(r), config::to_json(c));
   auto expect_key_error = [](const nlohmann::json& j, const std::string& key) {
     try {
-      train_config_from_json(j);
+      config::from_json<TrainConfig>(j);
       FAIL() << "accepted " << j.dump();
     } catch (const InvalidInput& e) {
       EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
@@ -169,7 +176,7 @@ TEST(TrainConfig, JsonRoundTripAndUnknownKeys) {
 }
 
 TEST(Trainer, SaveLoadRoundTripAndDeterminism) {
-  PreparedData d = synthetic(90);
+  Dataset d = synthetic(90);
   TrainConfig c = tiny_config();
   std::string dir = testing::make_temp_dir("rslicer-train");
   TrainResult r1 = train_encoder(c, sets_for(d, c), quiet(dir + "/a"));
@@ -183,7 +190,7 @@ TEST(Trainer, SaveLoadRoundTripAndDeterminism) {
   auto s1 = all_states(*m1, d), s2 = all_states(*m2, d);
   ASSERT_EQ(s1.size(), d.slices.size() * 8);
   EXPECT_EQ(s1, s2);  // same seed, same data: bit-identical
-  EXPECT_EQ(to_json(m1->config()), to_json(c));
+  EXPECT_EQ(config::to_json(m1->config()), config::to_json(c));
   EXPECT_EQ(m1->feature_state().kpi_slots, d.features.kpi_slots);
   // the untrained model of the same seed differs from the trained one
   auto u = EmbeddingModel::untrained(c, d);
@@ -197,7 +204,7 @@ TEST(Trainer, SaveLoadRoundTripAndDeterminism) {
 }
 
 TEST(Trainer, CorruptedOrIncompatibleModelIsAClearError) {
-  PreparedData d = synthetic(60);
+  Dataset d = synthetic(60);
   TrainConfig c = tiny_config();
   c.max_epochs = 1;
   std::string dir = testing::make_temp_dir("rslicer-corrupt");
@@ -242,7 +249,7 @@ TEST(Trainer, CorruptedOrIncompatibleModelIsAClearError) {
 }
 
 TEST(Trainer, ResumeAfterInterruptionMatchesUninterrupted) {
-  PreparedData d = synthetic(90);
+  Dataset d = synthetic(90);
   TrainConfig c = tiny_config();
   std::string dir = testing::make_temp_dir("rslicer-resume");
   train_encoder(c, sets_for(d, c), quiet(dir + "/full"));
@@ -269,7 +276,7 @@ TEST(Trainer, ResumeAfterInterruptionMatchesUninterrupted) {
 
 TEST(Trainer, TrainingSeparatesFaultsFromNormal) {
   // On the synthetic data, faulty slices are far more distinct after training.
-  PreparedData d = synthetic(150, 3);
+  Dataset d = synthetic(150, 3);
   TrainConfig c = tiny_config();
   c.max_epochs = 8;
   std::string dir = testing::make_temp_dir("rslicer-sep");

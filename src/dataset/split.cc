@@ -1,4 +1,4 @@
-#include "eval/split.h"
+#include "dataset/split.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,9 @@
 #include <numeric>
 
 #include "core/errors.h"
+#include "core/time.h"
 
-namespace rslicer::eval {
+namespace rslicer {
 
 std::string utc_day(TimeUs t) { return format_time(t).substr(0, 10); }
 
@@ -108,4 +109,88 @@ CaseSplit make_split(const std::string& kind, const std::vector<FaultEvent>& fau
   return s;
 }
 
-}  // namespace rslicer::eval
+namespace {
+
+// Slices whose window lies inside [a, b).
+void windows_inside(const std::vector<TimeRange>& windows, TimeUs a, TimeUs b, std::vector<size_t>& out) {
+  for (size_t i = 0; i < windows.size(); ++i)
+    if (windows[i].first >= a && windows[i].second <= b) out.push_back(i);
+}
+
+}  // namespace
+
+FoldSlices fold_slices(const std::vector<TimeRange>& windows, const SplitFold& fold, double validation_fraction) {
+  RSLICER_CHECK(validation_fraction >= 0 && validation_fraction < 1, InvalidInput,
+                "validation fraction must lie in [0, 1), got ", validation_fraction);
+  FoldSlices out;
+  std::vector<size_t> train;
+  for (size_t i = 0; i < windows.size(); ++i) {
+    if (in_ranges(fold.train_ranges, windows[i].first, windows[i].second)) train.push_back(i);
+    else if (in_ranges(fold.test_ranges, windows[i].first, windows[i].second)) out.test.push_back(i);
+  }
+  if (train.empty() || validation_fraction <= 0) {
+    out.train = std::move(train);
+    return out;
+  }
+  size_t n_val = std::max<size_t>(1, static_cast<size_t>(train.size() * validation_fraction));
+  n_val = std::min(n_val, train.size());
+  const TimeUs validation_start = windows[train[train.size() - n_val]].first;
+  for (size_t k = 0; k < train.size(); ++k) {
+    const size_t i = train[k];
+    if (k >= train.size() - n_val) out.validation.push_back(i);
+    else if (windows[i].second <= validation_start) out.train.push_back(i);  // else overlaps validation: purged
+  }
+  return out;
+}
+
+const config::Schema<SplitSpec>& SplitSpec::schema() {
+  static const auto s =
+      config::Schema<SplitSpec>("split")
+          .text("by", &SplitSpec::by, "boundaries by covered time or by fault cases", {"time", "cases"})
+          .num("train_fraction", &SplitSpec::train_fraction,
+               "share held for training (train + validation); the rest is a test part never used (1 = none)",
+               config::Range::open_closed(0, 1))
+          .num("validation_fraction", &SplitSpec::validation_fraction,
+               "last share of the training part used for early stopping", config::Range::closed_open(0, 1));
+  return s;
+}
+
+Split time_split(const std::vector<TimeRange>& windows, const SplitSpec& spec, const std::vector<FaultEvent>& faults) {
+  SplitSpec::schema().validate(spec);
+  RSLICER_CHECK(!windows.empty(), InvalidInput, "cannot split: no slices");
+  Split split;
+  TimeUs t0 = windows.front().first, t1 = windows.front().second;
+  for (const auto& w : windows) {
+    t0 = std::min(t0, w.first);
+    t1 = std::max(t1, w.second);
+  }
+  if (spec.by == "time") {
+    std::vector<TimeUs> starts;
+    for (const auto& w : windows) starts.push_back(w.first);
+    std::sort(starts.begin(), starts.end());
+    const size_t n = starts.size();
+    auto at = [&](double q) { return starts[std::min(n - 1, static_cast<size_t>(std::floor(q * n)))]; };
+    split.test_start = spec.train_fraction >= 1 ? t1 + 1 : at(spec.train_fraction);
+    split.validation_start = at(spec.train_fraction * (1.0 - spec.validation_fraction));
+  } else {
+    RSLICER_CHECK(faults.size() >= 2, InvalidInput, "split by cases needs at least 2 faults, got ", faults.size());
+    std::vector<TimeUs> starts;
+    for (const auto& f : faults) starts.push_back(f.start);
+    std::sort(starts.begin(), starts.end());
+    const size_t n = starts.size();
+    const size_t n_first =
+        spec.train_fraction >= 1 ? n
+                                 : std::clamp<size_t>(static_cast<size_t>(std::llround(n * spec.train_fraction)), 1, n - 1);
+    const size_t n_train = std::clamp<size_t>(
+        static_cast<size_t>(std::llround(n_first * (1.0 - spec.validation_fraction))), 1, n_first);
+    // each part starts a little before its first fault so the case's pre-fault windows belong to it
+    split.test_start = n_first < n ? std::max(t0, starts[n_first] - 5 * kUsPerMinute) : t1 + 1;
+    split.validation_start = n_train < n_first ? std::max(t0, starts[n_train] - 5 * kUsPerMinute) : split.test_start;
+  }
+  windows_inside(windows, INT64_MIN, split.validation_start, split.train);
+  windows_inside(windows, split.validation_start, split.test_start, split.validation);
+  windows_inside(windows, split.test_start, INT64_MAX, split.test);
+  return split;
+}
+
+}  // namespace rslicer

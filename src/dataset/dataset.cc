@@ -1,0 +1,140 @@
+#include "dataset/dataset.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <unordered_set>
+
+#include "core/errors.h"
+#include "core/progress.h"
+#include "serialize/serialize.h"
+#include "sim/sim_source.h"
+
+namespace rslicer {
+
+std::string Dataset::template_text(Id id) const {
+  return id < templates.size() ? templates[id].text() : cat("template ", id);
+}
+
+Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const std::vector<RecordObserver*>& observers) {
+  auto t0 = std::chrono::steady_clock::now();
+  Dataset out;
+  out.format = source.format();
+  out.faults = source.faults();
+  const Catalog& catalog = source.catalog();
+
+  DrainMiner miner = options.initial_drain && !options.initial_drain->is_null()
+                         ? DrainMiner::from_json(*options.initial_drain)
+                         : DrainMiner(options.drain);
+  FeatureState state;
+  if (options.initial_features) {
+    state = *options.initial_features;
+    state.frozen = true;
+  } else {
+    state.options = options.features;
+  }
+  // Template texts are cached per id: the miner generalises a template as it
+  // absorbs lines, and a token's name must not change under a key once used.
+  std::vector<std::string> template_cache;
+  auto template_text = [&](Id id) -> std::string {
+    if (id < template_cache.size() && !template_cache[id].empty()) return template_cache[id];
+    if (id >= miner.templates().size()) return cat("template ", id);
+    if (template_cache.size() <= id) template_cache.resize(id + 1);
+    template_cache[id] = miner.templates()[id].text();
+    return template_cache[id];
+  };
+  std::unique_ptr<FeatureExtractor> extractor;
+  std::unique_ptr<SliceSerializer> serializer;
+  if (options.features_enabled) {
+    extractor = std::make_unique<FeatureExtractor>(std::move(state), catalog, template_text);
+    if (options.serialize_texts)
+      serializer = std::make_unique<SliceSerializer>(catalog, [&](Id id) { return template_text(id); });
+  }
+
+  Progress progress("prepare " + source.format(), -1, options.progress, 5.0);
+  std::int64_t records = 0;
+  TimeUs last_start = INT64_MIN;
+  bool any_time = false;
+  auto seen_time = [&](TimeUs t) {
+    if (!any_time || t < out.first_time) out.first_time = t;
+    if (!any_time || t > out.last_time) out.last_time = t;
+    any_time = true;
+  };
+  std::unordered_set<Id> metric_entities, metric_kpis;
+  std::unordered_set<IdString> trace_ids;
+  auto count = [&] {
+    if ((++records & 0xfffff) == 0)
+      progress.update(records, cat(out.slices.size(), " slices, ", miner.templates().size(), " templates"));
+  };
+  RecordHooks hooks;
+  hooks.metric = [&](MetricPoint& m) {
+    seen_time(m.time);
+    metric_entities.insert(m.entity);
+    metric_kpis.insert(m.kpi);
+    for (auto* o : observers) o->metric(m, catalog);
+    count();
+  };
+  hooks.span = [&](Span& s) {
+    seen_time(s.start);
+    trace_ids.insert(s.trace_id);
+    for (auto* o : observers) o->span(s, catalog);
+    count();
+  };
+  hooks.log = [&](LogRecord& log) {
+    seen_time(log.time);
+    if (!log.message.empty()) log.template_id = static_cast<Id>(miner.add(log.message));
+    for (auto* o : observers) o->log(log, catalog);
+    count();
+  };
+  auto sink = [&](Slice&& slice) {
+    RSLICER_CHECK(slice.start >= last_start, InvalidInput, "slices out of time order at ", format_time(slice.start));
+    last_start = slice.start;
+    for (int m = 0; m < kNumModalities; ++m)
+      if (slice.mask.has(static_cast<Modality>(m))) ++out.slices_with[m];
+    if (!extractor) return;
+    FeatureSlice fs = extractor->extract(slice);
+    if (serializer) {
+      SerializedSlice texts = serializer->serialize(slice);
+      fs.texts = {std::move(texts.metrics), std::move(texts.traces), std::move(texts.logs)};
+    }
+    out.slices.push_back(std::move(fs));
+  };
+  // Parsing may run ahead on a second thread only when nothing reads the
+  // source's catalog while slicing (the extractor and the observers do).
+  SliceOptions slice_options = options.slice;
+  slice_options.read_ahead = !extractor && observers.empty();
+  out.slice_stats = slice_source(source, slice_options, sink, hooks);
+  for (auto* o : observers) o->finish(catalog);
+  progress.finish(cat(out.slices.size(), " slices, ", records, " records, ", miner.templates().size(), " templates"));
+
+  out.catalog = catalog;
+  if (extractor) out.features = extractor->state();
+  out.drain_state = miner.to_json();
+  out.templates = miner.templates();
+  out.parse_stats = source.stats();
+  out.counts = source.counts();
+  out.metric_entities = static_cast<std::int64_t>(metric_entities.size());
+  out.metric_kpis = static_cast<std::int64_t>(metric_kpis.size());
+  out.trace_ids = static_cast<std::int64_t>(trace_ids.size());
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+Dataset prepare(const std::string& path, const std::string& format, const PrepareOptions& options,
+                const std::vector<RecordObserver*>& observers) {
+  std::unique_ptr<TelemetrySource> source = open_source(path, format, options.read);
+  Dataset d = prepare(*source, options, observers);
+  d.path = path;
+  return d;
+}
+
+Dataset prepare_simulated(const nlohmann::json& sim_config, const PrepareOptions& options) {
+  sim::SimConfig cfg = sim::parse_sim_config(sim_config.is_null() ? std::string("{}") : sim_config.dump(),
+                                             "sources[].simulator");
+  auto source = sim::open_simulation(cfg);
+  Dataset d = prepare(*source, options);
+  d.path = "simulator";
+  return d;
+}
+
+}  // namespace rslicer
