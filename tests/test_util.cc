@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 #include <stdexcept>
+#include <vector>
 #include <sys/wait.h>
 
 namespace rslicer::testing {
@@ -52,6 +53,51 @@ std::string run_command(const std::string& command, int* exit_code) {
   const int status = pclose(p);
   if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
+}
+
+namespace {
+
+const char* kChromiumFlags =
+    "timeout 90 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+    "--disable-background-networking --disable-component-update --disable-sync";
+
+double png_busy_fraction(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(f)), {});
+  if (data.size() <= 8 || data.compare(1, 3, "PNG") != 0) return -1;
+  std::string idat;
+  size_t pos = 8;
+  while (pos + 8 <= data.size()) {
+    std::uint32_t len = (static_cast<unsigned char>(data[pos]) << 24) | (static_cast<unsigned char>(data[pos + 1]) << 16) |
+                        (static_cast<unsigned char>(data[pos + 2]) << 8) | static_cast<unsigned char>(data[pos + 3]);
+    std::string type = data.substr(pos + 4, 4);
+    if (type == "IDAT") idat += data.substr(pos + 8, len);
+    pos += 12 + len;
+  }
+  std::vector<unsigned char> out(64 << 20);
+  uLongf n = out.size();
+  if (uncompress(out.data(), &n, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) != Z_OK || n == 0) return -1;
+  size_t busy = 0;
+  for (uLongf i = 0; i < n; ++i) busy += out[i] != 0 && out[i] != 255;
+  return static_cast<double>(busy) / n;
+}
+
+}  // namespace
+
+double chromium_screenshot_busy_fraction(const std::string& html_path, const std::string& png_path) {
+  const std::string profile = make_temp_dir("rslicer_chromium");
+  run_command(std::string(kChromiumFlags) + " --user-data-dir=" + profile + " --screenshot=" + png_path +
+              " --window-size=1200,2000 file://" + html_path + " 2>&1");
+  std::filesystem::remove_all(profile);
+  return png_busy_fraction(png_path);
+}
+
+std::string chromium_dump_dom(const std::string& html_path) {
+  const std::string profile = make_temp_dir("rslicer_chromium");
+  std::string dom = run_command(std::string(kChromiumFlags) + " --user-data-dir=" + profile + " --dump-dom file://" +
+                                html_path + " 2>/dev/null");
+  std::filesystem::remove_all(profile);
+  return dom;
 }
 
 }  // namespace rslicer::testing

@@ -19,4 +19,11 @@ void write_gzip_file(const std::string& path, const std::string& content);
 // Runs a shell command and returns its stdout; sets *exit_code when given.
 std::string run_command(const std::string& command, int* exit_code = nullptr);
 
+// Headless Chromium (Debian's /usr/bin/chromium, flags that keep it off the
+// network). A screenshot of a local HTML file and the fraction of its image
+// bytes that are neither 0 nor 255 (a blank page scores about 0); -1 when no
+// PNG came out. The DOM after load as text.
+double chromium_screenshot_busy_fraction(const std::string& html_path, const std::string& png_path);
+std::string chromium_dump_dom(const std::string& html_path);
+
 }  // namespace rslicer::testing

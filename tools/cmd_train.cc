@@ -1,11 +1,12 @@
-// rslicer train --data DIR --out MODEL_DIR [--config FILE] [--format F] [--resume]
+// rslicer train --data DIR --out MODEL_DIR [--config FILE] [--set KEY=VALUE] [--format F] [--resume]
+// Trains the encoder (URCL), fits the state-aware heads and writes the model folder.
 #include <cstdio>
 #include <memory>
 
+#include "api/pipeline.h"
 #include "command.h"
-#include "core/errors.h"
+#include "config_flags.h"
 #include "data_path.h"
-#include "train/trainer.h"
 
 namespace {
 
@@ -15,36 +16,53 @@ struct TrainFlags {
   std::string out;
   std::string config;
   bool resume = false;
-  std::int32_t epochs = 0;
-  std::uint64_t seed = 0;
-  CLI::Option* seed_option = nullptr;
+  bool strict = false;
+  rslicer::cli::ConfigFlags<rslicer::TrainConfig> flags;
 };
 
-RSLICER_COMMAND("train", "Train the runtime-state encoder (URCL) on a dataset and write a model folder", 30,
-                [](CLI::App& sub) {
-                  auto f = std::make_shared<TrainFlags>();
-                  sub.add_option("--data", f->data, "Dataset folder (default: the bundled sample; ignored when the config lists sources)");
-                  sub.add_option("--format", f->format, "nezha | aiops22 | otlp | auto")->default_val("auto");
-                  sub.add_option("--out", f->out, "Model folder to write")->required();
-                  sub.add_option("--config", f->config, "JSON file overriding TrainConfig fields (unknown keys are errors)");
-                  sub.add_flag("--resume", f->resume, "Continue from MODEL_DIR/checkpoint after an interruption");
-                  sub.add_option("--epochs", f->epochs, "Override max_epochs");
-                  f->seed_option = sub.add_option("--seed", f->seed, "Override the seed");
-                  return [f]() {
-                    rslicer::TrainConfig config;
-                    if (!f->config.empty()) config = rslicer::load_train_config(f->config);
-                    if (f->epochs > 0) config.max_epochs = f->epochs;
-                    if (f->seed_option->count() > 0) config.seed = f->seed;
-                    if (config.sources.empty() && f->data.empty()) f->data = rslicer::cli::default_data_path();
-                    rslicer::TrainOptions opts;
-                    opts.out_dir = f->out;
-                    opts.resume = f->resume;
-                    auto r = rslicer::train_from_sources(config, f->data, f->format, opts);
-                    std::printf("trained %d epochs (best %d, validation loss %.4f) in %.1f s, %.0f slices/s; model %s (%.2f MB)\n",
-                                r.epochs, r.best_epoch, r.best_validation_loss, r.seconds, r.slices_per_s,
-                                f->out.c_str(), static_cast<double>(r.model_bytes) / 1e6);
-                    return 0;
-                  };
-                });
+RSLICER_COMMAND(
+    "train", "Train the encoder (URCL) and fit the state-aware heads on a dataset; writes a model folder", 30,
+    [](CLI::App& sub) {
+      auto f = std::make_shared<TrainFlags>();
+      sub.add_option("--data", f->data,
+                     "Dataset folder (default: the bundled sample; ignored when the config lists sources)");
+      sub.add_option("--format", f->format, "nezha | aiops22 | otlp | auto")
+          ->default_val("auto")
+          ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp"}));
+      sub.add_option("--out", f->out, "Model folder to write")->required();
+      sub.add_option("--config", f->config, "JSON file of config fields (`rslicer config` lists them)");
+      sub.add_flag("--resume", f->resume, "Continue the encoder from MODEL_DIR/checkpoint after an interruption");
+      sub.add_flag("--strict", f->strict, "Fail on the first malformed record");
+      f->flags.bind(sub, "--epochs", "max_epochs");
+      f->flags.bind(sub, "--minutes", "max_minutes");
+      f->flags.bind(sub, "--seed", "seed");
+      f->flags.bind(sub, "--ad-view", "ad_view");
+      f->flags.add_set(sub);
+      return [f]() {
+        rslicer::TrainRequest rq;
+        if (!f->config.empty()) rq.config = rslicer::load_train_config(f->config);
+        f->flags.apply(rq.config);
+        if (rq.config.sources.empty() && f->data.empty()) f->data = rslicer::cli::default_data_path();
+        rq.data_path = f->data;
+        rq.format = f->format;
+        rq.read.strict = f->strict;
+        rq.out_dir = f->out;
+        rq.resume = f->resume;
+        const rslicer::TrainSummary s = rslicer::train_model(rq);
+        const auto& e = s.encoder;
+        std::printf("trained %d epochs (best %d, validation loss %.4f) in %.1f s, %.0f slices/s\n", e.epochs,
+                    e.best_epoch, e.best_validation_loss, e.seconds, e.slices_per_s);
+        const auto& h = s.heads_info;
+        std::printf("heads on %zu slices, %zu labelled faults: %d runtime states, AD view %s (SPOT threshold %.3g), "
+                    "triage %s, root cause: %s\n",
+                    s.head_slices, s.labelled_cases, h.value("states", 0), s.ad_view.c_str(),
+                    h.value("spot_initial_threshold", 0.0),
+                    h.value("ft_fitted", false) ? ("kNN on " + h.value("ft_features", std::string()) + " vectors").c_str()
+                                                : "not fitted (no labels)",
+                    h.value("rcl_head", std::string()).c_str());
+        std::printf("model %s (%.2f MB)\n", f->out.c_str(), static_cast<double>(s.model_bytes) / 1e6);
+        return 0;
+      };
+    });
 
 }  // namespace

@@ -1,5 +1,6 @@
 // rslicer: one binary, one subcommand per tools/cmd_*.cc.
-// Exit codes: 0 ok, 1 usage, 2 invalid input, 3 I/O error, 4 model error, 5 internal.
+// Exit codes: 0 ok, 2 invalid input or usage (a bad flag or value), 3 I/O
+// error, 4 model error, 5 internal (docs/formats.md, README).
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);  // prints the message (or --help / --version)
+    return code == 0 ? 0 : 2;
   }
   Progress::set_global_enabled(!quiet);
   try {
@@ -55,5 +57,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "internal error: %s\n", e.what());
     return 5;
   }
-  return 1;
+  return 2;
 }

@@ -128,11 +128,12 @@ Dataset prepare(const std::string& path, const std::string& format, const Prepar
   return d;
 }
 
-Dataset prepare_simulated(const nlohmann::json& sim_config, const PrepareOptions& options) {
+Dataset prepare_simulated(const nlohmann::json& sim_config, const PrepareOptions& options,
+                          const std::vector<RecordObserver*>& observers) {
   sim::SimConfig cfg = sim::parse_sim_config(sim_config.is_null() ? std::string("{}") : sim_config.dump(),
                                              "sources[].simulator");
   auto source = sim::open_simulation(cfg);
-  Dataset d = prepare(*source, options);
+  Dataset d = prepare(*source, options, observers);
   d.path = "simulator";
   return d;
 }

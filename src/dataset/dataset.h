@@ -72,6 +72,7 @@ Dataset prepare(const std::string& path, const std::string& format, const Prepar
 // Prepares a simulation (src/sim) with the SimConfig fields in `sim_config`
 // (a JSON object; {} or null = defaults) straight from the simulator's
 // stream, no files involved.
-Dataset prepare_simulated(const nlohmann::json& sim_config, const PrepareOptions& options);
+Dataset prepare_simulated(const nlohmann::json& sim_config, const PrepareOptions& options,
+                          const std::vector<RecordObserver*>& observers = {});
 
 }  // namespace rslicer

@@ -9,192 +9,121 @@
 #include <set>
 #include <sstream>
 
+#include "api/html.h"
 #include "core/errors.h"
 
 namespace rslicer::eval {
 namespace {
 
+using html::esc;
+using html::num;
 using Json = nlohmann::json;
-
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
-std::string num(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "-";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", digits, v);
-  return b;
-}
-
-std::string get(const Json& j, const std::vector<std::string>& path, int digits = 3) {
-  const Json* p = &j;
-  for (const auto& k : path) {
-    if (!p->is_object() || !p->contains(k)) return "";
-    p = &(*p)[k];
-  }
-  if (p->is_number()) return num(p->get<double>(), digits);
-  if (p->is_string()) return p->get<std::string>();
-  return "";
-}
-
-const char* kPalette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
-                          "#9c755f", "#bab0ac"};
 
 std::string color_for(const std::string& label, std::map<std::string, std::string>& colors) {
   if (label == "normal") return "#c8c8c8";
   auto it = colors.find(label);
   if (it != colors.end()) return it->second;
-  std::string c = kPalette[colors.size() % 10];
+  std::string c = html::palette(colors.size());
   colors[label] = c;
   return c;
 }
 
-// Rows of the results table: (name, metrics json of that row).
-std::vector<std::pair<std::string, const Json*>> rows_of(const Json& m) {
-  std::vector<std::pair<std::string, const Json*>> rows;
-  rows.push_back({"rslicer (ours)", &m});
-  if (m.contains("ablation"))
-    for (auto& [k, v] : m["ablation"].items()) rows.push_back({k + " (ablation)", &v});
-  if (m.contains("baselines"))
-    for (auto& [k, v] : m["baselines"].items()) rows.push_back({k, &v});
-  return rows;
+std::string row_name(const MethodScores& s) {
+  if (s.family == "ours") return s.name + " (ours)";
+  if (s.family == "ablation") return s.name + " (ablation)";
+  return s.name;
 }
 
-std::string results_html(const Json& m) {
+std::string results_html(const EvalResult& r) {
   std::ostringstream h;
   h << "<table><tr><th rowspan=2>method</th><th colspan=3>AD event (published)</th><th colspan=3>AD point-wise</th>"
        "<th rowspan=2>time in alarm</th><th rowspan=2>false alarms / day</th><th colspan=3>FT weighted</th>"
        "<th colspan=4>RCL (exact entity)</th></tr><tr><th>P</th><th>R</th><th>F1</th><th>P</th><th>R</th><th>F1</th>"
        "<th>P</th><th>R</th><th>F1</th><th>AC@1</th><th>AC@3</th><th>AC@5</th><th>Avg@5</th></tr>";
-  for (auto& [name, j] : rows_of(m)) {
-    h << "<tr><td>" << esc(name) << "</td>";
-    for (auto k : {"precision", "recall", "f1"}) h << "<td>" << get(*j, {"ad", "event", k}) << "</td>";
-    for (auto k : {"precision", "recall", "f1"}) h << "<td>" << get(*j, {"ad", "point", k}) << "</td>";
-    h << "<td>" << get(*j, {"ad", "alarm_time_fraction"}) << "</td><td>" << get(*j, {"ad", "false_alarms_per_day"}, 1)
-      << "</td>";
-    for (auto k : {"precision", "recall", "f1"}) h << "<td>" << get(*j, {"ft", k}) << "</td>";
-    for (auto k : {"ac@1", "ac@3", "ac@5", "avg@5"}) h << "<td>" << get(*j, {"rcl", k}) << "</td>";
+  for (const auto& s : r.scores) {
+    h << "<tr><td>" << esc(row_name(s)) << "</td>";
+    if (s.ad) {
+      for (double v : {s.ad->event.prf.precision, s.ad->event.prf.recall, s.ad->event.prf.f1}) h << "<td>" << num(v) << "</td>";
+      for (double v : {s.ad->point.prf.precision, s.ad->point.prf.recall, s.ad->point.prf.f1}) h << "<td>" << num(v) << "</td>";
+      h << "<td>" << num(s.ad->point.alarm_time_fraction) << "</td><td>" << num(s.ad->point.false_alarms_per_day, 1)
+        << "</td>";
+    } else {
+      h << "<td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td>";
+    }
+    if (s.ft) {
+      for (double v : {s.ft->precision, s.ft->recall, s.ft->f1}) h << "<td>" << num(v) << "</td>";
+    } else {
+      h << "<td></td><td></td><td></td>";
+    }
+    if (s.rcl) {
+      for (double v : {s.rcl->exact.ac[1], s.rcl->exact.ac[3], s.rcl->exact.ac[5], s.rcl->exact.avg5})
+        h << "<td>" << num(v) << "</td>";
+    } else {
+      h << "<td></td><td></td><td></td><td></td>";
+    }
     h << "</tr>";
   }
   h << "</table>";
-  if (m.contains("ci95")) {
+  if (const MethodScores* ours = r.find("rslicer")) {
     h << "<p>95 % bootstrap intervals of our method: ";
-    for (auto& [k, v] : m["ci95"].items())
-      h << "<b>" << esc(k) << "</b> [" << num(v[0].get<double>()) << ", " << num(v[1].get<double>()) << "] &nbsp; ";
+    for (auto& [k, v] : ours->ci95) h << "<b>" << esc(k) << "</b> [" << num(v.low) << ", " << num(v.high) << "] &nbsp; ";
     h << "</p>";
   }
   return h.str();
 }
 
-std::string per_type_html(const Json& m) {
-  std::ostringstream h;
+std::string per_type_html(const EvalResult& r) {
   std::set<std::string> types;
-  for (auto& [name, j] : rows_of(m)) {
-    if (j->contains("rcl")) for (auto& [t, v] : (*j)["rcl"]["per_fault_type"].items()) types.insert(t);
-    if (j->contains("ad")) for (auto& [t, v] : (*j)["ad"]["per_fault_type"].items()) types.insert(t);
+  for (const auto& s : r.scores) {
+    if (s.rcl)
+      for (auto& [t, v] : s.rcl->by_type) types.insert(t);
+    if (s.ad)
+      for (auto& [t, v] : s.ad->event_recall_by_type) types.insert(t);
   }
+  std::ostringstream h;
   h << "<table><tr><th>method</th><th>metric</th>";
   for (auto& t : types) h << "<th>" << esc(t) << "</th>";
   h << "</tr>";
-  for (auto& [name, j] : rows_of(m)) {
-    auto line = [&](const std::string& label, const std::vector<std::string>& prefix, const std::string& key) {
-      h << "<tr><td>" << esc(name) << "</td><td>" << esc(label) << "</td>";
-      for (auto& t : types) {
-        auto p = prefix;
-        p.push_back(t);
-        p.push_back(key);
-        h << "<td>" << get(*j, p) << "</td>";
-      }
+  for (const auto& s : r.scores) {
+    auto line = [&](const std::string& label, const std::function<std::string(const std::string&)>& cell) {
+      h << "<tr><td>" << esc(row_name(s)) << "</td><td>" << esc(label) << "</td>";
+      for (auto& t : types) h << "<td>" << cell(t) << "</td>";
       h << "</tr>";
     };
-    if (j->contains("ad")) {
-      line("AD event recall", {"ad", "per_fault_type"}, "event_recall");
-      line("AD point recall", {"ad", "per_fault_type"}, "point_recall");
+    auto from = [](const std::map<std::string, double>& m, const std::string& t) {
+      auto it = m.find(t);
+      return it == m.end() ? std::string() : num(it->second);
+    };
+    if (s.ad) {
+      line("AD event recall", [&](const std::string& t) { return from(s.ad->event_recall_by_type, t); });
+      line("AD point recall", [&](const std::string& t) { return from(s.ad->point_recall_by_type, t); });
     }
-    if (j->contains("ft")) line("FT F1", {"ft", "per_class"}, "f1");
-    if (j->contains("rcl")) {
-      line("RCL AC@1", {"rcl", "per_fault_type"}, "ac@1");
-      line("RCL AC@3", {"rcl", "per_fault_type"}, "ac@3");
-    }
+    if (s.ft)
+      line("FT F1", [&](const std::string& t) {
+        auto it = s.ft->per_class.find(t);
+        return it == s.ft->per_class.end() ? std::string() : num(it->second.f1);
+      });
+    if (s.rcl)
+      for (int k : {1, 3})
+        line("RCL AC@" + std::to_string(k), [&](const std::string& t) {
+          auto it = s.rcl->by_type.find(t);
+          return it == s.rcl->by_type.end() ? std::string() : num(it->second.first.ac[k]);
+        });
   }
   h << "</table>";
   return h.str();
 }
 
-// State timeline of one run, one panel per UTC day of the test timeline.
-std::string timeline_svg(const MethodRun& run, const EvalContext& ctx, const std::vector<size_t>& test_cases) {
-  std::ostringstream h;
-  std::map<std::string, std::vector<size_t>> days;
-  for (size_t k = 0; k < run.points.size(); ++k) days[format_time(run.points[k].time).substr(0, 10)].push_back(k);
-  std::map<std::string, std::string> colors;
-  for (auto& [day, idx] : days) {
-    if (idx.size() < 2) continue;
-    const double W = 1100, H = 190, left = 50, right = 10, top = 18, plot_h = 110;
-    TimeUs t0 = run.points[idx.front()].time, t1 = run.points[idx.back()].time + 1;
-    double smax = 1e-9;
-    for (size_t k : idx) smax = std::max({smax, std::isfinite(run.scores[k]) ? run.scores[k] : 0.0, run.thresholds[k]});
-    smax *= 1.05;
-    auto X = [&](TimeUs t) { return left + (W - left - right) * static_cast<double>(t - t0) / static_cast<double>(t1 - t0); };
-    auto Y = [&](double s) { return top + plot_h - plot_h * std::min(1.0, std::max(0.0, s / smax)); };
-    h << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' viewBox='0 0 " << W << " " << H
-      << "'><rect x='0' y='0' width='" << W << "' height='" << H << "' fill='#fff'/>";
-    h << "<text x='" << left << "' y='12' font-size='11' font-family='sans-serif'>" << esc(day)
-      << " (UTC): anomaly score (line), threshold (dashed), alarms (red ticks), labelled faults (shaded), runtime state (bottom band)</text>";
-    double bw = std::max(1.0, (W - left - right) / std::max<size_t>(1, idx.size()));
-    // fault shading and state band
-    for (size_t k : idx) {
-      double x = X(run.points[k].time);
-      if (run.points[k].truth)
-        h << "<rect x='" << num(x, 1) << "' y='" << top << "' width='" << num(bw, 1) << "' height='" << plot_h
-          << "' fill='#ffd8a8'/>";
-      h << "<rect x='" << num(x, 1) << "' y='" << top + plot_h + 22 << "' width='" << num(bw + 0.5, 1)
-        << "' height='12' fill='" << kPalette[run.states[k] % 10] << "'/>";
-      if (run.points[k].alarm)
-        h << "<rect x='" << num(x, 1) << "' y='" << top + plot_h + 4 << "' width='" << num(bw, 1)
-          << "' height='10' fill='#d62728'/>";
-    }
-    // case markers
-    for (size_t c : test_cases) {
-      TimeUs t = ctx.faults[c].start;
-      if (t < t0 || t > t1) continue;
-      h << "<line x1='" << num(X(t), 1) << "' x2='" << num(X(t), 1) << "' y1='" << top << "' y2='" << top + plot_h
-        << "' stroke='#e6550d' stroke-width='1'><title>" << esc(ctx.faults[c].fault_type + " " + ctx.faults[c].root_cause)
-        << "</title></line>";
-    }
-    // score and threshold polylines, broken where the timeline has a gap (no slices)
-    for (int which = 0; which < 2; ++which) {
-      const char* style = which == 0 ? "fill='none' stroke='#1f77b4' stroke-width='1'"
-                                     : "fill='none' stroke='#333' stroke-dasharray='4,3' stroke-width='1'";
-      h << "<polyline " << style << " points='";
-      for (size_t n = 0; n < idx.size(); ++n) {
-        size_t k = idx[n];
-        if (n > 0 && run.points[k].time - run.points[idx[n - 1]].time > 3 * ctx.stride_s * kUsPerSecond)
-          h << "'/><polyline " << style << " points='";
-        double v = which == 0 ? (std::isfinite(run.scores[k]) ? run.scores[k] : smax) : run.thresholds[k];
-        h << num(X(run.points[k].time), 1) << "," << num(Y(v), 1) << " ";
-      }
-      h << "'/>";
-    }
-    // axis labels: hours
-    for (TimeUs t = t0 - t0 % (3600 * kUsPerSecond) + 3600 * kUsPerSecond; t < t1; t += 3600 * kUsPerSecond)
-      h << "<text x='" << num(X(t), 1) << "' y='" << H - 4 << "' font-size='10' font-family='sans-serif'>"
-        << format_time(t).substr(11, 5) << "</text>";
-    h << "<text x='2' y='" << top + 10 << "' font-size='10' font-family='sans-serif'>" << num(smax, 1) << "</text>";
-    h << "<text x='2' y='" << top + plot_h + 33 << "' font-size='10' font-family='sans-serif'>state</text>";
-    h << "</svg>";
-  }
-  return h.str();
+std::string timeline_html(const MethodResult& run, const EvalResult& r) {
+  std::vector<html::TimelineRow> rows;
+  const AdRun& ad = *run.ad;
+  for (size_t k = 0; k < ad.points.size(); ++k)
+    rows.push_back({ad.points[k].time, ad.scores[k], ad.thresholds[k], ad.points[k].alarm, ad.points[k].truth,
+                    ad.states[k]});
+  std::vector<html::TimelineMark> marks;
+  for (size_t c : r.test_cases)
+    marks.push_back({r.faults[c].start, r.faults[c].fault_type + " " + r.faults[c].root_cause, "#e6550d"});
+  return html::timeline_svg(rows, marks, r.stride_s);
 }
 
 std::string projection_svg(const std::string& title, const std::vector<ProjectionPoint>& pts) {
@@ -213,8 +142,7 @@ std::string projection_svg(const std::string& title, const std::vector<Projectio
   h << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "'><rect width='" << W
     << "' height='" << H << "' fill='#fff' stroke='#ddd'/><text x='8' y='16' font-size='12' font-family='sans-serif'>"
     << esc(title) << "</text>";
-  // normals first so faults draw on top
-  for (int pass = 0; pass < 2; ++pass)
+  for (int pass = 0; pass < 2; ++pass)  // normals first so faults draw on top
     for (auto& p : pts) {
       bool normal = p.label == "normal";
       if ((pass == 0) != normal) continue;
@@ -225,7 +153,6 @@ std::string projection_svg(const std::string& title, const std::vector<Projectio
         << (p.test ? " stroke='#000' stroke-width='0.6'" : "") << "/>";
     }
   double ly = 34;
-  color_for("normal", colors);
   std::vector<std::pair<std::string, std::string>> legend(colors.begin(), colors.end());
   legend.insert(legend.begin(), {"normal", "#c8c8c8"});
   for (auto& [l, c] : legend) {
@@ -237,21 +164,22 @@ std::string projection_svg(const std::string& title, const std::vector<Projectio
   return h.str();
 }
 
-std::string confusion_svg(const Json& ft) {
-  if (!ft.contains("labels")) return "<p>(no triage)</p>";
-  auto labels = ft["labels"].get<std::vector<std::string>>();
-  auto conf = ft["confusion"].get<std::vector<std::vector<std::int64_t>>>();
+std::string confusion_svg(const TriageResult& ft) {
+  const auto& labels = ft.labels;
+  const auto& conf = ft.confusion;
   const double cell = 56, left = 130, top = 110;
   double W = left + cell * labels.size() + 20, H = top + cell * labels.size() + 20;
   std::int64_t maxv = 1;
-  for (auto& r : conf)
-    for (auto v : r) maxv = std::max(maxv, v);
+  for (auto& row : conf)
+    for (auto v : row) maxv = std::max(maxv, v);
   std::ostringstream h;
   h << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "'><rect width='" << W
-    << "' height='" << H << "' fill='#fff'/><text x='4' y='14' font-size='11' font-family='sans-serif'>rows: true fault type; columns: predicted</text>";
+    << "' height='" << H
+    << "' fill='#fff'/><text x='4' y='14' font-size='11' font-family='sans-serif'>rows: true fault type; columns: "
+       "predicted</text>";
   for (size_t i = 0; i < labels.size(); ++i) {
-    h << "<text x='4' y='" << top + cell * i + cell / 2 + 4 << "' font-size='11' font-family='sans-serif'>" << esc(labels[i])
-      << "</text>";
+    h << "<text x='4' y='" << top + cell * i + cell / 2 + 4 << "' font-size='11' font-family='sans-serif'>"
+      << esc(labels[i]) << "</text>";
     h << "<text transform='translate(" << left + cell * i + cell / 2 << "," << top - 6
       << ") rotate(-45)' font-size='11' font-family='sans-serif'>" << esc(labels[i]) << "</text>";
     for (size_t j = 0; j < labels.size(); ++j) {
@@ -259,39 +187,48 @@ std::string confusion_svg(const Json& ft) {
       int shade = static_cast<int>(255 - 180 * a);
       char col[16];
       std::snprintf(col, sizeof col, "#%02x%02xff", shade, shade);
-      h << "<rect x='" << left + cell * j << "' y='" << top + cell * i << "' width='" << cell - 2 << "' height='" << cell - 2
-        << "' fill='" << col << "'/><text x='" << left + cell * j + cell / 2 - 6 << "' y='" << top + cell * i + cell / 2 + 4
-        << "' font-size='13' font-family='sans-serif'>" << conf[i][j] << "</text>";
+      h << "<rect x='" << left + cell * j << "' y='" << top + cell * i << "' width='" << cell - 2 << "' height='"
+        << cell - 2 << "' fill='" << col << "'/><text x='" << left + cell * j + cell / 2 - 6 << "' y='"
+        << top + cell * i + cell / 2 + 4 << "' font-size='13' font-family='sans-serif'>" << conf[i][j] << "</text>";
     }
   }
   h << "</svg>";
   return h.str();
 }
 
-std::string rankings_html(const HarnessResult& res, const EvalContext& ctx) {
-  const MethodRun* ours = nullptr;
-  std::map<std::string, const MethodRun*> others;
-  for (auto& r : res.runs) {
-    if (r.name == "rslicer") ours = &r;
-    if (r.name == "baro") others["baro"] = &r;
-  }
-  if (!ours || !ours->has_rcl) return "<p>(no root cause localisation)</p>";
+const MethodResult* run_named(const EvalResult& r, const std::string& name) {
+  for (const auto& run : r.runs)
+    if (run.name == name) return &run;
+  return nullptr;
+}
+
+std::string rankings_html(const EvalResult& r) {
+  const MethodResult* ours = run_named(r, "rslicer");
+  const MethodResult* baro = run_named(r, "baro");
+  if (!ours || !ours->rcl) return "<p>(no root cause localisation)</p>";
+  const RclRun& rc = *ours->rcl;
   std::ostringstream h;
   h << "<table><tr><th>case (UTC)</th><th>fault type</th><th>root cause</th><th>rank (ours)</th>"
-       "<th>top 5 (ours; score)</th><th>rank (BARO)</th></tr>";
-  for (size_t c = 0; c < ours->rcl_cases.size(); ++c) {
-    const FaultEvent& f = ctx.faults[ours->rcl_cases[c]];
+       "<th>top 3 (ours; score; evidence)</th><th>rank (BARO)</th></tr>";
+  for (size_t c = 0; c < rc.cases.size(); ++c) {
+    const FaultEvent& f = r.faults[rc.cases[c]];
     h << "<tr><td>" << format_time(f.start) << "</td><td>" << esc(f.fault_type) << "</td><td>" << esc(f.root_cause)
-      << "</td><td>" << (ours->rank_exact[c] ? std::to_string(ours->rank_exact[c]) : "-") << "</td><td>";
-    for (size_t k = 0; k < ours->rankings[c].size() && k < 5; ++k) {
-      const auto& e = ours->rankings[c][k];
+      << "</td><td>" << (rc.rank_exact[c] ? std::to_string(rc.rank_exact[c]) : "-") << "</td><td>";
+    for (size_t k = 0; k < rc.rankings[c].size() && k < 3; ++k) {
+      const auto& e = rc.rankings[c][k];
       bool hit = e.entity == f.root_cause;
-      h << (hit ? "<b>" : "") << esc(e.entity) << " (" << num(e.score, 2) << ")" << (hit ? "</b>" : "") << "<br>";
+      h << (hit ? "<b>" : "") << esc(e.entity) << " (" << num(e.score, 2) << ")" << (hit ? "</b>" : "");
+      if (!e.evidence.empty()) {
+        h << "<ul style='margin:0;padding-left:16px;font-size:12px;text-align:left'>";
+        for (const auto& s : e.evidence) h << "<li>" << esc(s) << "</li>";
+        h << "</ul>";
+      } else {
+        h << "<br>";
+      }
     }
     h << "</td><td>";
-    auto it = others.find("baro");
-    if (it != others.end() && c < it->second->rank_exact.size())
-      h << (it->second->rank_exact[c] ? std::to_string(it->second->rank_exact[c]) : "-");
+    if (baro && baro->rcl && c < baro->rcl->rank_exact.size())
+      h << (baro->rcl->rank_exact[c] ? std::to_string(baro->rcl->rank_exact[c]) : "-");
     h << "</td></tr>";
   }
   h << "</table>";
@@ -300,38 +237,40 @@ std::string rankings_html(const HarnessResult& res, const EvalContext& ctx) {
 
 }  // namespace
 
-std::string render_html(const Json& m, const EvalContext& ctx, const HarnessResult& res) {
+std::string render_html(const EvalResult& r) {
   std::ostringstream h;
   h << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>RuntimeSlicer evaluation report</title><style>"
-       "body{font-family:sans-serif;margin:20px;color:#222;max-width:1200px}table{border-collapse:collapse;margin:8px 0;font-size:13px}"
-       "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}"
-       "th{background:#f0f0f0}h2{border-bottom:1px solid #ccc;margin-top:28px}pre{background:#f7f7f7;padding:8px;"
-       "font-size:11px;overflow:auto;max-height:400px}.note{color:#555;font-size:13px}</style></head><body>";
+       "body{font-family:sans-serif;margin:20px;color:#222;max-width:1200px}table{border-collapse:collapse;margin:8px "
+       "0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,th:first-child{"
+       "text-align:left}th{background:#f0f0f0}h2{border-bottom:1px solid #ccc;margin-top:28px}pre{background:#f7f7f7;"
+       "padding:8px;font-size:11px;overflow:auto;max-height:400px}.note{color:#555;font-size:13px}</style></head><body>";
   h << "<h1>RuntimeSlicer evaluation report</h1>";
-  h << "<p class='note'>Data: <b>" << esc(get(m, {"config", "data"})) << "</b> (format " << esc(get(m, {"config", "format"}))
-    << "). Split: <b>" << esc(get(m, {"split", "kind"})) << "</b>; cases: " << m["cases"]["train"] << " train, "
-    << m["cases"]["test"] << " test.</p>";
-  h << "<p class='note'>" << esc(get(m, {"split", "description"})) << "</p>";
-  h << "<h2>Results</h2>" << results_html(m);
+  h << "<p class='note'>Data: <b>" << esc(r.config.value("data", "")) << "</b> (format "
+    << esc(r.config.value("format", "")) << "). Split: <b>" << esc(r.split.kind) << "</b>; cases: "
+    << r.train_cases.size() << " train, " << r.test_cases.size() << " test.</p>";
+  h << "<p class='note'>" << esc(r.split.description) << "</p>";
+  h << "<h2>Results</h2>" << results_html(r);
   h << "<p class='note'>AD event (published protocol): alarm minutes inside the test case windows [t-59 s, t+300 s) "
        "merged into intervals (gap &lt; 600 s, single points dropped); a case is hit when an interval overlaps "
        "[t-300 s, t+300 s]. AD point-wise (honest): every test slice is a decision; truth = the slice overlaps a "
        "labelled fault. RCL uses exact entity matching (no substring matching). The always_anomalous row is the "
        "sanity check for the event-level metric. Anomaly detection view: "
-    << esc(get(m, {"config", "ad_view"})) << ".</p>";
-  h << "<h2>Per fault type</h2>" << per_type_html(m);
-  for (auto& run : res.runs)
-    if (run.name == "rslicer" && !run.points.empty())
-      h << "<h2>State timeline (ours, test part)</h2>" << timeline_svg(run, ctx, res.test_cases);
+    << esc(r.ad_view) << ".</p>";
+  h << "<h2>Per fault type</h2>" << per_type_html(r);
+  if (const MethodResult* ours = run_named(r, "rslicer"); ours && ours->ad && !ours->ad->points.empty())
+    h << "<h2>State timeline (ours, test part)</h2>" << timeline_html(*ours, r);
   h << "<h2>Embedding projection (PCA, training + test slices; black outline = test)</h2>";
-  for (auto& [name, pts] : res.projection) h << projection_svg(name, pts) << " ";
-  h << "<h2>Triage confusion matrix (ours)</h2>" << (m.contains("ft") ? confusion_svg(m["ft"]) : std::string("<p>-</p>"));
-  h << "<h2>Root cause rankings per test case</h2>" << rankings_html(res, ctx);
-  h << "<h2>Split</h2><pre>" << esc(m.contains("split") ? m["split"].dump(1) : "{}") << "</pre>";
-  h << "<h2>Configuration</h2><pre>" << esc(m.contains("config") ? m["config"].dump(1) : "{}") << "</pre>";
+  for (auto& [name, pts] : r.projection) h << projection_svg(name, pts) << " ";
+  const MethodScores* ours = r.find("rslicer");
+  h << "<h2>Triage confusion matrix (ours)</h2>"
+    << (ours && ours->ft ? confusion_svg(*ours->ft) : std::string("<p>(no triage: the training part has no labelled "
+                                                                  "case)</p>"));
+  h << "<h2>Root cause rankings per test case</h2>" << rankings_html(r);
+  h << "<h2>Split</h2><pre>" << esc(r.metrics.contains("split") ? r.metrics["split"].dump(1) : "{}") << "</pre>";
+  h << "<h2>Configuration</h2><pre>" << esc(r.config.dump(1)) << "</pre>";
   h << "<h2>Runtime states (k-means)</h2><pre>";
-  if (m.contains("partition") && m["partition"].is_object()) {
-    Json p = m["partition"];
+  if (r.partition.is_object()) {
+    Json p = r.partition;
     p.erase("centroids");
     h << esc(p.dump(1));
   }
@@ -339,38 +278,38 @@ std::string render_html(const Json& m, const EvalContext& ctx, const HarnessResu
   return h.str();
 }
 
-std::string write_report(const std::string& out_dir, const Json& metrics, const EvalContext& ctx,
-                         const HarnessResult& result) {
+std::string write_report(const std::string& out_dir, const EvalResult& r) {
   std::filesystem::create_directories(out_dir);
   std::string mpath = (std::filesystem::path(out_dir) / "metrics.json").string();
   {
     std::ofstream f(mpath);
     RSLICER_CHECK(f.good(), IoError, "cannot write ", mpath);
-    f << metrics.dump(2) << "\n";
+    f << r.metrics.dump(2) << "\n";
   }
   std::string hpath = (std::filesystem::path(out_dir) / "report.html").string();
   std::ofstream f(hpath);
   RSLICER_CHECK(f.good(), IoError, "cannot write ", hpath);
-  f << render_html(metrics, ctx, result);
+  f << render_html(r);
   RSLICER_CHECK(f.good(), IoError, "write failed: ", hpath);
   return hpath;
 }
 
-std::string results_table(const Json& m) {
+std::string results_table(const EvalResult& r) {
   std::ostringstream o;
   char line[512];
   std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s\n", "method", "AD-evtF1", "AD-ptF1", "alarmT",
                 "FT-F1", "AC@1", "AC@3", "Avg@5");
   o << line;
-  for (auto& [name, j] : rows_of(m)) {
-    auto g = [&](std::vector<std::string> p) {
-      std::string s = get(*j, p);
-      return s.empty() ? std::string("-") : s;
-    };
-    std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s\n", name.substr(0, 28).c_str(),
-                  g({"ad", "event", "f1"}).c_str(), g({"ad", "point", "f1"}).c_str(),
-                  g({"ad", "alarm_time_fraction"}).c_str(), g({"ft", "f1"}).c_str(), g({"rcl", "ac@1"}).c_str(),
-                  g({"rcl", "ac@3"}).c_str(), g({"rcl", "avg@5"}).c_str());
+  auto cell = [](bool has, double v) { return has ? num(v) : std::string("-"); };
+  for (const auto& s : r.scores) {
+    std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s\n", row_name(s).substr(0, 28).c_str(),
+                  cell(s.ad.has_value(), s.ad ? s.ad->event.prf.f1 : 0).c_str(),
+                  cell(s.ad.has_value(), s.ad ? s.ad->point.prf.f1 : 0).c_str(),
+                  cell(s.ad.has_value(), s.ad ? s.ad->point.alarm_time_fraction : 0).c_str(),
+                  cell(s.ft.has_value(), s.ft ? s.ft->f1 : 0).c_str(),
+                  cell(s.rcl.has_value(), s.rcl ? s.rcl->exact.ac[1] : 0).c_str(),
+                  cell(s.rcl.has_value(), s.rcl ? s.rcl->exact.ac[3] : 0).c_str(),
+                  cell(s.rcl.has_value(), s.rcl ? s.rcl->exact.avg5 : 0).c_str());
     o << line;
   }
   return o.str();

@@ -2,25 +2,23 @@
 // self-contained report.html (inline SVG, no scripts, no external fonts):
 // results tables with 95 % intervals, state timeline with alarms and faults,
 // 2-D embedding projection, triage confusion matrix and per-case root cause
-// rankings, plus the configuration and the split.
+// rankings with their evidence, plus the configuration and the split. Every
+// number comes from the typed results (eval/eval.h).
 #pragma once
 
 #include <string>
 
-#include <nlohmann/json.hpp>
-
-#include "eval/harness.h"
+#include "eval/eval.h"
 
 namespace rslicer::eval {
 
-// Writes out_dir/metrics.json and out_dir/report.html; returns the HTML path.
-std::string write_report(const std::string& out_dir, const nlohmann::json& metrics, const EvalContext& ctx,
-                         const HarnessResult& result);
+// Writes out_dir/metrics.json (r.metrics) and out_dir/report.html; returns the HTML path.
+std::string write_report(const std::string& out_dir, const EvalResult& r);
 
 // The HTML alone (tests render it).
-std::string render_html(const nlohmann::json& metrics, const EvalContext& ctx, const HarnessResult& result);
+std::string render_html(const EvalResult& r);
 
-// A short plain-text results table (the demo prints it).
-std::string results_table(const nlohmann::json& metrics);
+// A short plain-text results table (the demo and eval print it).
+std::string results_table(const EvalResult& r);
 
 }  // namespace rslicer::eval

@@ -566,6 +566,36 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
   return fs;
 }
 
+// ---------------------------------------------------------------- views
+
+FeatureSlice metrics_view(const FeatureSlice& slice) {
+  FeatureSlice out = slice;
+  for (Modality m : {Modality::kTraces, Modality::kLogs}) {
+    TokenSet& t = out.tokens[static_cast<int>(m)];
+    t.values.clear();
+    t.pieces.clear();
+    t.entities.clear();
+    t.kinds.clear();
+    t.keys.clear();
+  }
+  out.mask.bits &= static_cast<std::uint8_t>(1u << static_cast<int>(Modality::kMetrics));
+  return out;
+}
+
+double trace_log_coverage(const std::vector<FeatureSlice>& slices, const std::vector<size_t>& which) {
+  size_t with = 0, n = 0;
+  auto visit = [&](const FeatureSlice& s) {
+    ++n;
+    with += s.mask.has(Modality::kTraces) || s.mask.has(Modality::kLogs);
+  };
+  if (which.empty()) {
+    for (const auto& s : slices) visit(s);
+  } else {
+    for (size_t i : which) visit(slices.at(i));
+  }
+  return n ? static_cast<double>(with) / n : 0.0;
+}
+
 // ---------------------------------------------------------------- flat features
 
 size_t FlatLayout::dim() const {

@@ -134,6 +134,13 @@ class FeatureExtractor {
   std::unique_ptr<Impl> impl_;
 };
 
+// The slice with its trace and log tokens removed and only the metrics
+// modality set: the view anomaly detection uses where traces and logs exist
+// only around faults (their presence alone would leak the label).
+FeatureSlice metrics_view(const FeatureSlice& slice);
+// Share of slices holding traces or logs.
+double trace_log_coverage(const std::vector<FeatureSlice>& slices, const std::vector<size_t>& which = {});
+
 // A fixed column layout for flat "standardised feature" vectors (the plain
 // feature baseline): one column per (metric token key, KPI slot z-level),
 // per trace key x {count z, p90 z, error rate}, per log key x {count z, error

@@ -97,6 +97,27 @@ KnnTriageHead KnnTriageHead::from_json(const nlohmann::json& j) {
   }
 }
 
+double loo_accuracy(const std::vector<std::vector<float>>& x, const std::vector<std::string>& y,
+                    const std::vector<int>& st, const TriageOptions& o) {
+  if (x.size() < 2) return 0;
+  int correct = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    std::vector<std::vector<float>> xx;
+    std::vector<std::string> yy;
+    std::vector<int> ss;
+    for (size_t j = 0; j < x.size(); ++j)
+      if (j != i) {
+        xx.push_back(x[j]);
+        yy.push_back(y[j]);
+        ss.push_back(st[j]);
+      }
+    KnnTriageHead h(o);
+    h.fit(xx, yy, ss);
+    if (h.predict(x[i], st[i]) == y[i]) ++correct;
+  }
+  return static_cast<double>(correct) / x.size();
+}
+
 void MajorityTriage::fit(const std::vector<std::string>& labels) {
   RSLICER_CHECK(!labels.empty(), InvalidInput, "majority triage: no training labels");
   std::map<std::string, int> counts;

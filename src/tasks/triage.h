@@ -42,6 +42,12 @@ class KnnTriageHead {
   std::vector<int> states_;
 };
 
+// Leave-one-case-out accuracy of a KnnTriageHead with `options` on labelled
+// case vectors (0 with fewer than 2 cases): how triage heads choose their
+// case-vector kind and k on training cases only.
+double loo_accuracy(const std::vector<std::vector<float>>& x, const std::vector<std::string>& labels,
+                    const std::vector<int>& states, const TriageOptions& options);
+
 class MajorityTriage {
  public:
   void fit(const std::vector<std::string>& labels);  // ties: alphabetically first

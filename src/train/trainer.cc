@@ -74,6 +74,11 @@ const config::Schema<TrainConfig>& TrainConfig::schema() {
                Range::at_least(0))
           .flag("weak_labels", &TrainConfig::weak_labels, "use the fault labels of the training part for L_anom")
           .num("embed_batch", &TrainConfig::embed_batch, "batch size when embedding", Range::at_least(1))
+          .sub("heads", &TrainConfig::heads, "the state-aware heads fitted after the encoder")
+          .text("ad_view", &TrainConfig::ad_view,
+                "AD embeddings: all, metrics (traces/logs masked), auto = metrics when traces/logs cover under half "
+                "of the training slices",
+                {"auto", "all", "metrics"})
           .rule([](const TrainConfig& c, const std::string&) {
             RSLICER_CHECK(c.batch_runs * c.run_len >= 2, InvalidInput, "batch_runs * run_len must be >= 2 (got ",
                           c.batch_runs, " x ", c.run_len, ")");
@@ -91,69 +96,6 @@ TrainConfig load_train_config(const std::string& path, const TrainConfig& base) 
   } catch (const InvalidInput& e) {
     throw InvalidInput(cat(path, ": ", e.what()));
   }
-}
-
-// ---------------------------------------------------------------- EmbeddingModel
-
-EmbeddingModel::EmbeddingModel(TrainConfig config, std::shared_ptr<RuntimeEncoder> encoder, FeatureState features,
-                               nlohmann::json drain)
-    : config_(std::move(config)), encoder_(std::move(encoder)), features_(std::move(features)),
-      drain_(std::move(drain)) {
-  features_.frozen = true;
-}
-
-std::unique_ptr<EmbeddingModel> EmbeddingModel::untrained(const TrainConfig& config, const Dataset& data) {
-  torch::manual_seed(config.seed);
-  auto enc = make_encoder(config.encoder);
-  return std::make_unique<EmbeddingModel>(config, enc, data.features, data.drain_state);
-}
-
-PrepareOptions EmbeddingModel::prepare_options(const ReadOptions& read, bool progress) const {
-  PrepareOptions o;
-  o.read = read;
-  o.slice = config_.slice;
-  o.features = features_.options;
-  o.initial_features = &features_;
-  o.initial_drain = &drain_;
-  o.progress = progress;
-  o.serialize_texts = config_.encoder.backbone == "qwen3";
-  return o;
-}
-
-std::vector<SliceEmbedding> EmbeddingModel::embed(const std::vector<FeatureSlice>& slices, bool progress) const {
-  at::set_num_threads(config_.threads);
-  return embed_slices(*encoder_, slices, config_.embed_batch, progress);
-}
-
-void EmbeddingModel::save(const std::string& dir, const nlohmann::json& train_log) const {
-  ModelFolderWriter w(dir);
-  w.add_json("config.json", TrainConfig::schema().to_json(config_));
-  w.add_json("features.json", features_.to_json());
-  w.add_json("drain.json", drain_);
-  w.add_json("train_log.json", train_log.is_null() ? nlohmann::json::object() : train_log);
-  w.add_module("weights.pt", *encoder_);
-  w.finish();
-}
-
-std::unique_ptr<EmbeddingModel> EmbeddingModel::load(const std::string& dir) {
-  ModelFolderReader r(dir);
-  TrainConfig config;
-  try {
-    config = TrainConfig::schema().from_json(r.json("config.json"));
-  } catch (const InvalidInput& e) {
-    throw ModelError(cat(dir, "/config.json: incompatible configuration: ", e.what()));
-  }
-  FeatureState features = FeatureState::from_json(r.json("features.json"));
-  nlohmann::json drain = r.json("drain.json");
-  std::shared_ptr<RuntimeEncoder> enc;
-  try {
-    enc = make_encoder(config.encoder);
-  } catch (const InvalidInput& e) {
-    throw ModelError(cat(dir, "/config.json: ", e.what()));
-  }
-  r.load_module("weights.pt", *enc);
-  enc->eval();
-  return std::make_unique<EmbeddingModel>(std::move(config), enc, std::move(features), std::move(drain));
 }
 
 // ---------------------------------------------------------------- training
@@ -231,13 +173,6 @@ double lr_at(const TrainConfig& c, std::int64_t step, std::int64_t total) {
   p = std::clamp(p, 0.0, 1.0);
   double cosv = 0.5 * (1.0 + std::cos(M_PI * p));
   return c.lr * (c.min_lr_ratio + (1.0 - c.min_lr_ratio) * cosv);
-}
-
-std::int64_t folder_bytes(const std::string& dir) {
-  std::int64_t n = 0;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file()) n += static_cast<std::int64_t>(e.file_size());
-  return n;
 }
 
 }  // namespace
@@ -418,71 +353,15 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
                            for (const auto& s : sets) k += s.validation.size();
                            return k;
                          }())}};
-  EmbeddingModel model(config, enc, sets[0].data->features, sets.back().data->drain_state);
-  model.save(options.out_dir, log);
 
   result.epochs = epoch;
   result.best_epoch = best_epoch + 1;
   result.best_validation_loss = best_val;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   result.slices_per_s = train_seconds > 0 ? static_cast<double>(slices_seen) / train_seconds : 0;
-  result.model_bytes = folder_bytes(options.out_dir);
   result.log = log;
+  result.encoder = enc;
   return result;
-}
-
-TrainResult train_from_sources(const TrainConfig& config, const std::string& data_path, const std::string& format,
-                               const TrainOptions& options) {
-  std::vector<SourceSpec> sources = config.sources;
-  if (sources.empty()) {
-    RSLICER_CHECK(!data_path.empty(), InvalidInput, "no training data: give --data or list sources in the config");
-    SourceSpec s;
-    s.path = data_path;
-    s.format = format.empty() ? "auto" : format;
-    sources.push_back(s);
-  }
-  std::vector<Dataset> prepared;
-  prepared.reserve(sources.size());
-  for (const auto& s : sources) {
-    PrepareOptions po;
-    po.slice = config.slice;
-    po.features = config.features;
-    po.progress = options.progress;
-    po.serialize_texts = config.encoder.backbone == "qwen3";
-    if (!prepared.empty()) {
-      po.initial_features = &prepared.front().features;
-      po.initial_drain = &prepared.back().drain_state;
-    }
-    if (s.type == "simulator") {
-      prepared.push_back(prepare_simulated(s.simulator, po));
-    } else {
-      prepared.push_back(prepare(s.path, s.format, po));
-    }
-    const auto& p = prepared.back();
-    if (options.progress)
-      std::fprintf(stderr, "%s: %zu slices, %zu faults, %zu templates, %lld rejected records (%.1f s)\n",
-                   s.type == "simulator" ? "simulator" : s.path.c_str(), p.slices.size(), p.faults.size(),
-                   p.templates.size(), static_cast<long long>(p.parse_stats.rejected), p.seconds);
-  }
-  std::vector<TrainingSet> sets;
-  for (size_t i = 0; i < prepared.size(); ++i) {
-    TrainingSet ts;
-    ts.data = &prepared[i];
-    ts.ratio = sources[i].ratio;
-    if (prepared[i].slices.size() < 4) {
-      throw InvalidInput(cat(sources[i].type == "simulator" ? std::string("simulator") : sources[i].path, ": only ",
-                             prepared[i].slices.size(), " slices, too few to train"));
-    }
-    Split sp = time_split(slice_windows(prepared[i].slices), config.split, prepared[i].faults);
-    ts.train = sp.train;
-    ts.validation = sp.validation;
-    if (options.progress)
-      std::fprintf(stderr, "split (%s): %zu train, %zu validation, %zu test slices (test from %s, never used)\n",
-                   config.split.by.c_str(), sp.train.size(), sp.validation.size(), sp.test.size(),
-                   format_time(sp.test_start).c_str());
-    sets.push_back(std::move(ts));
-  }
-  return train_encoder(config, sets, options);
 }
 
 }  // namespace rslicer

@@ -1,16 +1,6 @@
-// Unified Runtime Contrastive Learning: the trainer, its configuration, and
-// the model folder (EmbeddingModel) that `rslicer train` writes and `rslicer
-// embed` / `rslicer eval` load.
-//
-// Model folder layout (format_version 1):
-//   manifest.json   {"format_version": 1, "files": {"<name>": {"bytes": N, "crc32": "xxxxxxxx"}}}
-//   config.json     the full TrainConfig (encoder, losses, features, slicing, sources, split)
-//   weights.pt      encoder state dict (torch::serialize archive)
-//   features.json   FeatureState (KPI slots, key names, feature options)
-//   drain.json      Drain template miner state
-//   train_log.json  per-epoch losses, timings, best epoch
-// Every file listed is checked against the manifest on load; a missing,
-// truncated or altered file, or another format_version, is a ModelError.
+// Unified Runtime Contrastive Learning: the trainer and the configuration of
+// a model (encoder, losses, features, slicing, split, sources, heads). The
+// model folder that `rslicer train` writes is api/model.h's.
 #pragma once
 
 #include <cstdint>
@@ -25,10 +15,11 @@
 #include "train/losses.h"
 #include "dataset/dataset.h"
 #include "dataset/split.h"
+#include "tune/heads.h"
 
 namespace rslicer {
 
-constexpr int kModelFormatVersion = 1;
+constexpr int kModelFormatVersion = 2;  // 2: heads.json and config.heads (issue 10)
 
 // One training source, mixed by `ratio` (share of each batch's runs).
 struct SourceSpec {
@@ -63,45 +54,15 @@ struct TrainConfig {
   double max_minutes = 9.0;         // wall-clock budget for training (0 = none); the best checkpoint is kept
   bool weak_labels = true;          // use fault labels of the training part for L_anom
   std::int64_t embed_batch = 256;   // batch size when embedding
+  HeadOptions heads;                // the state-aware heads fitted after the encoder
+  std::string ad_view = "auto";     // AD embeddings: all, metrics (traces/logs masked), auto = metrics when
+                                    // traces/logs cover under half of the training slices
   static const config::Schema<TrainConfig>& schema();
 };
 // Reads a JSON file over `base` (config::from_json: an unknown key at any
 // level is an InvalidInput naming it, "unknown key 'loss.tauu' in config");
 // IoError when the file cannot be read. Messages name the file.
 TrainConfig load_train_config(const std::string& path, const TrainConfig& base = {});
-
-// A trained or untrained encoder plus everything needed to featurise new data
-// the same way (feature state, Drain templates, slicing options).
-class EmbeddingModel {
- public:
-  // Loads and verifies a model folder; ModelError on any problem.
-  static std::unique_ptr<EmbeddingModel> load(const std::string& dir);
-  // A freshly initialised (untrained) model of the configured size, seeded
-  // with config.seed; `data` provides the feature state and templates.
-  static std::unique_ptr<EmbeddingModel> untrained(const TrainConfig& config, const Dataset& data);
-
-  void save(const std::string& dir, const nlohmann::json& train_log = {}) const;
-
-  // Options for prepare that reproduce the model's features on new data.
-  PrepareOptions prepare_options(const ReadOptions& read = {}, bool progress = true) const;
-  // One embedding per slice, in order (eval mode, no grad). Sets
-  // at::set_num_threads(config().threads).
-  std::vector<SliceEmbedding> embed(const std::vector<FeatureSlice>& slices, bool progress = false) const;
-
-  const TrainConfig& config() const { return config_; }
-  RuntimeEncoder& encoder() const { return *encoder_; }
-  const FeatureState& feature_state() const { return features_; }
-  const nlohmann::json& drain_state() const { return drain_; }
-
-  EmbeddingModel(TrainConfig config, std::shared_ptr<RuntimeEncoder> encoder, FeatureState features,
-                 nlohmann::json drain);
-
- private:
-  TrainConfig config_;
-  std::shared_ptr<RuntimeEncoder> encoder_;
-  FeatureState features_;
-  nlohmann::json drain_;
-};
 
 // Prepared training data of one source and which of its slices to use.
 struct TrainingSet {
@@ -112,7 +73,7 @@ struct TrainingSet {
 };
 
 struct TrainOptions {
-  std::string out_dir;              // model folder (created); checkpoints go to out_dir/checkpoint
+  std::string out_dir;              // folder (created); checkpoints go to out_dir/checkpoint
   bool resume = false;              // continue from out_dir/checkpoint after an interruption
   bool progress = true;             // progress bar with loss terms and slices/s
 };
@@ -123,19 +84,14 @@ struct TrainResult {
   double best_validation_loss = 0;
   double seconds = 0;               // wall time of this call
   double slices_per_s = 0;          // training throughput
-  std::int64_t model_bytes = 0;     // size of the model folder
-  nlohmann::json log;               // per-epoch history (also train_log.json)
+  nlohmann::json log;               // per-epoch history (saved as train_log.json)
+  std::shared_ptr<RuntimeEncoder> encoder;  // the best epoch's weights, in eval mode
 };
 
-// Trains on already prepared sets (the first set's feature state and Drain
-// state are saved with the model) and writes the model folder.
+// Trains the encoder with URCL on already prepared sets; checkpoints go to
+// options.out_dir/checkpoint after every epoch (resumable). Returns the best
+// epoch's encoder; the model folder itself is written by api/ (model.h).
 TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingSet>& sets,
                           const TrainOptions& options);
-
-// The `rslicer train` path: prepares config.sources (or `data_path` when the
-// config lists none), applies config.split (train + validation parts only,
-// never the test part), trains and saves.
-TrainResult train_from_sources(const TrainConfig& config, const std::string& data_path, const std::string& format,
-                               const TrainOptions& options);
 
 }  // namespace rslicer

@@ -1,11 +1,11 @@
-// The harness and the report on generated data: two days of slices with two
-// runtime states, faults of two types that move the state embedding in a
-// type-specific direction and move the root cause pod's entity embedding and
-// CPU. Our heads must find them; the report must render in Chromium.
-#include "eval/harness.h"
+// The fold x method loop and the report on generated data: two days of
+// slices with two runtime states, faults of two types that move the state
+// embedding in a type-specific direction and move the root cause pod's entity
+// embedding and CPU. Our heads must find them; the report must render in
+// Chromium.
+#include "eval/eval.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cmath>
 #include <fstream>
@@ -21,7 +21,7 @@ namespace {
 const TimeUs kMin = 60 * kUsPerSecond;
 
 struct Synthetic {
-  EvalContext ctx;
+  EvalData ed;
   MetricTable table;
   std::vector<SliceEmbedding> slices;
 };
@@ -32,9 +32,9 @@ Synthetic make_data() {
   std::normal_distribution<double> g(0, 0.03);
   const int pods = 5;
   for (int p = 0; p < pods; ++p) {
-    d.ctx.entity_names.push_back("svc" + std::to_string(p) + "-pod");
-    d.ctx.entity_kinds.push_back("pod");
-    d.ctx.entity_services.push_back("svc" + std::to_string(p));
+    d.ed.entities.names.push_back("svc" + std::to_string(p) + "-pod");
+    d.ed.entities.kinds.push_back("pod");
+    d.ed.entities.services.push_back("svc" + std::to_string(p));
   }
   TimeUs day0 = *parse_datetime("2023-01-29 00:00:00");
   // Faults every 40 minutes from 02:00 to 10:00 on each day, types alternate, root causes rotate.
@@ -45,8 +45,8 @@ Synthetic make_data() {
       f.end = f.start + 3 * kMin;
       f.fault_type = i % 2 ? "cpu" : "delay";
       f.level = "pod";
-      f.root_cause = d.ctx.entity_names[i % pods];
-      d.ctx.faults.push_back(f);
+      f.root_cause = d.ed.entities.names[i % pods];
+      d.ed.faults.push_back(f);
     }
   for (int day = 0; day < 2; ++day)
     for (int m = 0; m < 720; ++m) {
@@ -57,10 +57,10 @@ Synthetic make_data() {
       int state = (m / 90) % 2;  // load level alternates every 90 minutes
       std::vector<double> v = {state ? 1.0 : 0.0, state ? 0.0 : 1.0, 0, 0};
       int root = -1;
-      for (size_t f = 0; f < d.ctx.faults.size(); ++f)
-        if (d.ctx.faults[f].start < s.end && d.ctx.faults[f].end > s.start) {
+      for (size_t f = 0; f < d.ed.faults.size(); ++f)
+        if (d.ed.faults[f].start < s.end && d.ed.faults[f].end > s.start) {
           s.faults.push_back(static_cast<std::uint32_t>(f));
-          v[d.ctx.faults[f].fault_type == "cpu" ? 2 : 3] += 0.8;
+          v[d.ed.faults[f].fault_type == "cpu" ? 2 : 3] += 0.8;
           root = static_cast<int>(f % 12) % pods;
         }
       for (auto& x : v) x += g(rng);
@@ -78,54 +78,41 @@ Synthetic make_data() {
       TimeUs t = day0 + day * 1440 * kMin + m * kMin;
       for (int p = 0; p < pods; ++p) {
         double cpu = 50 + 5 * g(rng) / 0.03;
-        for (auto& f : d.ctx.faults)
-          if (t >= f.start && t < f.end && f.root_cause == d.ctx.entity_names[p]) cpu += 40;
-        d.table.add(d.ctx.entity_names[p], d.ctx.entity_services[p], "pod", "cpu", t, cpu);
+        for (auto& f : d.ed.faults)
+          if (t >= f.start && t < f.end && f.root_cause == d.ed.entities.names[p]) cpu += 40;
+        d.table.add(d.ed.entities.names[p], d.ed.entities.services[p], "pod", "cpu", t, cpu);
       }
     }
   d.table.finish();
-  d.ctx.raw = &d.table;
+  d.ed.metrics = &d.table;
+  d.ed.stride_s = 60;
+  d.ed.windows = slice_windows(d.slices);
+  for (const auto& s : d.slices) d.ed.slice_faults.push_back(s.faults);
+  RawScoreOptions ro;
+  for (const auto& w : d.ed.windows) d.ed.raw_scores.push_back(raw_window_score(d.table, w.first, w.second, ro));
   return d;
 }
 
-// Fraction of bytes of a PNG's decompressed image data that are neither 0 nor
-// 255 (a blank page is all one colour: filtered rows are then ~all 0 / 255).
-double png_busy_fraction(const std::string& path, bool* ok) {
-  std::ifstream f(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(f)), {});
-  *ok = data.size() > 8 && data.compare(1, 3, "PNG") == 0;
-  if (!*ok) return 0;
-  std::string idat;
-  size_t pos = 8;
-  while (pos + 8 <= data.size()) {
-    std::uint32_t len = (static_cast<unsigned char>(data[pos]) << 24) | (static_cast<unsigned char>(data[pos + 1]) << 16) |
-                        (static_cast<unsigned char>(data[pos + 2]) << 8) | static_cast<unsigned char>(data[pos + 3]);
-    std::string type = data.substr(pos + 4, 4);
-    if (type == "IDAT") idat += data.substr(pos + 8, len);
-    pos += 12 + len;
-  }
-  std::vector<unsigned char> out(64 << 20);
-  uLongf n = out.size();
-  *ok = uncompress(out.data(), &n, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) == Z_OK;
-  if (!*ok || n == 0) return 0;
-  size_t busy = 0;
-  for (uLongf i = 0; i < n; ++i) busy += out[i] != 0 && out[i] != 255;
-  return static_cast<double>(busy) / n;
-}
-
-TEST(Harness, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
-  Synthetic d = make_data();
-  CaseSplit split = make_split("time-per-day", d.ctx.faults, d.slices.front().start, d.slices.back().end);
-  FoldInput in;
-  in.fold = &split.folds[0];
+// Runs every method on one fold of the time-per-day split with `rep` as our representation.
+EvalResult evaluate_synthetic(const Synthetic& d, const HeadOptions& heads, int bootstrap) {
+  EvalResult res;
+  res.faults = d.ed.faults;
+  res.split = make_split("time-per-day", d.ed.faults, d.slices.front().start, d.slices.back().end);
   Representation rep;
   rep.name = "rslicer";
   rep.slices = d.slices;
-  in.reps.push_back(rep);
-  HarnessOptions o;
-  o.bootstrap_samples = 100;
-  HarnessResult r = run_harness(d.ctx, {in}, o);
-  nlohmann::json m = score_runs(d.ctx, r, o);
+  EvalOptions o;
+  o.bootstrap_samples = bootstrap;
+  evaluate(d.ed, [&](size_t) { return rep; }, nullptr, heads, 1234, o, res);
+  res.config = {{"data", "synthetic"}, {"format", "generated"}};
+  res.metrics = metrics_json(res);
+  return res;
+}
+
+TEST(Evaluate, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
+  Synthetic d = make_data();
+  EvalResult r = evaluate_synthetic(d, HeadOptions{}, 100);
+  nlohmann::json m = r.metrics;
   EXPECT_EQ(m["cases"]["train"], 14);
   EXPECT_EQ(m["cases"]["test"], 10);
   EXPECT_GT(m["ad"]["point"]["f1"].get<double>(), 0.7);
@@ -147,10 +134,8 @@ TEST(Harness, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
   EXPECT_GE(ci[1].get<double>(), m["rcl"]["ac@1"].get<double>() - 1e-12);
 
   // Report: metrics.json keys and a non-blank rendering.
-  m["split"] = {{"kind", split.kind}, {"description", split.description}};
-  m["config"] = {{"data", "synthetic"}, {"format", "generated"}};
   std::string dir = testing::make_temp_dir("rslicer_report");
-  std::string html = write_report(dir, m, d.ctx, r);
+  std::string html = write_report(dir, r);
   std::ifstream jf(dir + "/metrics.json");
   nlohmann::json back = nlohmann::json::parse(jf);
   for (const char* k : {"precision", "recall", "f1"}) {
@@ -160,29 +145,16 @@ TEST(Harness, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
   }
   for (const char* k : {"ac@1", "ac@3", "ac@5", "avg@5"}) EXPECT_TRUE(back["rcl"].contains(k));
   EXPECT_TRUE(back["ad"].contains("alarm_time_fraction"));
-  std::string text = render_html(m, d.ctx, r);
+  std::string text = render_html(r);
   EXPECT_NE(text.find("<svg"), std::string::npos);
   EXPECT_EQ(text.find("<script"), std::string::npos);
   EXPECT_EQ(text.find("http://"), text.find("http://www.w3.org/2000/svg"));  // no external resources
-  EXPECT_NE(results_table(m).find("baro"), std::string::npos);
+  EXPECT_NE(results_table(r).find("baro"), std::string::npos);
 
   if (!testing::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed";
-  std::string png = dir + "/shot.png";
-  std::string profile = testing::make_temp_dir("rslicer_chromium");
-  int rc = 0;
-  testing::run_command("timeout 90 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                       "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" +
-                           profile + " --screenshot=" + png + " --window-size=1200,2000 file://" + html + " 2>&1",
-                       &rc);
-  ASSERT_TRUE(testing::exists(png)) << "chromium exit " << rc;
-  bool ok = false;
-  double busy = png_busy_fraction(png, &ok);
-  ASSERT_TRUE(ok);
+  double busy = testing::chromium_screenshot_busy_fraction(html, dir + "/shot.png");
   EXPECT_GT(busy, 0.005);
-  std::string dom = testing::run_command(
-      "timeout 90 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-      "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" +
-      profile + " --dump-dom file://" + html + " 2>/dev/null");
+  std::string dom = testing::chromium_dump_dom(html);
   EXPECT_NE(dom.find("RuntimeSlicer evaluation report"), std::string::npos);
   EXPECT_NE(dom.find("Root cause rankings"), std::string::npos);
 }
@@ -190,7 +162,7 @@ TEST(Harness, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
 // The RCL head's per-entity evidence: the entity embeddings carry no root cause signal here, the root
 // cause pod's span self time does (5x in the case window). The head chosen by leave-one-out on the
 // training cases must use the evidence; without it the ranking is at chance.
-TEST(Harness, RclHeadUsesSpanSelfTimeEvidence) {
+TEST(Evaluate, RclHeadUsesSpanSelfTimeEvidence) {
   Synthetic d = make_data();
   std::mt19937_64 rng(5);
   std::normal_distribution<double> g(0, 0.03);
@@ -198,13 +170,13 @@ TEST(Harness, RclHeadUsesSpanSelfTimeEvidence) {
     for (size_t k = 0; k < s.entity_embeddings.size(); ++k)
       s.entity_embeddings[k] = static_cast<float>(g(rng) + 0.1 * static_cast<double>(k / 3));
   TraceTable traces;
-  std::vector<std::string> names = d.ctx.entity_names;
+  std::vector<std::string> names = d.ed.entities.names;
   names.push_back("front");
   int trace_no = 0;
   auto add_minute = [&](TimeUs t, const std::string& root) {
     std::vector<Span> spans;
     for (int k = 0; k < 10; ++k)
-      for (size_t p = 0; p < d.ctx.entity_names.size(); ++p) {
+      for (size_t p = 0; p < d.ed.entities.names.size(); ++p) {
         Span parent, child;
         parent.trace_id = child.trace_id = std::to_string(trace_no++);
         parent.span_id = "a";
@@ -213,34 +185,26 @@ TEST(Harness, RclHeadUsesSpanSelfTimeEvidence) {
         child.parent_id = "a";
         child.entity = static_cast<Id>(p);
         parent.start = child.start = t + k;
-        child.duration_us = (d.ctx.entity_names[p] == root ? 5000 : 1000) + 50 * static_cast<int>((k + p) % 3);
+        child.duration_us = (d.ed.entities.names[p] == root ? 5000 : 1000) + 50 * static_cast<int>((k + p) % 3);
         parent.duration_us = child.duration_us + 300;
         spans.push_back(parent);
         spans.push_back(child);
       }
     traces.add_spans(spans, names);
   };
-  for (auto& f : d.ctx.faults) {
+  for (auto& f : d.ed.faults) {
     for (int m = 0; m < 3; ++m) add_minute(f.start + m * kMin, f.root_cause);
     add_minute(f.start - 20 * kMin, "");  // one normal minute before each fault
   }
-  d.ctx.traces = &traces;
-  d.ctx.raw = nullptr;  // no metric evidence either: only the traces
-  CaseSplit split = make_split("time-per-day", d.ctx.faults, d.slices.front().start, d.slices.back().end);
-  FoldInput in;
-  in.fold = &split.folds[0];
-  Representation rep;
-  rep.name = "rslicer";
-  rep.slices = d.slices;
-  in.reps.push_back(rep);
-  HarnessOptions o;
-  o.bootstrap_samples = 10;
-  nlohmann::json with = score_runs(d.ctx, run_harness(d.ctx, {in}, o), o);
+  d.ed.traces = &traces;
+  d.ed.metrics = nullptr;  // no metric evidence either: only the traces
+  HeadOptions o;
+  nlohmann::json with = evaluate_synthetic(d, o, 10).metrics;
   EXPECT_GT(with["rcl"]["ac@1"].get<double>(), 0.9);
   std::string head = with["fold_info"][0]["rcl_head"];
   EXPECT_NE(head.find("evidence"), std::string::npos) << head;
   o.rcl_trace_evidence = false;
-  nlohmann::json without = score_runs(d.ctx, run_harness(d.ctx, {in}, o), o);
+  nlohmann::json without = evaluate_synthetic(d, o, 10).metrics;
   EXPECT_LT(without["rcl"]["ac@1"].get<double>(), 0.6);
 }
 

@@ -1,6 +1,6 @@
 // Trainer, model folder and split: tiny synthetic data (FeatureSlices built
 // directly), so each test runs in seconds.
-#include "train/trainer.h"
+#include "api/model.h"
 
 #include <gtest/gtest.h>
 
@@ -96,6 +96,13 @@ TrainOptions quiet(const std::string& dir) {
   return o;
 }
 
+// Trains and writes the model folder (what train_model does, without the heads).
+TrainResult train_saved(const TrainConfig& c, const std::vector<TrainingSet>& sets, const TrainOptions& o) {
+  TrainResult r = train_encoder(c, sets, o);
+  EmbeddingModel(c, r.encoder, sets[0].data->features, sets.back().data->drain_state).save(o.out_dir, r.log);
+  return r;
+}
+
 std::vector<float> all_states(const EmbeddingModel& m, const Dataset& d) {
   std::vector<float> out;
   for (const auto& e : m.embed(d.slices)) out.insert(out.end(), e.state.begin(), e.state.end());
@@ -179,10 +186,10 @@ TEST(Trainer, SaveLoadRoundTripAndDeterminism) {
   Dataset d = synthetic(90);
   TrainConfig c = tiny_config();
   std::string dir = testing::make_temp_dir("rslicer-train");
-  TrainResult r1 = train_encoder(c, sets_for(d, c), quiet(dir + "/a"));
-  TrainResult r2 = train_encoder(c, sets_for(d, c), quiet(dir + "/b"));
+  TrainResult r1 = train_saved(c, sets_for(d, c), quiet(dir + "/a"));
+  TrainResult r2 = train_saved(c, sets_for(d, c), quiet(dir + "/b"));
   EXPECT_EQ(r1.epochs, 3);
-  EXPECT_GT(r1.model_bytes, 0);
+  EXPECT_GT(folder_bytes(dir + "/a"), 0);
   for (const char* f : {"manifest.json", "config.json", "weights.pt", "features.json", "drain.json", "train_log.json"})
     EXPECT_TRUE(fs::exists(dir + "/a/" + f)) << f;
   auto m1 = EmbeddingModel::load(dir + "/a");
@@ -198,7 +205,7 @@ TEST(Trainer, SaveLoadRoundTripAndDeterminism) {
   // a different seed gives a different model
   TrainConfig c3 = c;
   c3.seed = 99;
-  train_encoder(c3, sets_for(d, c3), quiet(dir + "/c"));
+  train_saved(c3, sets_for(d, c3), quiet(dir + "/c"));
   EXPECT_NE(all_states(*EmbeddingModel::load(dir + "/c"), d), s1);
   fs::remove_all(dir);
 }
@@ -208,7 +215,7 @@ TEST(Trainer, CorruptedOrIncompatibleModelIsAClearError) {
   TrainConfig c = tiny_config();
   c.max_epochs = 1;
   std::string dir = testing::make_temp_dir("rslicer-corrupt");
-  train_encoder(c, sets_for(d, c), quiet(dir + "/m"));
+  train_saved(c, sets_for(d, c), quiet(dir + "/m"));
   auto expect_model_error = [&](const std::string& needle) {
     try {
       EmbeddingModel::load(dir + "/m");
@@ -252,15 +259,15 @@ TEST(Trainer, ResumeAfterInterruptionMatchesUninterrupted) {
   Dataset d = synthetic(90);
   TrainConfig c = tiny_config();
   std::string dir = testing::make_temp_dir("rslicer-resume");
-  train_encoder(c, sets_for(d, c), quiet(dir + "/full"));
+  train_saved(c, sets_for(d, c), quiet(dir + "/full"));
   // "interrupted": a time budget that stops after the first epoch
   TrainConfig cut = c;
   cut.max_minutes = 1e-9;
-  TrainResult first = train_encoder(cut, sets_for(d, cut), quiet(dir + "/resumed"));
+  TrainResult first = train_saved(cut, sets_for(d, cut), quiet(dir + "/resumed"));
   EXPECT_EQ(first.epochs, 1);
   TrainOptions o = quiet(dir + "/resumed");
   o.resume = true;
-  TrainResult rest = train_encoder(c, sets_for(d, c), o);
+  TrainResult rest = train_saved(c, sets_for(d, c), o);
   EXPECT_EQ(rest.epochs, 3);
   EXPECT_EQ(rest.log["history"].size(), 3u);
   auto a = all_states(*EmbeddingModel::load(dir + "/full"), d);
@@ -270,7 +277,7 @@ TEST(Trainer, ResumeAfterInterruptionMatchesUninterrupted) {
   // resuming with another architecture is refused
   TrainConfig other = c;
   other.encoder.d_model = 32;
-  EXPECT_THROW(train_encoder(other, sets_for(d, other), o), ModelError);
+  EXPECT_THROW(train_saved(other, sets_for(d, other), o), ModelError);
   fs::remove_all(dir);
 }
 
@@ -280,7 +287,7 @@ TEST(Trainer, TrainingSeparatesFaultsFromNormal) {
   TrainConfig c = tiny_config();
   c.max_epochs = 8;
   std::string dir = testing::make_temp_dir("rslicer-sep");
-  train_encoder(c, sets_for(d, c), quiet(dir + "/m"));
+  train_saved(c, sets_for(d, c), quiet(dir + "/m"));
   auto m = EmbeddingModel::load(dir + "/m");
   auto e = m->embed(d.slices);
   // mean cosine between normal and faulty slices is below the mean within normal ones

@@ -1,0 +1,84 @@
+// A model: the trained encoder, everything needed to featurise new data the
+// same way (feature state, Drain templates, slicing options) and the fitted
+// state-aware heads. `rslicer train` writes it, `detect`, `embed`, `eval`
+// and `serve` load it.
+//
+// Model folder layout (format_version 2):
+//   manifest.json   {"format_version": 2, "files": {"<name>": {"bytes": N, "crc32": "xxxxxxxx"}}}
+//   config.json     the full TrainConfig (encoder, losses, features, slicing, split, sources, heads)
+//   weights.pt      encoder state dict (torch::serialize archive)
+//   features.json   FeatureState (KPI slots, key names, feature options)
+//   drain.json      Drain template miner state
+//   heads.json      FailureHeads (state partitions, AD references and SPOT state, triage and root-cause heads)
+//                   and the AD view they were fitted on; absent for an encoder without heads
+//   train_log.json  per-epoch losses, timings, best epoch, what the heads chose
+// Every file listed is checked against the manifest on load; a missing,
+// truncated or altered file, or another format_version, is a ModelError.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dataset/dataset.h"
+#include "model/runtime_encoder.h"
+#include "slice/embedding.h"
+#include "train/trainer.h"
+#include "tune/heads.h"
+
+namespace rslicer {
+
+class EmbeddingModel {
+ public:
+  // Loads and verifies a model folder; ModelError on any problem.
+  static std::unique_ptr<EmbeddingModel> load(const std::string& dir);
+  // A freshly initialised (untrained) encoder of the configured size, seeded
+  // with config.seed; `data` provides the feature state and templates.
+  static std::unique_ptr<EmbeddingModel> untrained(const TrainConfig& config, const Dataset& data);
+
+  EmbeddingModel(TrainConfig config, std::shared_ptr<RuntimeEncoder> encoder, FeatureState features,
+                 nlohmann::json drain);
+
+  // Writes the model folder (atomically per file, with the manifest).
+  void save(const std::string& dir, const nlohmann::json& train_log = {}) const;
+
+  // Options for dataset::prepare that reproduce the model's features on new data.
+  PrepareOptions prepare_options(const ReadOptions& read = {}, bool progress = true) const;
+  // One embedding per slice, in order (eval mode, no grad). Sets
+  // at::set_num_threads(config().threads).
+  std::vector<SliceEmbedding> embed(const std::vector<FeatureSlice>& slices, bool progress = false) const;
+  // The embeddings anomaly detection uses: the same as embed() for the "all"
+  // view, the metrics view's otherwise (ad_view()).
+  std::vector<SliceEmbedding> embed_ad_view(const std::vector<FeatureSlice>& slices, bool progress = false) const;
+
+  const TrainConfig& config() const { return config_; }
+  RuntimeEncoder& encoder() const { return *encoder_; }
+  const FeatureState& feature_state() const { return features_; }
+  const nlohmann::json& drain_state() const { return drain_; }
+
+  // The fitted heads (absent for an encoder trained without them).
+  bool has_heads() const { return heads_.has_value(); }
+  const FailureHeads& heads() const;
+  const std::string& ad_view() const { return ad_view_; }  // "all" or "metrics"
+  void set_heads(FailureHeads heads, std::string ad_view);
+
+ private:
+  TrainConfig config_;
+  std::shared_ptr<RuntimeEncoder> encoder_;
+  FeatureState features_;
+  nlohmann::json drain_;
+  std::optional<FailureHeads> heads_;
+  std::string ad_view_ = "all";
+};
+
+// The AD view a config asks for on data with this trace/log coverage:
+// config.ad_view, or for "auto" metrics when coverage < 0.5.
+std::string resolve_ad_view(const std::string& ad_view, double trace_log_coverage);
+
+// Total size of the regular files in a folder.
+std::int64_t folder_bytes(const std::string& dir);
+
+}  // namespace rslicer

@@ -1,0 +1,305 @@
+#include "api/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "core/errors.h"
+#include "tasks/raw_metrics.h"
+#include "tasks/trace_evidence.h"
+
+namespace rslicer {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+EntityDirectory entity_directory(const Catalog& catalog) {
+  EntityDirectory d;
+  for (size_t i = 0; i < catalog.entities.size(); ++i) {
+    d.names.push_back(catalog.entities.name(static_cast<Id>(i)));
+    const auto& info = catalog.entity_info[i];
+    d.kinds.push_back(entity_kind_name(info.kind));
+    d.services.push_back(info.service != kNoId && info.service != i ? catalog.entities.name(info.service) : "");
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------- train
+
+TrainSummary train_model(const TrainRequest& rq) {
+  const TrainConfig& config = rq.config;
+  TrainConfig::schema().validate(config);
+  RSLICER_CHECK(!rq.out_dir.empty(), InvalidInput, "train: no output folder for the model");
+  std::vector<SourceSpec> sources = config.sources;
+  if (sources.empty()) {
+    RSLICER_CHECK(!rq.data_path.empty(), InvalidInput, "no training data: give --data or list sources in the config");
+    SourceSpec s;
+    s.path = rq.data_path;
+    s.format = rq.format.empty() ? "auto" : rq.format;
+    sources.push_back(s);
+  }
+  // The first source is the system the heads are fitted for: its pass also builds the evidence tables.
+  MetricTableBuilder metric_table;
+  TraceTableBuilder trace_table;
+  std::vector<Dataset> prepared;
+  prepared.reserve(sources.size());
+  for (const auto& s : sources) {
+    PrepareOptions po;
+    po.read = rq.read;
+    po.slice = config.slice;
+    po.features = config.features;
+    po.progress = rq.progress;
+    po.serialize_texts = config.encoder.backbone == "qwen3";
+    std::vector<RecordObserver*> observers;
+    if (prepared.empty()) {
+      observers = {&metric_table, &trace_table};
+    } else {
+      po.initial_features = &prepared.front().features;
+      po.initial_drain = &prepared.back().drain_state;
+    }
+    if (s.type == "simulator") {
+      prepared.push_back(prepare_simulated(s.simulator, po, observers));
+    } else {
+      prepared.push_back(prepare(s.path, s.format, po, observers));
+    }
+    const auto& p = prepared.back();
+    if (rq.progress)
+      std::fprintf(stderr, "%s: %zu slices, %zu faults, %zu templates, %lld rejected records (%.1f s)\n",
+                   s.type == "simulator" ? "simulator" : s.path.c_str(), p.slices.size(), p.faults.size(),
+                   p.templates.size(), static_cast<long long>(p.parse_stats.rejected), p.seconds);
+  }
+  std::vector<TrainingSet> sets;
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    TrainingSet ts;
+    ts.data = &prepared[i];
+    ts.ratio = sources[i].ratio;
+    RSLICER_CHECK(prepared[i].slices.size() >= 4, InvalidInput,
+                  sources[i].type == "simulator" ? std::string("simulator") : sources[i].path, ": only ",
+                  prepared[i].slices.size(), " slices, too few to train");
+    Split sp = time_split(slice_windows(prepared[i].slices), config.split, prepared[i].faults);
+    ts.train = sp.train;
+    ts.validation = sp.validation;
+    if (rq.progress)
+      std::fprintf(stderr, "split (%s): %zu train, %zu validation, %zu test slices%s\n", config.split.by.c_str(),
+                   sp.train.size(), sp.validation.size(), sp.test.size(),
+                   sp.test.empty() ? "" : cat(" (test from ", format_time(sp.test_start), ", never used)").c_str());
+    sets.push_back(std::move(ts));
+  }
+  TrainOptions topt;
+  topt.out_dir = rq.out_dir;
+  topt.resume = rq.resume;
+  topt.progress = rq.progress;
+  TrainSummary summary;
+  summary.encoder = train_encoder(config, sets, topt);
+
+  // The heads, on the first source's training part (train + validation, never its test part).
+  const Dataset& d = prepared.front();
+  EmbeddingModel model(config, summary.encoder.encoder, d.features, prepared.back().drain_state);
+  std::vector<size_t> head_slices = sets.front().train;
+  head_slices.insert(head_slices.end(), sets.front().validation.begin(), sets.front().validation.end());
+  std::sort(head_slices.begin(), head_slices.end());
+  summary.ad_view = resolve_ad_view(config.ad_view, trace_log_coverage(d.slices, head_slices));
+  if (rq.progress) std::fprintf(stderr, "fitting the heads on %zu slices (AD view: %s)\n", head_slices.size(),
+                                summary.ad_view.c_str());
+  const std::vector<SliceEmbedding> emb = model.embed(d.slices, rq.progress);
+  std::vector<SliceEmbedding> ad_emb;
+  if (summary.ad_view == "metrics") {
+    std::vector<FeatureSlice> view;
+    for (const auto& s : d.slices) view.push_back(metrics_view(s));
+    ad_emb = model.embed(view, rq.progress);
+  }
+  const EntityDirectory entities = entity_directory(d.catalog);
+  HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
+  // Labelled cases whose slices all lie in the heads' part.
+  std::vector<TrainingCase> cases;
+  std::vector<bool> in_part(d.slices.size(), false);
+  for (size_t i : head_slices) in_part[i] = true;
+  std::map<std::uint32_t, std::vector<size_t>> case_slices;
+  for (size_t i = 0; i < d.slices.size(); ++i)
+    for (std::uint32_t f : d.slices[i].faults) case_slices[f].push_back(i);
+  for (const auto& [f, idx] : case_slices) {
+    if (!std::all_of(idx.begin(), idx.end(), [&](size_t i) { return in_part[i]; })) continue;
+    const FaultEvent& fe = d.faults[f];
+    cases.push_back({fe.start, idx, fe.fault_type, fe.root_cause, fe.level});
+  }
+  FailureHeads heads = FailureHeads::fit(in, head_slices, cases, config.heads, config.seed);
+  summary.head_slices = head_slices.size();
+  summary.labelled_cases = cases.size();
+  summary.heads_info = heads.info();
+  model.set_heads(std::move(heads), summary.ad_view);
+  nlohmann::json log = summary.encoder.log;
+  log["heads"] = {{"slices", summary.head_slices},
+                  {"labelled_cases", summary.labelled_cases},
+                  {"ad_view", summary.ad_view},
+                  {"chosen", summary.heads_info}};
+  model.save(rq.out_dir, log);
+  summary.model_bytes = folder_bytes(rq.out_dir);
+  return summary;
+}
+
+// ---------------------------------------------------------------- embed
+
+EmbedResult embed_dataset(const EmbeddingModel& model, const std::string& path, const std::string& format,
+                          const ReadOptions& read, bool progress) {
+  Dataset d = rslicer::prepare(path, format, model.prepare_options(read, progress));
+  EmbedResult r;
+  r.prepare_seconds = d.seconds;
+  r.rejected_records = d.parse_stats.rejected;
+  auto t0 = std::chrono::steady_clock::now();
+  r.slices = model.embed(d.slices, progress);
+  r.embed_seconds = seconds_since(t0);
+  r.embed_dim = r.slices.empty() ? model.config().encoder.embed_dim : static_cast<std::int64_t>(r.slices[0].state.size());
+  return r;
+}
+
+// ---------------------------------------------------------------- detect
+
+const config::Schema<DetectOptions>& DetectOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<DetectOptions>("detect")
+          .num("incident_gap_s", &DetectOptions::incident_gap_s,
+               "alarms whose decision times are at most this far apart join one incident", Range::at_least(0))
+          .num("min_incident_slices", &DetectOptions::min_incident_slices,
+               "shorter runs of alarmed slices are not reported as incidents", Range::at_least(1))
+          .num("root_causes", &DetectOptions::root_causes, "ranked entities reported per incident",
+               Range::closed(1, 1000));
+  return s;
+}
+
+Pipeline::Pipeline(std::unique_ptr<EmbeddingModel> model, std::string model_dir)
+    : model_(std::move(model)), model_dir_(std::move(model_dir)) {
+  model_->heads();  // ModelError when the model has no heads
+}
+
+std::unique_ptr<Pipeline> Pipeline::load(const std::string& model_dir) {
+  return std::make_unique<Pipeline>(EmbeddingModel::load(model_dir), model_dir);
+}
+
+Dataset Pipeline::prepare(TelemetrySource& source, const ReadOptions& read, bool progress,
+                          const std::vector<RecordObserver*>& observers) const {
+  return rslicer::prepare(source, model_->prepare_options(read, progress), observers);
+}
+
+DetectResult Pipeline::detect(const std::string& path, const std::string& format, const ReadOptions& read,
+                              const DetectOptions& options, bool progress) const {
+  auto source = open_source(path, format, read);
+  DetectResult r = detect(*source, options, progress);
+  r.data = path;
+  return r;
+}
+
+DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, bool progress) const {
+  DetectOptions::schema().validate(o);
+  auto t0 = std::chrono::steady_clock::now();
+  MetricTableBuilder metric_table;
+  TraceTableBuilder trace_table;
+  Dataset d = prepare(source, ReadOptions{}, progress, {&metric_table, &trace_table});
+  DetectResult r;
+  r.model = model_dir_;
+  r.format = d.format;
+  r.labels = d.faults;  // for display only: the slices lose them before any head sees them
+  for (auto& s : d.slices) s.faults.clear();
+  r.stride_s = model_->config().slice.window_stride_s;
+  r.rejected_records = d.parse_stats.rejected;
+  if (d.slices.empty()) {
+    r.seconds = seconds_since(t0);
+    return r;
+  }
+  const std::vector<SliceEmbedding> emb = model_->embed(d.slices, progress);
+  std::vector<SliceEmbedding> ad_emb;
+  if (model_->ad_view() == "metrics") ad_emb = model_->embed_ad_view(d.slices, progress);
+  const EntityDirectory entities = entity_directory(d.catalog);
+  HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
+  const FailureHeads& heads = model_->heads();
+
+  std::vector<size_t> all(emb.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  AnomalyTimeline t = heads.detect(in, all);
+  for (size_t i = 0; i < all.size(); ++i)
+    r.timeline.push_back({emb[i].start, emb[i].end, t.scores[i], t.thresholds[i], t.states[i], t.alarms[i]});
+
+  // Incidents: runs of alarms whose decision times are at most incident_gap_s apart.
+  const TimeUs stride = static_cast<TimeUs>(r.stride_s * kUsPerSecond);
+  const TimeUs gap = static_cast<TimeUs>(o.incident_gap_s * kUsPerSecond);
+  std::vector<std::vector<size_t>> runs;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!t.alarms[i]) continue;
+    if (!runs.empty() && emb[i].end - emb[runs.back().back()].end <= gap) runs.back().push_back(i);
+    else runs.push_back({i});
+  }
+  const std::vector<int> states = heads.states(emb);
+  const TimeUs case_tail = static_cast<TimeUs>(heads.options().case_tail_s * kUsPerSecond);
+  for (const auto& run : runs) {
+    if (static_cast<std::int32_t>(run.size()) < o.min_incident_slices) continue;
+    Incident inc;
+    inc.slices = run;
+    inc.start = emb[run.front()].start;
+    inc.end = emb[run.back()].end;
+    inc.onset = emb[run.front()].end - stride;
+    for (size_t i : run) inc.peak_score = std::max(inc.peak_score, t.scores[i]);
+    std::map<int, int> votes;
+    for (size_t i : run) votes[states[i]]++;
+    int best = -1;
+    for (auto& [s, n] : votes)
+      if (n > best) {
+        best = n;
+        inc.state = s;
+      }
+    // The case the heads look at: the incident's slices that start before onset + case_tail.
+    std::vector<size_t> case_slices;
+    for (size_t i = run.front(); i <= run.back(); ++i)
+      if (emb[i].start < inc.onset + case_tail) case_slices.push_back(i);
+    inc.fault_type = heads.triage(in, states, case_slices, inc.onset);
+    inc.root_causes = heads.rank(in, states, case_slices, inc.onset, static_cast<size_t>(o.root_causes));
+    if (inc.root_causes.size() > static_cast<size_t>(o.root_causes)) inc.root_causes.resize(o.root_causes);
+    r.incidents.push_back(std::move(inc));
+  }
+  r.seconds = seconds_since(t0);
+  return r;
+}
+
+// ---------------------------------------------------------------- incidents.json
+
+namespace {
+
+double unix_s(TimeUs t) { return static_cast<double>(t) / kUsPerSecond; }
+
+}  // namespace
+
+nlohmann::json to_json(const DetectResult& r) {
+  nlohmann::json timeline = nlohmann::json::array();
+  for (const auto& p : r.timeline)
+    timeline.push_back({{"start", unix_s(p.start)},
+                        {"end", unix_s(p.end)},
+                        {"score", p.score},
+                        {"threshold", p.threshold},
+                        {"state", p.state},
+                        {"alarm", p.alarm}});
+  nlohmann::json incidents = nlohmann::json::array();
+  for (const auto& inc : r.incidents) {
+    nlohmann::json causes = nlohmann::json::array();
+    for (const auto& c : inc.root_causes)
+      causes.push_back({{"entity", c.entity}, {"score", c.score}, {"evidence", c.evidence}});
+    incidents.push_back({{"start", unix_s(inc.start)},
+                         {"end", unix_s(inc.end)},
+                         {"peak_score", inc.peak_score},
+                         {"state", inc.state},
+                         {"fault_type", {{"label", inc.fault_type.label}, {"confidence", inc.fault_type.confidence}}},
+                         {"root_causes", causes}});
+  }
+  return {{"model", r.model},
+          {"data", r.data},
+          {"slices", r.timeline.size()},
+          {"timeline", timeline},
+          {"incidents", incidents}};
+}
+
+}  // namespace rslicer

@@ -1,0 +1,135 @@
+// The library facade: what the CLI, eval and the server call.
+//
+//   files / simulator / stream  --dataset::prepare-->  FeatureSlices (+ raw tables)
+//     --EmbeddingModel::embed-->  slice and per-entity embeddings
+//     --FailureHeads-->           AD score + threshold, states, triage, ranked root causes with evidence
+//     --detect-->                 timeline + incidents
+//
+// Example (C++):
+//
+//   rslicer::TrainRequest t;
+//   t.data_path = "telemetry/";  t.out_dir = "model/";
+//   rslicer::train_model(t);                                  // encoder + heads -> model/
+//   auto p = rslicer::Pipeline::load("model/");
+//   rslicer::DetectResult r = p->detect("new-telemetry/");    // labels in the data are never used
+//   for (const auto& inc : r.incidents)
+//     std::printf("%s %s\n", format_time(inc.start).c_str(), inc.root_causes[0].entity.c_str());
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/model.h"
+#include "core/config.h"
+#include "dataset/dataset.h"
+#include "ingest/source.h"
+
+namespace rslicer {
+
+// ---------------------------------------------------------------- train
+
+struct TrainRequest {
+  TrainConfig config;          // encoder, losses, features, slicing, split, sources, heads
+  std::string data_path;       // the dataset when config.sources is empty
+  std::string format = "auto";
+  ReadOptions read;            // reader options for dataset sources
+  std::string out_dir;         // model folder to write
+  bool resume = false;         // continue the encoder from out_dir/checkpoint
+  bool progress = true;
+};
+
+struct TrainSummary {
+  TrainResult encoder;         // epochs, losses, throughput
+  std::int64_t model_bytes = 0;
+  std::string ad_view;         // the AD view the heads were fitted on
+  size_t head_slices = 0;      // slices the heads were fitted on
+  size_t labelled_cases = 0;   // labelled faults among them (0: label-free heads)
+  nlohmann::json heads_info;   // what the heads chose (states, SPOT threshold, triage / root-cause heads)
+};
+
+// Prepares the sources (config.sources, or data_path), trains the encoder on
+// their training parts (config.split), fits the heads on the first source's
+// training part, with its labels when it has any, and writes the model folder.
+TrainSummary train_model(const TrainRequest& request);
+
+// ---------------------------------------------------------------- embed
+
+struct EmbedResult {
+  std::vector<SliceEmbedding> slices;  // one per slice, time order
+  std::int64_t embed_dim = 0;
+  double prepare_seconds = 0, embed_seconds = 0;
+  std::int64_t rejected_records = 0;
+};
+// Embeds every slice of a dataset with a model's encoder (its heads are not needed).
+EmbedResult embed_dataset(const EmbeddingModel& model, const std::string& path, const std::string& format,
+                          const ReadOptions& read, bool progress = true);
+
+// ---------------------------------------------------------------- detect
+
+struct DetectOptions {
+  double incident_gap_s = 300;     // alarmed slices whose decision times are at most this far apart join one incident
+  std::int32_t min_incident_slices = 2;  // shorter runs of alarms are left on the timeline, not reported as incidents
+  std::int32_t root_causes = 5;    // ranked entities reported per incident (all are ranked)
+  static const config::Schema<DetectOptions>& schema();
+};
+
+// One decision per slice. Times are the slice window [start, end).
+struct TimelinePoint {
+  TimeUs start = 0, end = 0;
+  double score = 0, threshold = 0;
+  int state = 0;                   // runtime state (AD view)
+  bool alarm = false;
+};
+
+struct Incident {
+  TimeUs start = 0, end = 0;       // first alarmed window start .. last alarmed window end
+  TimeUs onset = 0;                // decision time of the first alarm (its window end minus one stride)
+  double peak_score = 0;
+  int state = 0;                   // most frequent runtime state of its slices (main view)
+  TriageVerdict fault_type;        // label "" when the model has no triage head
+  std::vector<RankedCause> root_causes;  // best first, with evidence
+  std::vector<size_t> slices;      // timeline positions of its alarmed slices
+};
+
+struct DetectResult {
+  std::string model, data, format;
+  std::vector<TimelinePoint> timeline;
+  std::vector<Incident> incidents;
+  std::vector<FaultEvent> labels;  // labels found in the data: shown beside the incidents, never used
+  double stride_s = 60;
+  std::int64_t rejected_records = 0;
+  double seconds = 0;
+};
+
+// incidents.json: {"model", "data", "slices", "timeline": [...], "incidents": [...]} with times in Unix seconds.
+nlohmann::json to_json(const DetectResult& r);
+// A self-contained incidents.html (inline SVG and CSS, no scripts).
+std::string render_incidents_html(const DetectResult& r);
+
+class Pipeline {
+ public:
+  static std::unique_ptr<Pipeline> load(const std::string& model_dir);  // ModelError when it has no heads
+  explicit Pipeline(std::unique_ptr<EmbeddingModel> model, std::string model_dir = "");
+
+  // The dataset stage with the model's features (and the raw tables when observers are given).
+  Dataset prepare(TelemetrySource& source, const ReadOptions& read, bool progress,
+                  const std::vector<RecordObserver*>& observers = {}) const;
+  // Runs the whole pipeline on a source without reading its labels.
+  DetectResult detect(TelemetrySource& source, const DetectOptions& options = {}, bool progress = true) const;
+  DetectResult detect(const std::string& path, const std::string& format = "auto", const ReadOptions& read = {},
+                      const DetectOptions& options = {}, bool progress = true) const;
+
+  const EmbeddingModel& model() const { return *model_; }
+
+ private:
+  std::unique_ptr<EmbeddingModel> model_;
+  std::string model_dir_;
+};
+
+// Entity names, kinds and services of a catalog, by Id.
+EntityDirectory entity_directory(const Catalog& catalog);
+
+}  // namespace rslicer

@@ -1,0 +1,452 @@
+#include "tune/heads.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/errors.h"
+
+namespace rslicer {
+
+namespace {
+
+using Json = nlohmann::json;
+
+TimeUs us(double s) { return static_cast<TimeUs>(s * kUsPerSecond); }
+
+std::vector<float> mean_state(const std::vector<SliceEmbedding>& s, const std::vector<size_t>& idx, size_t dim) {
+  std::vector<float> m(dim, 0.f);
+  if (idx.empty()) return m;
+  for (size_t i : idx)
+    for (size_t j = 0; j < dim && j < s[i].state.size(); ++j) m[j] += s[i].state[j];
+  for (float& v : m) v /= idx.size();
+  return m;
+}
+
+StatePartition fit_partition(const std::vector<SliceEmbedding>& s, const std::vector<size_t>& idx,
+                             const PartitionOptions& o, bool state_aware) {
+  std::vector<float> flat;
+  int dim = static_cast<int>(s[idx.at(0)].state.size());
+  for (size_t i : idx) flat.insert(flat.end(), s[i].state.begin(), s[i].state.end());
+  PartitionOptions p = o;
+  if (!state_aware) p.k = 1;
+  return StatePartition::fit(flat.data(), static_cast<std::int64_t>(idx.size()), dim, p);
+}
+
+int majority_state(const std::vector<int>& states, const std::vector<size_t>& idx) {
+  std::map<int, int> c;
+  for (size_t i : idx) c[states[i]]++;
+  int best = 0, n = -1;
+  for (auto& [s, k] : c)
+    if (k > n) {
+      n = k;
+      best = s;
+    }
+  return best;
+}
+
+const char* kVariantNames[] = {"unsupervised deviation", "learned listwise on (distance, evidence)",
+                               "learned listwise", "learned listwise + evidence"};
+
+}  // namespace
+
+std::vector<size_t> slices_within(const std::vector<SliceEmbedding>& s, TimeUs a, TimeUs b) {
+  std::vector<size_t> out;
+  auto it = std::lower_bound(s.begin(), s.end(), a, [](const SliceEmbedding& e, TimeUs t) { return e.start < t; });
+  for (; it != s.end() && it->start < b; ++it)
+    if (it->end <= b) out.push_back(static_cast<size_t>(it - s.begin()));
+  return out;
+}
+
+std::string EntityDirectory::service(const std::string& entity) const {
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == entity) return i < services.size() && !services[i].empty() ? services[i] : entity;
+  return entity;
+}
+
+const config::Schema<HeadOptions>& HeadOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<HeadOptions>("heads")
+          .flag("state_aware", &HeadOptions::state_aware, "heads per runtime state (false: one global state)")
+          .sub("partition", &HeadOptions::partition, "k-means partition of runtime states")
+          .sub("ad", &HeadOptions::ad, "kNN anomaly head")
+          .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
+          .sub("triage", &HeadOptions::triage, "kNN triage head")
+          .sub("rcl", &HeadOptions::rcl, "root cause: embedding deviation per entity")
+          .sub("rcl_learned", &HeadOptions::rcl_learned, "root cause: listwise linear head")
+          .sub("raw", &HeadOptions::raw, "root cause: the metric evidence's robust scorer")
+          .num("ft_reference_s", &HeadOptions::ft_reference_s,
+               "triage: the case vector subtracts the mean of [t - this, t - 60 s)", Range::at_least(60))
+          .num("rcl_reference_s", &HeadOptions::rcl_reference_s,
+               "root cause: entity profiles from [t - this, t - 60 s)", Range::at_least(60))
+          .num("rcl_rel_scale_floor", &HeadOptions::rcl_rel_scale_floor,
+               "metric evidence: IQR floor as a share of the normal level", Range::at_least(0))
+          .flag("rcl_metric_evidence", &HeadOptions::rcl_metric_evidence,
+                "root cause uses each entity's robust metric deviation")
+          .flag("rcl_trace_evidence", &HeadOptions::rcl_trace_evidence,
+                "root cause uses each entity's span and log evidence")
+          .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
+               Range::above(0));
+  return s;
+}
+
+// ---------------------------------------------------------------- fit
+
+FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& train,
+                               const std::vector<TrainingCase>& cases, const HeadOptions& options,
+                               std::uint64_t seed) {
+  HeadOptions::schema().validate(options);
+  RSLICER_CHECK(in.slices && in.ad_view && in.entities, InvalidInput, "heads: missing embeddings or entity names");
+  RSLICER_CHECK(!train.empty(), InvalidInput, "heads: no training slices");
+  const auto& main = *in.slices;
+  const auto& adv = *in.ad_view;
+  RSLICER_CHECK(main.size() == adv.size(), InvalidInput, "heads: the AD view has ", adv.size(), " slices, the main ",
+                main.size());
+  FailureHeads h;
+  h.options_ = options;
+  const bool state_aware = options.state_aware;
+  PartitionOptions po = options.partition;
+  po.seed = seed;
+
+  // ---- AD: partition of the AD view, kNN references (normal training slices), SPOT calibration
+  h.ad_partition_ = fit_partition(adv, train, po, state_aware);
+  std::vector<int> st_ad(adv.size());
+  for (size_t i = 0; i < adv.size(); ++i) st_ad[i] = h.ad_partition_.assign(adv[i].state);
+  std::vector<bool> labelled_faulty(main.size(), false);
+  for (const auto& c : cases)
+    for (size_t i : c.slices) labelled_faulty[i] = true;
+  std::vector<float> refs;
+  std::vector<TimeUs> times;
+  std::vector<int> rstates;
+  for (size_t i : train)
+    if (!labelled_faulty[i] && adv[i].faults.empty()) {
+      refs.insert(refs.end(), adv[i].state.begin(), adv[i].state.end());
+      times.push_back(adv[i].start);
+      rstates.push_back(st_ad[i]);
+    }
+  AnomalyOptions ao = options.ad;
+  ao.state_aware = state_aware;
+  h.ad_ = KnnAnomalyHead(ao);
+  h.ad_.fit(refs, static_cast<int>(adv[train[0]].state.size()), times, rstates);
+  std::vector<double> calib;
+  for (size_t i : train) calib.push_back(h.ad_.score(adv[i].state.data(), st_ad[i], adv[i].start));
+  for (double& x : calib)
+    if (!std::isfinite(x)) x = 0;
+  h.spot_ = Spot(options.spot);
+  h.spot_.fit(calib);
+
+  // ---- the main partition (triage and root cause)
+  h.partition_ = fit_partition(main, train, po, state_aware);
+  std::vector<int> st(main.size());
+  for (size_t i = 0; i < main.size(); ++i) st[i] = h.partition_.assign(main[i].state);
+
+  // ---- triage: case vector kind and k by leave-one-case-out on the training cases
+  std::vector<const TrainingCase*> ft_cases;
+  for (const auto& c : cases)
+    if (!c.slices.empty() && !c.fault_type.empty()) ft_cases.push_back(&c);
+  std::string best_kind = "delta";
+  TriageOptions best_ft = options.triage;
+  best_ft.state_aware = state_aware;
+  double best_acc = -1;
+  std::vector<std::string> y;
+  std::vector<int> cs;
+  for (const auto* c : ft_cases) {
+    y.push_back(c->fault_type);
+    cs.push_back(majority_state(st, c->slices));
+  }
+  auto vectors = [&](const std::string& kind) {
+    std::vector<std::vector<float>> x;
+    for (const auto* c : ft_cases) x.push_back(h.case_vector(in, c->slices, c->start, kind));
+    return x;
+  };
+  for (const char* kind : {"delta", "mean", "both"}) {
+    const auto x = vectors(kind);
+    for (int k : {1, 3, 5}) {
+      TriageOptions to = options.triage;
+      to.state_aware = state_aware;
+      to.neighbors = k;
+      double acc = loo_accuracy(x, y, cs, to);
+      if (acc > best_acc + 1e-12) {
+        best_acc = acc;
+        best_kind = kind;
+        best_ft = to;
+      }
+    }
+  }
+  if (!ft_cases.empty()) {
+    const auto x = vectors(best_kind);
+    h.triage_ = KnnTriageHead(best_ft);
+    h.triage_.fit(x, y, cs);
+    h.triage_kind_ = best_kind;
+    h.triage_fitted_ = true;
+  }
+
+  // ---- root cause: the variant by leave-one-case-out AC@1 on the training cases (ties keep fewer parameters)
+  h.rcl_metric_ = in.metrics && options.rcl_metric_evidence;
+  h.rcl_trace_ = in.traces && !in.traces->empty() && options.rcl_trace_evidence;
+  h.rcl_extra_ = (h.rcl_metric_ ? 2 : 0) + (h.rcl_trace_ ? kTraceFeatureCount : 0);
+  std::vector<std::vector<EntityFeatures>> tr_feats;
+  std::vector<int> tr_target;
+  for (const auto& c : cases) {
+    tr_feats.push_back(h.case_features(in, st, c.slices, c.start, nullptr));
+    int t = -1;
+    for (size_t k = 0; k < tr_feats.back().size(); ++k)
+      if (rcl_match(tr_feats.back()[k].entity, in.entities->service(tr_feats.back()[k].entity), c.root_cause, c.level))
+        t = static_cast<int>(k);
+    tr_target.push_back(t);
+  }
+  std::vector<int> variants = {kUnsupervised, kLearned};
+  if (h.rcl_extra_) variants = {kUnsupervised, kCompactEvidence, kLearned, kLearnedEvidence};
+  std::vector<int> loo_hits(4, 0);
+  int loo_n = 0;
+  for (size_t c = 0; c < tr_feats.size(); ++c) {
+    if (tr_target[c] < 0) continue;
+    ++loo_n;
+    const std::string& truth = tr_feats[c][tr_target[c]].entity;
+    auto u = h.rank_features(tr_feats[c], kUnsupervised);
+    if (!u.empty() && u[0].entity == truth) ++loo_hits[kUnsupervised];
+    for (int var : variants) {
+      if (var == kUnsupervised) continue;
+      std::vector<std::vector<EntityFeatures>> xs;
+      std::vector<int> ts;
+      for (size_t d = 0; d < tr_feats.size(); ++d)
+        if (d != c) {
+          xs.push_back(h.project(tr_feats[d], var));
+          ts.push_back(tr_target[d]);
+        }
+      LearnedRcaHead lh(options.rcl_learned);
+      lh.fit(xs, ts);
+      auto l = lh.rank(h.project(tr_feats[c], var));
+      if (!l.empty() && l[0].entity == truth) ++loo_hits[var];
+    }
+  }
+  h.rcl_variant_ = kUnsupervised;
+  if (loo_n >= 4)
+    for (int var : variants)
+      if (loo_hits[var] > loo_hits[h.rcl_variant_]) h.rcl_variant_ = var;
+  h.rcl_head_ = LearnedRcaHead(options.rcl_learned);
+  if (h.rcl_variant_ != kUnsupervised) {
+    std::vector<std::vector<EntityFeatures>> xs;
+    for (auto& fs : tr_feats) xs.push_back(h.project(fs, h.rcl_variant_));
+    h.rcl_head_.fit(xs, tr_target);
+  }
+
+  h.info_ = {{"ad_states", h.ad_partition_.num_states()},
+             {"ad_silhouette", h.ad_partition_.silhouette()},
+             {"spot_initial_threshold", h.spot_.threshold()},
+             {"normal_references", times.size()},
+             {"states", h.partition_.num_states()},
+             {"silhouette", h.partition_.silhouette()},
+             {"ft_features", best_kind},
+             {"ft_neighbors", best_ft.neighbors},
+             {"ft_train_loo_accuracy", best_acc},
+             {"ft_fitted", h.triage_fitted_},
+             {"rcl_head", kVariantNames[h.rcl_variant_]},
+             {"rcl_train_loo_cases", loo_n}};
+  for (int var : variants)
+    h.info_["rcl_train_loo_ac1"][kVariantNames[var]] = loo_n ? static_cast<double>(loo_hits[var]) / loo_n : 0.0;
+  return h;
+}
+
+// ---------------------------------------------------------------- apply
+
+std::vector<int> FailureHeads::states(const std::vector<SliceEmbedding>& slices) const {
+  std::vector<int> out(slices.size());
+  for (size_t i = 0; i < slices.size(); ++i) out[i] = partition_.assign(slices[i].state);
+  return out;
+}
+
+std::vector<int> FailureHeads::ad_states(const std::vector<SliceEmbedding>& ad_view) const {
+  std::vector<int> out(ad_view.size());
+  for (size_t i = 0; i < ad_view.size(); ++i) out[i] = ad_partition_.assign(ad_view[i].state);
+  return out;
+}
+
+double FailureHeads::ad_score(const SliceEmbedding& e, int ad_state) const {
+  return ad_.score(e.state.data(), ad_state, e.start);
+}
+
+AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<size_t>& which) const {
+  const auto& adv = *in.ad_view;
+  AnomalyTimeline t;
+  Spot spot = spot_;
+  for (size_t i : which) {
+    const int s = ad_partition_.assign(adv[i].state);
+    const double score = ad_score(adv[i], s);
+    double thr = 0;
+    t.alarms.push_back(spot.step(score, &thr));
+    t.scores.push_back(score);
+    t.thresholds.push_back(thr);
+    t.states.push_back(s);
+  }
+  return t;
+}
+
+std::vector<float> FailureHeads::case_vector(const HeadInputs& in, const std::vector<size_t>& case_slices, TimeUs start,
+                                             const std::string& kind) const {
+  const auto& s = *in.slices;
+  size_t dim = s.empty() ? 0 : s[0].state.size();
+  std::vector<float> m = mean_state(s, case_slices, dim);
+  if (kind == "mean") return m;
+  std::vector<float> r = mean_state(s, slices_within(s, start - us(options_.ft_reference_s), start - us(60)), dim);
+  std::vector<float> d(dim);
+  for (size_t j = 0; j < dim; ++j) d[j] = m[j] - r[j];
+  if (kind == "delta") return d;
+  d.insert(d.end(), m.begin(), m.end());
+  return d;
+}
+
+TriageVerdict FailureHeads::triage(const HeadInputs& in, const std::vector<int>& states,
+                                   const std::vector<size_t>& case_slices, TimeUs start) const {
+  if (!triage_fitted_ || case_slices.empty()) return {};
+  auto [label, confidence] =
+      triage_.predict_with_confidence(case_vector(in, case_slices, start, triage_kind_), majority_state(states, case_slices));
+  return {label, confidence};
+}
+
+std::vector<EntityFeatures> FailureHeads::case_features(const HeadInputs& in, const std::vector<int>& st,
+                                                        const std::vector<size_t>& case_slices, TimeUs start,
+                                                        CaseEvidence* evidence) const {
+  const auto& main = *in.slices;
+  EmbeddingRcaOptions ro = options_.rcl;
+  ro.state_aware = options_.state_aware;
+  auto ri = slices_within(main, start - us(options_.rcl_reference_s), start - us(60));
+  std::vector<const SliceEmbedding*> cp, rp;
+  std::vector<int> cst, rst;
+  for (size_t i : case_slices) {
+    cp.push_back(&main[i]);
+    cst.push_back(st[i]);
+  }
+  for (size_t i : ri) {
+    rp.push_back(&main[i]);
+    rst.push_back(st[i]);
+  }
+  std::vector<EntityFeatures> fs =
+      entity_features(RcaInputs{cp, cst, rp, rst, &in.entities->names, &in.entities->kinds}, ro);
+  if (evidence)
+    for (const auto& f : fs) (*evidence)[f.entity].embedding_deviation = f.x[0];
+  // Evidence from the case's own raw data, appended after the embedding features:
+  // [log1p robust score over resource KPIs, log1p robust score over latency KPIs] and the span / log evidence.
+  if (rcl_metric_) {
+    RawScoreOptions mo = options_.raw;
+    mo.robust = true;
+    mo.reference_s = options_.rcl_reference_s;
+    mo.min_rel_scale = std::max(mo.min_rel_scale, options_.rcl_rel_scale_floor);
+    mo.skip_kpis_containing = "Latency";
+    auto res_sc = in.metrics ? raw_entity_scores(*in.metrics, start, mo, ro.kind) : std::map<std::string, EntityScore>{};
+    mo.skip_kpis_containing.clear();
+    mo.only_kpis_containing = "Latency";
+    auto lat_sc = in.metrics ? raw_entity_scores(*in.metrics, start, mo, ro.kind) : std::map<std::string, EntityScore>{};
+    for (auto& e : fs)
+      for (auto* sc : {&res_sc, &lat_sc}) {
+        auto it = sc->find(e.entity);
+        double z = it == sc->end() ? 0.0 : std::max(0.0, it->second.score);
+        e.x.push_back(static_cast<float>(std::log1p(std::min(z, 1e4))));
+        if (evidence && it != sc->end()) {
+          auto& ev = (*evidence)[e.entity];
+          (sc == &res_sc ? ev.metric : ev.latency) = it->second;
+        }
+      }
+  }
+  if (rcl_trace_) {
+    std::map<std::string, TraceCaseEvidence> tf;
+    if (in.traces && !in.traces->empty())
+      tf = trace_case_features(*in.traces, start, start + us(options_.case_tail_s), start - us(60),
+                               start + us(options_.case_tail_s + 60));
+    for (auto& e : fs) {
+      auto it = tf.find(e.entity);
+      for (int j = 0; j < kTraceFeatureCount; ++j)
+        e.x.push_back(it == tf.end() ? 0.f : static_cast<float>(it->second.features[j]));
+      if (evidence && it != tf.end()) (*evidence)[e.entity].trace = it->second;
+    }
+  }
+  return fs;
+}
+
+std::vector<EntityFeatures> FailureHeads::project(const std::vector<EntityFeatures>& fs, int variant) const {
+  std::vector<EntityFeatures> out = fs;
+  for (auto& e : out) {
+    if (rcl_extra_ == 0 || variant == kLearnedEvidence) continue;
+    std::vector<float> extra(e.x.end() - rcl_extra_, e.x.end());
+    e.x.resize(e.x.size() - rcl_extra_);
+    if (variant == kCompactEvidence) {
+      e.x.resize(2);
+      e.x.insert(e.x.end(), extra.begin(), extra.end());
+    }
+  }
+  return out;
+}
+
+std::vector<EntityScore> FailureHeads::rank_features(const std::vector<EntityFeatures>& fs, int variant) const {
+  if (variant != kUnsupervised) return rcl_head_.rank(project(fs, variant));
+  std::vector<EntityScore> out;
+  for (auto& f : fs) out.push_back({f.entity, f.x[0], "", 0, 0});
+  std::stable_sort(out.begin(), out.end(), [](const EntityScore& a, const EntityScore& b) {
+    return a.score != b.score ? a.score > b.score : a.entity < b.entity;
+  });
+  return out;
+}
+
+std::vector<RankedCause> FailureHeads::rank(const HeadInputs& in, const std::vector<int>& states,
+                                            const std::vector<size_t>& case_slices, TimeUs start,
+                                            size_t explain) const {
+  CaseEvidence evidence;
+  auto fs = case_features(in, states, case_slices, start, explain ? &evidence : nullptr);
+  std::vector<RankedCause> out;
+  for (const auto& r : rank_features(fs, rcl_variant_)) {
+    RankedCause c{r.entity, r.score, {}};
+    if (out.size() < explain) c.evidence = describe_evidence(evidence[r.entity]);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- persistence
+
+Json FailureHeads::to_json() const {
+  Json j = {{"options", HeadOptions::schema().to_json(options_)},
+            {"partition", Json::parse(partition_.to_json())},
+            {"ad_partition", Json::parse(ad_partition_.to_json())},
+            {"ad", ad_.to_json()},
+            {"spot", spot_.to_json()},
+            {"triage_fitted", triage_fitted_},
+            {"triage_kind", triage_kind_},
+            {"rcl_variant", rcl_variant_},
+            {"rcl_metric_evidence", rcl_metric_},
+            {"rcl_trace_evidence", rcl_trace_},
+            {"rcl_extra", rcl_extra_},
+            {"info", info_}};
+  if (triage_fitted_) j["triage"] = triage_.to_json();
+  if (rcl_variant_ != kUnsupervised) j["rcl_head"] = rcl_head_.to_json();
+  return j;
+}
+
+FailureHeads FailureHeads::from_json(const Json& j) {
+  FailureHeads h;
+  try {
+    h.options_ = HeadOptions::schema().from_json(j.at("options"));
+    h.partition_ = StatePartition::from_json(j.at("partition").dump(), "heads.partition");
+    h.ad_partition_ = StatePartition::from_json(j.at("ad_partition").dump(), "heads.ad_partition");
+    h.ad_ = KnnAnomalyHead::from_json(j.at("ad"));
+    h.spot_ = Spot::from_json(j.at("spot"));
+    h.triage_fitted_ = j.at("triage_fitted").get<bool>();
+    h.triage_kind_ = j.at("triage_kind").get<std::string>();
+    if (h.triage_fitted_) h.triage_ = KnnTriageHead::from_json(j.at("triage"));
+    h.rcl_variant_ = j.at("rcl_variant").get<int>();
+    RSLICER_CHECK(h.rcl_variant_ >= kUnsupervised && h.rcl_variant_ <= kLearnedEvidence, ModelError,
+                  "heads: unknown root-cause variant ", h.rcl_variant_);
+    h.rcl_metric_ = j.at("rcl_metric_evidence").get<bool>();
+    h.rcl_trace_ = j.at("rcl_trace_evidence").get<bool>();
+    h.rcl_extra_ = j.at("rcl_extra").get<size_t>();
+    if (h.rcl_variant_ != kUnsupervised) h.rcl_head_ = LearnedRcaHead::from_json(j.at("rcl_head"));
+    h.info_ = j.value("info", Json::object());
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(cat("malformed heads: ", e.what()));
+  }
+  return h;
+}
+
+}  // namespace rslicer

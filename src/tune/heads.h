@@ -1,0 +1,169 @@
+// State-Aware Task-Oriented Tuning: the light heads that turn runtime-state
+// embeddings into failure management, fitted once on a training part and
+// saved in the model folder beside the encoder (heads.json):
+//
+//   states       k-means partition of the unified embeddings (StatePartition),
+//                one for the AD view and one for the main view;
+//   AD           kNN distance to normal training slices of the same state,
+//                calibrated per state, thresholded by SPOT (its calibrated
+//                state is saved, detect runs it on over new data);
+//   triage       kNN on case vectors (case mean, change against the minutes
+//                before, or both; kind and k chosen by leave-one-case-out on
+//                the training cases) - only when the training data has labels;
+//   root cause   each entity's embedding against its own normal profile,
+//                plus per-entity evidence from the raw data (metric deviation,
+//                spans, logs); an unsupervised ranking or a listwise linear
+//                head, chosen by leave-one-case-out on the training cases
+//                (only the unsupervised ranking without labels).
+//
+// What needs no labels (partitions, AD references and threshold) is fitted
+// without them; labels, when present, only remove faulty slices from the AD
+// references and train the triage and root-cause heads. Applying the heads
+// never reads labels. No libtorch: the embeddings come in as SliceEmbeddings.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "slice/embedding.h"
+#include "tasks/anomaly.h"
+#include "tasks/evidence.h"
+#include "tasks/raw_metrics.h"
+#include "tasks/rootcause.h"
+#include "tasks/spot.h"
+#include "tasks/trace_evidence.h"
+#include "tasks/triage.h"
+#include "tune/state_partition.h"
+
+namespace rslicer {
+
+struct HeadOptions {
+  bool state_aware = true;           // false: one global state (K = 1), the ablation
+  PartitionOptions partition;        // k-means of runtime states (training slices only)
+  AnomalyOptions ad;                 // kNN anomaly head
+  SpotOptions spot;                  // SPOT threshold (published protocol: q = 0.1, level = 0.95)
+  TriageOptions triage;              // kNN triage head; kind and k chosen by leave-one-case-out
+  EmbeddingRcaOptions rcl;           // embedding deviation per entity
+  LearnedRcaOptions rcl_learned;     // listwise linear root-cause head
+  RawScoreOptions raw;               // the metric evidence's robust scorer (BARO)
+  double ft_reference_s = 600;       // triage: case vector = case-window mean minus the mean of [t - this, t - 60 s)
+  double rcl_reference_s = 3600;     // root cause: entity profiles from [t - this, t - 60 s) (unlabelled)
+  double rcl_rel_scale_floor = 0.1;  // metric evidence: IQR floor as a share of the normal level
+  bool rcl_metric_evidence = true;   // root cause may use each entity's robust metric deviation
+  bool rcl_trace_evidence = true;    // ... and its span / log evidence
+  double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t
+  static const config::Schema<HeadOptions>& schema();
+};
+
+// Catalog names of the entities the embeddings refer to (indexed by Id).
+struct EntityDirectory {
+  std::vector<std::string> names;
+  std::vector<std::string> kinds;     // "pod", "service", ...
+  std::vector<std::string> services;  // owning service name ("" for services)
+  std::string service(const std::string& entity) const;  // the entity itself when it has no service
+};
+
+// What the heads look at in one dataset. `slices` and `ad_view` are aligned
+// (slice i is the same window in both) and in time order; ad_view may point
+// at slices when AD uses every modality.
+struct HeadInputs {
+  const std::vector<SliceEmbedding>* slices = nullptr;
+  const std::vector<SliceEmbedding>* ad_view = nullptr;
+  const EntityDirectory* entities = nullptr;
+  const MetricTable* metrics = nullptr;  // raw metrics for the evidence (null: none)
+  const TraceTable* traces = nullptr;    // spans and logs for the evidence (null: none)
+};
+
+// A labelled case of the training part.
+struct TrainingCase {
+  TimeUs start = 0;                // labelled fault start
+  std::vector<size_t> slices;      // slices overlapping the fault
+  std::string fault_type;
+  std::string root_cause, level;   // FaultEvent::root_cause and level
+};
+
+// The AD decisions over a run of slices.
+struct AnomalyTimeline {
+  std::vector<double> scores, thresholds;
+  std::vector<bool> alarms;
+  std::vector<int> states;  // AD state of each slice
+};
+
+struct TriageVerdict {
+  std::string label;        // "" when the heads have no triage head
+  double confidence = 0;    // share of the distance-weighted kNN vote
+};
+
+// One ranked entity with the evidence that put it there.
+struct RankedCause {
+  std::string entity;
+  double score = 0;
+  std::vector<std::string> evidence;  // sentences, strongest first
+};
+
+class FailureHeads {
+ public:
+  // Fits on the slices `train` of `in` (time order). `cases` are the labelled
+  // training cases (empty: label-free fitting). `seed` drives k-means.
+  static FailureHeads fit(const HeadInputs& in, const std::vector<size_t>& train, const std::vector<TrainingCase>& cases,
+                          const HeadOptions& options, std::uint64_t seed);
+
+  // Runtime states of every slice (main view) and of the AD view.
+  std::vector<int> states(const std::vector<SliceEmbedding>& slices) const;
+  std::vector<int> ad_states(const std::vector<SliceEmbedding>& ad_view) const;
+  // Calibrated anomaly score of one slice of the AD view (1 = typical normal of its state).
+  double ad_score(const SliceEmbedding& e, int ad_state) const;
+  // Scores `which` (time order) and runs the calibrated SPOT over them.
+  AnomalyTimeline detect(const HeadInputs& in, const std::vector<size_t>& which) const;
+
+  bool has_triage() const { return triage_fitted_; }
+  // The fault type of a case (its slices, its start) by the kNN triage head; `states` from states().
+  TriageVerdict triage(const HeadInputs& in, const std::vector<int>& states, const std::vector<size_t>& case_slices,
+                       TimeUs start) const;
+  // Entities ranked best first with their evidence (`explain` top entities get sentences).
+  std::vector<RankedCause> rank(const HeadInputs& in, const std::vector<int>& states,
+                                const std::vector<size_t>& case_slices, TimeUs start, size_t explain = 5) const;
+
+  const HeadOptions& options() const { return options_; }
+  const StatePartition& partition() const { return partition_; }
+  const StatePartition& ad_partition() const { return ad_partition_; }
+  // What was chosen and measured while fitting (states, SPOT thresholds, chosen heads, leave-one-out scores).
+  const nlohmann::json& info() const { return info_; }
+
+  nlohmann::json to_json() const;
+  static FailureHeads from_json(const nlohmann::json& j);  // ModelError on a malformed object
+
+ private:
+  enum RclVariant { kUnsupervised = 0, kCompactEvidence, kLearned, kLearnedEvidence };
+  std::vector<EntityFeatures> case_features(const HeadInputs& in, const std::vector<int>& states,
+                                            const std::vector<size_t>& case_slices, TimeUs start,
+                                            CaseEvidence* evidence) const;
+  std::vector<EntityFeatures> project(const std::vector<EntityFeatures>& fs, int variant) const;
+  std::vector<EntityScore> rank_features(const std::vector<EntityFeatures>& fs, int variant) const;
+  std::vector<float> case_vector(const HeadInputs& in, const std::vector<size_t>& case_slices, TimeUs start,
+                                 const std::string& kind) const;
+
+  HeadOptions options_;
+  StatePartition partition_, ad_partition_;
+  KnnAnomalyHead ad_;
+  Spot spot_;
+  bool triage_fitted_ = false;
+  std::string triage_kind_ = "delta";
+  KnnTriageHead triage_;
+  int rcl_variant_ = kUnsupervised;
+  size_t rcl_extra_ = 0;  // evidence features appended after the embedding features
+  bool rcl_metric_ = false, rcl_trace_ = false;
+  LearnedRcaHead rcl_head_;
+  nlohmann::json info_;
+};
+
+// Slices (positions) whose [start, end) lies inside [a, b); `slices` in time order.
+std::vector<size_t> slices_within(const std::vector<SliceEmbedding>& slices, TimeUs a, TimeUs b);
+
+}  // namespace rslicer
