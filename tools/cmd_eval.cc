@@ -28,6 +28,7 @@ std::shared_ptr<EvalFlags> add_eval_flags(CLI::App& sub, double minutes, int boo
                                           bool needs_out) {
   auto f = std::make_shared<EvalFlags>();
   f->base.max_minutes = minutes;
+  f->base.heads.spot.q = 0.1;  // the published protocol (docs/evaluation.md)
   EvalOptions eo;
   eo.bootstrap_samples = bootstrap;
   f->train = std::make_unique<rslicer::cli::ConfigFlags<TrainConfig>>(f->base);
@@ -42,9 +43,10 @@ std::shared_ptr<EvalFlags> add_eval_flags(CLI::App& sub, double minutes, int boo
   sub.add_option("--model", rq.model_dir, "Trained model folder (default: train one per fold on its training part)");
   auto* out = sub.add_option("--out", rq.out_dir, "Report folder (metrics.json, report.html)");
   if (needs_out) out->required();
-  sub.add_option("--split", rq.split, "time | time-per-day | leave-one-day-out")
+  sub.add_option("--split", rq.split, "time | time-per-day | leave-one-day-out | zero-label")
       ->default_val(split)
-      ->check(CLI::IsMember({"time", "time-per-day", "leave-one-day-out"}));
+      ->check(CLI::IsMember({"time", "time-per-day", "leave-one-day-out", "zero-label"}));
+  sub.add_option("--methods", rq.methods, "Only these methods (comma-separated; default: all)")->delimiter(',');
   sub.add_option("--config", f->config_path, "Model config JSON (encoder, losses, heads; `rslicer config` lists it)");
   f->train->bind(sub, "--train-minutes", "max_minutes", "Training budget per fold in minutes");
   f->train->bind(sub, "--ad-view", "ad_view");
@@ -54,6 +56,7 @@ std::shared_ptr<EvalFlags> add_eval_flags(CLI::App& sub, double minutes, int boo
   f->train->bind(sub, "--seed", "seed", "The one seed: encoder, k-means, bootstrap");
   f->train->add_set(sub);
   f->eval->bind(sub, "--bootstrap", "bootstrap_samples");
+  f->eval->bind(sub, "--rcl-horizon", "rcl_horizon_s", "Root cause: use only data up to t + this many seconds");
   sub.add_flag("--strict", rq.read.strict, "Fail on the first malformed record");
   return f;
 }

@@ -27,6 +27,7 @@ PrepareOptions EmbeddingModel::prepare_options(const ReadOptions& read, bool pro
   o.features = features_.options;
   o.initial_features = &features_;
   o.initial_drain = &drain_;
+  o.prior_profile = profile_.keys() ? &profile_ : nullptr;
   o.progress = progress;
   o.serialize_texts = config_.encoder.backbone == "qwen3";
   return o;
@@ -66,6 +67,7 @@ void EmbeddingModel::save(const std::string& dir, const nlohmann::json& train_lo
   w.add_json("drain.json", drain_);
   w.add_json("train_log.json", train_log.is_null() ? nlohmann::json::object() : train_log);
   if (heads_) w.add_json("heads.json", {{"ad_view", ad_view_}, {"heads", heads_->to_json()}});
+  if (profile_.keys()) w.add_json("profile.json", profile_.to_json());
   w.add_module("weights.pt", *encoder_);
   w.finish();
 }
@@ -89,6 +91,13 @@ std::unique_ptr<EmbeddingModel> EmbeddingModel::load(const std::string& dir) {
   r.load_module("weights.pt", *enc);
   enc->eval();
   auto m = std::make_unique<EmbeddingModel>(std::move(config), enc, std::move(features), std::move(drain));
+  if (r.has("profile.json")) {
+    try {
+      m->set_profile(EventProfile::from_json(r.json("profile.json")));
+    } catch (const ModelError& e) {
+      throw ModelError(cat(dir, "/profile.json: ", e.what()));
+    }
+  }
   if (r.has("heads.json")) {
     const nlohmann::json h = r.json("heads.json");
     try {

@@ -11,6 +11,8 @@
 //   drain.json      Drain template miner state
 //   heads.json      FailureHeads (state partitions, AD references and SPOT state, triage and root-cause heads)
 //                   and the AD view they were fitted on; absent for an encoder without heads
+//   profile.json    the normal event profile of the training data (features/events.h), added to the profile of
+//                   data the model featurises; absent when the training data had no traces or logs
 //   train_log.json  per-epoch losses, timings, best epoch, what the heads chose
 // Every file listed is checked against the manifest on load; a missing,
 // truncated or altered file, or another format_version, is a ModelError.
@@ -64,6 +66,9 @@ class EmbeddingModel {
   const FailureHeads& heads() const;
   const std::string& ad_view() const { return ad_view_; }  // "all" or "metrics"
   void set_heads(FailureHeads heads, std::string ad_view);
+  // The training data's event profile (the prior of every dataset the model featurises).
+  const EventProfile& profile() const { return profile_; }
+  void set_profile(EventProfile profile) { profile_ = std::move(profile); }
 
  private:
   TrainConfig config_;
@@ -72,6 +77,7 @@ class EmbeddingModel {
   nlohmann::json drain_;
   std::optional<FailureHeads> heads_;
   std::string ad_view_ = "all";
+  EventProfile profile_;
 };
 
 // The AD view a config asks for on data with this trace/log coverage:

@@ -20,6 +20,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
+ZeroLabelRanker zero_label_ranker(const Dataset& d, const std::vector<SliceEmbedding>& embeddings,
+                                  const HeadOptions& heads) {
+  ZeroLabelOptions zo;
+  zo.kind = heads.rcl.kind;
+  zo.embedding_signals = heads.rcl_embedding_signals;
+  return ZeroLabelRanker::fit(d.slices, d.deviations, &embeddings, d.catalog, zo);
+}
+
 EntityDirectory entity_directory(const Catalog& catalog) {
   EntityDirectory d;
   for (size_t i = 0; i < catalog.entities.size(); ++i) {
@@ -117,6 +125,10 @@ TrainSummary train_model(const TrainRequest& rq) {
   }
   const EntityDirectory entities = entity_directory(d.catalog);
   HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
+  const ZeroLabelRanker ranker = zero_label_ranker(d, emb, config.heads);
+  in.ranker = &ranker;
+  in.event_names = &d.event_names;
+  in.kpi_slots = &d.features.kpi_slots;
   // Labelled cases whose slices all lie in the heads' part.
   std::vector<TrainingCase> cases;
   std::vector<bool> in_part(d.slices.size(), false);
@@ -134,6 +146,7 @@ TrainSummary train_model(const TrainRequest& rq) {
   summary.labelled_cases = cases.size();
   summary.heads_info = heads.info();
   model.set_heads(std::move(heads), summary.ad_view);
+  model.set_profile(d.profile);
   nlohmann::json log = summary.encoder.log;
   log["heads"] = {{"slices", summary.head_slices},
                   {"labelled_cases", summary.labelled_cases},
@@ -219,6 +232,10 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
   const EntityDirectory entities = entity_directory(d.catalog);
   HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
   const FailureHeads& heads = model_->heads();
+  const ZeroLabelRanker ranker = zero_label_ranker(d, emb, heads.options());
+  in.ranker = &ranker;
+  in.event_names = &d.event_names;
+  in.kpi_slots = &d.features.kpi_slots;
 
   std::vector<size_t> all(emb.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;

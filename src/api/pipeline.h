@@ -132,4 +132,8 @@ class Pipeline {
 // Entity names, kinds and services of a catalog, by Id.
 EntityDirectory entity_directory(const Catalog& catalog);
 
+// The zero-label root-cause ranking of a dataset (calibrated on all of it, label-free) with the heads' options.
+ZeroLabelRanker zero_label_ranker(const Dataset& d, const std::vector<SliceEmbedding>& embeddings,
+                                  const HeadOptions& heads);
+
 }  // namespace rslicer

@@ -46,7 +46,8 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   std::unique_ptr<FeatureExtractor> extractor;
   std::unique_ptr<SliceSerializer> serializer;
   if (options.features_enabled) {
-    extractor = std::make_unique<FeatureExtractor>(std::move(state), catalog, template_text);
+    extractor = std::make_unique<FeatureExtractor>(std::move(state), catalog, template_text,
+                                                   options.slice.window_stride_s);
     if (options.serialize_texts)
       serializer = std::make_unique<SliceSerializer>(catalog, [&](Id id) { return template_text(id); });
   }
@@ -108,7 +109,13 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   progress.finish(cat(out.slices.size(), " slices, ", records, " records, ", miner.templates().size(), " templates"));
 
   out.catalog = catalog;
-  if (extractor) out.features = extractor->state();
+  if (extractor) {
+    extractor->finish(out.slices, options.prior_profile);  // trace and log tokens against the profile
+    out.features = extractor->state();
+    out.profile = extractor->profile();
+    out.deviations = extractor->take_deviations();
+    out.event_names = extractor->summarizer().key_names();
+  }
   out.drain_state = miner.to_json();
   out.templates = miner.templates();
   out.parse_stats = source.stats();

@@ -31,6 +31,7 @@ struct PrepareOptions {
   DrainOptions drain;                     // template miner, used when `initial_drain` is null
   const FeatureState* initial_features = nullptr;  // a model's feature state (KPI slots, options); copied, then frozen
   const nlohmann::json* initial_drain = nullptr;   // a model's saved Drain state: mining continues from its templates
+  const EventProfile* prior_profile = nullptr;     // a model's saved normal profile, added to this data's own
   bool progress = true;                   // progress bar on stderr
   bool serialize_texts = false;           // also fill FeatureSlice::texts (input of the qwen3 backbone)
   bool features_enabled = true;           // false: slice and count only (inspect), no FeatureSlices kept
@@ -44,6 +45,10 @@ struct Dataset {
   std::vector<FaultEvent> faults;         // labels, sorted by start; FeatureSlice::faults index into it
   std::vector<FeatureSlice> slices;       // in time order
   FeatureState features;                  // extractor state after the pass (KPI slots, key names)
+  EventProfile profile;                   // the event profile of this data's panes (label-free; a model saves it)
+  std::vector<std::vector<EventDeviation>> deviations;  // per slice: the event deviations behind its trace and
+                                                        // log tokens (unsquashed numbers, for rules and evidence)
+  std::unordered_map<std::uint64_t, std::string> event_names;  // event and log-step keys -> names
   nlohmann::json drain_state;             // Drain miner state after the pass (saved with a model)
   std::vector<LogTemplate> templates;     // the mined templates (id order) with their counts
   ParseStats parse_stats;                 // rejected records

@@ -80,6 +80,20 @@ CaseSplit make_split(const std::string& kind, const std::vector<FaultEvent>& fau
         " % of the cases train and the rest of that day is tested. Every fault type with cases on a day appears in "
         "training, so triage can be measured; the heads see earlier data of the same day (and the other day), so it "
         "measures forward-in-time generalisation within a deployment, not transfer to an unseen day.";
+  } else if (kind == "zero-label") {
+    SplitFold f;
+    f.name = "all cases";
+    f.test_cases = all;
+    f.train_ranges.push_back({data_first, data_last + 1});
+    f.test_ranges.push_back({data_first, data_last + 1});
+    s.folds.push_back(std::move(f));
+    s.train_fraction = 0;
+    s.description =
+        "Zero-label: every labelled case is a test case and no method sees a label (the encoder trains without "
+        "weak labels, the heads are fitted label-free on the whole unlabelled timeline). Only methods that use no "
+        "labels are scored (as Nezha and DeepHunt report); the normal profiles are built from the unlabelled data, "
+        "leaving each slice's window out. AD numbers here are in-sample (the timeline is its own reference) and "
+        "triage cannot be scored.";
   } else if (kind == "leave-one-day-out") {
     RSLICER_CHECK(by_day.size() >= 2, InvalidInput, "leave-one-day-out needs cases on at least 2 days, got ",
                   by_day.size());
@@ -104,7 +118,8 @@ CaseSplit make_split(const std::string& kind, const std::vector<FaultEvent>& fau
         "be measured here: the held-out day's main fault types never occur in training.";
     return s;
   } else {
-    throw InvalidInput(cat("unknown split '", kind, "' (expected time, time-per-day or leave-one-day-out)"));
+    throw InvalidInput(
+        cat("unknown split '", kind, "' (expected time, time-per-day, leave-one-day-out or zero-label)"));
   }
   return s;
 }

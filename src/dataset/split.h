@@ -37,7 +37,8 @@ struct CaseSplit {
 // The UTC day ("YYYY-MM-DD") of a time.
 std::string utc_day(TimeUs t);
 
-// kind: "time" (published: cases sorted by time, the first train_fraction
+// kind: "zero-label" (one fold: every case is tested, none trains, the
+// whole timeline is both sides: for methods that use no labels), "time" (published: cases sorted by time, the first train_fraction
 // build, the rest test; the timeline is cut at the first test case's window
 // start t - 59 s), "time-per-day" (the same inside each UTC day) or
 // "leave-one-day-out" (one fold per day with cases). [data_first,

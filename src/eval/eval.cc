@@ -186,27 +186,28 @@ Json metrics_json(const EvalResult& r) {
   return out;
 }
 
-void evaluate(const EvalData& ed, const std::function<Representation(size_t fold)>& trained,
-              const Representation* untrained, const HeadOptions& heads, std::uint64_t seed, const EvalOptions& o,
-              EvalResult& res, bool progress) {
-  const std::vector<Method> ms = methods(untrained != nullptr);
+void evaluate(const EvalData& ed, const std::vector<Method>& ms,
+              const std::function<Representation(size_t fold)>& trained, const Representation* untrained,
+              const HeadOptions& heads, std::uint64_t seed, const EvalOptions& o, EvalResult& res, bool progress) {
+  const bool need_encoder = std::any_of(ms.begin(), ms.end(), [](const Method& m) { return m.needs_encoder; });
   for (const auto& m : ms) res.runs.push_back({m.name, m.family, m.note, {}, {}, {}, Json::array()});
   for (size_t fi = 0; fi < res.split.folds.size(); ++fi) {
     const SplitFold& fold = res.split.folds[fi];
     res.train_cases.insert(res.train_cases.end(), fold.train_cases.begin(), fold.train_cases.end());
     res.test_cases.insert(res.test_cases.end(), fold.test_cases.begin(), fold.test_cases.end());
-    const Representation ours = trained(fi);
+    const Representation ours = need_encoder ? trained(fi) : Representation{};
     FoldContext c;
     c.data = &ed;
     c.fold = &fold;
-    c.trained = &ours;
+    c.trained = need_encoder ? &ours : nullptr;
     c.untrained = untrained;
     c.heads = heads;
     c.seed = seed;
     c.options = o;
     for (size_t i = 0; i < ed.windows.size(); ++i) {
+      // disjoint in every split but zero-label, where the whole timeline is both sides
       if (in_ranges(fold.train_ranges, ed.windows[i].first, ed.windows[i].second)) c.train.push_back(i);
-      else if (in_ranges(fold.test_ranges, ed.windows[i].first, ed.windows[i].second)) c.test.push_back(i);
+      if (in_ranges(fold.test_ranges, ed.windows[i].first, ed.windows[i].second)) c.test.push_back(i);
       for (std::uint32_t f : ed.slice_faults[i]) c.case_slices[f].push_back(i);
     }
     RSLICER_CHECK(!c.train.empty() && !c.test.empty(), InvalidInput, "fold '", fold.name, "': ", c.train.size(),
@@ -218,7 +219,7 @@ void evaluate(const EvalData& ed, const std::function<Representation(size_t fold
       pool(res.runs[k], std::move(out));
     }
     if (fi == 0) {
-      res.projection[ours.name] = project(ours, c, ed.faults);
+      if (need_encoder) res.projection[ours.name] = project(ours, c, ed.faults);
       if (untrained) res.projection[untrained->name] = project(*untrained, c, ed.faults);
     }
   }
@@ -235,6 +236,10 @@ EvalResult run_eval(const EvalRequest& o) {
   std::filesystem::create_directories(o.out_dir);
 
   TrainConfig config = o.config;
+  const bool zero_label = o.split == "zero-label";
+  if (zero_label) config.weak_labels = false;  // no label reaches the encoder either
+  const std::vector<Method> ms = select_methods(o.methods, o.raw_backbone, zero_label);
+  const bool with_untrained = std::any_of(ms.begin(), ms.end(), [](const Method& m) { return m.name == "raw_backbone"; });
   std::unique_ptr<EmbeddingModel> given;
   PrepareOptions prep;
   if (!o.model_dir.empty()) {
@@ -269,6 +274,11 @@ EvalResult run_eval(const EvalRequest& o) {
   ed.stride_s = config.slice.window_stride_s;
   ed.windows = slice_windows(data.slices);
   for (const auto& s : data.slices) ed.slice_faults.push_back(s.faults);
+  ed.features = &data.slices;
+  ed.catalog = &data.catalog;
+  ed.deviations = &data.deviations;
+  ed.event_names = &data.event_names;
+  ed.kpi_slots = &data.features.kpi_slots;
   {
     RawScoreOptions ro = o.options.raw;
     ro.robust = true;
@@ -286,7 +296,7 @@ EvalResult run_eval(const EvalRequest& o) {
                       metrics_view ? "the metrics view" : "all modalities"));
 
   Representation untrained_rep;
-  if (o.raw_backbone) {
+  if (with_untrained) {
     say(o.progress, "embedding with the untrained encoder (raw backbone)");
     auto untrained = EmbeddingModel::untrained(config, data);
     untrained_rep.name = "raw_backbone";
@@ -331,10 +341,15 @@ EvalResult run_eval(const EvalRequest& o) {
     if (metrics_view) ours.ad_view = model->embed(metric_slices, o.progress);
     return ours;
   };
-  evaluate(ed, trained_rep, o.raw_backbone ? &untrained_rep : nullptr, config.heads, config.seed, o.options, res,
+  evaluate(ed, ms, trained_rep, with_untrained ? &untrained_rep : nullptr, config.heads, config.seed, o.options, res,
            o.progress);
 
   res.config = {{"data", o.data_path},
+                {"methods", [&] {
+                   Json names = Json::array();
+                   for (const auto& m : ms) names.push_back(m.name);
+                   return names;
+                 }()},
                 {"format", data.format},
                 {"ad_view", res.ad_view},
                 {"trace_log_coverage", coverage},

@@ -29,6 +29,7 @@ struct EvalRequest {
   std::string out_dir;              // report folder (created)
   TrainConfig config;               // encoder, losses, features, slicing, heads, seed (ignored with model_dir)
   bool raw_backbone = true;         // also evaluate the untrained encoder
+  std::vector<std::string> methods; // the methods to run (empty: all; eval/methods.h lists them)
   bool progress = true;             // progress on stderr
   EvalOptions options;              // baselines and scoring
 };
@@ -64,9 +65,10 @@ EvalResult run_eval(const EvalRequest& request);
 // `trained(fold index)` gives our representation of that fold, `untrained`
 // the raw backbone's (null: not evaluated). Fills res.split's pooled cases,
 // runs, scores, projection and partition; not config, metrics or the report.
-void evaluate(const EvalData& data, const std::function<Representation(size_t fold)>& trained,
-              const Representation* untrained, const HeadOptions& heads, std::uint64_t seed,
-              const EvalOptions& options, EvalResult& res, bool progress = false);
+void evaluate(const EvalData& data, const std::vector<Method>& methods,
+              const std::function<Representation(size_t fold)>& trained, const Representation* untrained,
+              const HeadOptions& heads, std::uint64_t seed, const EvalOptions& options, EvalResult& res,
+              bool progress = false);
 
 // metrics.json from typed results (ours at the top, the rest under baselines / ablation).
 nlohmann::json metrics_json(const EvalResult& r);

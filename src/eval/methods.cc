@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/errors.h"
+#include "tasks/zero_label.h"
 
 namespace rslicer::eval {
 
@@ -30,7 +31,14 @@ void add_points(const FoldContext& c, const std::vector<bool>& alarms, const std
 
 std::vector<size_t> case_slices(const FoldContext& c, size_t f) {
   auto it = c.case_slices.find(f);
-  return it == c.case_slices.end() ? std::vector<size_t>{} : it->second;
+  if (it == c.case_slices.end()) return {};
+  if (c.options.rcl_horizon_s <= 0) return it->second;
+  // only what is known by t + horizon: slices that end by then
+  const TimeUs until = c.data->faults[f].start + us(c.options.rcl_horizon_s);
+  std::vector<size_t> out;
+  for (size_t i : it->second)
+    if (c.data->windows[i].second <= until) out.push_back(i);
+  return out;
 }
 
 // Scores a ranking against the case's label (exact entity and service level).
@@ -69,6 +77,16 @@ std::vector<RankedCause> as_ranked(const std::vector<EntityScore>& scores) {
 MethodOutput heads_method(const FoldContext& c, const Representation& rep, bool state_aware) {
   const EvalData& d = *c.data;
   HeadInputs in{&rep.slices, &rep.ad(), &d.entities, d.metrics, d.traces};
+  std::optional<ZeroLabelRanker> ranker;
+  if (d.features && d.deviations) {
+    ZeroLabelOptions zo;
+    zo.kind = c.heads.rcl.kind;
+    zo.embedding_signals = c.heads.rcl_embedding_signals;
+    ranker = ZeroLabelRanker::fit(*d.features, *d.deviations, &rep.slices, *d.catalog, zo);
+    in.ranker = &*ranker;
+    in.event_names = d.event_names;
+    in.kpi_slots = d.kpi_slots;
+  }
   std::vector<TrainingCase> cases;
   for (size_t f : c.fold->train_cases) {
     const FaultEvent& fe = d.faults[f];
@@ -116,6 +134,7 @@ MethodOutput always_anomalous(const FoldContext& c) {
 
 MethodOutput majority(const FoldContext& c) {
   const EvalData& d = *c.data;
+  if (c.fold->train_cases.empty()) return {};
   std::vector<std::string> y;
   for (size_t f : c.fold->train_cases) y.push_back(d.faults[f].fault_type);
   MajorityTriage m;
@@ -155,11 +174,39 @@ MethodOutput raw_ranking(const FoldContext& c, bool robust, const std::string& s
   ro.reference_s = c.options.rcl_reference_s;
   ro.min_rel_scale = std::max(ro.min_rel_scale, c.options.rcl_rel_scale_floor);
   ro.skip_kpis_containing = skip;
+  if (c.options.rcl_horizon_s > 0) ro.anomaly_s = c.options.rcl_horizon_s;
   MethodOutput out;
   out.rcl.emplace();
   for (size_t f : c.fold->test_cases)
     rank_case(c, f, as_ranked(rank_raw(*d.metrics, d.faults[f].start, ro, c.options.root_cause_kind)), *out.rcl);
   return out;
+}
+
+// The zero-label ranking with these signals, on every labelled test case.
+MethodOutput zero_label_ranking(const FoldContext& c, const ZeroLabelOptions& zo, const Representation* rep) {
+  const EvalData& d = *c.data;
+  ZeroLabelRanker ranker = ZeroLabelRanker::fit(*d.features, *d.deviations, rep ? &rep->slices : nullptr, *d.catalog, zo);
+  MethodOutput out;
+  out.rcl.emplace();
+  for (size_t f : c.fold->test_cases) {
+    const auto cs = case_slices(c, f);
+    std::vector<RankedCause> ranking;
+    for (const auto& z : ranker.rank(cs)) {
+      RankedCause rc{d.catalog->entities.name(z.entity), z.score, {}};
+      if (ranking.size() < 3) rc.evidence = ranker.explain(z, cs, *d.event_names, *d.kpi_slots);
+      ranking.push_back(std::move(rc));
+    }
+    rank_case(c, f, std::move(ranking), *out.rcl);
+  }
+  return out;
+}
+
+MethodOutput event_rules(const FoldContext& c, bool span_patterns, bool call_edges) {
+  ZeroLabelOptions zo;
+  zo.kind = c.options.root_cause_kind;
+  zo.span_patterns = span_patterns;
+  zo.call_edges = call_edges;
+  return zero_label_ranking(c, zo, nullptr);
 }
 
 MethodOutput knn_raw(const FoldContext& c) {
@@ -240,41 +287,103 @@ const config::Schema<EvalOptions>& EvalOptions::schema() {
           .num("bootstrap_samples", &EvalOptions::bootstrap_samples, "bootstrap resamples for the 95 % intervals",
                Range::closed(10, 1000000))
           .text("root_cause_kind", &EvalOptions::root_cause_kind, "entity kind the baselines rank (\"\" = all)",
-                {"", "pod", "node", "service", "instance"});
+                {"", "pod", "node", "service", "instance"})
+          .num("rcl_horizon_s", &EvalOptions::rcl_horizon_s,
+               "root cause: only slices ending by t + this (0: the whole labelled window)", Range::at_least(0));
   return s;
 }
 
 std::vector<Method> methods(bool with_untrained) {
+  auto guard = [](bool (*ok)(const FoldContext&), MethodOutput (*run)(const FoldContext&)) {
+    return [ok, run](const FoldContext& c) { return ok(c) ? run(c) : MethodOutput{}; };
+  };
   std::vector<Method> m;
   m.push_back({"rslicer", "ours",
                "trained encoder, state-aware heads (kNN AD + SPOT, kNN triage, per-entity embedding deviation RCL)",
-               [](const FoldContext& c) { return heads_method(c, *c.trained, true); }});
+               [](const FoldContext& c) { return heads_method(c, *c.trained, true); }, true, true});
   m.push_back({"rslicer_global", "ablation", "trained encoder, ONE global head (K = 1): the state-awareness ablation",
-               [](const FoldContext& c) { return heads_method(c, *c.trained, false); }});
+               [](const FoldContext& c) { return heads_method(c, *c.trained, false); }, true, true});
   if (with_untrained)
     m.push_back({"raw_backbone", "baseline",
                  "untrained encoder of the same size (raw backbone), same state-aware heads",
-                 [](const FoldContext& c) { return heads_method(c, *c.untrained, true); }});
-  m.push_back({"always_anomalous", "sanity", "alarm on every slice (sanity row)", always_anomalous});
-  m.push_back({"majority", "baseline", "most frequent training fault type", majority});
+                 [](const FoldContext& c) { return heads_method(c, *c.untrained, true); }, false, true});
+  auto has_events = [](const FoldContext& c) { return c.data->features != nullptr && c.data->deviations != nullptr; };
+  m.push_back({"event_rules", "baseline",
+               "the zero-label ranking on the direct event signals alone, no encoder: the entity's own log steps, "
+               "calls into it, its ERROR lines and metrics, each calibrated on the unlabelled timeline, largest taken",
+               [has_events](const FoldContext& c) { return has_events(c) ? event_rules(c, true, true) : MethodOutput{}; },
+               false, false});
+  m.push_back({"event_rules_no_span_patterns", "ablation", "event_rules without the log-step (span pattern) signals",
+               [has_events](const FoldContext& c) { return has_events(c) ? event_rules(c, false, true) : MethodOutput{}; },
+               false, false});
+  m.push_back({"event_rules_no_call_edges", "ablation", "event_rules without the call-edge signals",
+               [has_events](const FoldContext& c) { return has_events(c) ? event_rules(c, true, false) : MethodOutput{}; },
+               false, false});
+  m.push_back({"rslicer_with_embedding_signals", "ablation",
+               "the zero-label ranking on the event signals plus the trained per-entity embedding deviations",
+               [has_events](const FoldContext& c) {
+                 if (!has_events(c)) return MethodOutput{};
+                 ZeroLabelOptions zo;
+                 zo.kind = c.options.root_cause_kind;
+                 zo.embedding_signals = true;
+                 return zero_label_ranking(c, zo, c.trained);
+               },
+               true, false});
+  m.push_back({"rslicer_embedding_only", "ablation",
+               "the zero-label ranking on the trained per-entity embeddings alone (per modality, distance from the "
+               "entity's own normal embedding, calibrated), no event signal",
+               [has_events](const FoldContext& c) {
+                 if (!has_events(c)) return MethodOutput{};
+                 ZeroLabelOptions zo;
+                 zo.kind = c.options.root_cause_kind;
+                 zo.event_signals = false;
+                 zo.embedding_signals = true;
+                 return zero_label_ranking(c, zo, c.trained);
+               },
+               true, false});
+  m.push_back({"always_anomalous", "sanity", "alarm on every slice (sanity row)", always_anomalous, false, false});
+  m.push_back({"majority", "baseline", "most frequent training fault type", majority, false, true});
   m.push_back({"spot_raw", "baseline",
                "SPOT on the raw-metric score: max robust |z| of any entity x KPI window mean vs the previous hour",
-               [](const FoldContext& c) { return has_metrics(c) ? spot_raw(c) : MethodOutput{}; }});
+               guard(has_metrics, spot_raw), false, false});
   m.push_back({"baro", "baseline",
                "BARO robust scorer: max |x - median| / IQR per entity x KPI vs the previous hour (IQR floor 0.1 x "
                "median; KPIs mostly missing or zero there skipped)",
-               [](const FoldContext& c) { return has_metrics(c) ? raw_ranking(c, true, "") : MethodOutput{}; }});
+               [](const FoldContext& c) { return has_metrics(c) ? raw_ranking(c, true, "") : MethodOutput{}; }, false,
+               false});
   m.push_back({"nsigma", "baseline",
                "N-sigma: max |x - mean| / std per entity x KPI vs the previous hour (std floor 0.1 x mean; KPIs "
                "mostly missing or zero there skipped)",
-               [](const FoldContext& c) { return has_metrics(c) ? raw_ranking(c, false, "") : MethodOutput{}; }});
+               [](const FoldContext& c) { return has_metrics(c) ? raw_ranking(c, false, "") : MethodOutput{}; }, false,
+               false});
   m.push_back({"baro_no_latency", "baseline",
                "BARO as above on the resource KPIs only (latency KPIs excluded: spikes of up to 3.6e8 s in normal "
                "periods)",
-               [](const FoldContext& c) { return has_metrics(c) ? raw_ranking(c, true, "Latency") : MethodOutput{}; }});
+               [](const FoldContext& c) { return has_metrics(c) ? raw_ranking(c, true, "Latency") : MethodOutput{}; },
+               false, false});
   m.push_back({"knn_raw", "baseline", "kNN on raw features: robust z of every service x KPI in the case window",
-               [](const FoldContext& c) { return has_metrics(c) ? knn_raw(c) : MethodOutput{}; }});
+               guard(has_metrics, knn_raw), false, true});
   return m;
+}
+
+std::vector<Method> select_methods(const std::vector<std::string>& names, bool with_untrained, bool zero_label) {
+  std::vector<Method> all = methods(with_untrained), out;
+  for (const auto& n : names) {
+    bool known = std::any_of(all.begin(), all.end(), [&](const Method& m) { return m.name == n; });
+    if (!known) {
+      std::string list;
+      for (const auto& m : all) list += (list.empty() ? "" : ", ") + m.name;
+      throw InvalidInput(cat("unknown method '", n, "' (known: ", list, ")"));
+    }
+  }
+  for (auto& m : all) {
+    if (!names.empty() && std::find(names.begin(), names.end(), m.name) == names.end()) continue;
+    // zero-label: ours and the raw backbone stay (their heads are fitted without labels there)
+    if (zero_label && m.uses_labels && m.family != "ours" && m.family != "ablation" && m.name != "raw_backbone")
+      continue;
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 }  // namespace rslicer::eval

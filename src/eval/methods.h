@@ -18,6 +18,7 @@
 #include "dataset/split.h"
 #include "eval/metrics.h"
 #include "slice/embedding.h"
+#include "features/features.h"
 #include "tasks/raw_metrics.h"
 #include "tasks/trace_evidence.h"
 #include "tune/heads.h"
@@ -35,6 +36,7 @@ struct EvalOptions {
   double case_tail_s = 300;
   std::int32_t bootstrap_samples = 1000;  // 95 % percentile bootstrap
   std::string root_cause_kind = "pod";    // entity kind the baselines rank ("" = all)
+  double rcl_horizon_s = 0;               // root cause: only slices ending by t + this (0: the labelled window)
   static const config::Schema<EvalOptions>& schema();
 };
 
@@ -56,6 +58,11 @@ struct EvalData {
   std::vector<TimeRange> windows;                       // every slice's [start, end)
   std::vector<std::vector<std::uint32_t>> slice_faults;  // every slice's labelled faults
   std::vector<double> raw_scores;                       // spot_raw's score of every slice (empty without metrics)
+  const std::vector<FeatureSlice>* features = nullptr;  // the feature tokens (event_rules; null: skipped)
+  const Catalog* catalog = nullptr;                     // names of the tokens' entities
+  const std::vector<std::vector<EventDeviation>>* deviations = nullptr;  // per slice (event_rules, evidence)
+  const std::unordered_map<std::uint64_t, std::string>* event_names = nullptr;  // event and log-step names
+  const std::vector<std::string>* kpi_slots = nullptr;                          // KPI name of each metric slot
 };
 
 // One fold as the methods see it.
@@ -64,7 +71,8 @@ struct FoldContext {
   const SplitFold* fold = nullptr;
   std::vector<size_t> train, test;                      // slices inside the fold's ranges, time order
   std::map<size_t, std::vector<size_t>> case_slices;    // fault -> slices overlapping it
-  const Representation* trained = nullptr;              // our encoder, trained on this fold's training part
+  const Representation* trained = nullptr;              // our encoder, trained on this fold's training part (null:
+                                                        // no method that needs it was asked for)
   const Representation* untrained = nullptr;            // the untrained encoder (null: not evaluated)
   HeadOptions heads;                                    // the model's head options
   std::uint64_t seed = 1234;
@@ -97,12 +105,18 @@ struct MethodOutput {
 
 struct Method {
   std::string name;
-  std::string family;  // "ours", "ablation", "baseline", "sanity"
-  std::string note;    // one line for the report
+  std::string family;          // "ours", "ablation", "baseline", "sanity"
+  std::string note;            // one line for the report
   std::function<MethodOutput(const FoldContext&)> run;
+  bool needs_encoder = false;  // uses the trained representation
+  bool uses_labels = false;    // learns from training labels (left out of the zero-label protocol)
 };
 
 // Every method, ours first. `with_untrained`: include raw_backbone.
 std::vector<Method> methods(bool with_untrained);
+
+// The methods to run: all of methods(with_untrained), or those named in
+// `names` (InvalidInput for an unknown name); `zero_label` drops the ones that use labels.
+std::vector<Method> select_methods(const std::vector<std::string>& names, bool with_untrained, bool zero_label);
 
 }  // namespace rslicer::eval

@@ -8,30 +8,11 @@
 #include <unordered_map>
 
 #include "core/errors.h"
+#include "core/hash.h"
 
 namespace rslicer {
 
 namespace {
-
-constexpr std::uint64_t kFnvOffset = 1469598103934665603ULL;
-constexpr std::uint64_t kFnvPrime = 1099511628211ULL;
-
-std::uint64_t fnv1a(const std::string& s, std::uint64_t h = kFnvOffset) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= kFnvPrime;
-  }
-  return h;
-}
-
-std::uint64_t mix64(std::uint64_t x) {  // splitmix64 finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 // Soft compression of large z: linear up to 3, logarithmic beyond, clipped.
 float squash(double z, double clip) {
@@ -144,7 +125,7 @@ std::vector<std::string> name_pieces(const std::string& name) {
 
 std::int32_t piece_bucket(const std::string& piece, std::uint64_t seed, std::int32_t buckets) {
   RSLICER_CHECK(buckets >= 2, InvalidInput, "name_buckets must be >= 2, got ", buckets);
-  std::uint64_t h = mix64(fnv1a(piece, kFnvOffset ^ mix64(seed)));
+  std::uint64_t h = splitmix64(fnv1a(piece, kFnvOffset ^ splitmix64(seed)));
   return static_cast<std::int32_t>(1 + h % static_cast<std::uint64_t>(buckets - 1));
 }
 
@@ -159,7 +140,7 @@ int FeatureState::kpi_slot(const std::string& kpi) {
     kpi_slots.push_back(kpi);
     return static_cast<int>(kpi_slots.size() - 1);
   }
-  return static_cast<int>(mix64(fnv1a(kpi)) % kKpiSlots);
+  return static_cast<int>(splitmix64(fnv1a(kpi)) % kKpiSlots);
 }
 
 const config::Schema<FeatureOptions>& FeatureOptions::schema() {
@@ -169,14 +150,9 @@ const config::Schema<FeatureOptions>& FeatureOptions::schema() {
           .num("name_buckets", &FeatureOptions::name_buckets, "hash buckets of name word pieces (bucket 0 = padding)",
                Range::closed(2, 1 << 24))
           .num("hash_seed", &FeatureOptions::hash_seed, "seed of the word-piece hash (fixed so models are portable)")
-          .num("max_trace_tokens", &FeatureOptions::max_trace_tokens,
-               "trace tokens per slice, the most frequent (entity, operation) keys", Range::at_least(0))
-          .num("max_log_tokens", &FeatureOptions::max_log_tokens,
-               "log tokens per slice, the most frequent (entity, template) keys", Range::at_least(0))
           .num("baseline_len", &FeatureOptions::baseline_len, "ring length of the metric baseline per entity x KPI",
                Range::at_least(1))
-          .num("event_baseline_len", &FeatureOptions::event_baseline_len,
-               "ring length of the trace/log baselines per key", Range::at_least(1))
+          .sub("events", &FeatureOptions::events, "trace / log event tokens and their normal profile")
           .num("min_baseline", &FeatureOptions::min_baseline, "fewer baseline values: z-scores are 0 (unknown)",
                Range::at_least(1))
           .num("z_clip", &FeatureOptions::z_clip, "|z| is clipped here (after a soft log compression beyond 3)",
@@ -230,12 +206,9 @@ struct FeatureExtractor::Impl {
   std::unordered_map<std::uint64_t, Ring> metric_rings;
   std::unordered_map<std::uint64_t, TimeUs> metric_last_enqueued;
   std::deque<PendingValue> metric_pending;  // sorted by ready time (point time + 1)
-  // event (trace / log) baselines per token key
-  std::unordered_map<std::uint64_t, Ring> event_rings[3];  // per value kind
-  std::unordered_map<std::uint64_t, bool> event_seen;
-  std::deque<PendingValue> event_pending;  // ready = slice end
   std::vector<int> kpi_slot_cache;         // catalog kpi id -> slot (-1 unknown)
   std::unordered_map<Id, std::vector<std::int32_t>> entity_pieces;  // entity -> buckets of its service name
+  std::unique_ptr<EventSummarizer> summarizer;
 
   void flush(TimeUs t, const FeatureOptions& o) {
     while (!metric_pending.empty() && metric_pending.front().ready <= t) {
@@ -243,20 +216,21 @@ struct FeatureExtractor::Impl {
       metric_rings[p.key].push(p.values[0], static_cast<size_t>(o.baseline_len));
       metric_pending.pop_front();
     }
-    while (!event_pending.empty() && event_pending.front().ready <= t) {
-      const auto& p = event_pending.front();
-      for (int k = 0; k < 3; ++k) event_rings[k][p.key].push(p.values[k], static_cast<size_t>(o.event_baseline_len));
-      event_seen[p.key] = true;
-      event_pending.pop_front();
-    }
   }
 };
 
-FeatureExtractor::FeatureExtractor(FeatureState state, const Catalog& catalog, TemplateText template_text)
+FeatureExtractor::FeatureExtractor(FeatureState state, const Catalog& catalog, TemplateText template_text,
+                                   double stride_s)
     : state_(std::move(state)), catalog_(catalog), template_text_(std::move(template_text)),
       impl_(std::make_unique<Impl>()) {
   config::validate(state_.options);
+  RSLICER_CHECK(stride_s > 0, InvalidInput, "feature extractor: stride must be > 0, got ", stride_s);
+  auto text = template_text_ ? template_text_ : TemplateText([](Id id) { return cat("template ", id); });
+  impl_->summarizer =
+      std::make_unique<EventSummarizer>(catalog_, text, static_cast<TimeUs>(std::llround(stride_s * kUsPerSecond)));
 }
+
+const EventSummarizer& FeatureExtractor::summarizer() const { return *impl_->summarizer; }
 
 FeatureExtractor::~FeatureExtractor() = default;
 
@@ -270,14 +244,6 @@ void init_token(TokenSet& ts, Id entity, std::uint8_t kind, std::uint64_t key) {
   ts.keys.push_back(key);
 }
 
-double percentile_sorted(const std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  double pos = q * (v.size() - 1);
-  size_t lo = static_cast<size_t>(pos);
-  size_t hi = std::min(lo + 1, v.size() - 1);
-  double f = pos - lo;
-  return v[lo] * (1 - f) + v[hi] * f;
-}
 
 }  // namespace
 
@@ -416,154 +382,157 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
                      [](const PendingValue& a, const PendingValue& b) { return a.ready < b.ready; });
   }
 
-  // ---- traces: one token per (entity, operation), top-K by count
-  if (!slice.spans.empty()) {
-    struct OpAcc {
-      Id entity, op;
-      std::vector<double> dur_ms;
-      int errors = 0;
-    };
-    std::map<std::pair<Id, Id>, OpAcc> ops;
-    for (const auto& s : slice.spans) {
-      auto& a = ops[{s.entity, s.operation}];
-      a.entity = s.entity;
-      a.op = s.operation;
-      a.dur_ms.push_back(static_cast<double>(s.duration_us) / 1000.0);
-      a.errors += s.error;
-    }
-    std::vector<OpAcc*> order;
-    for (auto& [k, a] : ops) order.push_back(&a);
-    std::stable_sort(order.begin(), order.end(),
-                     [](const OpAcc* a, const OpAcc* b) { return a->dur_ms.size() > b->dur_ms.size(); });
-    TokenSet& ts = fs.tokens[static_cast<int>(Modality::kTraces)];
-    double total = static_cast<double>(slice.spans.size());
-    for (size_t i = 0; i < order.size(); ++i) {
-      OpAcc& a = *order[i];
-      std::string op = a.op == kNoId || a.op >= catalog_.operations.size() ? std::string("unknown")
-                                                                           : catalog_.operations.name(a.op);
-      std::string name = entity_name(a.entity) + "|" + op;
-      std::uint64_t key = name_key(name);
-      std::sort(a.dur_ms.begin(), a.dur_ms.end());
-      double n = static_cast<double>(a.dur_ms.size());
-      double lc = std::log1p(n);
-      double p50 = std::log1p(percentile_sorted(a.dur_ms, 0.5));
-      double p90 = std::log1p(percentile_sorted(a.dur_ms, 0.9));
-      double p99 = std::log1p(percentile_sorted(a.dur_ms, 0.99));
-      double err = a.errors / n;
-      // baseline: values[0] = log count, [1] = log p90, [2] = error rate
-      PendingValue pv;
-      pv.ready = slice.end;
-      pv.key = key;
-      pv.values[0] = lc;
-      pv.values[1] = p90;
-      pv.values[2] = err;
-      im.event_pending.push_back(pv);
-      if (static_cast<std::int32_t>(i) >= o.max_trace_tokens) continue;
-      init_token(ts, a.entity, kind_of(a.entity), key);
-      if (!state_.key_names.count(key)) state_.key_names[key] = name;
-      float* v = &ts.values[ts.values.size() - ts.dim];
-      v[0] = static_cast<float>(lc);
-      v[2] = static_cast<float>(p50);
-      v[3] = static_cast<float>(p90);
-      v[4] = static_cast<float>(p99);
-      v[8] = static_cast<float>(err);
-      v[10] = static_cast<float>(n / total);
-      auto r0 = im.event_rings[0].find(key);
-      if (r0 != im.event_rings[0].end() && static_cast<std::int32_t>(r0->second.values.size()) >= o.min_baseline) {
-        double med, scale;
-        r0->second.stats(o, &med, &scale);
-        v[1] = squash((lc - med) / std::max(scale, 0.1), o.z_clip);
-        im.event_rings[1][key].stats(o, &med, &scale);
-        double sc = std::max(scale, 0.05);
-        v[5] = squash((p50 - med) / sc, o.z_clip);
-        v[6] = squash((p90 - med) / sc, o.z_clip);
-        v[7] = squash((p99 - med) / sc, o.z_clip);
-        im.event_rings[2][key].stats(o, &med, &scale);
-        v[9] = static_cast<float>(err - med);
-        v[11] = 1.0f;
-      }
-      int used = 0;
-      put_entity_pieces(ts, a.entity, &used);
-      std::vector<std::string> pieces = name_pieces(op);
-      std::vector<std::string> kept;
-      for (auto& p : pieces)
-        if (p != "<num>") kept.push_back(p);
-      add_pieces(kept, o, ts.pieces, &used);
-    }
-  }
-
-  // ---- logs: one token per (entity, template), top-K by count
-  if (!slice.logs.empty()) {
-    struct LogAcc {
-      Id entity;
-      Id tmpl;
-      int count = 0, warn = 0, error = 0;
-    };
-    std::map<std::pair<Id, Id>, LogAcc> groups;
-    for (const auto& l : slice.logs) {
-      auto& a = groups[{l.entity, l.template_id}];
-      a.entity = l.entity;
-      a.tmpl = l.template_id;
-      a.count += 1;
-      a.warn += l.level == LogLevel::kWarn;
-      a.error += l.level >= LogLevel::kError;
-    }
-    std::vector<LogAcc*> order;
-    for (auto& [k, a] : groups) order.push_back(&a);
-    std::stable_sort(order.begin(), order.end(), [](const LogAcc* a, const LogAcc* b) { return a->count > b->count; });
-    TokenSet& ts = fs.tokens[static_cast<int>(Modality::kLogs)];
-    double total = static_cast<double>(slice.logs.size());
-    for (size_t i = 0; i < order.size(); ++i) {
-      LogAcc& a = *order[i];
-      std::string text;
-      if (a.tmpl == kNoId) {
-        text = "<unparsed>";
-      } else if (template_text_) {
-        text = template_text_(a.tmpl);
-      } else {
-        text = cat("template ", a.tmpl);
-      }
-      std::string name = entity_name(a.entity) + "|" + text;
-      std::uint64_t key = name_key(name);
-      double lc = std::log1p(static_cast<double>(a.count));
-      double errf = static_cast<double>(a.error) / a.count;
-      PendingValue pv;
-      pv.ready = slice.end;
-      pv.key = key;
-      pv.values[0] = lc;
-      pv.values[1] = errf;
-      pv.values[2] = 0;
-      im.event_pending.push_back(pv);
-      if (static_cast<std::int32_t>(i) >= o.max_log_tokens) continue;
-      init_token(ts, a.entity, kind_of(a.entity), key);
-      if (!state_.key_names.count(key)) state_.key_names[key] = name;
-      float* v = &ts.values[ts.values.size() - ts.dim];
-      v[0] = static_cast<float>(lc);
-      v[2] = static_cast<float>(errf);
-      v[3] = static_cast<float>(static_cast<double>(a.warn) / a.count);
-      v[5] = static_cast<float>(a.count / total);
-      auto seen = im.event_seen.find(key);
-      v[4] = seen == im.event_seen.end() ? 1.0f : 0.0f;  // template never seen before on this entity
-      auto r0 = im.event_rings[0].find(key);
-      if (r0 != im.event_rings[0].end() && static_cast<std::int32_t>(r0->second.values.size()) >= o.min_baseline) {
-        double med, scale;
-        r0->second.stats(o, &med, &scale);
-        v[1] = squash((lc - med) / std::max(scale, 0.1), o.z_clip);
-      }
-      int used = 0;
-      put_entity_pieces(ts, a.entity, &used);
-      std::vector<std::string> kept;
-      for (auto& p : name_pieces(text))
-        if (p != "<num>") kept.push_back(p);
-      add_pieces(kept, o, ts.pieces, &used);
-    }
-  }
-  std::stable_sort(im.event_pending.begin(), im.event_pending.end(),
-                   [](const PendingValue& a, const PendingValue& b) { return a.ready < b.ready; });
-
+  if (!slice.spans.empty() || !slice.logs.empty())
+    fs.head_pane = std::make_shared<PaneSummary>(im.summarizer->summarize(slice));
   for (int m = 0; m < kNumModalities; ++m)
     if (fs.tokens[m].size() > 0) fs.mask.set(static_cast<Modality>(m));
   return fs;
+}
+
+// ---------------------------------------------------------------- event tokens
+
+void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProfile* prior) {
+  const EventOptions& eo = state_.options.events;
+  for (const auto& s : slices)
+    if (s.head_pane) profile_.add(*s.head_pane);
+  deviations_.assign(slices.size(), {});
+  // Pane statistics by pane start (each slice's head pane), in time order.
+  std::vector<const PaneSummary*> panes;
+  for (const auto& s : slices)
+    if (s.head_pane) panes.push_back(s.head_pane.get());
+  std::vector<std::unordered_map<std::uint64_t, std::vector<size_t>>> by_key(panes.size());
+  for (size_t i = 0; i < panes.size(); ++i) by_key[i] = index_by_key(*panes[i]);
+  auto first_at = [&](TimeUs t) {
+    return static_cast<size_t>(std::lower_bound(panes.begin(), panes.end(), t,
+                                                [](const PaneSummary* p, TimeUs x) { return p->start < x; }) -
+                               panes.begin());
+  };
+  const bool causal = eo.profile == "causal";
+  const TimeUs excl = static_cast<TimeUs>(eo.exclusion_s * kUsPerSecond);
+  const TimeUs horizon = static_cast<TimeUs>(eo.horizon_s * kUsPerSecond);
+  EventProfile running;  // causal: the panes in [t - horizon, t)
+  size_t added = 0, removed = 0;
+  for (size_t si = 0; si < slices.size(); ++si) {
+    FeatureSlice& fs = slices[si];
+    const size_t w0 = first_at(fs.start), w1 = first_at(fs.end);  // the slice's own panes
+    if (w0 == w1) continue;
+    std::vector<const PaneSummary*> window(panes.begin() + w0, panes.begin() + w1);
+    // the panes left out of this slice's profile: [a, b) of the pane list
+    size_t a = w0, b = w1;
+    ProfileLookup lookup;
+    if (causal) {
+      while (added < w0) running.add(*panes[added++]);
+      while (removed < added && panes[removed]->start < fs.start - horizon) running.add(*panes[removed++], -1);
+      lookup = [&](std::uint64_t key) {
+        EventStats st;
+        if (prior)
+          if (const EventStats* p = prior->find(key)) st.merge(*p);
+        if (const EventStats* r = running.find(key)) st.merge(*r);
+        return st;
+      };
+    } else {
+      a = first_at(fs.start - excl);
+      b = first_at(fs.end + excl);
+      lookup = [&, a, b](std::uint64_t key) {
+        EventStats st;
+        if (prior)
+          if (const EventStats* p = prior->find(key)) st.merge(*p);
+        if (const EventStats* t = profile_.find(key)) st.merge(*t);
+        for (size_t k = a; k < b; ++k) {
+          auto it = by_key[k].find(key);
+          if (it == by_key[k].end()) continue;
+          for (size_t e : it->second) st.merge(panes[k]->events[e].stats, -1);
+        }
+        return st;
+      };
+    }
+    std::vector<EventDeviation> devs = event_deviations(window, lookup, eo);
+    std::vector<EventDeviation> kept = add_event_tokens(fs, devs);
+    deviations_[si] = keep_deviations_ ? std::move(devs) : std::move(kept);
+  }
+  for (auto& s : slices) s.head_pane.reset();
+}
+
+std::vector<EventDeviation> FeatureExtractor::add_event_tokens(FeatureSlice& fs,
+                                                               const std::vector<EventDeviation>& devs) {
+  std::vector<EventDeviation> kept;
+  const FeatureOptions& o = state_.options;
+  const EventOptions& eo = o.events;
+  Impl& im = *impl_;
+  // per entity and modality, the most deviant first (stable: ties keep the key order)
+  std::map<std::pair<Id, int>, std::vector<const EventDeviation*>> groups;
+  for (const auto& d : devs) groups[{d.entity, d.kind == EventKind::kTemplate ? 2 : 1}].push_back(&d);
+  for (auto& [em, list] : groups) {
+    std::stable_sort(list.begin(), list.end(),
+                     [](const EventDeviation* x, const EventDeviation* y) { return x->score > y->score; });
+    const int modality = em.second;
+    const size_t budget =
+        static_cast<size_t>(modality == 2 ? eo.log_tokens_per_entity : eo.trace_tokens_per_entity);
+    if (list.size() > budget) list.resize(budget);
+    TokenSet& ts = fs.tokens[modality];
+    for (const EventDeviation* d : list) {
+      kept.push_back(*d);
+      const Id entity = d->entity;
+      const std::uint8_t kind =
+          entity == kNoId || entity >= catalog_.entity_info.size()
+              ? 0
+              : static_cast<std::uint8_t>(1 + static_cast<int>(catalog_.entity_info[entity].kind));
+      const std::string& name = im.summarizer->key_name(d->key);
+      init_token(ts, entity, kind, d->key);
+      if (!state_.key_names.count(d->key)) state_.key_names[d->key] = name;
+      float* v = &ts.values[ts.values.size() - ts.dim];
+      auto sq = [](double z) { return static_cast<float>(squash(z, 8.0)); };
+      if (modality == 1) {
+        v[0] = d->kind == EventKind::kOperation ? 1.f : 0.f;
+        v[1] = d->kind == EventKind::kEdge ? 1.f : 0.f;
+        v[2] = static_cast<float>(std::log1p(d->n));
+        v[3] = sq(d->rate_ratio);
+        v[4] = sq(d->z_a);
+        v[5] = sq(d->z_b);
+        v[6] = sq(3.0 * d->error_excess);
+        v[7] = sq(3.0 * d->missing);
+        v[8] = sq(3.0 * d->early);
+        v[9] = sq(3.0 * d->error_step);
+        v[10] = sq(3.0 * d->rare_pair);
+        v[11] = sq(3.0 * d->new_step);
+        v[12] = d->ready ? 1.f : 0.f;
+        v[13] = static_cast<float>(std::log1p(d->profile_n) / 5.0);
+        v[14] = sq(d->score);
+        v[15] = d->has_steps ? 1.f : 0.f;
+      } else {
+        v[0] = static_cast<float>(std::log1p(d->n));
+        v[1] = sq(d->rate_ratio);
+        v[2] = static_cast<float>(d->error_share);
+        v[3] = static_cast<float>(d->warn_share);
+        v[4] = d->is_new ? 1.f : 0.f;
+        v[5] = static_cast<float>(d->entity_share);
+      }
+      // word pieces: the entity's service, then the key's words (operation, callee operation or template text)
+      int used = 0;
+      auto it = im.entity_pieces.find(entity);
+      if (it == im.entity_pieces.end()) {
+        std::string svc = entity != kNoId && entity < catalog_.entities.size()
+                              ? catalog_.entities.name(catalog_.service_of(entity))
+                              : std::string("unknown");
+        std::vector<std::int32_t> b;
+        for (const auto& p : name_pieces(svc)) b.push_back(piece_bucket(p, o.hash_seed, o.name_buckets));
+        it = im.entity_pieces.emplace(entity, std::move(b)).first;
+      }
+      for (std::int32_t b : it->second) {
+        if (used >= kMaxPieces) break;
+        ts.pieces[ts.pieces.size() - kMaxPieces + used] = b;
+        ++used;
+      }
+      const auto bar = name.find('|');
+      std::vector<std::string> kept;
+      for (auto& p : name_pieces(bar == std::string::npos ? name : name.substr(bar + 1)))
+        if (p != "<num>") kept.push_back(p);
+      add_pieces(kept, o, ts.pieces, &used);
+    }
+  }
+  for (int m = 1; m < kNumModalities; ++m)
+    if (fs.tokens[m].size() > 0) fs.mask.set(static_cast<Modality>(m));
+  return kept;
 }
 
 // ---------------------------------------------------------------- views
@@ -646,13 +615,13 @@ std::vector<float> flat_features(const FeatureSlice& s, const FlatLayout& l) {
   float max_lat = 0, max_err = 0;
   for (size_t i = 0; i < tt.size(); ++i) {
     const float* v = &tt.values[i * tt.dim];
-    max_lat = std::max(max_lat, v[6]);
-    max_err = std::max(max_err, v[8]);
+    max_lat = std::max(max_lat, v[4]);
+    max_err = std::max(max_err, v[6]);
     long p = pos(l.trace_keys, tt.keys[i]);
     if (p < 0) continue;
-    out[trace_off + p * 3 + 0] = v[1];
-    out[trace_off + p * 3 + 1] = v[6];
-    out[trace_off + p * 3 + 2] = v[8];
+    out[trace_off + p * 3 + 0] = v[4];
+    out[trace_off + p * 3 + 1] = v[5];
+    out[trace_off + p * 3 + 2] = v[14];
   }
   const TokenSet& lt = s.tokens[2];
   float max_log_err = 0;

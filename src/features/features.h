@@ -9,11 +9,13 @@
 //    (kKpiSlots, see FeatureState::kpi_slot), the robust z-score of the
 //    window level against the entity x KPI baseline (median / MAD of the
 //    baseline ring) and the z-scored window trend, then summary values.
-//  - traces: one token per (entity, operation) the slice saw, top
-//    FeatureOptions::max_trace_tokens by span count: count, latency
-//    p50/p90/p99 and error rate, raw and as z against that key's baseline.
-//  - logs: one token per (entity, template), top max_log_tokens by count:
-//    count, warn/error fraction, z of the count against the baseline.
+//  - traces: event tokens per entity (features/events.h): one per
+//    (entity, operation) with its duration, self time, errors and log-step
+//    pattern, and one per call edge into the entity (start lag, caller minus
+//    callee duration, errors), as deviations from the normal profile of the
+//    key; a budget per entity keeps its most deviant tokens.
+//  - logs: one token per (entity, template): rate, ERROR / WARN shares and
+//    novelty against the profile, same per-entity budget.
 // Every token carries hashed word pieces of its names (service, KPI is not a
 // name piece of a metric token since the KPI is its slot; operation; template
 // constant words), so unseen services, operations and templates still map.
@@ -34,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
+#include "features/events.h"
 
 #include "telemetry/record.h"
 #include "slice/slice.h"
@@ -44,7 +47,7 @@ constexpr int kMaxPieces = 12;         // word pieces per token name (extra piec
 constexpr int kKpiSlots = 24;          // KPI slots of a metric token (TrainTicket pods have 19 KPIs)
 constexpr int kMetricSummary = 6;      // summary values after the slots
 constexpr int kMetricTokenDim = 2 * kKpiSlots + kMetricSummary;  // [z level x slots, z trend x slots, summary]
-constexpr int kTraceTokenDim = 12;
+constexpr int kTraceTokenDim = 16;
 constexpr int kLogTokenDim = 6;
 // kMetricTokenDim / kTraceTokenDim / kLogTokenDim (inline: model/ uses it without linking features/)
 inline int token_dim(Modality m) {
@@ -54,10 +57,8 @@ inline int token_dim(Modality m) {
 struct FeatureOptions {
   std::int32_t name_buckets = 4096;     // B: hash buckets of name word pieces (bucket 0 = padding)
   std::uint64_t hash_seed = 0x5eed5eedULL;  // seed of the word-piece hash; fixed so models are portable
-  std::int32_t max_trace_tokens = 32;   // trace tokens per slice, the most frequent (entity, operation) keys
-  std::int32_t max_log_tokens = 32;     // log tokens per slice, the most frequent (entity, template) keys
   std::int32_t baseline_len = 60;       // ring length of the metric baseline per entity x KPI (points; 1/min on TrainTicket)
-  std::int32_t event_baseline_len = 30; // ring length of trace/log baselines per key (one value per slice that saw the key)
+  EventOptions events;                  // trace / log event tokens and their normal profile
   std::int32_t min_baseline = 3;        // fewer baseline values: z-scores are 0 (unknown), not extreme
   double z_clip = 8.0;                  // |z| is clipped here (after a soft log compression beyond 3)
   double min_rel_scale = 0.05;          // robust scale floor, as a fraction of |median| (flat KPIs do not explode)
@@ -87,6 +88,8 @@ struct FeatureSlice {
   std::int64_t n_metric_points = 0, n_spans = 0, n_logs = 0;  // raw record counts of the slice
   std::array<std::string, kNumModalities> texts;  // serialised modality texts (serialize/serialize.h), filled only
                                                   // for the qwen3 backbone (PrepareOptions::serialize_texts)
+  std::shared_ptr<const PaneSummary> head_pane;   // event statistics of [start, start + stride) until the event
+                                                  // tokens are built (FeatureExtractor::finish); then released
 };
 
 // Persistent part of the extractor: what a trained model must carry so that
@@ -119,15 +122,35 @@ std::uint64_t name_key(const std::string& name);  // FNV-1a 64 of the full name
 class FeatureExtractor {
  public:
   using TemplateText = std::function<std::string(Id template_id)>;
-  FeatureExtractor(FeatureState state, const Catalog& catalog, TemplateText template_text = {});
+  // `stride_s`: the slices' stride (the event statistics are per pane of one stride).
+  FeatureExtractor(FeatureState state, const Catalog& catalog, TemplateText template_text = {}, double stride_s = 60);
   ~FeatureExtractor();
 
+  // Metric tokens and the head pane's event statistics; trace and log tokens
+  // come from finish(), once the profile is known.
   FeatureSlice extract(const Slice& slice);
+  // Builds the trace and log tokens of `slices` (time order, from extract())
+  // against the profile (`prior` plus these slices' panes; options.events
+  // says leave-the-window-out or causal) and releases the pane statistics.
+  void finish(std::vector<FeatureSlice>& slices, const EventProfile* prior = nullptr);
+  // The profile of the panes seen by finish() (without the prior): what a model saves.
+  const EventProfile& profile() const { return profile_; }
+  // Per slice, the deviations finish() turned into tokens (within the budgets); all of them after
+  // keep_deviations(true) (tests, diagnostics).
+  void keep_deviations(bool on) { keep_deviations_ = on; }
+  const std::vector<std::vector<EventDeviation>>& deviations() const { return deviations_; }
+  std::vector<std::vector<EventDeviation>> take_deviations() { return std::move(deviations_); }
+  const EventSummarizer& summarizer() const;
   const FeatureState& state() const { return state_; }
   FeatureState& state() { return state_; }
 
  private:
+  // Adds the tokens of `devs` within the budgets; returns the deviations kept.
+  std::vector<EventDeviation> add_event_tokens(FeatureSlice& fs, const std::vector<EventDeviation>& devs);
   struct Impl;
+  EventProfile profile_;
+  bool keep_deviations_ = false;
+  std::vector<std::vector<EventDeviation>> deviations_;
   FeatureState state_;
   const Catalog& catalog_;
   TemplateText template_text_;
@@ -143,8 +166,9 @@ double trace_log_coverage(const std::vector<FeatureSlice>& slices, const std::ve
 
 // A fixed column layout for flat "standardised feature" vectors (the plain
 // feature baseline): one column per (metric token key, KPI slot z-level),
-// per trace key x {count z, p90 z, error rate}, per log key x {count z, error
-// fraction}, plus global summary columns. Built from a set of slices
+// per trace key x {duration or lag z, self time or caller-minus-callee z,
+// deviation}, per log key x {rate ratio, ERROR share}, plus global summary
+// columns. Built from a set of slices
 // (normally the training slices); keys unseen there are ignored.
 struct FlatLayout {
   std::vector<std::uint64_t> metric_keys;  // sorted

@@ -119,6 +119,7 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
       e.state.assign(sp + bi * D, sp + (bi + 1) * D);
       e.entity_dim = static_cast<std::int32_t>(edim);
       std::map<Id, std::pair<std::vector<float>, int>> acc;
+      std::map<Id, std::array<std::pair<std::vector<float>, int>, kNumModalities>> per_mod;
       for (int m = 0; m < kNumModalities; ++m) {
         const TokenSet& ts = s.tokens[m];
         if (ts.size() == 0) continue;
@@ -132,6 +133,10 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
           const float* row = ep + (bi * T + static_cast<std::int64_t>(t)) * edim;
           for (std::int64_t k = 0; k < edim; ++k) a.first[k] += row[k];
           a.second += 1;
+          auto& pm = per_mod[id][m];
+          if (pm.first.empty()) pm.first.assign(edim, 0.0f);
+          for (std::int64_t k = 0; k < edim; ++k) pm.first[k] += row[k];
+          pm.second += 1;
         }
       }
       e.entities.reserve(acc.size());
@@ -139,6 +144,11 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
       for (auto& [id, a] : acc) {
         e.entities.push_back(id);
         for (float v : a.first) e.entity_embeddings.push_back(v / static_cast<float>(a.second));
+        for (const auto& pm : per_mod[id]) {
+          e.entity_modality_mask.push_back(pm.second > 0 ? 1 : 0);
+          for (std::int64_t k = 0; k < edim; ++k)
+            e.entity_modality_embeddings.push_back(pm.second > 0 ? pm.first[k] / static_cast<float>(pm.second) : 0.0f);
+        }
       }
       out.push_back(std::move(e));
     }

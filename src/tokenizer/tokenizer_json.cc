@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/errors.h"
+#include "core/hash.h"
 
 namespace rslicer {
 
@@ -192,12 +193,7 @@ TokenizerJsonParts parse_tokenizer_json(std::string_view text) {
 }
 
 std::uint64_t StringIdMap::hash(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ULL ^ s.size();  // FNV-1a, then a final mix
-  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93ULL;
-  h ^= h >> 32;
-  return h;
+  return hash_mix(fnv1a(s, kFnvOffset ^ s.size()));
 }
 
 void StringIdMap::reserve(std::size_t n) {

@@ -46,7 +46,7 @@ int majority_state(const std::vector<int>& states, const std::vector<size_t>& id
 }
 
 const char* kVariantNames[] = {"unsupervised deviation", "learned listwise on (distance, evidence)",
-                               "learned listwise", "learned listwise + evidence"};
+                               "learned listwise", "learned listwise + evidence", "zero-label calibrated signals"};
 
 }  // namespace
 
@@ -69,6 +69,9 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
   static const auto s =
       config::Schema<HeadOptions>("heads")
           .flag("state_aware", &HeadOptions::state_aware, "heads per runtime state (false: one global state)")
+          .text("ad_score", &HeadOptions::ad_score,
+                "anomaly score: embedding (kNN of the state), events (most surprising entity), both (either alarms)",
+                {"embedding", "events", "both"})
           .sub("partition", &HeadOptions::partition, "k-means partition of runtime states")
           .sub("ad", &HeadOptions::ad, "kNN anomaly head")
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
@@ -86,6 +89,8 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "root cause uses each entity's robust metric deviation")
           .flag("rcl_trace_evidence", &HeadOptions::rcl_trace_evidence,
                 "root cause uses each entity's span and log evidence")
+          .flag("rcl_embedding_signals", &HeadOptions::rcl_embedding_signals,
+                "the zero-label root-cause ranking also uses per-modality entity embedding deviations")
           .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
                Range::above(0));
   return s;
@@ -135,6 +140,16 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     if (!std::isfinite(x)) x = 0;
   h.spot_ = Spot(options.spot);
   h.spot_.fit(calib);
+  if (in.ranker && options.ad_score != "embedding") {
+    std::vector<double> ev;
+    for (size_t i : train) {
+      auto r = in.ranker->rank({i});
+      ev.push_back(r.empty() ? 0.0 : r[0].score);
+    }
+    h.event_spot_ = Spot(options.spot);
+    h.event_spot_.fit(ev);
+    h.event_ad_ = true;
+  }
 
   // ---- the main partition (triage and root cause)
   h.partition_ = fit_partition(main, train, po, state_aware);
@@ -198,7 +213,8 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   }
   std::vector<int> variants = {kUnsupervised, kLearned};
   if (h.rcl_extra_) variants = {kUnsupervised, kCompactEvidence, kLearned, kLearnedEvidence};
-  std::vector<int> loo_hits(4, 0);
+  if (in.ranker) variants.insert(variants.begin(), kZeroLabel);  // no parameter at all: first on ties
+  std::vector<int> loo_hits(5, 0);
   int loo_n = 0;
   for (size_t c = 0; c < tr_feats.size(); ++c) {
     if (tr_target[c] < 0) continue;
@@ -206,8 +222,12 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     const std::string& truth = tr_feats[c][tr_target[c]].entity;
     auto u = h.rank_features(tr_feats[c], kUnsupervised);
     if (!u.empty() && u[0].entity == truth) ++loo_hits[kUnsupervised];
+    if (in.ranker) {
+      auto z = in.ranker->rank(cases[c].slices);
+      if (!z.empty() && in.entities->names.at(z[0].entity) == truth) ++loo_hits[kZeroLabel];
+    }
     for (int var : variants) {
-      if (var == kUnsupervised) continue;
+      if (var == kUnsupervised || var == kZeroLabel) continue;
       std::vector<std::vector<EntityFeatures>> xs;
       std::vector<int> ts;
       for (size_t d = 0; d < tr_feats.size(); ++d)
@@ -221,12 +241,12 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       if (!l.empty() && l[0].entity == truth) ++loo_hits[var];
     }
   }
-  h.rcl_variant_ = kUnsupervised;
+  h.rcl_variant_ = variants.front();  // without enough labelled cases: the parameter-free ranking
   if (loo_n >= 4)
     for (int var : variants)
       if (loo_hits[var] > loo_hits[h.rcl_variant_]) h.rcl_variant_ = var;
   h.rcl_head_ = LearnedRcaHead(options.rcl_learned);
-  if (h.rcl_variant_ != kUnsupervised) {
+  if (h.rcl_variant_ != kUnsupervised && h.rcl_variant_ != kZeroLabel) {
     std::vector<std::vector<EntityFeatures>> xs;
     for (auto& fs : tr_feats) xs.push_back(h.project(fs, h.rcl_variant_));
     h.rcl_head_.fit(xs, tr_target);
@@ -235,6 +255,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   h.info_ = {{"ad_states", h.ad_partition_.num_states()},
              {"ad_silhouette", h.ad_partition_.silhouette()},
              {"spot_initial_threshold", h.spot_.threshold()},
+             {"event_spot_threshold", h.event_ad_ ? h.event_spot_.threshold() : 0.0},
              {"normal_references", times.size()},
              {"states", h.partition_.num_states()},
              {"silhouette", h.partition_.silhouette()},
@@ -270,12 +291,27 @@ double FailureHeads::ad_score(const SliceEmbedding& e, int ad_state) const {
 AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<size_t>& which) const {
   const auto& adv = *in.ad_view;
   AnomalyTimeline t;
-  Spot spot = spot_;
+  Spot spot = spot_, event_spot = event_spot_;
+  const bool use_events = event_ad_ && in.ranker && options_.ad_score != "embedding";
+  const bool use_embedding = options_.ad_score != "events" || !use_events;
   for (size_t i : which) {
     const int s = ad_partition_.assign(adv[i].state);
-    const double score = ad_score(adv[i], s);
-    double thr = 0;
-    t.alarms.push_back(spot.step(score, &thr));
+    double score = ad_score(adv[i], s), thr = 0;
+    bool alarm = false;
+    if (use_embedding) alarm = spot.step(score, &thr);
+    if (use_events) {
+      auto r = in.ranker->rank({i});
+      const double ev = r.empty() ? 0.0 : r[0].score;
+      double ev_thr = 0;
+      const bool ev_alarm = event_spot.step(ev, &ev_thr);
+      // both scores relative to their thresholds; the larger is the slice's
+      const double rel_ev = ev_thr > 0 ? ev / ev_thr : 0.0;
+      const double rel_emb = use_embedding && thr > 0 ? score / thr : 0.0;
+      score = std::max(rel_ev, rel_emb);
+      thr = 1.0;
+      alarm = ev_alarm || alarm;
+    }
+    t.alarms.push_back(alarm);
     t.scores.push_back(score);
     t.thresholds.push_back(thr);
     t.states.push_back(s);
@@ -391,6 +427,20 @@ std::vector<EntityScore> FailureHeads::rank_features(const std::vector<EntityFea
 std::vector<RankedCause> FailureHeads::rank(const HeadInputs& in, const std::vector<int>& states,
                                             const std::vector<size_t>& case_slices, TimeUs start,
                                             size_t explain) const {
+  if (rcl_variant_ == kZeroLabel) {
+    RSLICER_CHECK(in.ranker, InvalidInput, "heads: the zero-label ranking needs the data's ranker (HeadInputs::ranker)");
+    static const std::unordered_map<std::uint64_t, std::string> no_names;
+    static const std::vector<std::string> no_slots;
+    std::vector<RankedCause> out;
+    for (const auto& z : in.ranker->rank(case_slices)) {
+      RankedCause c{in.entities->names.at(z.entity), z.score, {}};
+      if (out.size() < explain)
+        c.evidence = in.ranker->explain(z, case_slices, in.event_names ? *in.event_names : no_names,
+                                        in.kpi_slots ? *in.kpi_slots : no_slots);
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
   CaseEvidence evidence;
   auto fs = case_features(in, states, case_slices, start, explain ? &evidence : nullptr);
   std::vector<RankedCause> out;
@@ -410,6 +460,8 @@ Json FailureHeads::to_json() const {
             {"ad_partition", Json::parse(ad_partition_.to_json())},
             {"ad", ad_.to_json()},
             {"spot", spot_.to_json()},
+            {"event_ad", event_ad_},
+            {"event_spot", event_spot_.to_json()},
             {"triage_fitted", triage_fitted_},
             {"triage_kind", triage_kind_},
             {"rcl_variant", rcl_variant_},
@@ -418,7 +470,7 @@ Json FailureHeads::to_json() const {
             {"rcl_extra", rcl_extra_},
             {"info", info_}};
   if (triage_fitted_) j["triage"] = triage_.to_json();
-  if (rcl_variant_ != kUnsupervised) j["rcl_head"] = rcl_head_.to_json();
+  if (rcl_variant_ != kUnsupervised && rcl_variant_ != kZeroLabel) j["rcl_head"] = rcl_head_.to_json();
   return j;
 }
 
@@ -430,16 +482,19 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     h.ad_partition_ = StatePartition::from_json(j.at("ad_partition").dump(), "heads.ad_partition");
     h.ad_ = KnnAnomalyHead::from_json(j.at("ad"));
     h.spot_ = Spot::from_json(j.at("spot"));
+    h.event_ad_ = j.value("event_ad", false);
+    if (h.event_ad_) h.event_spot_ = Spot::from_json(j.at("event_spot"));
     h.triage_fitted_ = j.at("triage_fitted").get<bool>();
     h.triage_kind_ = j.at("triage_kind").get<std::string>();
     if (h.triage_fitted_) h.triage_ = KnnTriageHead::from_json(j.at("triage"));
     h.rcl_variant_ = j.at("rcl_variant").get<int>();
-    RSLICER_CHECK(h.rcl_variant_ >= kUnsupervised && h.rcl_variant_ <= kLearnedEvidence, ModelError,
+    RSLICER_CHECK(h.rcl_variant_ >= kUnsupervised && h.rcl_variant_ <= kZeroLabel, ModelError,
                   "heads: unknown root-cause variant ", h.rcl_variant_);
     h.rcl_metric_ = j.at("rcl_metric_evidence").get<bool>();
     h.rcl_trace_ = j.at("rcl_trace_evidence").get<bool>();
     h.rcl_extra_ = j.at("rcl_extra").get<size_t>();
-    if (h.rcl_variant_ != kUnsupervised) h.rcl_head_ = LearnedRcaHead::from_json(j.at("rcl_head"));
+    if (h.rcl_variant_ != kUnsupervised && h.rcl_variant_ != kZeroLabel)
+      h.rcl_head_ = LearnedRcaHead::from_json(j.at("rcl_head"));
     h.info_ = j.value("info", Json::object());
   } catch (const ModelError&) {
     throw;

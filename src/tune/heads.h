@@ -39,15 +39,19 @@
 #include "tasks/spot.h"
 #include "tasks/trace_evidence.h"
 #include "tasks/triage.h"
+#include "tasks/zero_label.h"
 #include "tune/state_partition.h"
 
 namespace rslicer {
 
 struct HeadOptions {
   bool state_aware = true;           // false: one global state (K = 1), the ablation
+  std::string ad_score = "both";     // embedding: kNN distance of the state embedding; events: the slice's most
+                                     // surprising entity (the zero-label signals); both: either alarms
   PartitionOptions partition;        // k-means of runtime states (training slices only)
   AnomalyOptions ad;                 // kNN anomaly head
-  SpotOptions spot;                  // SPOT threshold (published protocol: q = 0.1, level = 0.95)
+  SpotOptions spot = {0.01, 0.95, true};  // SPOT threshold; risk 0.01 for detect (rslicer eval uses the published
+                                          // protocol's q = 0.1)
   TriageOptions triage;              // kNN triage head; kind and k chosen by leave-one-case-out
   EmbeddingRcaOptions rcl;           // embedding deviation per entity
   LearnedRcaOptions rcl_learned;     // listwise linear root-cause head
@@ -57,6 +61,8 @@ struct HeadOptions {
   double rcl_rel_scale_floor = 0.1;  // metric evidence: IQR floor as a share of the normal level
   bool rcl_metric_evidence = true;   // root cause may use each entity's robust metric deviation
   bool rcl_trace_evidence = true;    // ... and its span / log evidence
+  bool rcl_embedding_signals = false;  // the zero-label ranking adds per-modality entity embedding deviations
+                                       // (off: on TrainTicket they lowered AC@1 from 0.80 to 0.60, docs/results.md)
   double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t
   static const config::Schema<HeadOptions>& schema();
 };
@@ -78,6 +84,9 @@ struct HeadInputs {
   const EntityDirectory* entities = nullptr;
   const MetricTable* metrics = nullptr;  // raw metrics for the evidence (null: none)
   const TraceTable* traces = nullptr;    // spans and logs for the evidence (null: none)
+  const ZeroLabelRanker* ranker = nullptr;  // the zero-label ranking of this data (null: not available)
+  const std::unordered_map<std::uint64_t, std::string>* event_names = nullptr;  // for its evidence
+  const std::vector<std::string>* kpi_slots = nullptr;
 };
 
 // A labelled case of the training part.
@@ -90,6 +99,8 @@ struct TrainingCase {
 
 // The AD decisions over a run of slices.
 struct AnomalyTimeline {
+  // scores and thresholds: the embedding score with "embedding"; otherwise each score relative to its own
+  // threshold and the larger of the two ("both") with threshold 1
   std::vector<double> scores, thresholds;
   std::vector<bool> alarms;
   std::vector<int> states;  // AD state of each slice
@@ -140,7 +151,7 @@ class FailureHeads {
   static FailureHeads from_json(const nlohmann::json& j);  // ModelError on a malformed object
 
  private:
-  enum RclVariant { kUnsupervised = 0, kCompactEvidence, kLearned, kLearnedEvidence };
+  enum RclVariant { kUnsupervised = 0, kCompactEvidence, kLearned, kLearnedEvidence, kZeroLabel };
   std::vector<EntityFeatures> case_features(const HeadInputs& in, const std::vector<int>& states,
                                             const std::vector<size_t>& case_slices, TimeUs start,
                                             CaseEvidence* evidence) const;
@@ -153,6 +164,8 @@ class FailureHeads {
   StatePartition partition_, ad_partition_;
   KnnAnomalyHead ad_;
   Spot spot_;
+  bool event_ad_ = false;  // the event score is calibrated (the heads were fitted with a ranker)
+  Spot event_spot_;
   bool triage_fitted_ = false;
   std::string triage_kind_ = "delta";
   KnnTriageHead triage_;

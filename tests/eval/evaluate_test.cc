@@ -103,7 +103,7 @@ EvalResult evaluate_synthetic(const Synthetic& d, const HeadOptions& heads, int 
   rep.slices = d.slices;
   EvalOptions o;
   o.bootstrap_samples = bootstrap;
-  evaluate(d.ed, [&](size_t) { return rep; }, nullptr, heads, 1234, o, res);
+  evaluate(d.ed, methods(false), [&](size_t) { return rep; }, nullptr, heads, 1234, o, res);
   res.config = {{"data", "synthetic"}, {"format", "generated"}};
   res.metrics = metrics_json(res);
   return res;
@@ -111,7 +111,9 @@ EvalResult evaluate_synthetic(const Synthetic& d, const HeadOptions& heads, int 
 
 TEST(Evaluate, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
   Synthetic d = make_data();
-  EvalResult r = evaluate_synthetic(d, HeadOptions{}, 100);
+  HeadOptions published;
+  published.spot.q = 0.1;  // the published protocol, as rslicer eval uses it
+  EvalResult r = evaluate_synthetic(d, published, 100);
   nlohmann::json m = r.metrics;
   EXPECT_EQ(m["cases"]["train"], 14);
   EXPECT_EQ(m["cases"]["test"], 10);
@@ -199,6 +201,7 @@ TEST(Evaluate, RclHeadUsesSpanSelfTimeEvidence) {
   d.ed.traces = &traces;
   d.ed.metrics = nullptr;  // no metric evidence either: only the traces
   HeadOptions o;
+  o.spot.q = 0.1;
   nlohmann::json with = evaluate_synthetic(d, o, 10).metrics;
   EXPECT_GT(with["rcl"]["ac@1"].get<double>(), 0.9);
   std::string head = with["fold_info"][0]["rcl_head"];

@@ -113,51 +113,6 @@ TEST(FeatureExtractor, NoBaselineMeansZeroNotExtreme) {
   for (int k = 0; k < 2 * kKpiSlots; ++k) EXPECT_EQ(s.tokens[0].values[k], 0.0f);
 }
 
-TEST(FeatureExtractor, TraceAndLogTokens) {
-  Fixture fx;
-  FeatureOptions opt;
-  opt.max_trace_tokens = 1;
-  FeatureState st;
-  st.options = opt;
-  Id op2 = fx.catalog.operations.intern("POST /api/v1/userservice");
-  FeatureExtractor ex(st, fx.catalog, [](Id id) { return id == 0 ? "Create order <*> done" : "other"; });
-  Slice s = fx.make(0, flat);
-  for (int k = 0; k < 10; ++k) {
-    Span sp;
-    sp.start = k * 1000;
-    sp.duration_us = 1000 * (k + 1);
-    sp.entity = fx.pod_a;
-    sp.operation = fx.op;
-    sp.error = k == 0;
-    s.spans.push_back(sp);
-  }
-  Span other;
-  other.entity = fx.pod_b;
-  other.operation = op2;
-  other.duration_us = 5;
-  s.spans.push_back(other);
-  LogRecord l;
-  l.entity = fx.pod_a;
-  l.template_id = 0;
-  l.level = LogLevel::kError;
-  s.logs.push_back(l);
-  FeatureSlice f = ex.extract(s);
-  ASSERT_EQ(f.tokens[1].size(), 1u);  // capped at max_trace_tokens, most frequent first
-  EXPECT_EQ(f.tokens[1].entities[0], fx.pod_a);
-  EXPECT_NEAR(f.tokens[1].values[0], std::log1p(10.0), 1e-5);
-  EXPECT_NEAR(f.tokens[1].values[8], 0.1, 1e-6);  // error rate
-  ASSERT_EQ(f.tokens[2].size(), 1u);
-  EXPECT_NEAR(f.tokens[2].values[2], 1.0, 1e-6);  // error fraction
-  EXPECT_EQ(f.tokens[2].values[4], 1.0f);         // template new for this entity
-  EXPECT_TRUE(f.mask.has(Modality::kTraces));
-  EXPECT_TRUE(f.mask.has(Modality::kLogs));
-  // the log token's name pieces include the template's words
-  auto bucket = piece_bucket("create", opt.hash_seed, opt.name_buckets);
-  bool found = false;
-  for (int p = 0; p < kMaxPieces; ++p) found |= f.tokens[2].pieces[p] == bucket;
-  EXPECT_TRUE(found);
-}
-
 TEST(FeatureState, JsonRoundTripAndFrozenSlots) {
   FeatureState s;
   EXPECT_EQ(s.kpi_slot("a"), 0);

@@ -1,0 +1,475 @@
+#include "features/events.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_set>
+
+#include "core/errors.h"
+#include "core/hash.h"
+
+namespace rslicer {
+
+namespace {
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+  x ^= x >> 31;
+  x *= 0x7fb5d329728ea185ULL;
+  x ^= x >> 27;
+  return x;
+}
+
+// Sorted (key, count) vectors: out += sign * in.
+void merge_counts(std::vector<std::pair<std::uint64_t, double>>& out,
+                  const std::vector<std::pair<std::uint64_t, double>>& in, double sign) {
+  if (in.empty()) return;
+  std::vector<std::pair<std::uint64_t, double>> r;
+  r.reserve(out.size() + in.size());
+  size_t i = 0, j = 0;
+  while (i < out.size() || j < in.size()) {
+    if (j >= in.size() || (i < out.size() && out[i].first < in[j].first)) {
+      r.push_back(out[i++]);
+    } else if (i >= out.size() || in[j].first < out[i].first) {
+      r.push_back({in[j].first, sign * in[j].second});
+      ++j;
+    } else {
+      r.push_back({out[i].first, out[i].second + sign * in[j].second});
+      ++i;
+      ++j;
+    }
+  }
+  // drop counts that cancelled out (a pane subtracted from the profile)
+  r.erase(std::remove_if(r.begin(), r.end(), [](const auto& p) { return std::fabs(p.second) < 1e-9; }), r.end());
+  out.swap(r);
+}
+
+double count_of(const std::vector<std::pair<std::uint64_t, double>>& v, std::uint64_t k) {
+  auto it = std::lower_bound(v.begin(), v.end(), k, [](const auto& p, std::uint64_t x) { return p.first < x; });
+  return it != v.end() && it->first == k ? it->second : 0.0;
+}
+
+// Robust z of the window median against the profile (0 when either side has too few samples).
+double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, double* wm, double* pm) {
+  *wm = w.quantile(0.5);
+  *pm = p.quantile(0.5);
+  if (w.n < o.min_samples || p.n < o.min_samples) return 0;
+  const double iqr = p.quantile(0.75) - p.quantile(0.25);
+  const double scale = std::max({iqr / 1.349, o.floor_us, o.rel_floor * *pm});
+  return (*wm - *pm) / scale;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- LogHist
+
+void LogHist::add(double us, double w) {
+  const double l = std::log10(std::max(us, 1.0)) * 4.0;
+  const int b = std::clamp(static_cast<int>(l), 0, kHistBins - 1);
+  c[b] += w;
+  n += w;
+}
+
+void LogHist::merge(const LogHist& o, double sign) {
+  for (int i = 0; i < kHistBins; ++i) c[i] += sign * o.c[i];
+  n += sign * o.n;
+}
+
+double LogHist::quantile(double q) const {
+  if (n <= 1e-9) return 0;
+  const double target = q * n;
+  double acc = 0;
+  for (int i = 0; i < kHistBins; ++i) {
+    if (c[i] <= 0) continue;
+    if (acc + c[i] >= target) {
+      const double f = c[i] > 0 ? std::clamp((target - acc) / c[i], 0.0, 1.0) : 0.5;
+      return std::pow(10.0, (i + f) / 4.0);  // interpolate inside the bin on the log scale
+    }
+    acc += c[i];
+  }
+  return std::pow(10.0, kHistBins / 4.0);
+}
+
+// ---------------------------------------------------------------- EventStats
+
+void EventStats::merge(const EventStats& o, double sign) {
+  n += sign * o.n;
+  errors += sign * o.errors;
+  warns += sign * o.warns;
+  panes += sign * o.panes;
+  a.merge(o.a, sign);
+  b.merge(o.b, sign);
+  with_steps += sign * o.with_steps;
+  error_step += sign * o.error_step;
+  for (size_t i = 0; i < lines.size(); ++i) lines[i] += sign * o.lines[i];
+  merge_counts(steps, o.steps, sign);
+  merge_counts(pairs, o.pairs, sign);
+}
+
+// ---------------------------------------------------------------- EventProfile
+
+void EventProfile::add(const PaneSummary& pane, double sign) {
+  panes_ += sign;
+  for (const auto& e : pane.events) stats_[e.key].merge(e.stats, sign);
+}
+
+void EventProfile::merge(const EventProfile& other, double sign) {
+  panes_ += sign * other.panes_;
+  for (const auto& [k, s] : other.stats_) stats_[k].merge(s, sign);
+}
+
+const EventStats* EventProfile::find(std::uint64_t key) const {
+  auto it = stats_.find(key);
+  return it == stats_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+nlohmann::json hist_json(const LogHist& h) {
+  nlohmann::json j = nlohmann::json::object();
+  for (int i = 0; i < kHistBins; ++i)
+    if (h.c[i] > 0) j[std::to_string(i)] = h.c[i];
+  return j;
+}
+
+LogHist hist_from(const nlohmann::json& j) {
+  LogHist h;
+  for (const auto& [k, v] : j.items()) {
+    const int i = std::stoi(k);
+    if (i < 0 || i >= kHistBins) throw ModelError(cat("event profile: histogram bin ", i, " out of range"));
+    h.c[i] = v.get<double>();
+    h.n += h.c[i];
+  }
+  return h;
+}
+
+nlohmann::json counts_json(const std::vector<std::pair<std::uint64_t, double>>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& [k, c] : v) a.push_back({std::to_string(k), c});
+  return a;
+}
+
+std::vector<std::pair<std::uint64_t, double>> counts_from(const nlohmann::json& j) {
+  std::vector<std::pair<std::uint64_t, double>> v;
+  for (const auto& e : j) v.push_back({std::stoull(e.at(0).get<std::string>()), e.at(1).get<double>()});
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+nlohmann::json EventProfile::to_json() const {
+  std::map<std::uint64_t, const EventStats*> sorted;  // deterministic files
+  for (const auto& [k, s] : stats_) sorted[k] = &s;
+  nlohmann::json keys = nlohmann::json::object();
+  for (const auto& [k, sp] : sorted) {
+    const EventStats& s = *sp;
+    keys[std::to_string(k)] = {{"n", s.n},
+                               {"errors", s.errors},
+                               {"warns", s.warns},
+                               {"panes", s.panes},
+                               {"a", hist_json(s.a)},
+                               {"b", hist_json(s.b)},
+                               {"with_steps", s.with_steps},
+                               {"error_step", s.error_step},
+                               {"lines", s.lines},
+                               {"steps", counts_json(s.steps)},
+                               {"pairs", counts_json(s.pairs)}};
+  }
+  return {{"panes", panes_}, {"keys", keys}};
+}
+
+EventProfile EventProfile::from_json(const nlohmann::json& j) {
+  EventProfile p;
+  try {
+    p.panes_ = j.at("panes").get<double>();
+    for (const auto& [k, v] : j.at("keys").items()) {
+      EventStats s;
+      s.n = v.at("n").get<double>();
+      s.errors = v.at("errors").get<double>();
+      s.warns = v.at("warns").get<double>();
+      s.panes = v.at("panes").get<double>();
+      s.a = hist_from(v.at("a"));
+      s.b = hist_from(v.at("b"));
+      s.with_steps = v.at("with_steps").get<double>();
+      s.error_step = v.at("error_step").get<double>();
+      s.lines = v.at("lines").get<std::array<double, 16>>();
+      s.steps = counts_from(v.at("steps"));
+      s.pairs = counts_from(v.at("pairs"));
+      p.stats_[std::stoull(k)] = std::move(s);
+    }
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(cat("malformed event profile: ", e.what()));
+  }
+  return p;
+}
+
+const config::Schema<EventOptions>& EventOptions::schema() {
+  using config::Range;
+  static const auto s =
+      config::Schema<EventOptions>("events")
+          .text("profile", &EventOptions::profile,
+                "loo: every pane but those around the slice (offline); causal: past panes only (online)",
+                {"loo", "causal"})
+          .num("exclusion_s", &EventOptions::exclusion_s,
+               "loo: panes within this of the slice window are left out of its profile", Range::at_least(0))
+          .num("horizon_s", &EventOptions::horizon_s, "causal: panes older than this leave the profile",
+               Range::above(0))
+          .num("min_samples", &EventOptions::min_samples,
+               "fewer window or profile samples of a statistic: its deviation is 0 (unknown)", Range::at_least(1))
+          .num("floor_us", &EventOptions::floor_us, "robust scale floor of time z values (microseconds)",
+               Range::above(0))
+          .num("rel_floor", &EventOptions::rel_floor, "robust scale floor as a share of the profile median",
+               Range::at_least(0))
+          .num("expected_step", &EventOptions::expected_step,
+               "a log step is expected when this share of the profile's spans have it", Range::open_closed(0, 1))
+          .num("rare_pair", &EventOptions::rare_pair, "a step pair is rare below this share of the profile's spans",
+               Range::closed_open(0, 1))
+          .num("trace_tokens_per_entity", &EventOptions::trace_tokens_per_entity,
+               "trace token budget per entity (the most deviant are kept)", Range::closed(1, 256))
+          .num("log_tokens_per_entity", &EventOptions::log_tokens_per_entity,
+               "log token budget per entity (the most deviant are kept)", Range::closed(1, 256));
+  return s;
+}
+
+// ---------------------------------------------------------------- EventSummarizer
+
+EventSummarizer::EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride)
+    : catalog_(catalog), template_text_(std::move(template_text)), stride_(stride) {}
+
+const std::string& EventSummarizer::key_name(std::uint64_t key) const {
+  static const std::string unknown = "unknown";
+  auto it = names_.find(key);
+  return it == names_.end() ? unknown : it->second;
+}
+
+std::uint64_t EventSummarizer::key_of(EventKind kind, const std::string& name) {
+  const std::uint64_t k = mix(static_cast<std::uint64_t>(kind) + 1, fnv1a(name));
+  names_.emplace(k, name);
+  return k;
+}
+
+std::uint64_t EventSummarizer::step_of(Id template_id) {
+  auto it = steps_.find(template_id);
+  if (it != steps_.end()) return it->second;
+  const std::string text = template_id == kNoId ? std::string("<unparsed>") : template_text_(template_id);
+  const std::uint64_t k = fnv1a(text) | 1;  // never 0
+  names_.emplace(k, text);
+  steps_.emplace(template_id, k);
+  return k;
+}
+
+const std::string& EventSummarizer::service_name(Id entity) {
+  static const std::string unknown = "unknown";
+  if (entity == kNoId || entity >= catalog_.entities.size()) return unknown;
+  return catalog_.entities.name(catalog_.service_of(entity));
+}
+
+PaneSummary EventSummarizer::summarize(const Slice& slice) {
+  PaneSummary out;
+  out.start = slice.start;
+  const TimeUs pane_end = slice.start + stride_;
+  // (entity, key) -> stats, and the kind of each key
+  std::map<std::pair<Id, std::uint64_t>, EventStats> acc;
+  std::unordered_map<std::uint64_t, EventKind> kinds;
+  auto stats = [&](EventKind kind, Id entity, std::uint64_t key) -> EventStats& {
+    kinds.emplace(key, kind);
+    return acc[{entity, key}];
+  };
+  auto op_name = [&](Id op) -> std::string {
+    return op == kNoId || op >= catalog_.operations.size() ? std::string("unknown") : catalog_.operations.name(op);
+  };
+
+  // Index the window's spans by id and its log lines by span id.
+  std::unordered_map<IdString, size_t> by_id;
+  by_id.reserve(slice.spans.size());
+  for (size_t i = 0; i < slice.spans.size(); ++i)
+    if (!slice.spans[i].span_id.empty()) by_id.emplace(slice.spans[i].span_id, i);
+  std::vector<std::vector<size_t>> children(slice.spans.size());
+  for (size_t i = 0; i < slice.spans.size(); ++i) {
+    const Span& s = slice.spans[i];
+    if (s.parent_id.empty()) continue;
+    auto it = by_id.find(s.parent_id);
+    if (it != by_id.end() && it->second != i) children[it->second].push_back(i);
+  }
+  std::unordered_map<IdString, std::vector<size_t>> logs_of;
+  for (size_t i = 0; i < slice.logs.size(); ++i)
+    if (!slice.logs[i].span_id.empty() && by_id.count(slice.logs[i].span_id)) logs_of[slice.logs[i].span_id].push_back(i);
+
+  std::vector<std::uint64_t> seq, uniq, pairs;
+  for (size_t i = 0; i < slice.spans.size(); ++i) {
+    const Span& s = slice.spans[i];
+    if (s.start < slice.start || s.start >= pane_end) continue;  // the head pane's spans only
+    const std::string& svc = service_name(s.entity);
+    // the operation
+    EventStats& op = stats(EventKind::kOperation, s.entity, key_of(EventKind::kOperation, svc + "|" + op_name(s.operation)));
+    op.n += 1;
+    op.errors += s.error ? 1 : 0;
+    std::int64_t child_us = 0;
+    bool calls_out = false;
+    for (size_t c : children[i]) {
+      child_us += slice.spans[c].duration_us;
+      calls_out |= slice.spans[c].entity != s.entity;
+    }
+    op.a.add(static_cast<double>(s.duration_us));
+    // Self time of the entity's own work. A span that calls another entity is a call: its time beyond the
+    // callee's is the network and queueing between them, which belongs to the edge into the callee.
+    if (!calls_out) op.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - child_us)));
+    // its log steps
+    auto lit = s.span_id.empty() ? logs_of.end() : logs_of.find(s.span_id);
+    if (lit != logs_of.end()) {
+      seq.clear();
+      bool error = false;
+      for (size_t l : lit->second) {  // logs are in time order
+        seq.push_back(step_of(slice.logs[l].template_id));
+        error |= slice.logs[l].level >= LogLevel::kError;
+      }
+      op.with_steps += 1;
+      op.error_step += error ? 1 : 0;
+      op.lines[std::min<size_t>(seq.size(), 15)] += 1;
+      uniq = seq;
+      std::sort(uniq.begin(), uniq.end());
+      uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+      std::vector<std::pair<std::uint64_t, double>> one;
+      for (auto u : uniq) one.push_back({u, 1});
+      merge_counts(op.steps, one, 1);
+      pairs.clear();
+      for (size_t k = 1; k < seq.size(); ++k) pairs.push_back(mix(seq[k - 1], seq[k]));
+      std::sort(pairs.begin(), pairs.end());
+      pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+      one.clear();
+      for (auto p : pairs) one.push_back({p, 1});
+      merge_counts(op.pairs, one, 1);
+    } else {
+      op.lines[0] += 1;
+    }
+    // calls into other entities: attributed to the callee
+    for (size_t c : children[i]) {
+      const Span& ch = slice.spans[c];
+      if (ch.entity == s.entity || ch.entity == kNoId) continue;
+      EventStats& e = stats(EventKind::kEdge, ch.entity,
+                            key_of(EventKind::kEdge, svc + " -> " + service_name(ch.entity) + "|" + op_name(ch.operation)));
+      e.n += 1;
+      e.errors += ch.error ? 1 : 0;
+      e.a.add(static_cast<double>(std::max<TimeUs>(0, ch.start - s.start)));
+      e.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - ch.duration_us)));
+    }
+  }
+  // log templates of the head pane
+  for (const auto& l : slice.logs) {
+    if (l.time < slice.start || l.time >= pane_end || l.entity == kNoId) continue;
+    const std::string text = l.template_id == kNoId ? std::string("<unparsed>") : template_text_(l.template_id);
+    EventStats& t = stats(EventKind::kTemplate, l.entity, key_of(EventKind::kTemplate, service_name(l.entity) + "|" + text));
+    t.n += 1;
+    t.errors += l.level >= LogLevel::kError ? 1 : 0;
+    t.warns += l.level == LogLevel::kWarn ? 1 : 0;
+  }
+  out.events.reserve(acc.size());
+  for (auto& [ek, st] : acc) {
+    st.panes = 1;
+    out.events.push_back({kinds[ek.second], ek.first, ek.second, std::move(st)});
+  }
+  return out;
+}
+
+std::unordered_map<std::uint64_t, std::vector<size_t>> index_by_key(const PaneSummary& pane) {
+  std::unordered_map<std::uint64_t, std::vector<size_t>> idx;
+  for (size_t i = 0; i < pane.events.size(); ++i) idx[pane.events[i].key].push_back(i);
+  return idx;
+}
+
+// ---------------------------------------------------------------- deviations
+
+std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
+                                             const ProfileLookup& profile, const EventOptions& o) {
+  std::map<std::pair<Id, std::uint64_t>, std::pair<EventKind, EventStats>> merged;
+  for (const PaneSummary* p : window)
+    for (const auto& e : p->events) {
+      auto& m = merged[{e.entity, e.key}];
+      m.first = e.kind;
+      m.second.merge(e.stats, 1);
+    }
+  std::map<Id, double> entity_lines;
+  for (const auto& [ek, v] : merged)
+    if (v.first == EventKind::kTemplate) entity_lines[ek.first] += v.second.n;
+  std::vector<EventDeviation> out;
+  out.reserve(merged.size());
+  for (const auto& [ek, v] : merged) {
+    const EventStats& w = v.second;
+    const EventStats p = profile(ek.second);
+    EventDeviation d;
+    d.kind = v.first;
+    d.entity = ek.first;
+    d.key = ek.second;
+    d.n = w.n;
+    d.profile_n = p.n;
+    d.ready = p.n >= o.min_samples;
+    const double w_rate = w.n / std::max(1.0, w.panes), p_rate = p.n / std::max(1.0, p.panes);
+    d.rate_ratio = d.ready ? std::log((w_rate + 1.0) / (p_rate + 1.0)) : 0.0;
+    if (d.kind == EventKind::kTemplate) {
+      d.error_share = w.n > 0 ? w.errors / w.n : 0;
+      d.warn_share = w.n > 0 ? w.warns / w.n : 0;
+      d.is_new = p.n < 0.5;
+      d.entity_share = entity_lines[d.entity] > 0 ? w.n / entity_lines[d.entity] : 0;
+      d.error_excess = d.error_share - (p.n > 0 ? p.errors / p.n : 0);
+      d.score = std::max({std::fabs(d.rate_ratio), 10.0 * std::max(0.0, d.error_excess), d.is_new ? 3.0 : 0.0});
+      out.push_back(d);
+      continue;
+    }
+    d.z_a = robust_z(w.a, p.a, o, &d.median_a, &d.normal_a);
+    d.z_b = robust_z(w.b, p.b, o, &d.median_b, &d.normal_b);
+    if (w.n >= o.min_samples && p.n >= o.min_samples) d.error_excess = w.errors / w.n - p.errors / p.n;
+    d.has_steps = w.with_steps > 0 || p.with_steps > 0;
+    if (d.kind == EventKind::kOperation && w.n >= o.min_samples && p.with_steps >= o.min_samples) {
+      // expected steps that went missing: largest drop of a step's share of spans
+      for (const auto& [step, cnt] : p.steps) {
+        const double normal = cnt / p.n;  // share of all the key's spans that log this step
+        if (normal < o.expected_step) continue;
+        const double seen = count_of(w.steps, step) / w.n;
+        if (normal - seen > d.missing) {
+          d.missing = normal - seen;
+          d.missing_step = step;
+          d.missing_normal = normal;
+          d.missing_seen = seen;
+        }
+      }
+      // spans ending early: fewer lines than the profile's 10th percentile
+      const double p_total = [&] {
+        double t = 0;
+        for (double x : p.lines) t += x;
+        return t;
+      }();
+      int p10 = 0;
+      for (double acc = 0; p10 < 16; ++p10) {
+        acc += p.lines[p10];
+        if (acc >= 0.1 * p_total) break;
+      }
+      if (p10 > 0 && p_total > 0) {
+        double w_below = 0, p_below = 0;
+        for (int k = 0; k < p10; ++k) {
+          w_below += w.lines[k];
+          p_below += p.lines[k];
+        }
+        d.early = w_below / std::max(1.0, w.n) - p_below / p_total;
+      }
+      if (w.with_steps >= 1) {
+        d.error_step = w.error_step / std::max(1.0, w.n) - p.error_step / std::max(1.0, p.n);
+        double rare = 0, fresh = 0;
+        for (const auto& [pair, cnt] : w.pairs)
+          if (count_of(p.pairs, pair) < o.rare_pair * p.with_steps) rare += cnt;
+        for (const auto& [step, cnt] : w.steps)
+          if (count_of(p.steps, step) < 0.5) fresh += cnt;
+        d.rare_pair = std::min(1.0, rare / w.n);
+        d.new_step = std::min(1.0, fresh / w.n);
+      }
+    }
+    d.score = std::max({d.z_a / 3.0, d.z_b / 3.0, 10.0 * d.error_excess, 10.0 * d.missing, 10.0 * d.early,
+                        10.0 * d.error_step, 10.0 * d.rare_pair, std::fabs(d.rate_ratio) / 2.0});
+    out.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace rslicer

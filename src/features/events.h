@@ -1,0 +1,182 @@
+// Event-level statistics of traces and logs, the normal profile they add up
+// to, and the trace / log feature tokens of a slice as deviations from it.
+//
+// Per pane (one stride, e.g. one minute), per key, additive statistics:
+//   operation  (entity, operation): spans, errors, duration and self-time
+//              histograms, and the span's log "steps": log lines joined to
+//              the span by span id, their template ids (Drain) in time order
+//              (which steps occur, which consecutive step pairs, how many
+//              lines, whether one is ERROR);
+//   edge       (caller service -> callee entity, callee operation): calls,
+//              failed calls, the start lag from the caller's span to the
+//              callee's and the caller's duration minus the callee's
+//              (network and queueing between them), attributed to the callee;
+//   template   (entity, log template): lines, ERROR and WARN lines.
+// A pane's statistics come from the spans that START in it, looked up in the
+// slice whose window starts at the pane (so a span's children and log lines
+// later in the window are seen), and from the log lines inside it.
+//
+// The profile of a key sums the panes' statistics over every pod of the
+// key's service (pods are renamed, replicas behave alike); it is additive,
+// so the profile of a slice is the dataset total (plus a model's saved prior)
+// minus the panes around the slice ("leave-the-window-out", offline) or the
+// past panes within a horizon ("causal", online). Label-free either way.
+//
+// Tokens: one per key of the slice, grouped per entity with a budget per
+// entity that keeps the most deviant tokens (no global top-k, so a rare root
+// cause cannot vanish behind frequent normal keys). Value layouts:
+//   trace token [kTraceTokenDim]:
+//     0 is operation, 1 is edge, 2 log1p calls in the window, 3 log rate ratio
+//     vs profile, 4 z of median duration (edge: start lag), 5 z of median self
+//     time (edge: caller minus callee duration), 6 error share excess,
+//     7 missing expected step share excess, 8 early-end share excess,
+//     9 ERROR-step share excess, 10 rare step-pair share, 11 new step share,
+//     12 profile ready, 13 log1p profile samples, 14 deviation (budget order),
+//     15 has steps
+//   log token [kLogTokenDim]:
+//     0 log1p lines, 1 log rate ratio vs profile, 2 ERROR share, 3 WARN share,
+//     4 template new for the service, 5 share of the entity's lines
+// z values are robust ((median - profile median) / max(IQR / 1.349, floor));
+// every value is squashed (linear to 3, logarithmic beyond, clipped).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "slice/slice.h"
+#include "telemetry/record.h"
+
+namespace rslicer {
+
+constexpr int kHistBins = 48;  // log10 bins of microseconds: 4 per decade over [1 us, 1e12 us)
+
+// A histogram of durations in microseconds on log bins (additive; counts may be fractional).
+struct LogHist {
+  std::array<double, kHistBins> c{};
+  double n = 0;
+  void add(double us, double w = 1);
+  void merge(const LogHist& o, double sign = 1);
+  double quantile(double q) const;  // microseconds (bin centre, interpolated); 0 when empty
+};
+
+enum class EventKind : std::uint8_t { kOperation = 0, kEdge = 1, kTemplate = 2 };
+
+// Statistics of one key (additive: pane -> window -> profile).
+struct EventStats {
+  double n = 0;           // spans / calls / log lines
+  double errors = 0;      // error spans / failed calls / ERROR lines
+  double warns = 0;       // WARN lines (templates)
+  double panes = 0;       // panes that saw the key
+  LogHist a, b;           // operation: duration, self time; edge: start lag, caller minus callee duration
+  double with_steps = 0;  // spans with at least one log line
+  double error_step = 0;  // spans with an ERROR/FATAL line
+  std::array<double, 16> lines{};                    // spans by number of log lines (15+ in the last bin)
+  std::vector<std::pair<std::uint64_t, double>> steps;  // step -> spans containing it (sorted by step)
+  std::vector<std::pair<std::uint64_t, double>> pairs;  // consecutive step pair -> spans containing it (sorted)
+  void merge(const EventStats& o, double sign = 1);
+  bool empty() const { return n <= 1e-9; }
+};
+
+// A key of one pane: the entity the token is about and the profile key.
+struct PaneEvent {
+  EventKind kind = EventKind::kOperation;
+  Id entity = kNoId;       // pod / entity (the callee for edges)
+  std::uint64_t key = 0;   // profile key (by service), see EventSummarizer
+  EventStats stats;
+};
+
+struct PaneSummary {
+  TimeUs start = 0;                 // the pane [start, start + stride)
+  std::vector<PaneEvent> events;    // sorted by (entity, key)
+};
+
+// The normal profile: statistics per key summed over panes.
+class EventProfile {
+ public:
+  void add(const PaneSummary& pane, double sign = 1);
+  void merge(const EventProfile& other, double sign = 1);
+  const EventStats* find(std::uint64_t key) const;
+  double panes() const { return panes_; }
+  size_t keys() const { return stats_.size(); }
+  nlohmann::json to_json() const;
+  static EventProfile from_json(const nlohmann::json& j);  // ModelError on a malformed object
+
+ private:
+  std::unordered_map<std::uint64_t, EventStats> stats_;
+  double panes_ = 0;
+};
+
+struct EventOptions {
+  std::string profile = "loo";        // loo: all panes but those around the slice (offline); causal: past panes only
+  double exclusion_s = 300;           // loo: panes within this of the slice window are left out of its profile
+  double horizon_s = 86400;           // causal: panes older than this leave the profile
+  std::int32_t min_samples = 3;       // fewer window or profile samples of a statistic: its deviation is 0 (unknown)
+  double floor_us = 1000;             // robust scale floor of time z values (1 ms)
+  double rel_floor = 0.1;             // and as a share of the profile median
+  double expected_step = 0.9;         // a step is expected when this share of the profile's spans have it
+  double rare_pair = 0.01;            // a step pair is rare below this share of the profile's spans
+  std::int32_t trace_tokens_per_entity = 16;  // budget per entity; the most deviant tokens are kept
+  std::int32_t log_tokens_per_entity = 8;
+  static const config::Schema<EventOptions>& schema();
+};
+
+// Builds the summary of a slice's head pane.
+class EventSummarizer {
+ public:
+  using Text = std::function<std::string(Id)>;
+  // `template_text`: template id -> text (the step and template identity).
+  EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride);
+  PaneSummary summarize(const Slice& slice);
+  // Display name of a profile key (for token word pieces and evidence).
+  const std::string& key_name(std::uint64_t key) const;
+  const std::unordered_map<std::uint64_t, std::string>& key_names() const { return names_; }
+
+ private:
+  std::uint64_t key_of(EventKind kind, const std::string& name);
+  std::uint64_t step_of(Id template_id);
+  const std::string& service_name(Id entity);
+  const Catalog& catalog_;
+  Text template_text_;
+  TimeUs stride_;
+  std::unordered_map<std::uint64_t, std::string> names_;
+  std::unordered_map<Id, std::uint64_t> steps_;
+};
+
+// One key's deviation from its profile (the token values before squashing), for tokens and evidence.
+struct EventDeviation {
+  EventKind kind = EventKind::kOperation;
+  Id entity = kNoId;
+  std::uint64_t key = 0;
+  double n = 0, rate_ratio = 0;        // calls / spans / lines in the window; log rate ratio vs profile
+  double z_a = 0, z_b = 0;             // operation: duration, self time; edge: start lag, caller minus callee
+  double median_a = 0, normal_a = 0, median_b = 0, normal_b = 0;  // microseconds, for evidence
+  double error_excess = 0, missing = 0, early = 0, error_step = 0, rare_pair = 0, new_step = 0;
+  std::uint64_t missing_step = 0;      // the expected step that went missing most
+  double missing_normal = 0, missing_seen = 0;  // its share of spans in the profile and in the window
+  double error_share = 0, warn_share = 0, entity_share = 0;  // templates
+  bool is_new = false, ready = false, has_steps = false;
+  double profile_n = 0;
+  double score = 0;                    // deviation, the budget order
+};
+
+// The profile statistics of a key as one slice sees them (the profile minus
+// the panes left out for that slice).
+using ProfileLookup = std::function<EventStats(std::uint64_t key)>;
+
+// Deviations of every (entity, key) of a window (the merged panes of a slice) from its profile.
+std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
+                                             const ProfileLookup& profile, const EventOptions& options);
+
+// Index of a pane's events by profile key (for subtracting panes from a profile per key).
+std::unordered_map<std::uint64_t, std::vector<size_t>> index_by_key(const PaneSummary& pane);
+
+}  // namespace rslicer

@@ -1,0 +1,354 @@
+#include "tasks/zero_label.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/errors.h"
+#include "tasks/evidence.h"
+
+namespace rslicer {
+
+namespace {
+
+enum EventSignal { kMissing = 0, kEarly, kErrorStep, kLag, kGap, kErrorLines, kFirstKpi };
+
+double dist(const float* a, const std::vector<float>& b, std::int32_t dim) {
+  double s = 0;
+  for (std::int32_t j = 0; j < dim; ++j) s += (a[j] - b[j]) * (a[j] - b[j]);
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
+                                     const std::vector<std::vector<EventDeviation>>& deviations,
+                                     const std::vector<SliceEmbedding>* embeddings, const Catalog& catalog,
+                                     const ZeroLabelOptions& o) {
+  RSLICER_CHECK(deviations.size() == slices.size(), InvalidInput, "zero-label ranking: ", deviations.size(),
+                " deviation lists for ", slices.size(), " slices");
+  RSLICER_CHECK(!embeddings || embeddings->size() == slices.size(), InvalidInput,
+                "zero-label ranking: embeddings not aligned with the slices");
+  ZeroLabelRanker r;
+  r.options_ = o;
+  r.slices_ = &slices;
+  r.deviations_ = &deviations;
+  r.embeddings_ = o.embedding_signals ? embeddings : nullptr;
+  r.catalog_ = &catalog;
+  r.names_ = {"missing log step", "span ends early", "ERROR log step", "call start lag", "caller minus callee time",
+              "ERROR log lines"};
+  r.family_ = {0, 1, 2, 3, 4, 5};
+  for (int k = 0; k < kKpiSlots; ++k) {
+    r.names_.push_back("metric slot " + std::to_string(k));
+    r.family_.push_back(6);
+  }
+  r.n_event_ = r.names_.size();
+  if (r.embeddings_) {
+    for (int m = 0; m < kNumModalities; ++m) {
+      r.names_.push_back(std::string(modality_name(static_cast<Modality>(m))) + " embedding");
+      r.family_.push_back(7 + m);
+    }
+    // each entity's normal embedding per modality: its mean over the data, and its typical distance
+    const auto& emb = *r.embeddings_;
+    std::int32_t dim = 0;
+    for (const auto& e : emb)
+      if (e.entity_dim > 0) dim = e.entity_dim;
+    const size_t n_entities = catalog.entities.size();
+    r.normal_index_.assign(n_entities * kNumModalities, -1);
+    std::vector<int> counts;
+    for (const auto& e : emb)
+      for (size_t k = 0; k < e.entities.size(); ++k)
+        for (int m = 0; m < kNumModalities; ++m) {
+          if (e.entity_modality_mask.empty() || !e.entity_modality_mask[k * kNumModalities + m]) continue;
+          const size_t key = static_cast<size_t>(e.entities[k]) * kNumModalities + m;
+          if (key >= r.normal_index_.size()) continue;
+          if (r.normal_index_[key] < 0) {
+            r.normal_index_[key] = static_cast<std::int32_t>(r.normal_mean_.size());
+            r.normal_mean_.emplace_back(dim, 0.f);
+            counts.push_back(0);
+          }
+          auto& mean = r.normal_mean_[r.normal_index_[key]];
+          const float* row = &e.entity_modality_embeddings[(k * kNumModalities + m) * dim];
+          for (std::int32_t j = 0; j < dim; ++j) mean[j] += row[j];
+          counts[r.normal_index_[key]]++;
+        }
+    for (size_t i = 0; i < r.normal_mean_.size(); ++i)
+      for (auto& v : r.normal_mean_[i]) v /= static_cast<float>(counts[i]);
+    std::vector<std::vector<double>> d(r.normal_mean_.size());
+    for (const auto& e : emb)
+      for (size_t k = 0; k < e.entities.size(); ++k)
+        for (int m = 0; m < kNumModalities; ++m) {
+          if (e.entity_modality_mask.empty() || !e.entity_modality_mask[k * kNumModalities + m]) continue;
+          const size_t key = static_cast<size_t>(e.entities[k]) * kNumModalities + m;
+          if (key >= r.normal_index_.size() || r.normal_index_[key] < 0) continue;
+          d[r.normal_index_[key]].push_back(
+              dist(&e.entity_modality_embeddings[(k * kNumModalities + m) * dim], r.normal_mean_[r.normal_index_[key]], dim));
+        }
+    std::vector<double> all;
+    for (auto& v : d) {
+      if (v.empty()) {
+        r.normal_scale_.push_back(0);
+        continue;
+      }
+      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+      r.normal_scale_.push_back(v[v.size() / 2]);
+      all.push_back(v[v.size() / 2]);
+    }
+    double floor = 1e-6;
+    if (!all.empty()) {
+      std::nth_element(all.begin(), all.begin() + all.size() / 2, all.end());
+      floor = std::max(floor, 0.25 * all[all.size() / 2]);
+    }
+    for (auto& s : r.normal_scale_) s = std::max(s, floor);
+  }
+  r.family_size_.assign(16, 0);
+  for (int f : r.family_) r.family_size_[f]++;
+  // calibration: every (slice, candidate entity) row of the data
+  const size_t k = r.names_.size();
+  r.sorted_.assign(k, {});
+  r.rows_.assign(k, 0);
+  std::vector<std::pair<Id, std::vector<double>>> rows;
+  size_t total = 0;
+  for (size_t i = 0; i < slices.size(); ++i) {
+    r.signals_of(i, rows);
+    total += rows.size();
+  }
+  const size_t stride = std::max<size_t>(1, total / static_cast<size_t>(std::max(1, o.max_calibration_rows)));
+  size_t seen = 0;
+  for (size_t i = 0; i < slices.size(); ++i) {
+    r.signals_of(i, rows);
+    for (const auto& [e, v] : rows) {
+      if (seen++ % stride != 0) continue;
+      for (size_t j = 0; j < k; ++j) {
+        r.rows_[j] += 1;
+        if (v[j] > 0) r.sorted_[j].push_back(v[j]);
+      }
+    }
+  }
+  for (auto& s : r.sorted_) std::sort(s.begin(), s.end());
+  return r;
+}
+
+void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out) const {
+  out.clear();
+  std::map<Id, size_t> at;
+  const size_t k = names_.size();
+  auto row = [&](Id e) -> std::vector<double>* {
+    if (e == kNoId || e >= catalog_->entity_info.size()) return nullptr;
+    if (!options_.kind.empty() && entity_kind_name(catalog_->entity_info[e].kind) != options_.kind) return nullptr;
+    auto it = at.find(e);
+    if (it == at.end()) {
+      it = at.emplace(e, out.size()).first;
+      out.push_back({e, std::vector<double>(k, 0.0)});
+    }
+    return &out[it->second].second;
+  };
+  auto up = [](double& x, double v) { x = std::max(x, v); };
+  const FeatureSlice& s = (*slices_)[slice];
+  // candidates: every entity with a token of any modality
+  for (int m = 0; m < kNumModalities; ++m)
+    for (Id e : s.tokens[m].entities) row(e);
+  if (options_.event_signals && options_.metrics) {
+    const TokenSet& mt = s.tokens[static_cast<int>(Modality::kMetrics)];
+    for (size_t i = 0; i < mt.size(); ++i)
+      if (auto* r = row(mt.entities[i]))
+        for (int j = 0; j < kKpiSlots; ++j) up((*r)[kFirstKpi + j], std::fabs(mt.values[i * mt.dim + j]));
+  }
+  if (options_.event_signals)
+    for (const EventDeviation& d : (*deviations_)[slice]) {
+      auto* r = row(d.entity);
+      if (!r) continue;
+      if (d.kind == EventKind::kEdge && options_.call_edges) {
+        up((*r)[kLag], d.z_a);
+        up((*r)[kGap], d.z_b);
+      } else if (d.kind == EventKind::kOperation && options_.span_patterns) {
+        up((*r)[kMissing], d.missing);
+        up((*r)[kEarly], d.early);
+        up((*r)[kErrorStep], d.error_step);
+      } else if (d.kind == EventKind::kTemplate) {
+        up((*r)[kErrorLines], d.error_share * std::max(0.0, d.rate_ratio + (d.is_new ? 1.0 : 0.0)));
+      }
+    }
+  if (embeddings_) {
+    const SliceEmbedding& e = (*embeddings_)[slice];
+    const std::int32_t dim = e.entity_dim;
+    for (size_t i = 0; i < e.entities.size(); ++i) {
+      auto* r = row(e.entities[i]);
+      if (!r || e.entity_modality_mask.empty()) continue;
+      for (int m = 0; m < kNumModalities; ++m) {
+        if (!e.entity_modality_mask[i * kNumModalities + m]) continue;
+        const size_t key = static_cast<size_t>(e.entities[i]) * kNumModalities + m;
+        if (key >= normal_index_.size() || normal_index_[key] < 0) continue;
+        const int idx = normal_index_[key];
+        (*r)[n_event_ + m] = dist(&e.entity_modality_embeddings[(i * kNumModalities + m) * dim], normal_mean_[idx], dim) /
+                             normal_scale_[idx];
+      }
+    }
+  }
+}
+
+double ZeroLabelRanker::surprise(size_t j, double v) const {
+  if (!(v > 0) || rows_[j] <= 0) return 0;
+  const bool share = j == kMissing || j == kEarly || j == kErrorStep;
+  if (v < (share ? options_.min_share : j == kErrorLines ? 0.0 : options_.min_z)) return 0;
+  const auto& s = sorted_[j];
+  const double ge = static_cast<double>(s.end() - std::lower_bound(s.begin(), s.end(), v));
+  return -std::log10((ge + 1.0) / (rows_[j] + 1.0));
+}
+
+std::vector<double> ZeroLabelRanker::entity_signals(size_t slice, Id entity) const {
+  std::vector<std::pair<Id, std::vector<double>>> rows;
+  signals_of(slice, rows);
+  for (auto& [e, v] : rows)
+    if (e == entity) return v;
+  return std::vector<double>(names_.size(), 0.0);
+}
+
+std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& case_slices) const {
+  const size_t k = names_.size();
+  std::map<Id, std::vector<double>> raw;
+  std::vector<std::pair<Id, std::vector<double>>> rows;
+  for (size_t i : case_slices) {
+    signals_of(i, rows);
+    for (auto& [e, v] : rows) {
+      auto& r = raw[e];
+      if (r.empty()) r.assign(k, 0.0);
+      for (size_t j = 0; j < k; ++j) r[j] = std::max(r[j], v[j]);
+    }
+  }
+  std::vector<std::pair<ZeroLabelScore, double>> scored;
+  for (auto& [e, v] : raw) {
+    ZeroLabelScore s;
+    s.entity = e;
+    s.raw = v;
+    s.surprise.resize(k);
+    std::vector<double> fam(16, -1e300);
+    std::vector<int> fam_best(16, -1);
+    for (size_t j = 0; j < k; ++j) {
+      s.surprise[j] = surprise(j, v[j]);
+      // a family's surprise: its largest member's, corrected for the number of members
+      const double adj = s.surprise[j] - std::log10(static_cast<double>(family_size_[family_[j]]));
+      if (adj > fam[family_[j]]) {
+        fam[family_[j]] = adj;
+        fam_best[family_[j]] = static_cast<int>(j);
+      }
+    }
+    s.score = 0;
+    double sum = 0;
+    for (size_t f = 0; f < fam.size(); ++f) {
+      if (fam_best[f] < 0) continue;
+      const double x = std::max(0.0, fam[f]);
+      sum += x;
+      if (x > s.score) {
+        s.score = x;
+        s.best = fam_best[f];
+      }
+    }
+    scored.push_back({std::move(s), sum});
+  }
+  std::stable_sort(scored.begin(), scored.end(), [&](const auto& a, const auto& b) {
+    if (a.first.score != b.first.score) return a.first.score > b.first.score;
+    if (a.second != b.second) return a.second > b.second;
+    return catalog_->entities.name(a.first.entity) < catalog_->entities.name(b.first.entity);
+  });
+  std::vector<ZeroLabelScore> out;
+  for (auto& [s, sum] : scored) out.push_back(std::move(s));
+  return out;
+}
+
+namespace {
+
+std::string pct(double share) { return short_number(100.0 * std::clamp(share, 0.0, 1.0)) + "%"; }
+
+const std::string& name_of(const std::unordered_map<std::uint64_t, std::string>& names, std::uint64_t key) {
+  static const std::string unknown = "?";
+  auto it = names.find(key);
+  return it == names.end() ? unknown : it->second;
+}
+
+// "svc|operation" -> "operation"; "caller -> callee|op" -> {"caller", "op"}
+std::string after_bar(const std::string& s) {
+  auto b = s.find('|');
+  return b == std::string::npos ? s : s.substr(b + 1);
+}
+std::string caller_of(const std::string& edge) {
+  auto a = edge.find(" -> ");
+  return a == std::string::npos ? edge : edge.substr(0, a);
+}
+std::string quoted(std::string s) {
+  if (s.size() > 90) s = s.substr(0, 87) + "...";
+  return "\"" + s + "\"";
+}
+
+}  // namespace
+
+std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, const std::vector<size_t>& case_slices,
+                                                  const std::unordered_map<std::uint64_t, std::string>& names,
+                                                  const std::vector<std::string>& kpi_slots,
+                                                  size_t max_sentences) const {
+  std::vector<std::pair<double, std::string>> out;
+  // the deviation of the entity that gives each event signal its value
+  auto best_dev = [&](EventKind kind, double EventDeviation::*field) -> const EventDeviation* {
+    const EventDeviation* best = nullptr;
+    for (size_t i : case_slices)
+      for (const auto& d : (*deviations_)[i])
+        if (d.entity == score.entity && d.kind == kind && (!best || d.*field > best->*field)) best = &d;
+    return best;
+  };
+  for (size_t j = 0; j < score.surprise.size(); ++j) {
+    const double s = score.surprise[j];
+    if (s < 1.0) continue;  // seen in at least every tenth row: not evidence
+    std::string text;
+    if (j == kMissing) {
+      if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::missing))
+        text = "log step " + quoted(name_of(names, d->missing_step)) + " of " + after_bar(name_of(names, d->key)) +
+               ": in " + pct(d->missing_normal) + " of its spans normally, " + pct(d->missing_seen) + " now";
+    } else if (j == kEarly) {
+      if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::early))
+        text = after_bar(name_of(names, d->key)) + " spans end early: " + pct(d->early) +
+               " more of them have fewer log lines than 9 in 10 normal spans";
+    } else if (j == kErrorStep) {
+      if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::error_step))
+        text = after_bar(name_of(names, d->key)) + " spans log an ERROR line: +" + pct(d->error_step) +
+               " of spans against normal";
+    } else if (j == kLag) {
+      if (auto* d = best_dev(EventKind::kEdge, &EventDeviation::z_a))
+        text = "calls from " + caller_of(name_of(names, d->key)) + " to " + after_bar(name_of(names, d->key)) +
+               ": start lag " + short_duration_us(d->median_a) + ", " + short_duration_us(d->normal_a) + " normally";
+    } else if (j == kGap) {
+      if (auto* d = best_dev(EventKind::kEdge, &EventDeviation::z_b))
+        text = "calls from " + caller_of(name_of(names, d->key)) + ": the caller waits " +
+               short_duration_us(d->median_b) + " beyond " + after_bar(name_of(names, d->key)) + "'s own time, " +
+               short_duration_us(d->normal_b) + " normally";
+    } else if (j == kErrorLines) {
+      const EventDeviation* best = nullptr;
+      double bv = 0;
+      for (size_t i : case_slices)
+        for (const auto& d : (*deviations_)[i]) {
+          const double v = d.error_share * std::max(0.0, d.rate_ratio + (d.is_new ? 1.0 : 0.0));
+          if (d.entity == score.entity && d.kind == EventKind::kTemplate && v > bv) {
+            bv = v;
+            best = &d;
+          }
+        }
+      if (best)
+        text = std::string("ERROR log line ") + quoted(after_bar(name_of(names, best->key))) +
+               (best->is_new ? " (new for the service)" : "") + ": " + short_number(best->n) + " in the window";
+    } else if (j < n_event_) {
+      const int slot = static_cast<int>(j) - kFirstKpi;
+      text = (slot < static_cast<int>(kpi_slots.size()) ? kpi_slots[slot] : "a KPI") + ": robust z " +
+             short_number(score.raw[j]) + " against its baseline";
+    } else {
+      text = "its " + names_[j] + " is " + short_number(score.raw[j]) +
+             "x its typical distance from its own normal embedding";
+    }
+    if (!text.empty()) out.push_back({s, text + " (surprise " + short_number(s) + ")"});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> sentences;
+  for (size_t i = 0; i < out.size() && i < max_sentences; ++i) sentences.push_back(out[i].second);
+  if (sentences.empty()) sentences.push_back("no signal stands out (each is at least as large in one row in ten)");
+  return sentences;
+}
+
+}  // namespace rslicer

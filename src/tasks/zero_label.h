@@ -1,0 +1,103 @@
+// Zero-label root cause ranking: no label, no training case.
+//
+// Per candidate entity and case, signals:
+//  - the DIRECT event signals (tasks/event_rules.h): the entity's own log
+//    steps (an expected step missing, spans ending early, an ERROR step),
+//    the calls INTO it (start lag, caller minus callee time), its own ERROR
+//    log lines, and its metrics (the most deviant KPI; a family of KPI slots
+//    corrected for their number). Signals that propagate to other entities
+//    (a caller's duration, log rates, templates new to a service) stay in
+//    the tokens but do not rank: in a failure they light up everywhere
+//    upstream of the root cause;
+//  - optionally, per modality, the entity's embedding distance from its own
+//    normal embedding (the mean over the data), in units of its typical
+//    distance.
+// A deviation must first matter in its own units (a robust z of at least 3,
+// a share of spans changed by at least 10 points) before its rarity counts.
+// Each signal is calibrated on the whole unlabelled timeline: its value's
+// surprise is -log10 of the share of (slice, entity) rows of the data with
+// a value at least as large, so a signal that is often large (a noisy KPI,
+// a flaky service's error lines) counts little and one that is large only
+// now counts a lot. An entity's score is its largest surprise; ties go to
+// the larger sum. The calibration and the normal embeddings come from the
+// data being ranked (offline: all of it; a live stream: its past), never
+// from labels.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "features/features.h"
+#include "slice/embedding.h"
+
+namespace rslicer {
+
+struct ZeroLabelOptions {
+  std::string kind = "pod";      // candidate entity kind ("" = all)
+  bool event_signals = true;     // the direct event signals (and the metric family)
+  bool embedding_signals = false;  // per-modality entity embedding deviations
+  bool span_patterns = true;     // ablation switches: the log-step signals,
+  bool call_edges = true;        // the call-edge signals,
+  bool metrics = true;           // the metric family
+  std::int32_t max_calibration_rows = 200000;  // rows kept per signal for the calibration (evenly sampled)
+  double min_z = 3;              // a z signal (times, metrics, embedding distances) below this counts as 0
+  double min_share = 0.1;        // a share signal (log steps) below this counts as 0
+};
+
+// One ranked entity of a case.
+struct ZeroLabelScore {
+  Id entity = kNoId;
+  double score = 0;              // largest surprise
+  int best = -1;                 // the signal that gave it (index into ZeroLabelRanker::signal_names())
+  std::vector<double> surprise;  // per signal
+  std::vector<double> raw;       // per signal, the raw value
+};
+
+class ZeroLabelRanker {
+ public:
+  // Calibrates on every slice of the data. `deviations` are the slices' event deviations
+  // (Dataset::deviations); `embeddings` (optional, aligned with `slices`) adds the embedding signals.
+  static ZeroLabelRanker fit(const std::vector<FeatureSlice>& slices,
+                             const std::vector<std::vector<EventDeviation>>& deviations,
+                             const std::vector<SliceEmbedding>* embeddings, const Catalog& catalog,
+                             const ZeroLabelOptions& options);
+
+  // Candidates of the case (its slice positions), best first.
+  std::vector<ZeroLabelScore> rank(const std::vector<size_t>& case_slices) const;
+
+  // Sentences for one ranked entity, strongest signal first: the deviations behind its signals, with the
+  // names of operations, callers, log steps and KPIs ("calls from ts-order-service (GET /x): start lag
+  // 1.02 s, 1.8 ms normally"). `event_names`: Dataset::event_names; `kpi_slots`: FeatureState::kpi_slots.
+  std::vector<std::string> explain(const ZeroLabelScore& score, const std::vector<size_t>& case_slices,
+                                   const std::unordered_map<std::uint64_t, std::string>& event_names,
+                                   const std::vector<std::string>& kpi_slots, size_t max_sentences = 4) const;
+
+  const std::vector<std::string>& signal_names() const { return names_; }
+  bool is_embedding_signal(int signal) const { return signal >= static_cast<int>(n_event_); }
+  // A signal's value for one entity of one slice (raw, before calibration).
+  std::vector<double> entity_signals(size_t slice, Id entity) const;
+
+ private:
+  void signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out) const;
+  double surprise(size_t signal, double value) const;
+
+  ZeroLabelOptions options_;
+  const std::vector<FeatureSlice>* slices_ = nullptr;
+  const std::vector<std::vector<EventDeviation>>* deviations_ = nullptr;
+  const std::vector<SliceEmbedding>* embeddings_ = nullptr;
+  const Catalog* catalog_ = nullptr;
+  std::vector<std::string> names_;
+  size_t n_event_ = 0;                       // event signals come first, then the embedding signals
+  std::vector<int> family_;                  // per signal: its family (max over a family, corrected for size)
+  std::vector<int> family_size_;
+  std::vector<std::vector<double>> sorted_;  // per signal: calibration values, ascending
+  std::vector<double> rows_;                 // per signal: rows the values stand for
+  // normal embedding per (entity, modality): mean and typical distance
+  std::vector<std::vector<float>> normal_mean_;
+  std::vector<double> normal_scale_;
+  std::vector<std::int32_t> normal_index_;   // entity * 3 + modality -> index or -1
+};
+
+}  // namespace rslicer

@@ -1,0 +1,183 @@
+// rslicer detect through the facade, on simulated data: a model trained on a
+// fault-free run finds the faults injected into a later run of the same
+// system, ranks their root causes with evidence naming the injected signal,
+// never reads the labels, and survives a round trip through the model folder;
+// incidents.json has the documented schema and incidents.html renders.
+#include "api/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "api/simulate.h"
+#include "test_util.h"
+
+namespace rslicer {
+namespace {
+
+// A source that hides the labels of another.
+class Unlabelled : public TelemetrySource {
+ public:
+  explicit Unlabelled(std::unique_ptr<TelemetrySource> inner) : inner_(std::move(inner)) {}
+  std::string format() const override { return inner_->format(); }
+  std::vector<FaultEvent> faults() override { return {}; }
+  std::unique_ptr<RecordStream> open() override {
+    auto s = inner_->open();
+    catalog_ = inner_->catalog();
+    return std::make_unique<Forward>(std::move(s), *inner_, *this);
+  }
+
+ private:
+  // Forwards records and keeps this source's catalog and counters in step with the inner one's.
+  class Forward : public RecordStream {
+   public:
+    Forward(std::unique_ptr<RecordStream> s, TelemetrySource& in, Unlabelled& out) : s_(std::move(s)), in_(in), out_(out) {}
+    bool next(Record& r) override {
+      const bool ok = s_->next(r);
+      const Catalog& c = in_.catalog();
+      Catalog& o = out_.catalog();
+      if (c.entities.size() != o.entities.size() || c.kpis.size() != o.kpis.size() ||
+          c.operations.size() != o.operations.size())
+        o = c;
+      if (!ok) {
+        out_.stats() = in_.stats();
+        out_.counts() = in_.counts();
+      }
+      return ok;
+    }
+
+   private:
+    std::unique_ptr<RecordStream> s_;
+    TelemetrySource& in_;
+    Unlabelled& out_;
+  };
+  std::unique_ptr<TelemetrySource> inner_;
+};
+
+struct World {
+  std::string dir, model;
+  std::vector<FaultEvent> faults;
+};
+
+// Trains once for every test of this file: 6 fault-free hours, then 6 hours of the same system with 4 faults.
+const World& world() {
+  static World w = [] {
+    World w;
+    w.dir = testing::make_temp_dir("rslicer-detect");
+    sim::SimConfig normal;
+    normal.services = 8;
+    normal.hours = 6;
+    normal.faults = 0;
+    normal.seed = 11;
+    simulate_dataset(normal, w.dir + "/normal", "nezha", true, false);
+    sim::SimConfig faulty = normal;
+    faulty.faults = 4;
+    faulty.start += 24 * 3600 * kUsPerSecond;  // the same hours of the next day
+    faulty.fault_types = {"exception", "return", "network_delay", "cpu_contention"};
+    faulty.fault_services = {"order-service", "user-service", "payment-service", "cart-service"};
+    w.faults = simulate_dataset(faulty, w.dir + "/faulty", "nezha", true, false).faults;
+    TrainRequest t;
+    t.data_path = w.dir + "/normal";
+    t.out_dir = w.model = w.dir + "/model";
+    t.config.max_epochs = 3;
+    t.config.max_minutes = 0;
+    t.progress = false;
+    const TrainSummary s = train_model(t);
+    EXPECT_EQ(s.labelled_cases, 0u);  // a fault-free run: label-free heads
+    return w;
+  }();
+  return w;
+}
+
+TEST(Detect, SimulatedFaultsAreFoundWithTheirRootCauseAndEvidence) {
+  const World& w = world();
+  auto p = Pipeline::load(w.model);
+  DetectResult r = p->detect(w.dir + "/faulty", "auto", {}, {}, false);
+  ASSERT_EQ(r.labels.size(), 4u);  // shown beside the incidents, never used
+  ASSERT_FALSE(r.incidents.empty());
+  // what evidence names the injected signal of each fault type
+  auto names_signal = [](const std::string& type, const std::vector<std::string>& evidence) {
+    for (const auto& e : evidence) {
+      if (type == "exception" && (e.find("log step") != std::string::npos || e.find("end early") != std::string::npos ||
+                                  e.find("ERROR") != std::string::npos))
+        return true;
+      if (type == "return" && e.find("ERROR") != std::string::npos) return true;
+      if (type == "network_delay" && (e.find("lag") != std::string::npos || e.find("waits") != std::string::npos))
+        return true;
+      if (type == "cpu_contention" && (e.find("Cpu") != std::string::npos || e.find("lag") != std::string::npos ||
+                                       e.find("own time") != std::string::npos))
+        return true;
+    }
+    return false;
+  };
+  int covered = 0, top3 = 0, explained = 0;
+  for (const auto& f : w.faults) {
+    for (const auto& inc : r.incidents) {
+      if (!(inc.start < f.end + 120 * kUsPerSecond && inc.end > f.start)) continue;
+      ++covered;
+      for (size_t k = 0; k < inc.root_causes.size() && k < 3; ++k)
+        if (inc.root_causes[k].entity == f.root_cause) {
+          ++top3;
+          explained += names_signal(f.fault_type, inc.root_causes[k].evidence);
+          break;
+        }
+      break;
+    }
+  }
+  EXPECT_GE(covered, 3) << "faults covered by an incident";
+  EXPECT_GE(top3, 3) << "root cause in the top 3";
+  EXPECT_GE(explained, 3) << "evidence naming the injected signal";
+  // few false incidents
+  EXPECT_LE(r.incidents.size(), 6u);
+}
+
+TEST(Detect, LabelsAreNeverUsedAndTheModelFolderRoundTrips) {
+  const World& w = world();
+  auto p = Pipeline::load(w.model);
+  DetectResult with = p->detect(w.dir + "/faulty", "auto", {}, {}, false);
+  Unlabelled src(open_source(w.dir + "/faulty", "auto", {}));
+  DetectResult without = p->detect(src, {}, false);
+  EXPECT_TRUE(without.labels.empty());
+  nlohmann::json a = to_json(with), b = to_json(without);
+  a.erase("data");
+  b.erase("data");
+  EXPECT_EQ(a, b) << "the incidents must not depend on the labels";
+  // a second load of the same folder gives the same result
+  DetectResult again = Pipeline::load(w.model)->detect(w.dir + "/faulty", "auto", {}, {}, false);
+  EXPECT_EQ(to_json(again), to_json(with));
+  // a model folder without heads is refused with a clear error
+  EXPECT_THROW(Pipeline::load(w.dir + "/nope"), std::exception);
+}
+
+TEST(Detect, IncidentsJsonSchemaAndHtmlRendersInChromium) {
+  const World& w = world();
+  DetectResult r = Pipeline::load(w.model)->detect(w.dir + "/faulty", "auto", {}, {}, false);
+  const nlohmann::json j = to_json(r);
+  for (const char* k : {"model", "data", "slices", "timeline", "incidents"}) EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["slices"].get<size_t>(), j["timeline"].size());
+  for (const char* k : {"start", "end", "score", "threshold", "state", "alarm"}) EXPECT_TRUE(j["timeline"][0].contains(k));
+  ASSERT_FALSE(j["incidents"].empty());
+  const auto& inc = j["incidents"][0];
+  for (const char* k : {"start", "end", "peak_score", "state", "fault_type", "root_causes"}) EXPECT_TRUE(inc.contains(k));
+  EXPECT_TRUE(inc["fault_type"].contains("label") && inc["fault_type"].contains("confidence"));
+  EXPECT_TRUE(inc["root_causes"][0]["evidence"].is_array());
+  EXPECT_LT(inc["start"].get<double>(), inc["end"].get<double>());
+  EXPECT_GT(inc["start"].get<double>(), 1.7e9);  // Unix seconds
+  const std::string html = render_incidents_html(r);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // self-contained
+  const std::string path = w.dir + "/incidents.html";
+  std::ofstream(path) << html;
+  if (!testing::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed";
+  EXPECT_GT(testing::chromium_screenshot_busy_fraction(path, w.dir + "/incidents.png"), 0.005);
+  const std::string dom = testing::chromium_dump_dom(path);
+  EXPECT_NE(dom.find("RuntimeSlicer incidents"), std::string::npos);
+  EXPECT_NE(dom.find("Incident 1"), std::string::npos);
+  EXPECT_NE(dom.find("label in the data (not used)"), std::string::npos);
+  EXPECT_NE(dom.find(r.incidents[0].root_causes[0].entity), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rslicer

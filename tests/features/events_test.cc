@@ -1,0 +1,201 @@
+// Event tokens: operation step patterns, call edges into an entity, log
+// templates, against a leave-the-window-out or causal profile; per-entity
+// budgets keep the most deviant tokens.
+#include "features/events.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "features/features.h"
+
+namespace rslicer {
+namespace {
+
+// front calls pod_a once per request; pod_a logs three steps per span (templates 0, 1, 2);
+// pod_b serves many operations of its own.
+struct World {
+  Catalog catalog;
+  Id front, pod_a, pod_b, op_front, op_a;
+  std::vector<Id> ops_b;
+  World() {
+    front = catalog.entity("gateway-5b67c48447-mv5hb", EntityKind::kPod);
+    pod_a = catalog.entity("order-service-5b67c48447-aaaaa", EntityKind::kPod);
+    pod_b = catalog.entity("user-service-687d654649-bbbbb", EntityKind::kPod);
+    op_front = catalog.operations.intern("GET /");
+    op_a = catalog.operations.intern("OrderController.create");
+    for (int k = 0; k < 6; ++k) ops_b.push_back(catalog.operations.intern("UserOp" + std::to_string(k)));
+  }
+  static std::string text(Id id) { return "step number " + std::string(1, static_cast<char>('A' + id)) + " done"; }
+
+  // Slice m (window = stride = one minute). `lag_us`: start lag front -> pod_a; `steps`: pod_a's log steps.
+  Slice minute(int m, TimeUs lag_us, std::vector<Id> steps, bool many_b = false) const {
+    Slice s;
+    s.index = m;
+    s.start = (100 + m) * kUsPerMinute;
+    s.end = s.start + kUsPerMinute;
+    for (int r = 0; r < 10; ++r) {
+      const TimeUs t = s.start + r * 5 * kUsPerSecond;
+      Span parent, child;
+      parent.trace_id = child.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
+      parent.span_id = parent.trace_id + "p";
+      child.span_id = parent.trace_id + "c";
+      child.parent_id = parent.span_id;
+      parent.entity = front;
+      parent.operation = op_front;
+      parent.start = t;
+      parent.duration_us = 20000 + lag_us + 100 * r;
+      child.entity = pod_a;
+      child.operation = op_a;
+      child.start = t + 1000 + lag_us + 10 * r;
+      child.duration_us = 15000 + 50 * r;
+      s.spans.push_back(parent);
+      s.spans.push_back(child);
+      for (size_t k = 0; k < steps.size(); ++k) {
+        LogRecord l;
+        l.time = child.start + 100 * (k + 1);
+        l.entity = pod_a;
+        l.trace_id = child.trace_id;
+        l.span_id = child.span_id;
+        l.template_id = steps[k];
+        l.level = steps[k] == 3 ? LogLevel::kError : LogLevel::kInfo;
+        s.logs.push_back(l);
+      }
+      for (size_t k = 0; k < (many_b ? ops_b.size() : 1); ++k) {
+        Span b;
+        b.trace_id = parent.trace_id + "b" + std::to_string(k);
+        b.span_id = b.trace_id;
+        b.entity = pod_b;
+        b.operation = ops_b[k];
+        b.start = t + 2000;
+        b.duration_us = 3000 + (many_b && r == 0 ? 90000 * (k + 1) : 0);
+        s.spans.push_back(b);
+      }
+    }
+    sort_by_time(s.spans);
+    sort_by_time(s.logs);
+    return s;
+  }
+};
+
+const EventDeviation* find(const std::vector<EventDeviation>& d, EventKind kind, Id entity) {
+  for (const auto& x : d)
+    if (x.kind == kind && x.entity == entity) return &x;
+  return nullptr;
+}
+
+// 40 normal minutes with two faults: a delay into pod_a at 20, a missing step (and an ERROR step) at 30.
+std::vector<FeatureSlice> run(const World& w, FeatureExtractor& ex) {
+  std::vector<FeatureSlice> out;
+  for (int m = 0; m < 40; ++m) {
+    TimeUs lag = m == 20 ? 800000 : 0;
+    std::vector<Id> steps = {0, 1, 2};
+    if (m == 30) steps = {0, 3};
+    out.push_back(ex.extract(w.minute(m, lag, steps, m == 10)));
+  }
+  ex.keep_deviations(true);
+  return out;
+}
+
+TEST(EventTokens, DelayShowsOnTheCallIntoTheCalleeAndAMissingStepOnItsSpans) {
+  World w;
+  FeatureState st;
+  st.options.events.exclusion_s = 0;
+  FeatureExtractor ex(st, w.catalog, World::text, 60);
+  auto slices = run(w, ex);
+  ex.finish(slices);
+  const auto& dev = ex.deviations();
+  // normal minute: no deviation
+  const EventDeviation* edge5 = find(dev[5], EventKind::kEdge, w.pod_a);
+  ASSERT_NE(edge5, nullptr);
+  EXPECT_LT(std::fabs(edge5->z_a), 1.0);
+  EXPECT_TRUE(edge5->ready);
+  // the delay: the edge into pod_a, not pod_a's own spans, and not the caller
+  const EventDeviation* edge20 = find(dev[20], EventKind::kEdge, w.pod_a);
+  ASSERT_NE(edge20, nullptr);
+  EXPECT_GT(edge20->z_a, 50.0);  // +800 ms against a 1 ms scale floor
+  EXPECT_NEAR(edge20->median_a, 801000, 0.3 * 801000);
+  const EventDeviation* op20 = find(dev[20], EventKind::kOperation, w.pod_a);
+  ASSERT_NE(op20, nullptr);
+  EXPECT_LT(std::fabs(op20->z_a), 1.0);
+  EXPECT_EQ(find(dev[20], EventKind::kEdge, w.front), nullptr);
+  // the missing step: expected in every normal span, gone from all of them; an ERROR step instead
+  const EventDeviation* op30 = find(dev[30], EventKind::kOperation, w.pod_a);
+  ASSERT_NE(op30, nullptr);
+  EXPECT_NEAR(op30->missing, 1.0, 1e-6);
+  EXPECT_NE(ex.summarizer().key_name(op30->missing_step).find("step number"), std::string::npos);
+  EXPECT_NEAR(op30->error_step, 1.0, 1e-6);
+  EXPECT_GT(op30->early, 0.5);  // 2 lines instead of 3
+  EXPECT_GT(op30->rare_pair, 0.5);
+  // tokens: the trace modality carries them, values squashed
+  const TokenSet& t20 = slices[20].tokens[static_cast<int>(Modality::kTraces)];
+  bool edge_token = false;
+  for (size_t i = 0; i < t20.size(); ++i)
+    if (t20.entities[i] == w.pod_a && t20.values[i * t20.dim + 1] > 0.5f) {
+      edge_token = true;
+      EXPECT_GT(t20.values[i * t20.dim + 4], 6.0f);
+      EXPECT_LE(t20.values[i * t20.dim + 4], 8.0f);
+    }
+  EXPECT_TRUE(edge_token);
+  EXPECT_TRUE(slices[30].mask.has(Modality::kLogs));
+  EXPECT_EQ(slices[30].head_pane, nullptr);  // released
+}
+
+TEST(EventTokens, CausalProfileSeesOnlyThePast) {
+  World w;
+  FeatureState st;
+  st.options.events.profile = "causal";
+  FeatureExtractor ex(st, w.catalog, World::text, 60);
+  auto slices = run(w, ex);
+  ex.finish(slices);
+  const auto& dev = ex.deviations();
+  // the first minute has no past: not ready, no deviation
+  const EventDeviation* e0 = find(dev[0], EventKind::kEdge, w.pod_a);
+  ASSERT_NE(e0, nullptr);
+  EXPECT_FALSE(e0->ready);
+  EXPECT_EQ(e0->z_a, 0.0);
+  // the delay still stands out against the 20 minutes before it
+  EXPECT_GT(find(dev[20], EventKind::kEdge, w.pod_a)->z_a, 50.0);
+  // and the minute after the delay is normal again: the delayed minute is in its past but the median holds
+  EXPECT_LT(std::fabs(find(dev[21], EventKind::kEdge, w.pod_a)->z_a), 1.0);
+}
+
+TEST(EventTokens, BudgetPerEntityKeepsTheMostDeviantTokenOfEveryEntity) {
+  World w;
+  FeatureState st;
+  st.options.events.trace_tokens_per_entity = 1;
+  FeatureExtractor ex(st, w.catalog, World::text, 60);
+  auto slices = run(w, ex);
+  ex.finish(slices);
+  const TokenSet& t = slices[10].tokens[static_cast<int>(Modality::kTraces)];
+  int a = 0, b = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    a += t.entities[i] == w.pod_a;
+    b += t.entities[i] == w.pod_b;
+  }
+  EXPECT_EQ(a, 1);  // pod_a keeps one token although pod_b has seven busier keys
+  EXPECT_EQ(b, 1);
+}
+
+TEST(EventProfile, JsonRoundTripAndSubtraction) {
+  World w;
+  FeatureExtractor ex(FeatureState{}, w.catalog, World::text, 60);
+  auto slices = run(w, ex);
+  ex.finish(slices);
+  const EventProfile& p = ex.profile();
+  EXPECT_EQ(p.panes(), 40.0);
+  EventProfile back = EventProfile::from_json(p.to_json());
+  EXPECT_EQ(back.to_json(), p.to_json());
+  // a profile minus itself is empty
+  EventProfile zero = back;
+  zero.merge(p, -1);
+  EXPECT_EQ(zero.panes(), 0.0);
+  LogHist h;
+  for (int k = 0; k < 99; ++k) h.add(1000);
+  h.add(1e6);
+  EXPECT_NEAR(h.quantile(0.5), 1000, 400);
+  EXPECT_THROW(EventProfile::from_json(nlohmann::json::object()), ModelError);
+}
+
+}  // namespace
+}  // namespace rslicer
