@@ -43,9 +43,9 @@ std::shared_ptr<EvalFlags> add_eval_flags(CLI::App& sub, double minutes, int boo
   sub.add_option("--model", rq.model_dir, "Trained model folder (default: train one per fold on its training part)");
   auto* out = sub.add_option("--out", rq.out_dir, "Report folder (metrics.json, report.html)");
   if (needs_out) out->required();
-  sub.add_option("--split", rq.split, "time | time-per-day | leave-one-day-out | zero-label")
+  sub.add_option("--split", rq.split, "time | time-per-day | leave-one-day-out | leave-one-case-out | zero-label")
       ->default_val(split)
-      ->check(CLI::IsMember({"time", "time-per-day", "leave-one-day-out", "zero-label"}));
+      ->check(CLI::IsMember({"time", "time-per-day", "leave-one-day-out", "leave-one-case-out", "zero-label"}));
   sub.add_option("--methods", rq.methods, "Only these methods (comma-separated; default: all)")->delimiter(',');
   sub.add_option("--config", f->config_path, "Model config JSON (encoder, losses, heads; `rslicer config` lists it)");
   f->train->bind(sub, "--train-minutes", "max_minutes", "Training budget per fold in minutes");

@@ -39,8 +39,24 @@ const char* palette(size_t i) {
 
 std::string timeline_svg(const std::vector<TimelineRow>& rows, const std::vector<TimelineMark>& marks, double stride_s) {
   std::ostringstream h;
-  std::map<std::string, std::vector<size_t>> days;
-  for (size_t k = 0; k < rows.size(); ++k) days[format_time(rows[k].time).substr(0, 10)].push_back(k);
+  // One panel per UTC day of the decision times (rows in time order); a day's short head that continues the
+  // previous day's run (the last windows of a day decide just after midnight) stays in the previous panel.
+  const TimeUs gap = static_cast<TimeUs>(3 * stride_s * kUsPerSecond);
+  std::vector<std::pair<std::string, std::vector<size_t>>> days;
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const std::string day = format_time(rows[k].time).substr(0, 10);
+    const bool continues = !days.empty() && rows[k].time - rows[days.back().second.back()].time <= gap;
+    const bool short_head = continues && days.back().first != day && [&] {
+      size_t n = 0;
+      for (size_t j = k; j < rows.size() && format_time(rows[j].time).substr(0, 10) == day && n < 60 &&
+                         (j == k || rows[j].time - rows[j - 1].time <= gap);
+           ++j)
+        ++n;
+      return n < 60;
+    }();
+    if (days.empty() || (days.back().first != day && !short_head)) days.push_back({day, {}});
+    days.back().second.push_back(k);
+  }
   for (auto& [day, idx] : days) {
     if (idx.size() < 2) continue;
     const double W = 1100, H = 190, left = 50, right = 10, top = 18, plot_h = 110;
@@ -59,7 +75,8 @@ std::string timeline_svg(const std::vector<TimelineRow>& rows, const std::vector
     h << "<text x='" << left << "' y='12' font-size='11' font-family='sans-serif'>" << esc(day)
       << " (UTC): anomaly score (line), threshold (dashed), alarms (red ticks), labelled faults (shaded), runtime "
          "state (bottom band)</text>";
-    const double bw = std::max(1.0, (W - left - right) / std::max<size_t>(1, idx.size()));
+    const double bw =
+        std::max(1.0, (W - left - right) * stride_s * kUsPerSecond / static_cast<double>(t1 - t0));  // one stride
     for (size_t k : idx) {
       const double x = X(rows[k].time);
       if (rows[k].truth)
@@ -83,7 +100,7 @@ std::string timeline_svg(const std::vector<TimelineRow>& rows, const std::vector
       h << "<polyline " << style << " points='";
       for (size_t n = 0; n < idx.size(); ++n) {
         size_t k = idx[n];
-        if (n > 0 && rows[k].time - rows[idx[n - 1]].time > 3 * stride_s * kUsPerSecond)
+        if (n > 0 && rows[k].time - rows[idx[n - 1]].time > gap)
           h << "'/><polyline " << style << " points='";
         double v = which == 0 ? (std::isfinite(rows[k].score) ? rows[k].score : smax) : rows[k].threshold;
         h << num(X(rows[k].time), 1) << "," << num(Y(v), 1) << " ";

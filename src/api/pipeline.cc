@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "core/errors.h"
 #include "tasks/raw_metrics.h"
@@ -21,11 +22,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 ZeroLabelRanker zero_label_ranker(const Dataset& d, const std::vector<SliceEmbedding>& embeddings,
-                                  const HeadOptions& heads) {
-  ZeroLabelOptions zo;
-  zo.kind = heads.rcl.kind;
-  zo.embedding_signals = heads.rcl_embedding_signals;
-  return ZeroLabelRanker::fit(d.slices, d.deviations, &embeddings, d.catalog, zo);
+                                  const HeadOptions& heads, bool metrics_only) {
+  return ZeroLabelRanker::fit(d.slices, d.deviations, &embeddings, d.catalog, ranker_options(heads, metrics_only));
 }
 
 EntityDirectory entity_directory(const Catalog& catalog) {
@@ -127,6 +125,8 @@ TrainSummary train_model(const TrainRequest& rq) {
   HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
   const ZeroLabelRanker ranker = zero_label_ranker(d, emb, config.heads);
   in.ranker = &ranker;
+  std::optional<ZeroLabelRanker> ad_ranker;
+  if (summary.ad_view == "metrics") in.ad_ranker = &ad_ranker.emplace(zero_label_ranker(d, emb, config.heads, true));
   in.event_names = &d.event_names;
   in.kpi_slots = &d.features.kpi_slots;
   // Labelled cases whose slices all lie in the heads' part.
@@ -234,6 +234,8 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
   const FailureHeads& heads = model_->heads();
   const ZeroLabelRanker ranker = zero_label_ranker(d, emb, heads.options());
   in.ranker = &ranker;
+  std::optional<ZeroLabelRanker> ad_ranker;
+  if (model_->ad_view() == "metrics") in.ad_ranker = &ad_ranker.emplace(zero_label_ranker(d, emb, heads.options(), true));
   in.event_names = &d.event_names;
   in.kpi_slots = &d.features.kpi_slots;
 

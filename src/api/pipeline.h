@@ -133,7 +133,8 @@ class Pipeline {
 EntityDirectory entity_directory(const Catalog& catalog);
 
 // The zero-label root-cause ranking of a dataset (calibrated on all of it, label-free) with the heads' options.
+// metrics_only: the AD event score's ranker of a metrics-view AD (ranker_options).
 ZeroLabelRanker zero_label_ranker(const Dataset& d, const std::vector<SliceEmbedding>& embeddings,
-                                  const HeadOptions& heads);
+                                  const HeadOptions& heads, bool metrics_only = false);
 
 }  // namespace rslicer

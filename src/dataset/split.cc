@@ -21,6 +21,7 @@ bool in_ranges(const std::vector<TimeRange>& ranges, TimeUs start, TimeUs end) {
 namespace {
 
 constexpr TimeUs kCaseLead = 59 * kUsPerSecond;  // a case window starts at t - 59 s
+constexpr TimeUs kCaseTail = 300 * kUsPerSecond;  // and ends 300 s after the fault
 constexpr TimeUs kDay = 86400 * kUsPerSecond;
 
 TimeUs day_start(TimeUs t) { return t >= 0 ? t - t % kDay : t - ((t % kDay) + kDay) % kDay; }
@@ -94,6 +95,29 @@ CaseSplit make_split(const std::string& kind, const std::vector<FaultEvent>& fau
         "labels are scored (as Nezha and DeepHunt report); the normal profiles are built from the unlabelled data, "
         "leaving each slice's window out. AD numbers here are in-sample (the timeline is its own reference) and "
         "triage cannot be scored.";
+  } else if (kind == "leave-one-case-out") {
+    RSLICER_CHECK(faults.size() >= 2, InvalidInput, "leave-one-case-out needs at least 2 cases, got ", faults.size());
+    for (size_t c : all) {
+      SplitFold f;
+      f.name = "case " + std::to_string(c) + " " + format_time(faults[c].start);
+      f.test_cases = {c};
+      const TimeUs a = std::max(data_first, faults[c].start - kCaseLead);
+      const TimeUs b = std::min(data_last + 1, std::max(faults[c].end, faults[c].start) + kCaseTail);
+      f.test_ranges.push_back({a, b});
+      if (a > data_first) f.train_ranges.push_back({data_first, a});
+      if (b < data_last + 1) f.train_ranges.push_back({b, data_last + 1});
+      for (size_t o : all)
+        if (o != c) f.train_cases.push_back(o);
+      s.folds.push_back(std::move(f));
+    }
+    s.train_fraction = 0;
+    s.description =
+        "Leave one case out: one fold per case; the heads that use labels are fitted on the other cases, the "
+        "held-out case's window [t - 59 s, end + 300 s) is tested and left out of their training slices. The "
+        "encoder is trained once, without labels, on the whole timeline (it sees the held-out case's telemetry, "
+        "never its label). Measures triage and the labelled root-cause heads without the day / fault-type "
+        "confound of the time splits; AD numbers here cover only the case windows.";
+    return s;
   } else if (kind == "leave-one-day-out") {
     RSLICER_CHECK(by_day.size() >= 2, InvalidInput, "leave-one-day-out needs cases on at least 2 days, got ",
                   by_day.size());
@@ -119,7 +143,7 @@ CaseSplit make_split(const std::string& kind, const std::vector<FaultEvent>& fau
     return s;
   } else {
     throw InvalidInput(
-        cat("unknown split '", kind, "' (expected time, time-per-day, leave-one-day-out or zero-label)"));
+        cat("unknown split '", kind, "' (expected time, time-per-day, leave-one-day-out, leave-one-case-out or zero-label)"));
   }
   return s;
 }

@@ -41,7 +41,9 @@ std::string utc_day(TimeUs t);
 // whole timeline is both sides: for methods that use no labels), "time" (published: cases sorted by time, the first train_fraction
 // build, the rest test; the timeline is cut at the first test case's window
 // start t - 59 s), "time-per-day" (the same inside each UTC day) or
-// "leave-one-day-out" (one fold per day with cases). [data_first,
+// "leave-one-day-out" (one fold per day with cases) or "leave-one-case-out"
+// (one fold per case: the case window [t - 59 s, end + 300 s) tests, the rest
+// of the timeline and the other cases train). [data_first,
 // data_last) is the whole timeline. Throws InvalidInput on an unknown kind or
 // when a side would be empty.
 CaseSplit make_split(const std::string& kind, const std::vector<FaultEvent>& faults, TimeUs data_first,

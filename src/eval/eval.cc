@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 
 #include "api/model.h"
 #include "api/pipeline.h"
@@ -237,7 +238,9 @@ EvalResult run_eval(const EvalRequest& o) {
 
   TrainConfig config = o.config;
   const bool zero_label = o.split == "zero-label";
-  if (zero_label) config.weak_labels = false;  // no label reaches the encoder either
+  // leave-one-case-out: one encoder for all folds, trained without labels on the whole timeline
+  const bool shared_encoder = zero_label || o.split == "leave-one-case-out";
+  if (shared_encoder) config.weak_labels = false;  // no label reaches the encoder
   const std::vector<Method> ms = select_methods(o.methods, o.raw_backbone, zero_label);
   const bool with_untrained = std::any_of(ms.begin(), ms.end(), [](const Method& m) { return m.name == "raw_backbone"; });
   std::unique_ptr<EmbeddingModel> given;
@@ -289,6 +292,7 @@ EvalResult run_eval(const EvalRequest& o) {
   const double coverage = trace_log_coverage(data.slices);
   res.ad_view = resolve_ad_view(config.ad_view, coverage);
   const bool metrics_view = res.ad_view == "metrics";
+  ed.ad_metrics_view = metrics_view;
   std::vector<FeatureSlice> metric_slices;
   if (metrics_view)
     for (const auto& s : data.slices) metric_slices.push_back(rslicer::metrics_view(s));
@@ -306,8 +310,13 @@ EvalResult run_eval(const EvalRequest& o) {
 
   Json fold_models = Json::array();
   std::unique_ptr<EmbeddingModel> trained;
+  std::optional<Representation> shared_rep;
+  SplitFold whole;
+  whole.name = "whole timeline (no labels)";
+  whole.train_ranges.push_back({data.slices.front().start, data.slices.back().end + 1});
   auto trained_rep = [&](size_t fi) {
-    const SplitFold& fold = res.split.folds[fi];
+    if (shared_rep) return *shared_rep;
+    const SplitFold& fold = shared_encoder ? whole : res.split.folds[fi];
     const EmbeddingModel* model = given.get();
     if (!model) {
       FoldSlices fs = fold_slices(ed.windows, fold, config.split.validation_fraction);
@@ -319,7 +328,8 @@ EvalResult run_eval(const EvalRequest& o) {
       set.validation = std::move(fs.validation);
       TrainOptions topt;
       topt.out_dir = (std::filesystem::path(o.out_dir) /
-                      (res.split.folds.size() == 1 ? std::string("model") : "model-fold" + std::to_string(fi)))
+                      (res.split.folds.size() == 1 || shared_encoder ? std::string("model")
+                                                                     : "model-fold" + std::to_string(fi)))
                          .string();
       topt.progress = o.progress;
       say(o.progress, cat("training the encoder on fold '", fold.name, "': ", set.train.size(), " slices (+",
@@ -339,6 +349,7 @@ EvalResult run_eval(const EvalRequest& o) {
     ours.name = "rslicer";
     ours.slices = model->embed(data.slices, o.progress);
     if (metrics_view) ours.ad_view = model->embed(metric_slices, o.progress);
+    if (shared_encoder) shared_rep = ours;
     return ours;
   };
   evaluate(ed, ms, trained_rep, with_untrained ? &untrained_rep : nullptr, config.heads, config.seed, o.options, res,

@@ -77,13 +77,13 @@ std::vector<RankedCause> as_ranked(const std::vector<EntityScore>& scores) {
 MethodOutput heads_method(const FoldContext& c, const Representation& rep, bool state_aware) {
   const EvalData& d = *c.data;
   HeadInputs in{&rep.slices, &rep.ad(), &d.entities, d.metrics, d.traces};
-  std::optional<ZeroLabelRanker> ranker;
+  std::optional<ZeroLabelRanker> ranker, ad_ranker;
   if (d.features && d.deviations) {
-    ZeroLabelOptions zo;
-    zo.kind = c.heads.rcl.kind;
-    zo.embedding_signals = c.heads.rcl_embedding_signals;
-    ranker = ZeroLabelRanker::fit(*d.features, *d.deviations, &rep.slices, *d.catalog, zo);
+    ranker = ZeroLabelRanker::fit(*d.features, *d.deviations, &rep.slices, *d.catalog, ranker_options(c.heads));
     in.ranker = &*ranker;
+    if (d.ad_metrics_view)
+      in.ad_ranker = &ad_ranker.emplace(
+          ZeroLabelRanker::fit(*d.features, *d.deviations, &rep.slices, *d.catalog, ranker_options(c.heads, true)));
     in.event_names = d.event_names;
     in.kpi_slots = d.kpi_slots;
   }
@@ -299,7 +299,8 @@ std::vector<Method> methods(bool with_untrained) {
   };
   std::vector<Method> m;
   m.push_back({"rslicer", "ours",
-               "trained encoder, state-aware heads (kNN AD + SPOT, kNN triage, per-entity embedding deviation RCL)",
+               "trained encoder, state-aware heads (embedding kNN + event-surprise AD with SPOT, kNN triage, zero-label "
+               "event ranking or a learned root-cause head chosen on the training cases)",
                [](const FoldContext& c) { return heads_method(c, *c.trained, true); }, true, true});
   m.push_back({"rslicer_global", "ablation", "trained encoder, ONE global head (K = 1): the state-awareness ablation",
                [](const FoldContext& c) { return heads_method(c, *c.trained, false); }, true, true});

@@ -165,7 +165,7 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
         up((*r)[kMissing], d.missing);
         up((*r)[kEarly], d.early);
         up((*r)[kErrorStep], d.error_step);
-      } else if (d.kind == EventKind::kTemplate) {
+      } else if (d.kind == EventKind::kTemplate && options_.log_lines) {
         up((*r)[kErrorLines], d.error_share * std::max(0.0, d.rate_ratio + (d.is_new ? 1.0 : 0.0)));
       }
     }

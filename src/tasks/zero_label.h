@@ -1,7 +1,7 @@
 // Zero-label root cause ranking: no label, no training case.
 //
 // Per candidate entity and case, signals:
-//  - the DIRECT event signals (tasks/event_rules.h): the entity's own log
+//  - the DIRECT event signals (features/events.h): the entity's own log
 //    steps (an expected step missing, spans ending early, an ERROR step),
 //    the calls INTO it (start lag, caller minus callee time), its own ERROR
 //    log lines, and its metrics (the most deviant KPI; a family of KPI slots
@@ -40,6 +40,7 @@ struct ZeroLabelOptions {
   bool embedding_signals = false;  // per-modality entity embedding deviations
   bool span_patterns = true;     // ablation switches: the log-step signals,
   bool call_edges = true;        // the call-edge signals,
+  bool log_lines = true;         // the ERROR log-line signal,
   bool metrics = true;           // the metric family
   std::int32_t max_calibration_rows = 200000;  // rows kept per signal for the calibration (evenly sampled)
   double min_z = 3;              // a z signal (times, metrics, embedding distances) below this counts as 0

@@ -140,10 +140,11 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     if (!std::isfinite(x)) x = 0;
   h.spot_ = Spot(options.spot);
   h.spot_.fit(calib);
-  if (in.ranker && options.ad_score != "embedding") {
+  const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
+  if (ad_ranker && options.ad_score != "embedding") {
     std::vector<double> ev;
     for (size_t i : train) {
-      auto r = in.ranker->rank({i});
+      auto r = ad_ranker->rank({i});
       ev.push_back(r.empty() ? 0.0 : r[0].score);
     }
     h.event_spot_ = Spot(options.spot);
@@ -278,6 +279,14 @@ std::vector<int> FailureHeads::states(const std::vector<SliceEmbedding>& slices)
   return out;
 }
 
+ZeroLabelOptions ranker_options(const HeadOptions& options, bool metrics_only) {
+  ZeroLabelOptions zo;
+  zo.kind = options.rcl.kind;
+  zo.embedding_signals = options.rcl_embedding_signals && !metrics_only;
+  if (metrics_only) zo.span_patterns = zo.call_edges = zo.log_lines = false;
+  return zo;
+}
+
 std::vector<int> FailureHeads::ad_states(const std::vector<SliceEmbedding>& ad_view) const {
   std::vector<int> out(ad_view.size());
   for (size_t i = 0; i < ad_view.size(); ++i) out[i] = ad_partition_.assign(ad_view[i].state);
@@ -292,7 +301,8 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
   const auto& adv = *in.ad_view;
   AnomalyTimeline t;
   Spot spot = spot_, event_spot = event_spot_;
-  const bool use_events = event_ad_ && in.ranker && options_.ad_score != "embedding";
+  const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
+  const bool use_events = event_ad_ && ad_ranker && options_.ad_score != "embedding";
   const bool use_embedding = options_.ad_score != "events" || !use_events;
   for (size_t i : which) {
     const int s = ad_partition_.assign(adv[i].state);
@@ -300,7 +310,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     bool alarm = false;
     if (use_embedding) alarm = spot.step(score, &thr);
     if (use_events) {
-      auto r = in.ranker->rank({i});
+      auto r = ad_ranker->rank({i});
       const double ev = r.empty() ? 0.0 : r[0].score;
       double ev_thr = 0;
       const bool ev_alarm = event_spot.step(ev, &ev_thr);

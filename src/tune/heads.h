@@ -87,7 +87,14 @@ struct HeadInputs {
   const ZeroLabelRanker* ranker = nullptr;  // the zero-label ranking of this data (null: not available)
   const std::unordered_map<std::uint64_t, std::string>* event_names = nullptr;  // for its evidence
   const std::vector<std::string>* kpi_slots = nullptr;
+  // the AD event score's ranker (null: `ranker`); a metrics-only one when AD uses the metrics view, so that the
+  // mere presence of traces and logs cannot raise it
+  const ZeroLabelRanker* ad_ranker = nullptr;
 };
+
+// The zero-label ranker options of the heads: for root cause, or (metrics_only) for the AD event score of a
+// metrics-view AD, with only the metric family.
+ZeroLabelOptions ranker_options(const HeadOptions& options, bool metrics_only = false);
 
 // A labelled case of the training part.
 struct TrainingCase {

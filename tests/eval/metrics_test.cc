@@ -1,5 +1,7 @@
 #include "eval/metrics.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "dataset/split.h"
@@ -136,6 +138,30 @@ TEST(Split, TimePerDayAndLeaveOneDayOut) {
   EXPECT_TRUE(in_ranges(l.folds[0].test_ranges, f[0].start, f[0].end));
   EXPECT_FALSE(in_ranges(l.folds[0].train_ranges, f[0].start, f[0].end));
   EXPECT_THROW(make_split("random", f, first, last), InvalidInput);
+}
+
+TEST(Split, LeaveOneCaseOutHoldsOutEachCaseWindowAndTrainsOnTheRest) {
+  std::vector<FaultEvent> f;
+  for (int i = 0; i < 4; ++i) f.push_back(fault("2023-01-29 08:" + std::to_string(10 + i * 10) + ":00", "return"));
+  TimeUs first = *parse_datetime("2023-01-29 00:00:00"), last = *parse_datetime("2023-01-29 23:59:00");
+  auto s = make_split("leave-one-case-out", f, first, last);
+  ASSERT_EQ(s.folds.size(), 4u);
+  const TimeUs m = 60 * kUsPerSecond;
+  for (size_t c = 0; c < 4; ++c) {
+    const SplitFold& k = s.folds[c];
+    ASSERT_EQ(k.test_cases, std::vector<size_t>{c});
+    EXPECT_EQ(k.train_cases.size(), 3u);
+    EXPECT_EQ(std::count(k.train_cases.begin(), k.train_cases.end(), c), 0);
+    // the case window [t - 59 s, end + 300 s) is tested and in no training range
+    EXPECT_TRUE(in_ranges(k.test_ranges, f[c].start - 59 * kUsPerSecond, f[c].end + 300 * kUsPerSecond));
+    EXPECT_FALSE(in_ranges(k.train_ranges, f[c].start - m, f[c].start + m));
+    EXPECT_FALSE(in_ranges(k.train_ranges, f[c].end + 4 * m, f[c].end + 5 * m));
+    // the other cases' windows train
+    for (size_t o = 0; o < 4; ++o)
+      if (o != c) EXPECT_TRUE(in_ranges(k.train_ranges, f[o].start, f[o].end)) << c << " " << o;
+  }
+  std::vector<FaultEvent> one = {f[0]};
+  EXPECT_THROW(make_split("leave-one-case-out", one, first, last), InvalidInput);
 }
 
 }  // namespace
