@@ -40,10 +40,10 @@ std::vector<SliceEmbedding> EmbeddingModel::embed(const std::vector<FeatureSlice
 
 std::vector<SliceEmbedding> EmbeddingModel::embed_ad_view(const std::vector<FeatureSlice>& slices,
                                                           bool progress) const {
-  if (ad_view_ != "metrics") return embed(slices, progress);
+  if (ad_view_ == "all") return embed(slices, progress);
   std::vector<FeatureSlice> view;
   view.reserve(slices.size());
-  for (const auto& s : slices) view.push_back(metrics_view(s));
+  for (const auto& s : slices) view.push_back(ad_view_of(s, ad_view_));
   return embed(view, progress);
 }
 
@@ -54,8 +54,8 @@ const FailureHeads& EmbeddingModel::heads() const {
 }
 
 void EmbeddingModel::set_heads(FailureHeads heads, std::string ad_view) {
-  RSLICER_CHECK(ad_view == "all" || ad_view == "metrics", InvalidInput, "AD view must be all or metrics, got ",
-                ad_view);
+  RSLICER_CHECK(ad_view == "all" || ad_view == "metrics" || ad_view == "metrics+traces", InvalidInput,
+                "AD view must be all, metrics or metrics+traces, got ", ad_view);
   heads_ = std::move(heads);
   ad_view_ = std::move(ad_view);
 }
@@ -113,7 +113,8 @@ std::unique_ptr<EmbeddingModel> EmbeddingModel::load(const std::string& dir) {
 
 std::string resolve_ad_view(const std::string& ad_view, double coverage) {
   if (ad_view == "auto") return coverage < 0.5 ? "metrics" : "all";
-  RSLICER_CHECK(ad_view == "all" || ad_view == "metrics", InvalidInput, "ad_view must be auto, all or metrics, got '",
+  RSLICER_CHECK(ad_view == "all" || ad_view == "metrics" || ad_view == "metrics+traces", InvalidInput,
+                "ad_view must be auto, all, metrics or metrics+traces, got '",
                 ad_view, "'");
   return ad_view;
 }

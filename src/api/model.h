@@ -64,7 +64,7 @@ class EmbeddingModel {
   // The fitted heads (absent for an encoder trained without them).
   bool has_heads() const { return heads_.has_value(); }
   const FailureHeads& heads() const;
-  const std::string& ad_view() const { return ad_view_; }  // "all" or "metrics"
+  const std::string& ad_view() const { return ad_view_; }  // "all", "metrics" or "metrics+traces"
   void set_heads(FailureHeads heads, std::string ad_view);
   // The training data's event profile (the prior of every dataset the model featurises).
   const EventProfile& profile() const { return profile_; }

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <optional>
 
 #include "core/errors.h"
 #include "tasks/raw_metrics.h"
@@ -22,8 +21,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 ZeroLabelRanker zero_label_ranker(const Dataset& d, const std::vector<SliceEmbedding>& embeddings,
-                                  const HeadOptions& heads, bool metrics_only) {
-  return ZeroLabelRanker::fit(d.slices, d.deviations, &embeddings, d.catalog, ranker_options(heads, metrics_only));
+                                  const HeadOptions& heads) {
+  return ZeroLabelRanker::fit(d.slices, d.deviations, &embeddings, d.catalog, ranker_options(heads));
 }
 
 EntityDirectory entity_directory(const Catalog& catalog) {
@@ -116,17 +115,16 @@ TrainSummary train_model(const TrainRequest& rq) {
                                 summary.ad_view.c_str());
   const std::vector<SliceEmbedding> emb = model.embed(d.slices, rq.progress);
   std::vector<SliceEmbedding> ad_emb;
-  if (summary.ad_view == "metrics") {
+  if (summary.ad_view != "all") {
     std::vector<FeatureSlice> view;
-    for (const auto& s : d.slices) view.push_back(metrics_view(s));
+    for (const auto& s : d.slices) view.push_back(ad_view_of(s, summary.ad_view));
     ad_emb = model.embed(view, rq.progress);
   }
   const EntityDirectory entities = entity_directory(d.catalog);
   HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
   const ZeroLabelRanker ranker = zero_label_ranker(d, emb, config.heads);
   in.ranker = &ranker;
-  std::optional<ZeroLabelRanker> ad_ranker;
-  if (summary.ad_view == "metrics") in.ad_ranker = &ad_ranker.emplace(zero_label_ranker(d, emb, config.heads, true));
+
   in.event_names = &d.event_names;
   in.kpi_slots = &d.features.kpi_slots;
   // Labelled cases whose slices all lie in the heads' part.
@@ -228,14 +226,13 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
   }
   const std::vector<SliceEmbedding> emb = model_->embed(d.slices, progress);
   std::vector<SliceEmbedding> ad_emb;
-  if (model_->ad_view() == "metrics") ad_emb = model_->embed_ad_view(d.slices, progress);
+  if (model_->ad_view() != "all") ad_emb = model_->embed_ad_view(d.slices, progress);
   const EntityDirectory entities = entity_directory(d.catalog);
   HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
   const FailureHeads& heads = model_->heads();
   const ZeroLabelRanker ranker = zero_label_ranker(d, emb, heads.options());
   in.ranker = &ranker;
-  std::optional<ZeroLabelRanker> ad_ranker;
-  if (model_->ad_view() == "metrics") in.ad_ranker = &ad_ranker.emplace(zero_label_ranker(d, emb, heads.options(), true));
+
   in.event_names = &d.event_names;
   in.kpi_slots = &d.features.kpi_slots;
 

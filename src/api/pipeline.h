@@ -133,8 +133,9 @@ class Pipeline {
 EntityDirectory entity_directory(const Catalog& catalog);
 
 // The zero-label root-cause ranking of a dataset (calibrated on all of it, label-free) with the heads' options.
-// metrics_only: the AD event score's ranker of a metrics-view AD (ranker_options).
+// The AD event score uses it too: on the product path every modality a slice has is information (in eval, where
+// the presence of a modality can mark the labelled faults, the AD event score is restricted to the AD view).
 ZeroLabelRanker zero_label_ranker(const Dataset& d, const std::vector<SliceEmbedding>& embeddings,
-                                  const HeadOptions& heads, bool metrics_only = false);
+                                  const HeadOptions& heads);
 
 }  // namespace rslicer

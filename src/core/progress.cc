@@ -59,12 +59,13 @@ void Progress::draw(bool final_line) {
     std::snprintf(bar, sizeof bar, "[%s] %3.0f%% ", b.c_str(), frac * 100.0);
   }
   const double el = elapsed_s();
-  std::string pos = total_ > 0 ? std::to_string(done_) + "/" + std::to_string(total_) : std::to_string(done_);
+  // with an unknown total the position means nothing on its own: the status says what was done
+  std::string pos = total_ > 0 ? std::to_string(done_) + "/" + std::to_string(total_) + " " : "";
   if (tty_) {
-    std::fprintf(stderr, "\r\033[K%s %s%s %.0fs %s", label_.c_str(), bar, pos.c_str(), el, status_.c_str());
+    std::fprintf(stderr, "\r\033[K%s %s%s%.0fs %s", label_.c_str(), bar, pos.c_str(), el, status_.c_str());
     if (final_line) std::fputc('\n', stderr);
   } else {
-    std::fprintf(stderr, "%s %s%s %.0fs %s\n", label_.c_str(), bar, pos.c_str(), el, status_.c_str());
+    std::fprintf(stderr, "%s %s%s%.0fs %s\n", label_.c_str(), bar, pos.c_str(), el, status_.c_str());
   }
   std::fflush(stderr);
 }

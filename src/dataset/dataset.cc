@@ -65,7 +65,8 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   std::unordered_set<IdString> trace_ids;
   auto count = [&] {
     if ((++records & 0xfffff) == 0)
-      progress.update(records, cat(out.slices.size(), " slices, ", miner.templates().size(), " templates"));
+      progress.update(records, cat(records, " records, ", out.slices.size(), " slices, ", miner.templates().size(),
+                                   " templates"));
   };
   RecordHooks hooks;
   hooks.metric = [&](MetricPoint& m) {
@@ -104,7 +105,7 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   // source's catalog while slicing (the extractor and the observers do).
   SliceOptions slice_options = options.slice;
   slice_options.read_ahead = !extractor && observers.empty();
-  out.slice_stats = slice_source(source, slice_options, sink, hooks);
+  out.slice_stats = slice_source(source, slice_options, sink, hooks, false);  // the "prepare" line reports
   for (auto* o : observers) o->finish(catalog);
   progress.finish(cat(out.slices.size(), " slices, ", records, " records, ", miner.templates().size(), " templates"));
 

@@ -291,13 +291,13 @@ EvalResult run_eval(const EvalRequest& o) {
   res.split = make_split(o.split, data.faults, data.slices.front().start, data.slices.back().end);
   const double coverage = trace_log_coverage(data.slices);
   res.ad_view = resolve_ad_view(config.ad_view, coverage);
-  const bool metrics_view = res.ad_view == "metrics";
-  ed.ad_metrics_view = metrics_view;
+  const bool metrics_view = res.ad_view != "all";  // a restricted AD view
+  ed.ad_view = res.ad_view;
   std::vector<FeatureSlice> metric_slices;
   if (metrics_view)
-    for (const auto& s : data.slices) metric_slices.push_back(rslicer::metrics_view(s));
+    for (const auto& s : data.slices) metric_slices.push_back(ad_view_of(s, res.ad_view));
   say(o.progress, cat("traces/logs cover ", static_cast<int>(coverage * 100), " % of slices: anomaly detection uses ",
-                      metrics_view ? "the metrics view" : "all modalities"));
+                      metrics_view ? "the " + res.ad_view + " view" : std::string("all modalities")));
 
   Representation untrained_rep;
   if (with_untrained) {

@@ -50,7 +50,7 @@ struct EvalResult {
   nlohmann::json partition;         // our runtime states (first fold)
   nlohmann::json config;            // what metrics.json records under "config"
   nlohmann::json metrics;           // metrics.json
-  std::string ad_view;              // "all" or "metrics"
+  std::string ad_view;              // "all", "metrics" or "metrics+traces"
   double stride_s = 60;
   std::string report_html;          // path of report.html
   double seconds = 0;

@@ -81,9 +81,9 @@ MethodOutput heads_method(const FoldContext& c, const Representation& rep, bool 
   if (d.features && d.deviations) {
     ranker = ZeroLabelRanker::fit(*d.features, *d.deviations, &rep.slices, *d.catalog, ranker_options(c.heads));
     in.ranker = &*ranker;
-    if (d.ad_metrics_view)
+    if (d.ad_view != "all")
       in.ad_ranker = &ad_ranker.emplace(
-          ZeroLabelRanker::fit(*d.features, *d.deviations, &rep.slices, *d.catalog, ranker_options(c.heads, true)));
+          ZeroLabelRanker::fit(*d.features, *d.deviations, &rep.slices, *d.catalog, ranker_options(c.heads, d.ad_view)));
     in.event_names = d.event_names;
     in.kpi_slots = d.kpi_slots;
   }
@@ -118,7 +118,7 @@ MethodOutput heads_method(const FoldContext& c, const Representation& rep, bool 
 
   out.info = h.info();
   out.info["fold"] = c.fold->name;
-  out.info["ad_view"] = rep.ad_view.empty() ? "all modalities" : "metrics only (traces/logs masked)";
+  out.info["ad_view"] = rep.ad_view.empty() ? std::string("all") : d.ad_view;
   out.info["spot_final_threshold"] = t.thresholds.empty() ? h.info().value("spot_initial_threshold", 0.0)
                                                           : t.thresholds.back();
   out.partition = Json::parse(h.partition().to_json());

@@ -537,17 +537,22 @@ std::vector<EventDeviation> FeatureExtractor::add_event_tokens(FeatureSlice& fs,
 
 // ---------------------------------------------------------------- views
 
-FeatureSlice metrics_view(const FeatureSlice& slice) {
+FeatureSlice ad_view_of(const FeatureSlice& slice, const std::string& view) {
+  if (view == "all") return slice;
+  RSLICER_CHECK(view == "metrics" || view == "metrics+traces", InvalidInput,
+                "AD view must be all, metrics or metrics+traces, got '", view, "'");
   FeatureSlice out = slice;
-  for (Modality m : {Modality::kTraces, Modality::kLogs}) {
+  std::vector<Modality> drop = {Modality::kLogs};
+  if (view == "metrics") drop.push_back(Modality::kTraces);
+  for (Modality m : drop) {
     TokenSet& t = out.tokens[static_cast<int>(m)];
     t.values.clear();
     t.pieces.clear();
     t.entities.clear();
     t.kinds.clear();
     t.keys.clear();
+    out.mask.bits &= static_cast<std::uint8_t>(~(1u << static_cast<int>(m)));
   }
-  out.mask.bits &= static_cast<std::uint8_t>(1u << static_cast<int>(Modality::kMetrics));
   return out;
 }
 

@@ -157,10 +157,12 @@ class FeatureExtractor {
   std::unique_ptr<Impl> impl_;
 };
 
-// The slice with its trace and log tokens removed and only the metrics
-// modality set: the view anomaly detection uses where traces and logs exist
-// only around faults (their presence alone would leak the label).
-FeatureSlice metrics_view(const FeatureSlice& slice);
+// The slice as an anomaly-detection view sees it: "all" unchanged, "metrics"
+// with its trace and log tokens removed, "metrics+traces" with its log tokens
+// removed. Where a modality exists only around faults (TrainTicket's logs,
+// and its traces outside TraStrainer's days) its presence alone would leak
+// the label, so AD must not see it. InvalidInput on another view name.
+FeatureSlice ad_view_of(const FeatureSlice& slice, const std::string& view);
 // Share of slices holding traces or logs.
 double trace_log_coverage(const std::vector<FeatureSlice>& slices, const std::vector<size_t>& which = {});
 

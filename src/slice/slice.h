@@ -141,8 +141,9 @@ struct RecordHooks {
   std::function<void(LogRecord&)> log;
 };
 
-// Reads a whole source through a Slicer; calls `sink` for every slice.
+// Reads a whole source through a Slicer; calls `sink` for every slice. `progress`: a "reading" line on stderr
+// (callers with their own progress line pass false).
 SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
-                        const std::function<void(Slice&&)>& sink, const RecordHooks& hooks = {});
+                        const std::function<void(Slice&&)>& sink, const RecordHooks& hooks = {}, bool progress = true);
 
 }  // namespace rslicer

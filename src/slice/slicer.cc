@@ -305,11 +305,11 @@ void Slicer::finalize(Slice& s, const std::vector<SpanKeys>& span_keys) {
 void Slicer::finish() { emit_until(INT64_MAX); }
 
 SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
-                        const std::function<void(Slice&&)>& sink, const RecordHooks& hooks) {
+                        const std::function<void(Slice&&)>& sink, const RecordHooks& hooks, bool show_progress) {
   Slicer slicer(options, source.faults(), sink);
   auto stream = source.open();
   if (options.read_ahead) stream = std::make_unique<PrefetchStream>(std::move(stream));
-  Progress progress("reading", -1);
+  Progress progress("reading", -1, show_progress);
   RecordBatch batch;
   std::int64_t n = 0, next_report = 1 << 16;
   while (stream->next_batch(batch)) {
@@ -322,7 +322,7 @@ SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
       for (auto& l : batch.logs) hooks.log(l);
     for_each_in_time_order(batch, [&](auto&& r) { slicer.push(std::move(r)); });
     if (n >= next_report) {
-      progress.update(n, cat(slicer.stats().slices, " slices"));
+      progress.update(n, cat(n, " records, ", slicer.stats().slices, " slices"));
       next_report = n + (1 << 16);
     }
   }

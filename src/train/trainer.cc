@@ -76,9 +76,9 @@ const config::Schema<TrainConfig>& TrainConfig::schema() {
           .num("embed_batch", &TrainConfig::embed_batch, "batch size when embedding", Range::at_least(1))
           .sub("heads", &TrainConfig::heads, "the state-aware heads fitted after the encoder")
           .text("ad_view", &TrainConfig::ad_view,
-                "AD embeddings: all, metrics (traces/logs masked), auto = metrics when traces/logs cover under half "
-                "of the training slices",
-                {"auto", "all", "metrics"})
+                "AD embeddings: all, metrics (traces/logs masked), metrics+traces (logs masked), auto = metrics when "
+                "traces/logs cover under half of the training slices, else all",
+                {"auto", "all", "metrics", "metrics+traces"})
           .rule([](const TrainConfig& c, const std::string&) {
             RSLICER_CHECK(c.batch_runs * c.run_len >= 2, InvalidInput, "batch_runs * run_len must be >= 2 (got ",
                           c.batch_runs, " x ", c.run_len, ")");

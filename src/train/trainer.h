@@ -55,8 +55,9 @@ struct TrainConfig {
   bool weak_labels = true;          // use fault labels of the training part for L_anom
   std::int64_t embed_batch = 256;   // batch size when embedding
   HeadOptions heads;                // the state-aware heads fitted after the encoder
-  std::string ad_view = "auto";     // AD embeddings: all, metrics (traces/logs masked), auto = metrics when
-                                    // traces/logs cover under half of the training slices
+  std::string ad_view = "auto";     // AD embeddings: all, metrics (traces/logs masked), metrics+traces (logs
+                                    // masked), auto = metrics when traces/logs cover under half of the training
+                                    // slices, else all
   static const config::Schema<TrainConfig>& schema();
 };
 // Reads a JSON file over `base` (config::from_json: an unknown key at any

@@ -152,3 +152,36 @@ TEST(FlatFeatures, LayoutAndValues) {
 
 }  // namespace
 }  // namespace rslicer
+
+namespace rslicer {
+namespace {
+
+TEST(AdView, MasksTheModalitiesTheViewDoesNotSee) {
+  FeatureSlice s;
+  for (int m = 0; m < kNumModalities; ++m) {
+    s.tokens[m].dim = 1;
+    s.tokens[m].values = {1.0f};
+    s.tokens[m].pieces.assign(kMaxPieces, 1);
+    s.tokens[m].entities = {0};
+    s.tokens[m].kinds = {1};
+    s.tokens[m].keys = {42};
+    s.mask.set(static_cast<Modality>(m));
+  }
+  auto has = [](const FeatureSlice& v, Modality m) {
+    return v.mask.has(m) && v.tokens[static_cast<int>(m)].size() == 1;
+  };
+  const FeatureSlice all = ad_view_of(s, "all");
+  EXPECT_TRUE(has(all, Modality::kMetrics) && has(all, Modality::kTraces) && has(all, Modality::kLogs));
+  const FeatureSlice mt = ad_view_of(s, "metrics+traces");
+  EXPECT_TRUE(has(mt, Modality::kMetrics) && has(mt, Modality::kTraces));
+  EXPECT_FALSE(mt.mask.has(Modality::kLogs));
+  EXPECT_EQ(mt.tokens[static_cast<int>(Modality::kLogs)].size(), 0u);
+  const FeatureSlice m = ad_view_of(s, "metrics");
+  EXPECT_TRUE(has(m, Modality::kMetrics));
+  EXPECT_FALSE(m.mask.has(Modality::kTraces) || m.mask.has(Modality::kLogs));
+  EXPECT_EQ(m.tokens[static_cast<int>(Modality::kTraces)].size(), 0u);
+  EXPECT_THROW(ad_view_of(s, "logs"), InvalidInput);
+}
+
+}  // namespace
+}  // namespace rslicer
