@@ -176,7 +176,9 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     for (const auto* c : ft_cases) x.push_back(h.case_vector(in, c->slices, c->start, kind));
     return x;
   };
-  for (const char* kind : {"delta", "mean", "both"}) {
+  std::vector<std::string> kinds = {"delta", "mean", "both"};
+  if (in.ranker) kinds.push_back("events");  // last: the embedding kinds win ties
+  for (const std::string& kind : kinds) {
     const auto x = vectors(kind);
     for (int k : {1, 3, 5}) {
       TriageOptions to = options.triage;
@@ -279,11 +281,12 @@ std::vector<int> FailureHeads::states(const std::vector<SliceEmbedding>& slices)
   return out;
 }
 
-ZeroLabelOptions ranker_options(const HeadOptions& options, bool metrics_only) {
+ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& ad_view) {
   ZeroLabelOptions zo;
   zo.kind = options.rcl.kind;
-  zo.embedding_signals = options.rcl_embedding_signals && !metrics_only;
-  if (metrics_only) zo.span_patterns = zo.call_edges = zo.log_lines = false;
+  zo.embedding_signals = options.rcl_embedding_signals && ad_view == "all";
+  if (ad_view != "all") zo.span_patterns = zo.log_lines = false;
+  if (ad_view == "metrics") zo.call_edges = false;
   return zo;
 }
 
@@ -331,6 +334,20 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
 
 std::vector<float> FailureHeads::case_vector(const HeadInputs& in, const std::vector<size_t>& case_slices, TimeUs start,
                                              const std::string& kind) const {
+  if (kind == "events") {
+    // which zero-label signals make the case's top entity surprising (its pattern, scaled to its largest):
+    // a missing log step, an ERROR step, a call lag, a KPI family ... tell fault types apart
+    RSLICER_CHECK(in.ranker != nullptr, InvalidInput, "heads: the events triage vector needs the zero-label ranker");
+    std::vector<float> v(in.ranker->signal_names().size(), 0.0f);
+    const auto r = in.ranker->rank(case_slices);
+    if (!r.empty()) {
+      double top = 0;
+      for (double x : r[0].surprise) top = std::max(top, x);
+      for (size_t j = 0; j < v.size() && j < r[0].surprise.size(); ++j)
+        v[j] = top > 0 ? static_cast<float>(r[0].surprise[j] / top) : 0.0f;
+    }
+    return v;
+  }
   const auto& s = *in.slices;
   size_t dim = s.empty() ? 0 : s[0].state.size();
   std::vector<float> m = mean_state(s, case_slices, dim);

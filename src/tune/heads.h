@@ -6,15 +6,18 @@
 //                one for the AD view and one for the main view;
 //   AD           kNN distance to normal training slices of the same state,
 //                calibrated per state, thresholded by SPOT (its calibrated
-//                state is saved, detect runs it on over new data);
-//   triage       kNN on case vectors (case mean, change against the minutes
-//                before, or both; kind and k chosen by leave-one-case-out on
-//                the training cases) - only when the training data has labels;
-//   root cause   each entity's embedding against its own normal profile,
-//                plus per-entity evidence from the raw data (metric deviation,
-//                spans, logs); an unsupervised ranking or a listwise linear
-//                head, chosen by leave-one-case-out on the training cases
-//                (only the unsupervised ranking without labels).
+//                state is saved, detect runs it on over new data); or the
+//                case's most surprising entity by the zero-label signals,
+//                with its own SPOT (ad_score "both": either alarms);
+//   triage       kNN on case vectors (case mean embedding, its change against
+//                the minutes before, both, or the pattern of zero-label
+//                signals of the top entity; kind and k chosen by
+//                leave-one-case-out on the training cases) - only when the
+//                training data has labels;
+//   root cause   the zero-label ranking (tasks/zero_label.h); with labelled
+//                training cases, label-trained heads on each entity's
+//                embedding deviation and raw evidence compete with it by
+//                leave-one-case-out on the training cases.
 //
 // What needs no labels (partitions, AD references and threshold) is fitted
 // without them; labels, when present, only remove faulty slices from the AD
@@ -87,14 +90,15 @@ struct HeadInputs {
   const ZeroLabelRanker* ranker = nullptr;  // the zero-label ranking of this data (null: not available)
   const std::unordered_map<std::uint64_t, std::string>* event_names = nullptr;  // for its evidence
   const std::vector<std::string>* kpi_slots = nullptr;
-  // the AD event score's ranker (null: `ranker`); a metrics-only one when AD uses the metrics view, so that the
-  // mere presence of traces and logs cannot raise it
+  // the AD event score's ranker (null: `ranker`). eval restricts it to the AD view's modalities where the mere
+  // presence of traces or logs marks the labelled faults (TrainTicket's Nezha folder), so it cannot leak them
   const ZeroLabelRanker* ad_ranker = nullptr;
 };
 
-// The zero-label ranker options of the heads: for root cause, or (metrics_only) for the AD event score of a
-// metrics-view AD, with only the metric family.
-ZeroLabelOptions ranker_options(const HeadOptions& options, bool metrics_only = false);
+// The zero-label ranker options of the heads: for root cause (ad_view "all"), or for the AD event score of a
+// restricted AD view: "metrics" keeps the metric family only, "metrics+traces" the metric family and the call
+// edges (span patterns and ERROR lines come from logs).
+ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& ad_view = "all");
 
 // A labelled case of the training part.
 struct TrainingCase {
