@@ -224,6 +224,9 @@ void evaluate(const EvalData& ed, const std::vector<Method>& ms,
       if (untrained) res.projection[untrained->name] = project(*untrained, c, ed.faults);
     }
   }
+  // distinct training cases (leave-one-case-out trains on every case but one in each fold)
+  std::sort(res.train_cases.begin(), res.train_cases.end());
+  res.train_cases.erase(std::unique(res.train_cases.begin(), res.train_cases.end()), res.train_cases.end());
   for (auto& r : res.runs)
     if (r.ad) sort_timeline(*r.ad);
   for (const auto& r : res.runs) res.scores.push_back(score(r, ed, res.test_cases, o, seed));

@@ -44,7 +44,7 @@ struct EvalResult {
   CaseSplit split;
   std::vector<MethodResult> runs;   // pooled over folds, in methods() order (ours first)
   std::vector<MethodScores> scores; // aligned with runs
-  std::vector<size_t> train_cases, test_cases;  // pooled
+  std::vector<size_t> train_cases, test_cases;  // test: pooled over folds; train: distinct, index order
   std::vector<FaultEvent> faults;
   std::map<std::string, std::vector<ProjectionPoint>> projection;  // by representation (first fold)
   nlohmann::json partition;         // our runtime states (first fold)
