@@ -38,13 +38,13 @@ std::vector<SliceEmbedding> EmbeddingModel::embed(const std::vector<FeatureSlice
   return embed_slices(*encoder_, slices, config_.embed_batch, progress);
 }
 
-std::vector<SliceEmbedding> EmbeddingModel::embed_ad_view(const std::vector<FeatureSlice>& slices,
-                                                          bool progress) const {
-  if (ad_view_ == "all") return embed(slices, progress);
-  std::vector<FeatureSlice> view;
-  view.reserve(slices.size());
-  for (const auto& s : slices) view.push_back(ad_view_of(s, ad_view_));
-  return embed(view, progress);
+std::vector<SliceEmbedding> EmbeddingModel::embed_view(const std::vector<FeatureSlice>& slices,
+                                                       const std::string& view, bool progress) const {
+  if (view == "all") return embed(slices, progress);
+  std::vector<FeatureSlice> viewed;
+  viewed.reserve(slices.size());
+  for (const auto& s : slices) viewed.push_back(ad_view_of(s, view));
+  return embed(viewed, progress);
 }
 
 const FailureHeads& EmbeddingModel::heads() const {

@@ -52,9 +52,13 @@ class EmbeddingModel {
   // One embedding per slice, in order (eval mode, no grad). Sets
   // at::set_num_threads(config().threads).
   std::vector<SliceEmbedding> embed(const std::vector<FeatureSlice>& slices, bool progress = false) const;
-  // The embeddings anomaly detection uses: the same as embed() for the "all"
-  // view, the metrics view's otherwise (ad_view()).
-  std::vector<SliceEmbedding> embed_ad_view(const std::vector<FeatureSlice>& slices, bool progress = false) const;
+  // The embeddings of the slices as an AD view sees them (ad_view_of): the same as embed() for "all".
+  std::vector<SliceEmbedding> embed_view(const std::vector<FeatureSlice>& slices, const std::string& view,
+                                         bool progress = false) const;
+  // embed_view() with this model's AD view (ad_view()).
+  std::vector<SliceEmbedding> embed_ad_view(const std::vector<FeatureSlice>& slices, bool progress = false) const {
+    return embed_view(slices, ad_view_, progress);
+  }
 
   const TrainConfig& config() const { return config_; }
   RuntimeEncoder& encoder() const { return *encoder_; }

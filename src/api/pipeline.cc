@@ -115,11 +115,7 @@ TrainSummary train_model(const TrainRequest& rq) {
                                 summary.ad_view.c_str());
   const std::vector<SliceEmbedding> emb = model.embed(d.slices, rq.progress);
   std::vector<SliceEmbedding> ad_emb;
-  if (summary.ad_view != "all") {
-    std::vector<FeatureSlice> view;
-    for (const auto& s : d.slices) view.push_back(ad_view_of(s, summary.ad_view));
-    ad_emb = model.embed(view, rq.progress);
-  }
+  if (summary.ad_view != "all") ad_emb = model.embed_view(d.slices, summary.ad_view, rq.progress);
   const EntityDirectory entities = entity_directory(d.catalog);
   HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
   const ZeroLabelRanker ranker = zero_label_ranker(d, emb, config.heads);

@@ -294,13 +294,13 @@ EvalResult run_eval(const EvalRequest& o) {
   res.split = make_split(o.split, data.faults, data.slices.front().start, data.slices.back().end);
   const double coverage = trace_log_coverage(data.slices);
   res.ad_view = resolve_ad_view(config.ad_view, coverage);
-  const bool metrics_view = res.ad_view != "all";  // a restricted AD view
+  const bool restricted_view = res.ad_view != "all";  // AD sees fewer modalities
   ed.ad_view = res.ad_view;
-  std::vector<FeatureSlice> metric_slices;
-  if (metrics_view)
-    for (const auto& s : data.slices) metric_slices.push_back(ad_view_of(s, res.ad_view));
+  std::vector<FeatureSlice> ad_slices;
+  if (restricted_view)
+    for (const auto& s : data.slices) ad_slices.push_back(ad_view_of(s, res.ad_view));
   say(o.progress, cat("traces/logs cover ", static_cast<int>(coverage * 100), " % of slices: anomaly detection uses ",
-                      metrics_view ? "the " + res.ad_view + " view" : std::string("all modalities")));
+                      restricted_view ? "the " + res.ad_view + " view" : std::string("all modalities")));
 
   Representation untrained_rep;
   if (with_untrained) {
@@ -308,7 +308,7 @@ EvalResult run_eval(const EvalRequest& o) {
     auto untrained = EmbeddingModel::untrained(config, data);
     untrained_rep.name = "raw_backbone";
     untrained_rep.slices = untrained->embed(data.slices, o.progress);
-    if (metrics_view) untrained_rep.ad_view = untrained->embed(metric_slices, o.progress);
+    if (restricted_view) untrained_rep.ad_view = untrained->embed(ad_slices, o.progress);
   }
 
   Json fold_models = Json::array();
@@ -351,7 +351,7 @@ EvalResult run_eval(const EvalRequest& o) {
     Representation ours;
     ours.name = "rslicer";
     ours.slices = model->embed(data.slices, o.progress);
-    if (metrics_view) ours.ad_view = model->embed(metric_slices, o.progress);
+    if (restricted_view) ours.ad_view = model->embed(ad_slices, o.progress);
     if (shared_encoder) shared_rep = ours;
     return ours;
   };
