@@ -18,6 +18,7 @@ done
 packages=(
   build-essential cmake ccache pkg-config git
   zlib1g-dev libisal-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libjemalloc-dev
+  protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libtorch-dev libopenblas0-pthread
   python3 python3-numpy python3-pandas python3-torch

@@ -3,6 +3,8 @@
 // ExportLogsServiceRequest JSON object per line, in *.json / *.jsonl /
 // *.ndjson files (plain or gzip) under a folder, or one such file. Labels
 // come from faults.json / labels.json beside the data. See docs/formats.md.
+// A line's request is decoded by OtlpDecoder (otlp_decode.cc); this file
+// finds the files, streams their lines in time order and reads the labels.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include "core/time.h"
 #include "ingest/aiops22_shared.h"
 #include "ingest/formats.h"
+#include "ingest/otlp_decode.h"
 
 namespace rslicer {
 
@@ -53,104 +56,11 @@ bool looks_like_otlp(std::string_view line) {
          head.find("\"resourceLogs\"") != std::string_view::npos;
 }
 
-// Integer fields (int64/uint64/fixed64) are strings in OTLP/JSON; accept numbers too.
-std::optional<std::int64_t> json_int(const json& j) {
-  if (j.is_number_integer()) return j.get<std::int64_t>();
-  if (j.is_number_unsigned()) return static_cast<std::int64_t>(j.get<std::uint64_t>());
-  if (j.is_number_float()) {
-    const double d = j.get<double>();
-    if (std::isfinite(d)) return static_cast<std::int64_t>(d);
-    return std::nullopt;
-  }
-  if (j.is_string()) return parse_int(j.get_ref<const std::string&>());
-  return std::nullopt;
-}
-
-// Doubles are numbers, or "NaN" / "Infinity" / "-Infinity" strings.
-std::optional<double> json_double(const json& j) {
-  if (j.is_number()) return j.get<double>();
-  if (j.is_string()) return parse_double(j.get_ref<const std::string&>());
-  return std::nullopt;
-}
-
 const json* member(const json& j, const char* key) {
   if (!j.is_object()) return nullptr;
   auto it = j.find(key);
   return it == j.end() ? nullptr : &*it;
 }
-
-// An AnyValue as text: strings as they are, numbers and booleans printed,
-// arrays and key-value lists as compact JSON.
-std::string any_value_text(const json& v) {
-  if (!v.is_object()) return v.is_string() ? v.get<std::string>() : v.dump();
-  if (const json* s = member(v, "stringValue"); s && s->is_string()) return s->get<std::string>();
-  if (const json* i = member(v, "intValue")) {
-    if (auto n = json_int(*i)) return std::to_string(*n);
-  }
-  if (const json* d = member(v, "doubleValue")) {
-    if (auto x = json_double(*d)) return ingest_detail::format_double(*x);
-  }
-  if (const json* b = member(v, "boolValue"); b && b->is_boolean()) return b->get<bool>() ? "true" : "false";
-  if (const json* b = member(v, "bytesValue"); b && b->is_string()) return b->get<std::string>();
-  if (const json* a = member(v, "arrayValue")) return a->dump(-1, ' ', false, json::error_handler_t::replace);
-  if (const json* k = member(v, "kvlistValue")) return k->dump(-1, ' ', false, json::error_handler_t::replace);
-  return "";
-}
-
-// Value of attribute `key` in an OTLP attribute list, as text ("" when absent).
-std::string attribute(const json* attrs, const char* key) {
-  if (!attrs || !attrs->is_array()) return "";
-  for (const auto& kv : *attrs) {
-    const json* k = member(kv, "key");
-    if (k && k->is_string() && k->get_ref<const std::string&>() == key) {
-      const json* v = member(kv, "value");
-      return v ? any_value_text(*v) : "";
-    }
-  }
-  return "";
-}
-
-// "{k1=v1,k2=v2}" of a data point's attributes, keys sorted; "" when none.
-std::string attributes_suffix(const json* attrs) {
-  if (!attrs || !attrs->is_array() || attrs->empty()) return "";
-  std::vector<std::pair<std::string, std::string>> kv;
-  for (const auto& a : *attrs) {
-    const json* k = member(a, "key");
-    const json* v = member(a, "value");
-    if (k && k->is_string()) kv.emplace_back(k->get<std::string>(), v ? any_value_text(*v) : "");
-  }
-  if (kv.empty()) return "";
-  std::sort(kv.begin(), kv.end());
-  std::string out = "{";
-  for (size_t i = 0; i < kv.size(); ++i) {
-    if (i) out.push_back(',');
-    out += kv[i].first;
-    out.push_back('=');
-    out += kv[i].second;
-  }
-  out.push_back('}');
-  return out;
-}
-
-// The scope arrays under a resource: scopeMetrics (current) or
-// instrumentationLibraryMetrics (OTLP < 0.15), same for spans and logs.
-const json* scopes(const json& resource_block, const char* current, const char* legacy) {
-  if (const json* s = member(resource_block, current); s && s->is_array()) return s;
-  if (const json* s = member(resource_block, legacy); s && s->is_array()) return s;
-  return nullptr;
-}
-
-LogLevel level_of_severity_number(std::int64_t n) {
-  if (n >= 1 && n <= 4) return LogLevel::kTrace;
-  if (n >= 5 && n <= 8) return LogLevel::kDebug;
-  if (n >= 9 && n <= 12) return LogLevel::kInfo;
-  if (n >= 13 && n <= 16) return LogLevel::kWarn;
-  if (n >= 17 && n <= 20) return LogLevel::kError;
-  if (n >= 21 && n <= 24) return LogLevel::kFatal;
-  return LogLevel::kUnknown;
-}
-
-bool is_zero_id(const std::string& id) { return id.find_first_not_of('0') == std::string::npos; }
 
 struct Sink {
   Catalog* catalog;
@@ -163,8 +73,9 @@ struct Modalities {
   bool metrics = true, traces = true, logs = true;
 };
 
-// Reads one OTLP/JSON-lines file; each line's records are sorted by time and
-// emitted before the next line is read.
+// Reads one OTLP/JSON-lines file; each line is decoded by OtlpDecoder
+// (otlp_decode.h), its records sorted by time and emitted before the next
+// line is read.
 class OtlpFileStream : public RecordStream {
  public:
   OtlpFileStream(std::string path, Sink sink, Modalities want, std::int64_t line_limit = -1)
@@ -217,281 +128,16 @@ class OtlpFileStream : public RecordStream {
     }
   }
 
-  void reject(const char* category, const std::string& detail) {
-    sink_.stats->reject(path_, lines_->line_number(), category, detail);
-  }
-
+  // The line's records go to buffer_ (sorted by time by next()), its
+  // problems to the sink's stats with path_:line.
   void parse_line(std::string_view line) {
     if (trim(line).empty()) return;
-    const json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      reject("bad_json", cat("not a JSON object: '", line.substr(0, 60), line.size() > 60 ? "...'" : "'"));
-      return;
-    }
-    const json* rm = member(j, "resourceMetrics");
-    const json* rs = member(j, "resourceSpans");
-    const json* rl = member(j, "resourceLogs");
-    if (!rm && !rs && !rl) {
-      reject("unknown_object", "line holds none of resourceMetrics, resourceSpans, resourceLogs");
-      return;
-    }
-    if (rm && want_.metrics) {
-      if (!rm->is_array()) reject("bad_otlp", "resourceMetrics is not an array");
-      else for (const auto& r : *rm) resource_metrics(r);
-    }
-    if (rs && want_.traces) {
-      if (!rs->is_array()) reject("bad_otlp", "resourceSpans is not an array");
-      else for (const auto& r : *rs) resource_spans(r);
-    }
-    if (rl && want_.logs) {
-      if (!rl->is_array()) reject("bad_otlp", "resourceLogs is not an array");
-      else for (const auto& r : *rl) resource_logs(r);
-    }
-  }
-
-  // Entity of a resource: k8s.pod.name -> pod (service from service.name,
-  // node from k8s.node.name / host.name); else service.name -> service;
-  // else k8s.node.name / host.name -> node. kNoId when none is set.
-  Id resource_entity(const json& block) {
-    const json* attrs = nullptr;
-    if (const json* res = member(block, "resource")) attrs = member(*res, "attributes");
-    const std::string pod = attribute(attrs, "k8s.pod.name");
-    const std::string service = attribute(attrs, "service.name");
-    std::string node = attribute(attrs, "k8s.node.name");
-    if (node.empty()) node = attribute(attrs, "host.name");
-    Catalog& c = *sink_.catalog;
-    if (!pod.empty()) {
-      const Id id = c.entity(pod, EntityKind::kPod, service);
-      if (!node.empty() && c.entity_info[id].node == kNoId && node != pod) {
-        const Id nid = c.entity(node, EntityKind::kNode);
-        c.entity_info[id].node = nid;
-      }
-      return id;
-    }
-    if (!service.empty()) return c.entity(service, EntityKind::kService);
-    if (!node.empty()) return c.entity(node, EntityKind::kNode);
-    return kNoId;
-  }
-
-  bool time_of(const json& obj, const char* key, std::int64_t& ns) {
-    const json* t = member(obj, key);
-    if (!t) return false;
-    const auto v = json_int(*t);
-    if (!v || *v <= 0) return false;
-    ns = *v;
-    return true;
-  }
-
-  void emit_point(TimeUs t, Id entity, const std::string& kpi, std::optional<double> v) {
-    if (!v || !std::isfinite(*v)) {
-      ++sink_.counts->metric_non_finite;
-      return;
-    }
-    ++sink_.counts->metric_points;
-    buffer_.emplace_back(MetricPoint{t, entity, sink_.catalog->kpis.intern(kpi), *v});
-  }
-
-  void resource_metrics(const json& block) {
-    const json* sc = scopes(block, "scopeMetrics", "instrumentationLibraryMetrics");
-    if (!sc) return;
-    const Id entity = resource_entity(block);
-    for (const auto& s : *sc) {
-      const json* metrics = member(s, "metrics");
-      if (!metrics || !metrics->is_array()) continue;
-      for (const auto& m : *metrics) {
-        const json* name_j = member(m, "name");
-        if (!name_j || !name_j->is_string() || name_j->get_ref<const std::string&>().empty()) {
-          reject("missing_field", "metric without a name");
-          continue;
-        }
-        const std::string& name = name_j->get_ref<const std::string&>();
-        const char* type = nullptr;
-        const json* data = nullptr;
-        for (const char* t : {"gauge", "sum", "histogram", "exponentialHistogram", "summary"}) {
-          if ((data = member(m, t))) {
-            type = t;
-            break;
-          }
-        }
-        if (!data) {
-          reject("bad_otlp", cat("metric '", name, "' has no gauge, sum, histogram, exponentialHistogram or summary"));
-          continue;
-        }
-        const json* points = member(*data, "dataPoints");
-        if (!points || !points->is_array()) continue;
-        for (const auto& dp : *points) {
-          if (entity == kNoId) {
-            reject("missing_entity", cat("metric '", name,
-                                         "': resource has none of k8s.pod.name, service.name, k8s.node.name, host.name"));
-            continue;
-          }
-          std::int64_t ns = 0;
-          if (!time_of(dp, "timeUnixNano", ns)) {
-            reject("bad_time", cat("metric '", name, "': data point without a valid timeUnixNano"));
-            continue;
-          }
-          const TimeUs t = ns / 1000;
-          ++sink_.counts->metric_rows;
-          const std::int64_t flags = member(dp, "flags") ? json_int(*member(dp, "flags")).value_or(0) : 0;
-          if (flags & 1) {  // FLAG_NO_RECORDED_VALUE
-            ++sink_.counts->metric_non_finite;
-            continue;
-          }
-          const std::string attrs = attributes_suffix(member(dp, "attributes"));
-          const std::string_view tp(type);
-          if (tp == "gauge" || tp == "sum") {
-            std::optional<double> v;
-            if (const json* d = member(dp, "asDouble")) v = json_double(*d);
-            else if (const json* i = member(dp, "asInt")) {
-              if (auto n = json_int(*i)) v = static_cast<double>(*n);
-            } else v = 0.0;  // proto3 JSON omits zero values
-            emit_point(t, entity, name + attrs, v);
-            continue;
-          }
-          // histogram, exponentialHistogram, summary: count, sum, mean, min, max, quantiles
-          std::optional<double> count = 0.0, sum;
-          if (const json* c = member(dp, "count")) {
-            if (auto n = json_int(*c)) count = static_cast<double>(*n);
-            else count = std::nullopt;
-          }
-          if (const json* s2 = member(dp, "sum")) sum = json_double(*s2);
-          emit_point(t, entity, name + ".count" + attrs, count);
-          if (sum) {
-            emit_point(t, entity, name + ".sum" + attrs, sum);
-            if (count && *count > 0) emit_point(t, entity, name + ".mean" + attrs, *sum / *count);
-          }
-          for (const char* k : {"min", "max"}) {
-            if (const json* x = member(dp, k)) emit_point(t, entity, cat(name, ".", k, attrs), json_double(*x));
-          }
-          if (const json* qs = member(dp, "quantileValues"); qs && qs->is_array()) {
-            for (const auto& q : *qs) {
-              const double quantile = member(q, "quantile") ? json_double(*member(q, "quantile")).value_or(0) : 0;
-              const std::optional<double> value = member(q, "value") ? json_double(*member(q, "value")) : 0.0;
-              char pct[32];
-              std::snprintf(pct, sizeof pct, "%.6g", quantile * 100);  // 0.999 -> "99.9"
-              emit_point(t, entity, cat(name, ".p", pct, attrs), value);
-            }
-          }
-        }
-      }
-    }
-  }
-
-  void resource_spans(const json& block) {
-    const json* sc = scopes(block, "scopeSpans", "instrumentationLibrarySpans");
-    if (!sc) return;
-    const Id entity = resource_entity(block);
-    for (const auto& s : *sc) {
-      const json* spans = member(s, "spans");
-      if (!spans || !spans->is_array()) continue;
-      for (const auto& sp : *spans) {
-        if (entity == kNoId) {
-          reject("missing_entity", "span: resource has none of k8s.pod.name, service.name, k8s.node.name, host.name");
-          continue;
-        }
-        Span out;
-        const json* tid = member(sp, "traceId");
-        const json* sid = member(sp, "spanId");
-        if (tid && tid->is_string()) out.trace_id = tid->get<std::string>();
-        if (sid && sid->is_string()) out.span_id = sid->get<std::string>();
-        if (out.trace_id.empty() || out.span_id.empty()) {
-          reject("missing_field", out.trace_id.empty() ? "span without traceId" : "span without spanId");
-          continue;
-        }
-        std::int64_t start_ns = 0, end_ns = 0;
-        if (!time_of(sp, "startTimeUnixNano", start_ns)) {
-          reject("bad_time", cat("span ", out.span_id, ": no valid startTimeUnixNano"));
-          continue;
-        }
-        if (!time_of(sp, "endTimeUnixNano", end_ns)) end_ns = start_ns;
-        if (end_ns < start_ns) {
-          reject("bad_duration", cat("span ", out.span_id, ": endTimeUnixNano before startTimeUnixNano"));
-          continue;
-        }
-        out.start = start_ns / 1000;
-        out.duration_us = (end_ns - start_ns) / 1000;
-        out.entity = entity;
-        if (const json* p = member(sp, "parentSpanId"); p && p->is_string() && !is_zero_id(p->get<std::string>()))
-          out.parent_id = p->get<std::string>();
-        const json* name = member(sp, "name");
-        out.operation = sink_.catalog->operations.intern(name && name->is_string() ? name->get<std::string>() : "");
-        const json* attrs = member(sp, "attributes");
-        std::string code = attribute(attrs, "http.response.status_code");
-        if (code.empty()) code = attribute(attrs, "http.status_code");
-        if (code.empty()) code = attribute(attrs, "rpc.grpc.status_code");
-        if (!code.empty()) {
-          const auto n = parse_int(code);
-          if (n && *n >= 0 && *n < (1LL << 31)) out.status_code = static_cast<std::int32_t>(*n);
-        }
-        std::int64_t otlp_status = 0;
-        if (const json* st = member(sp, "status")) {
-          if (const json* c = member(*st, "code")) {
-            if (c->is_string()) {
-              const std::string v = c->get<std::string>();
-              otlp_status = v == "STATUS_CODE_ERROR" ? 2 : v == "STATUS_CODE_OK" ? 1 : parse_int(v).value_or(0);
-            } else {
-              otlp_status = json_int(*c).value_or(0);
-            }
-          }
-        }
-        out.error = otlp_status == 2 ? true
-                    : otlp_status == 1 ? false
-                                       : ingest_detail::status_implies_error(out.status_code);
-        ++sink_.counts->spans;
-        buffer_.emplace_back(std::move(out));
-      }
-    }
-  }
-
-  void resource_logs(const json& block) {
-    const json* sc = scopes(block, "scopeLogs", "instrumentationLibraryLogs");
-    if (!sc) return;
-    const Id entity = resource_entity(block);
-    for (const auto& s : *sc) {
-      const json* records = member(s, "logRecords");
-      if (!records || !records->is_array()) continue;
-      for (const auto& lr : *records) {
-        if (entity == kNoId) {
-          reject("missing_entity", "log record: resource has none of k8s.pod.name, service.name, k8s.node.name, host.name");
-          continue;
-        }
-        std::int64_t ns = 0;
-        if (!time_of(lr, "timeUnixNano", ns) && !time_of(lr, "observedTimeUnixNano", ns)) {
-          reject("bad_time", "log record without a valid timeUnixNano or observedTimeUnixNano");
-          continue;
-        }
-        LogRecord out;
-        out.time = ns / 1000;
-        out.entity = entity;
-        if (const json* st = member(lr, "severityText"); st && st->is_string())
-          out.level = parse_log_level(st->get_ref<const std::string&>());
-        if (out.level == LogLevel::kUnknown) {
-          if (const json* sn = member(lr, "severityNumber")) {
-            if (sn->is_string()) {
-              // enum name form: "SEVERITY_NUMBER_WARN2"
-              std::string v = sn->get<std::string>();
-              if (starts_with(v, "SEVERITY_NUMBER_")) v = v.substr(16);
-              while (!v.empty() && v.back() >= '0' && v.back() <= '9') v.pop_back();
-              out.level = parse_log_level(v);
-              if (out.level == LogLevel::kUnknown) out.level = level_of_severity_number(json_int(*sn).value_or(0));
-            } else {
-              out.level = level_of_severity_number(json_int(*sn).value_or(0));
-            }
-          }
-        }
-        if (const json* body = member(lr, "body")) out.message = any_value_text(*body);
-        if (const json* t = member(lr, "traceId"); t && t->is_string() && !is_zero_id(t->get<std::string>()))
-          out.trace_id = t->get<std::string>();
-        if (const json* t = member(lr, "spanId"); t && t->is_string() && !is_zero_id(t->get<std::string>()))
-          out.span_id = t->get<std::string>();
-        ++sink_.counts->log_records;
-        buffer_.emplace_back(std::move(out));
-      }
-    }
+    decoder_.decode_json_any(line, buffer_, path_, lines_->line_number(), want_.metrics, want_.traces, want_.logs);
   }
 
   std::string path_;
   Sink sink_;
+  OtlpDecoder decoder_{*sink_.catalog, *sink_.stats, *sink_.counts};
   Modalities want_;
   std::int64_t line_limit_;
   std::int64_t lines_read_ = 0;
@@ -642,7 +288,9 @@ class OtlpSource : public TelemetrySource {
         }
         ev.end = *te;
       } else if (const json* d = member(e, "duration_s")) {
-        const auto ds = json_double(*d);
+        const auto ds = d->is_number()   ? std::optional<double>(d->get<double>())
+                        : d->is_string() ? parse_double(d->get_ref<const std::string&>())
+                                         : std::nullopt;
         if (!ds || !std::isfinite(*ds) || *ds < 0) {
           bad("invalid \"duration_s\"");
           continue;

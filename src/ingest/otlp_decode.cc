@@ -1,0 +1,1156 @@
+// OTLP export requests <-> records (otlp_decode.h). One set of semantic
+// rules (resource -> entity, data point -> KPI points, span status -> error,
+// severity -> level) serves two thin walkers: one over the OTLP/JSON DOM
+// (nlohmann), one over the protobuf messages generated from otlp_proto/.
+#include "ingest/otlp_decode.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+#include <google/protobuf/arena.h>
+#include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/strings.h"
+#include "ingest/aiops22_shared.h"
+#include "otlp_proto/logs_service.pb.h"
+#include "otlp_proto/metrics_service.pb.h"
+#include "otlp_proto/trace_service.pb.h"
+
+namespace rslicer {
+
+namespace {
+
+using nlohmann::json;
+namespace pbc = opentelemetry::proto::common::v1;
+namespace pbr = opentelemetry::proto::resource::v1;
+namespace pbm = opentelemetry::proto::metrics::v1;
+namespace pbt = opentelemetry::proto::trace::v1;
+namespace pbl = opentelemetry::proto::logs::v1;
+namespace pbcm = opentelemetry::proto::collector::metrics::v1;
+namespace pbct = opentelemetry::proto::collector::trace::v1;
+namespace pbcl = opentelemetry::proto::collector::logs::v1;
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+constexpr const char* kEntityKeys = "k8s.pod.name, service.name, k8s.node.name, host.name";
+// Attribute values nested deeper than this are not printed (a hostile body
+// must not exhaust the stack of a recursive printer).
+constexpr int kMaxValueDepth = 256;
+
+// ------------------------------------------------------------ bytes and text
+
+std::string hex_of(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kDigits[b >> 4];
+    out[2 * i + 1] = kDigits[b & 15];
+  }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The bytes a record's id stands for: its hex decoded, or (not hex) its text.
+std::string id_bytes(std::string_view id) {
+  std::string out;
+  if (id.size() % 2 == 0) {
+    out.reserve(id.size() / 2);
+    for (size_t i = 0; i < id.size(); i += 2) {
+      const int hi = hex_digit(id[i]), lo = hex_digit(id[i + 1]);
+      if (hi < 0 || lo < 0) return std::string(id);
+      out.push_back(static_cast<char>(hi * 16 + lo));
+    }
+    return out;
+  }
+  return std::string(id);
+}
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Standard base64 with padding: the proto3 JSON form of bytes.
+std::string base64_of(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    std::uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 2]);
+    out.push_back(kBase64[(v >> 18) & 63]);
+    out.push_back(kBase64[(v >> 12) & 63]);
+    out.push_back(i + 1 < bytes.size() ? kBase64[(v >> 6) & 63] : '=');
+    out.push_back(i + 2 < bytes.size() ? kBase64[v & 63] : '=');
+  }
+  return out;
+}
+
+// Decodes base64 (standard or URL alphabet, padding optional); nullopt when invalid.
+std::optional<std::string> bytes_of_base64(std::string_view text) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const char* p = c == '-' ? kBase64 + 62 : c == '_' ? kBase64 + 63 : std::strchr(kBase64, c);
+    if (!p || !*p) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(p - kBase64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+// `s` with each byte that does not start a valid UTF-8 sequence replaced by
+// U+FFFD (protobuf refuses strings that are not UTF-8).
+std::string utf8_clean(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  if (i == s.size()) return std::string(s);
+  std::string out(s.substr(0, i));
+  auto byte = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  while (i < s.size()) {
+    const unsigned c = byte(i);
+    size_t len = c < 0x80                 ? 1
+                 : c >= 0xC2 && c <= 0xDF ? 2
+                 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4
+                                          : 0;
+    // The second byte's range excludes overlong forms, surrogates and code points above U+10FFFF.
+    const unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    const unsigned hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    for (size_t k = 1; k < len; ++k) {
+      const unsigned b = byte(i + k);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) len = 0;
+    }
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+bool is_zero_id(std::string_view id) { return id.find_first_not_of('0') == std::string_view::npos; }
+
+// ------------------------------------------------------------ OTLP/JSON access
+
+// Integer fields (int64/uint64/fixed64) are strings in OTLP/JSON; accept numbers too.
+std::optional<std::int64_t> json_int(const json& j) {
+  if (j.is_number_integer()) return j.get<std::int64_t>();
+  if (j.is_number_unsigned()) return static_cast<std::int64_t>(j.get<std::uint64_t>());
+  if (j.is_number_float()) {
+    const double d = j.get<double>();
+    if (std::isfinite(d)) return static_cast<std::int64_t>(d);
+    return std::nullopt;
+  }
+  if (j.is_string()) return parse_int(j.get_ref<const std::string&>());
+  return std::nullopt;
+}
+
+// Doubles are numbers, or "NaN" / "Infinity" / "-Infinity" strings.
+std::optional<double> json_double(const json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string()) return parse_double(j.get_ref<const std::string&>());
+  return std::nullopt;
+}
+
+const json* member(const json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+// A timestamp member in nanoseconds; 0 when absent or not a positive integer.
+std::int64_t json_time(const json& obj, const char* key) {
+  const json* t = member(obj, key);
+  if (!t) return 0;
+  const auto v = json_int(*t);
+  return v && *v > 0 ? *v : 0;
+}
+
+bool deeper_than(const json& v, int depth) {
+  if (depth < 0) return true;
+  if (v.is_object() || v.is_array())
+    for (const auto& e : v)
+      if (deeper_than(e, depth - 1)) return true;
+  return false;
+}
+
+// Compact JSON text of a value (invalid UTF-8 replaced).
+std::string compact(const json& v) {
+  if (deeper_than(v, kMaxValueDepth)) return "(value nested too deep)";
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// An AnyValue as text: strings as they are, numbers and booleans printed,
+// arrays and key-value lists as compact JSON (their OTLP/JSON form).
+std::string any_value_text(const json& v) {
+  if (!v.is_object()) return v.is_string() ? v.get<std::string>() : compact(v);
+  if (const json* s = member(v, "stringValue"); s && s->is_string()) return s->get<std::string>();
+  if (const json* i = member(v, "intValue")) {
+    if (auto n = json_int(*i)) return std::to_string(*n);
+  }
+  if (const json* d = member(v, "doubleValue")) {
+    if (auto x = json_double(*d)) return ingest_detail::format_double(*x);
+  }
+  if (const json* b = member(v, "boolValue"); b && b->is_boolean()) return b->get<bool>() ? "true" : "false";
+  if (const json* b = member(v, "bytesValue"); b && b->is_string()) return b->get<std::string>();
+  if (const json* a = member(v, "arrayValue")) return compact(*a);
+  if (const json* k = member(v, "kvlistValue")) return compact(*k);
+  return "";
+}
+
+// Value of attribute `key` in an OTLP/JSON attribute list, as text ("" when absent).
+std::string json_attribute(const json* attrs, const char* key) {
+  if (!attrs || !attrs->is_array()) return "";
+  for (const auto& kv : *attrs) {
+    const json* k = member(kv, "key");
+    if (k && k->is_string() && k->get_ref<const std::string&>() == key) {
+      const json* v = member(kv, "value");
+      return v ? any_value_text(*v) : "";
+    }
+  }
+  return "";
+}
+
+Pairs json_pairs(const json* attrs) {
+  Pairs kv;
+  if (!attrs || !attrs->is_array()) return kv;
+  for (const auto& a : *attrs) {
+    const json* k = member(a, "key");
+    const json* v = member(a, "value");
+    if (k && k->is_string()) kv.emplace_back(k->get<std::string>(), v ? any_value_text(*v) : "");
+  }
+  return kv;
+}
+
+// The scope arrays under a resource: scopeMetrics (current) or
+// instrumentationLibraryMetrics (OTLP < 0.15), same for spans and logs.
+const json* scopes(const json& resource_block, const char* current, const char* legacy) {
+  if (const json* s = member(resource_block, current); s && s->is_array()) return s;
+  if (const json* s = member(resource_block, legacy); s && s->is_array()) return s;
+  return nullptr;
+}
+
+// ------------------------------------------------------------ protobuf access
+
+using PbAttrs = google::protobuf::RepeatedPtrField<pbc::KeyValue>;
+
+// A nested AnyValue member in its OTLP/JSON form, as the JSON path prints it.
+template <typename Message>
+std::string pb_compact(const Message& m) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions opt;
+  opt.always_print_enums_as_ints = true;
+  if (!google::protobuf::util::MessageToJsonString(m, &text, opt).ok()) return "";
+  const json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? "" : compact(j);
+}
+
+std::string any_value_text(const pbc::AnyValue& v) {
+  switch (v.value_case()) {
+    case pbc::AnyValue::kStringValue:
+      return v.string_value();
+    case pbc::AnyValue::kIntValue:
+      return std::to_string(v.int_value());
+    case pbc::AnyValue::kDoubleValue:
+      return ingest_detail::format_double(v.double_value());
+    case pbc::AnyValue::kBoolValue:
+      return v.bool_value() ? "true" : "false";
+    case pbc::AnyValue::kBytesValue:
+      return base64_of(v.bytes_value());
+    case pbc::AnyValue::kArrayValue:
+      return pb_compact(v.array_value());
+    case pbc::AnyValue::kKvlistValue:
+      return pb_compact(v.kvlist_value());
+    case pbc::AnyValue::VALUE_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+std::string pb_attribute(const PbAttrs& attrs, const char* key) {
+  for (const auto& kv : attrs)
+    if (kv.key() == key) return any_value_text(kv.value());
+  return "";
+}
+
+// Keys as the JSON form has them: proto3 JSON leaves an empty key out.
+Pairs pb_pairs(const PbAttrs& attrs) {
+  Pairs kv;
+  for (const auto& a : attrs)
+    if (!a.key().empty()) kv.emplace_back(a.key(), any_value_text(a.value()));
+  return kv;
+}
+
+// Nanosecond timestamps are fixed64; beyond int64 they are invalid like 0.
+std::int64_t pb_time(std::uint64_t ns) {
+  return ns > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ? 0 : static_cast<std::int64_t>(ns);
+}
+
+// ------------------------------------------------------------ shared rules
+
+// "{k1=v1,k2=v2}" of a data point's attributes, keys sorted; "" when none.
+std::string attributes_suffix(Pairs kv) {
+  if (kv.empty()) return "";
+  std::sort(kv.begin(), kv.end());
+  std::string out = "{";
+  for (size_t i = 0; i < kv.size(); ++i) {
+    if (i) out.push_back(',');
+    out += kv[i].first;
+    out.push_back('=');
+    out += kv[i].second;
+  }
+  out.push_back('}');
+  return out;
+}
+
+LogLevel level_of_severity_number(std::int64_t n) {
+  if (n < 1 || n > 24) return LogLevel::kUnknown;
+  return static_cast<LogLevel>(static_cast<int>(LogLevel::kTrace) + (n - 1) / 4);  // 4 steps per level
+}
+
+// Level from severityText, else the enum name form of severityNumber
+// ("SEVERITY_NUMBER_WARN2", JSON only), else its number.
+LogLevel severity_level(std::string_view text, std::int64_t number, std::string_view enum_name = {}) {
+  LogLevel level = parse_log_level(text);
+  if (level != LogLevel::kUnknown) return level;
+  if (!enum_name.empty()) {
+    std::string_view v = enum_name;
+    if (starts_with(v, "SEVERITY_NUMBER_")) v.remove_prefix(16);
+    while (!v.empty() && v.back() >= '0' && v.back() <= '9') v.remove_suffix(1);
+    level = parse_log_level(v);
+    if (level != LogLevel::kUnknown) return level;
+  }
+  return level_of_severity_number(number);
+}
+
+// OTLP status ERROR (2) fails a span, OK (1) clears it, UNSET leaves it to the protocol status.
+bool span_error(std::int64_t otlp_status, std::int32_t status_code) {
+  if (otlp_status == 2) return true;
+  if (otlp_status == 1) return false;
+  return ingest_detail::status_implies_error(status_code);
+}
+
+// Protocol status of a span from its attributes (`attr(key)` -> text): HTTP, else gRPC; 0 when none.
+template <typename Attr>
+std::int32_t span_status_code(Attr attr) {
+  std::string code = attr("http.response.status_code");
+  if (code.empty()) code = attr("http.status_code");
+  if (code.empty()) code = attr("rpc.grpc.status_code");
+  if (code.empty()) return 0;
+  const auto n = parse_int(code);
+  return n && *n >= 0 && *n < (1LL << 31) ? static_cast<std::int32_t>(*n) : 0;
+}
+
+// A histogram, exponential histogram or summary point's values.
+struct Distribution {
+  std::optional<double> count = 0.0;  // nullopt: present but not a number
+  std::optional<double> sum;          // nullopt: absent (or not a number)
+  bool has_min = false, has_max = false;
+  std::optional<double> min, max;  // nullopt with has_*: present but not a number
+  std::vector<std::pair<double, std::optional<double>>> quantiles;
+};
+
+// Histogram and exponential histogram points (the same accessors).
+template <typename Point>
+Distribution pb_distribution(const Point& dp) {
+  Distribution d;
+  d.count = static_cast<double>(dp.count());
+  if (dp.has_sum()) d.sum = dp.sum();
+  if ((d.has_min = dp.has_min())) d.min = dp.min();
+  if ((d.has_max = dp.has_max())) d.max = dp.max();
+  return d;
+}
+
+Distribution pb_distribution(const pbm::SummaryDataPoint& dp) {
+  Distribution d;
+  d.count = static_cast<double>(dp.count());
+  if (dp.sum() != 0) d.sum = dp.sum();  // a zero sum is absent in the JSON form
+  for (const auto& q : dp.quantile_values()) d.quantiles.emplace_back(q.quantile(), q.value());
+  return d;
+}
+
+// The decoding of one body: appends records, counts problems.
+class Context {
+ public:
+  Context(Catalog& catalog, ParseStats& stats, ReadCounts& counts, std::vector<Record>& out, const std::string& origin,
+          std::int64_t line)
+      : catalog_(catalog),
+        stats_(stats),
+        counts_(counts),
+        out_(out),
+        origin_(origin),
+        line_(line),
+        before_(out.size()) {}
+
+  // A rejected part of the body, covering `n` records.
+  void reject(const char* category, const std::string& detail, std::int64_t n = 1) {
+    stats_.reject(origin_, line_, category, detail);
+    result_.rejected += n;
+    if (result_.first_reject.empty()) result_.first_reject = detail;
+  }
+
+  // The body is not a request of the expected kind.
+  void fail(const char* category, const std::string& why) {
+    stats_.reject(origin_, line_, category, why);
+    result_.ok = false;
+    result_.error = why;
+  }
+
+  OtlpDecodeResult finish() {
+    result_.records = static_cast<std::int64_t>(out_.size() - before_);
+    return std::move(result_);
+  }
+
+  // Entity of a resource (`attr(key)` -> text): k8s.pod.name -> pod (service
+  // from service.name, node from k8s.node.name / host.name); else
+  // service.name -> service; else k8s.node.name / host.name -> node. kNoId
+  // when none is set.
+  template <typename Attr>
+  Id entity(Attr attr) {
+    const std::string pod = attr("k8s.pod.name");
+    const std::string service = attr("service.name");
+    std::string node = attr("k8s.node.name");
+    if (node.empty()) node = attr("host.name");
+    Catalog& c = catalog_;
+    if (!pod.empty()) {
+      const Id id = c.entity(pod, EntityKind::kPod, service);
+      if (!node.empty() && c.entity_info[id].node == kNoId && node != pod) {
+        const Id nid = c.entity(node, EntityKind::kNode);
+        c.entity_info[id].node = nid;
+      }
+      return id;
+    }
+    if (!service.empty()) return c.entity(service, EntityKind::kService);
+    if (!node.empty()) return c.entity(node, EntityKind::kNode);
+    return kNoId;
+  }
+
+  // Checks a data point of metric `name`; false when it gives no value.
+  bool begin_point(Id entity, const std::string& name, std::int64_t ns, std::int64_t flags, TimeUs& t) {
+    if (entity == kNoId) {
+      reject("missing_entity", cat("metric '", name, "': resource has none of ", kEntityKeys));
+      return false;
+    }
+    if (ns <= 0) {
+      reject("bad_time", cat("metric '", name, "': data point without a valid timeUnixNano"));
+      return false;
+    }
+    t = ns / 1000;
+    ++counts_.metric_rows;
+    if (flags & 1) {  // FLAG_NO_RECORDED_VALUE
+      ++counts_.metric_non_finite;
+      return false;
+    }
+    return true;
+  }
+
+  void point(TimeUs t, Id entity, const std::string& kpi, std::optional<double> v) {
+    if (!v || !std::isfinite(*v)) {
+      ++counts_.metric_non_finite;
+      return;
+    }
+    ++counts_.metric_points;
+    out_.emplace_back(MetricPoint{t, entity, catalog_.kpis.intern(kpi), *v});
+  }
+
+  // .count, .sum, .mean, .min, .max and .pNN points of a distribution.
+  void distribution(TimeUs t, Id entity, const std::string& name, const std::string& attrs, const Distribution& d) {
+    point(t, entity, name + ".count" + attrs, d.count);
+    if (d.sum) {
+      point(t, entity, name + ".sum" + attrs, d.sum);
+      if (d.count && *d.count > 0) point(t, entity, name + ".mean" + attrs, *d.sum / *d.count);
+    }
+    if (d.has_min) point(t, entity, name + ".min" + attrs, d.min);
+    if (d.has_max) point(t, entity, name + ".max" + attrs, d.max);
+    for (const auto& [quantile, value] : d.quantiles) {
+      char pct[32];
+      std::snprintf(pct, sizeof pct, "%.6g", quantile * 100);  // 0.999 -> "99.9"
+      point(t, entity, cat(name, ".p", pct, attrs), value);
+    }
+  }
+
+  // Checks a span whose ids are set and fills its times; false when rejected.
+  bool begin_span(Id entity, Span& s, std::int64_t start_ns, std::int64_t end_ns) {
+    if (entity == kNoId) {
+      reject("missing_entity", cat("span: resource has none of ", kEntityKeys));
+      return false;
+    }
+    if (s.trace_id.empty() || s.span_id.empty()) {
+      reject("missing_field", s.trace_id.empty() ? "span without traceId" : "span without spanId");
+      return false;
+    }
+    if (start_ns <= 0) {
+      reject("bad_time", cat("span ", s.span_id, ": no valid startTimeUnixNano"));
+      return false;
+    }
+    if (end_ns <= 0) end_ns = start_ns;
+    if (end_ns < start_ns) {
+      reject("bad_duration", cat("span ", s.span_id, ": endTimeUnixNano before startTimeUnixNano"));
+      return false;
+    }
+    s.start = start_ns / 1000;
+    s.duration_us = (end_ns - start_ns) / 1000;
+    s.entity = entity;
+    return true;
+  }
+
+  void set_parent(Span& s, std::string parent) {
+    if (!is_zero_id(parent)) s.parent_id = parent;
+  }
+
+  // Name, protocol status and error of a checked span; appends it.
+  template <typename Attr>
+  void end_span(Span&& s, std::string_view name, std::int64_t otlp_status, Attr attr) {
+    s.operation = catalog_.operations.intern(name);
+    s.status_code = span_status_code(attr);
+    s.error = span_error(otlp_status, s.status_code);
+    ++counts_.spans;
+    out_.emplace_back(std::move(s));
+  }
+
+  // Checks a log record and fills its time; false when rejected.
+  bool begin_log(Id entity, LogRecord& l, std::int64_t ns, std::int64_t observed_ns) {
+    if (entity == kNoId) {
+      reject("missing_entity", cat("log record: resource has none of ", kEntityKeys));
+      return false;
+    }
+    if (ns <= 0) ns = observed_ns;
+    if (ns <= 0) {
+      reject("bad_time", "log record without a valid timeUnixNano or observedTimeUnixNano");
+      return false;
+    }
+    l.time = ns / 1000;
+    l.entity = entity;
+    return true;
+  }
+
+  void end_log(LogRecord&& l, std::string trace_id, std::string span_id) {
+    if (!is_zero_id(trace_id)) l.trace_id = trace_id;
+    if (!is_zero_id(span_id)) l.span_id = span_id;
+    ++counts_.log_records;
+    out_.emplace_back(std::move(l));
+  }
+
+ private:
+  Catalog& catalog_;
+  ParseStats& stats_;
+  ReadCounts& counts_;
+  std::vector<Record>& out_;
+  const std::string& origin_;
+  std::int64_t line_;
+  size_t before_;
+  OtlpDecodeResult result_;
+};
+
+// ------------------------------------------------------------ OTLP/JSON walk
+
+const char* const kJsonArrays[] = {"resourceSpans", "resourceMetrics", "resourceLogs"};  // by OtlpSignal
+
+Id json_entity(Context& cx, const json& block) {
+  const json* attrs = nullptr;
+  if (const json* res = member(block, "resource")) attrs = member(*res, "attributes");
+  return cx.entity([attrs](const char* key) { return json_attribute(attrs, key); });
+}
+
+// Calls fn(entity, item) for each item (metric, span, log record) of a
+// resource block: the block's scopes (current key, else the OTLP < 0.15
+// legacy key), each scope's `items` array. The entity is resolved once, and
+// only when the block has scopes.
+template <typename Fn>
+void json_each(Context& cx, const json& block, const char* scopes_key, const char* legacy_key, const char* items,
+               Fn fn) {
+  const json* sc = scopes(block, scopes_key, legacy_key);
+  if (!sc) return;
+  const Id entity = json_entity(cx, block);
+  for (const auto& s : *sc) {
+    const json* list = member(s, items);
+    if (!list || !list->is_array()) continue;
+    for (const auto& item : *list) fn(entity, item);
+  }
+}
+
+// Data points of a metric of any type (for counting a rejected metric).
+std::int64_t json_point_count(const json& m) {
+  for (const char* t : {"gauge", "sum", "histogram", "exponentialHistogram", "summary"}) {
+    const json* d = member(m, t);
+    const json* points = d ? member(*d, "dataPoints") : nullptr;
+    if (points && points->is_array()) return std::max<std::int64_t>(1, static_cast<std::int64_t>(points->size()));
+  }
+  return 1;
+}
+
+Distribution json_distribution(const json& dp) {
+  Distribution d;
+  if (const json* c = member(dp, "count")) {
+    if (auto n = json_int(*c))
+      d.count = static_cast<double>(*n);
+    else
+      d.count = std::nullopt;
+  }
+  if (const json* s = member(dp, "sum")) d.sum = json_double(*s);
+  if (const json* x = member(dp, "min")) d.has_min = true, d.min = json_double(*x);
+  if (const json* x = member(dp, "max")) d.has_max = true, d.max = json_double(*x);
+  if (const json* qs = member(dp, "quantileValues"); qs && qs->is_array()) {
+    for (const auto& q : *qs) {
+      const double quantile = member(q, "quantile") ? json_double(*member(q, "quantile")).value_or(0) : 0;
+      const std::optional<double> value = member(q, "value") ? json_double(*member(q, "value")) : 0.0;
+      d.quantiles.emplace_back(quantile, value);
+    }
+  }
+  return d;
+}
+
+void json_metrics(Context& cx, const json& block) {
+  json_each(cx, block, "scopeMetrics", "instrumentationLibraryMetrics", "metrics", [&cx](Id entity, const json& m) {
+    const json* name_j = member(m, "name");
+    if (!name_j || !name_j->is_string() || name_j->get_ref<const std::string&>().empty()) {
+      cx.reject("missing_field", "metric without a name", json_point_count(m));
+      return;
+    }
+    const std::string& name = name_j->get_ref<const std::string&>();
+    const char* type = nullptr;
+    const json* data = nullptr;
+    for (const char* t : {"gauge", "sum", "histogram", "exponentialHistogram", "summary"}) {
+      if ((data = member(m, t))) {
+        type = t;
+        break;
+      }
+    }
+    if (!data) {
+      cx.reject("bad_otlp", cat("metric '", name, "' has no gauge, sum, histogram, exponentialHistogram or summary"));
+      return;
+    }
+    const json* points = member(*data, "dataPoints");
+    if (!points || !points->is_array()) return;
+    const bool number = std::string_view(type) == "gauge" || std::string_view(type) == "sum";
+    for (const auto& dp : *points) {
+      const json* flags = member(dp, "flags");
+      TimeUs t = 0;
+      if (!cx.begin_point(entity, name, json_time(dp, "timeUnixNano"), flags ? json_int(*flags).value_or(0) : 0, t))
+        continue;
+      const std::string attrs = attributes_suffix(json_pairs(member(dp, "attributes")));
+      if (!number) {
+        cx.distribution(t, entity, name, attrs, json_distribution(dp));
+        continue;
+      }
+      std::optional<double> v;
+      if (const json* d = member(dp, "asDouble"))
+        v = json_double(*d);
+      else if (const json* i = member(dp, "asInt")) {
+        if (auto n = json_int(*i)) v = static_cast<double>(*n);
+      } else
+        v = 0.0;  // proto3 JSON omits zero values
+      cx.point(t, entity, name + attrs, v);
+    }
+  });
+}
+
+std::int64_t json_status(const json& span) {
+  const json* st = member(span, "status");
+  const json* c = st ? member(*st, "code") : nullptr;
+  if (!c) return 0;
+  if (!c->is_string()) return json_int(*c).value_or(0);
+  const std::string& v = c->get_ref<const std::string&>();
+  return v == "STATUS_CODE_ERROR" ? 2 : v == "STATUS_CODE_OK" ? 1 : parse_int(v).value_or(0);
+}
+
+std::string json_text(const json& obj, const char* key) {
+  const json* v = member(obj, key);
+  return v && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+void json_spans(Context& cx, const json& block) {
+  json_each(cx, block, "scopeSpans", "instrumentationLibrarySpans", "spans", [&cx](Id entity, const json& sp) {
+    Span out;
+    out.trace_id = json_text(sp, "traceId");
+    out.span_id = json_text(sp, "spanId");
+    if (!cx.begin_span(entity, out, json_time(sp, "startTimeUnixNano"), json_time(sp, "endTimeUnixNano"))) return;
+    cx.set_parent(out, json_text(sp, "parentSpanId"));
+    const json* attrs = member(sp, "attributes");
+    cx.end_span(std::move(out), json_text(sp, "name"), json_status(sp),
+                [attrs](const char* key) { return json_attribute(attrs, key); });
+  });
+}
+
+void json_logs(Context& cx, const json& block) {
+  json_each(cx, block, "scopeLogs", "instrumentationLibraryLogs", "logRecords", [&cx](Id entity, const json& lr) {
+    LogRecord out;
+    if (!cx.begin_log(entity, out, json_time(lr, "timeUnixNano"), json_time(lr, "observedTimeUnixNano"))) return;
+    const json* sn = member(lr, "severityNumber");
+    const std::int64_t number = sn ? json_int(*sn).value_or(0) : 0;
+    out.level = severity_level(json_text(lr, "severityText"), number,
+                               sn && sn->is_string() ? std::string_view(sn->get_ref<const std::string&>()) : "");
+    if (const json* body = member(lr, "body")) out.message = any_value_text(*body);
+    cx.end_log(std::move(out), json_text(lr, "traceId"), json_text(lr, "spanId"));
+  });
+}
+
+using JsonWalk = void (*)(Context&, const json&);
+const JsonWalk kJsonWalks[] = {json_spans, json_metrics, json_logs};  // by OtlpSignal
+
+// One signal's resource array of a request: each resource decoded.
+void json_signal(Context& cx, const json& array, OtlpSignal signal) {
+  for (const auto& r : array) kJsonWalks[static_cast<int>(signal)](cx, r);
+}
+
+// ------------------------------------------------------------ protobuf walk
+
+Id pb_entity(Context& cx, const pbr::Resource& resource) {
+  const PbAttrs& attrs = resource.attributes();
+  return cx.entity([&attrs](const char* key) { return pb_attribute(attrs, key); });
+}
+
+template <typename Points, typename Emit>
+void pb_points(Context& cx, Id entity, const std::string& name, const Points& points, Emit emit) {
+  for (const auto& dp : points) {
+    TimeUs t = 0;
+    if (!cx.begin_point(entity, name, pb_time(dp.time_unix_nano()), dp.flags(), t)) continue;
+    emit(dp, t, attributes_suffix(pb_pairs(dp.attributes())));
+  }
+}
+
+void pb_metric(Context& cx, Id entity, const pbm::Metric& m) {
+  const std::string& name = m.name();
+  auto number = [&](const pbm::NumberDataPoint& dp, TimeUs t, const std::string& attrs) {
+    double v = 0;
+    if (dp.value_case() == pbm::NumberDataPoint::kAsDouble)
+      v = dp.as_double();
+    else if (dp.value_case() == pbm::NumberDataPoint::kAsInt)
+      v = static_cast<double>(dp.as_int());
+    cx.point(t, entity, name + attrs, v);
+  };
+  auto spread = [&](const auto& dp, TimeUs t, const std::string& attrs) {
+    cx.distribution(t, entity, name, attrs, pb_distribution(dp));
+  };
+  switch (m.data_case()) {
+    case pbm::Metric::kGauge:
+      return pb_points(cx, entity, name, m.gauge().data_points(), number);
+    case pbm::Metric::kSum:
+      return pb_points(cx, entity, name, m.sum().data_points(), number);
+    case pbm::Metric::kHistogram:
+      return pb_points(cx, entity, name, m.histogram().data_points(), spread);
+    case pbm::Metric::kExponentialHistogram:
+      return pb_points(cx, entity, name, m.exponential_histogram().data_points(), spread);
+    case pbm::Metric::kSummary:
+      return pb_points(cx, entity, name, m.summary().data_points(), spread);
+    case pbm::Metric::DATA_NOT_SET:
+      break;
+  }
+  cx.reject("bad_otlp", cat("metric '", name, "' has no gauge, sum, histogram, exponentialHistogram or summary"));
+}
+
+std::int64_t pb_point_count(const pbm::Metric& m) {
+  const int n = m.gauge().data_points_size() + m.sum().data_points_size() + m.histogram().data_points_size() +
+                m.exponential_histogram().data_points_size() + m.summary().data_points_size();
+  return std::max(1, n);
+}
+
+// Calls fn(entity, item) for each item of each scope of a resource block
+// (`items` picks a scope's list); the entity is resolved once, and only when
+// the block has scopes (the JSON form has no scope array otherwise).
+template <typename Scopes, typename Items, typename Fn>
+void pb_each(Context& cx, const pbr::Resource& resource, const Scopes& scopes, Items items, Fn fn) {
+  if (scopes.empty()) return;
+  const Id entity = pb_entity(cx, resource);
+  for (const auto& s : scopes)
+    for (const auto& item : items(s)) fn(entity, item);
+}
+
+void pb_resource(Context& cx, const pbm::ResourceMetrics& block) {
+  pb_each(
+      cx, block.resource(), block.scope_metrics(),
+      [](const pbm::ScopeMetrics& s) -> const auto& { return s.metrics(); },
+      [&cx](Id entity, const pbm::Metric& m) {
+        if (m.name().empty())
+          cx.reject("missing_field", "metric without a name", pb_point_count(m));
+        else
+          pb_metric(cx, entity, m);
+      });
+}
+
+void pb_resource(Context& cx, const pbt::ResourceSpans& block) {
+  pb_each(
+      cx, block.resource(), block.scope_spans(), [](const pbt::ScopeSpans& s) -> const auto& { return s.spans(); },
+      [&cx](Id entity, const pbt::Span& sp) {
+        Span out;
+        out.trace_id = hex_of(sp.trace_id());
+        out.span_id = hex_of(sp.span_id());
+        if (!cx.begin_span(entity, out, pb_time(sp.start_time_unix_nano()), pb_time(sp.end_time_unix_nano()))) return;
+        cx.set_parent(out, hex_of(sp.parent_span_id()));
+        const PbAttrs& attrs = sp.attributes();
+        cx.end_span(std::move(out), sp.name(), sp.status().code(),
+                    [&attrs](const char* key) { return pb_attribute(attrs, key); });
+      });
+}
+
+void pb_resource(Context& cx, const pbl::ResourceLogs& block) {
+  pb_each(
+      cx, block.resource(), block.scope_logs(), [](const pbl::ScopeLogs& s) -> const auto& { return s.log_records(); },
+      [&cx](Id entity, const pbl::LogRecord& lr) {
+        LogRecord out;
+        if (!cx.begin_log(entity, out, pb_time(lr.time_unix_nano()), pb_time(lr.observed_time_unix_nano()))) return;
+        out.level = severity_level(lr.severity_text(), lr.severity_number());
+        if (lr.has_body()) out.message = any_value_text(lr.body());
+        cx.end_log(std::move(out), hex_of(lr.trace_id()), hex_of(lr.span_id()));
+      });
+}
+
+const char* const kRequestNames[] = {"ExportTraceServiceRequest", "ExportMetricsServiceRequest",
+                                     "ExportLogsServiceRequest"};  // by OtlpSignal
+
+template <typename Request, typename Resources>
+void pb_request(Context& cx, std::string_view body, OtlpSignal signal, Resources (Request::*resources)() const) {
+  if (body.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    cx.fail("bad_protobuf", cat("body of ", body.size(), " bytes is larger than protobuf allows (2 GiB)"));
+    return;
+  }
+  google::protobuf::Arena arena;
+  auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
+  bool parsed = false;
+  {
+    // protobuf logs each string that is not UTF-8 to stderr; the refusal is counted here instead.
+    google::protobuf::LogSilencer quiet;
+    parsed = request->ParseFromArray(body.data(), static_cast<int>(body.size()));
+  }
+  if (!parsed) {
+    cx.fail("bad_protobuf", cat("not a protobuf ", kRequestNames[static_cast<int>(signal)], " (", body.size(),
+                                " bytes: malformed, truncated, a string that is not UTF-8, or another message)"));
+    return;
+  }
+  for (const auto& r : (request->*resources)()) pb_resource(cx, r);
+}
+
+// ------------------------------------------------------------ encoding
+
+void add_string_attribute(PbAttrs* attrs, const char* key, const std::string& value) {
+  auto* kv = attrs->Add();
+  kv->set_key(key);
+  kv->mutable_value()->set_string_value(utf8_clean(value));
+}
+
+void add_int_attribute(PbAttrs* attrs, const char* key, std::int64_t value) {
+  auto* kv = attrs->Add();
+  kv->set_key(key);
+  kv->mutable_value()->set_int_value(value);
+}
+
+// Resource attributes of an entity (see otlp_decode.h).
+void fill_resource(pbr::Resource* resource, const Catalog& c, Id e) {
+  PbAttrs* attrs = resource->mutable_attributes();
+  if (e >= c.entities.size()) return;
+  const std::string& name = c.entities.name(e);
+  switch (c.entity_info[e].kind) {
+    case EntityKind::kService:
+      return add_string_attribute(attrs, "service.name", name);
+    case EntityKind::kNode:
+      return add_string_attribute(attrs, "host.name", name);
+    case EntityKind::kPod:
+    case EntityKind::kInstance: {
+      add_string_attribute(attrs, "k8s.pod.name", name);
+      add_string_attribute(attrs, "service.name", c.entities.name(c.service_of(e)));
+      const Id node = c.entity_info[e].node;
+      if (node != kNoId) add_string_attribute(attrs, "k8s.node.name", c.entities.name(node));
+      return;
+    }
+  }
+}
+
+// Records of type T grouped by entity, entities in order of first appearance.
+template <typename T>
+std::vector<std::pair<Id, std::vector<const T*>>> by_entity(const std::vector<Record>& records) {
+  std::vector<std::pair<Id, std::vector<const T*>>> groups;
+  std::unordered_map<Id, size_t> index;
+  for (const auto& r : records) {
+    const T* x = std::get_if<T>(&r);
+    if (!x) continue;
+    auto [it, fresh] = index.try_emplace(x->entity, groups.size());
+    if (fresh) groups.emplace_back(x->entity, std::vector<const T*>{});
+    groups[it->second].second.push_back(x);
+  }
+  return groups;
+}
+
+// One resource block per entity, each with one scope named "rslicer"
+// (`add_scope(block)` adds it); `add(scope, record)` adds each record of the
+// entity, in order, to the scope.
+template <typename T, typename Blocks, typename AddScope, typename Add>
+void encode_groups(const std::vector<Record>& records, const Catalog& c, Blocks* blocks, AddScope add_scope, Add add) {
+  for (const auto& [entity, list] : by_entity<T>(records)) {
+    auto* block = blocks->Add();
+    fill_resource(block->mutable_resource(), c, entity);
+    auto* scope = add_scope(block);
+    scope->mutable_scope()->set_name("rslicer");
+    for (const T* r : list) add(scope, *r);
+  }
+}
+
+std::uint64_t ns_of(TimeUs t) { return static_cast<std::uint64_t>(t) * 1000; }
+
+void encode_metrics(const std::vector<Record>& records, const Catalog& c, pbcm::ExportMetricsServiceRequest& req) {
+  std::unordered_map<Id, pbm::Gauge*> gauges;  // of the current scope: one metric per KPI
+  const pbm::ScopeMetrics* current = nullptr;
+  encode_groups<MetricPoint>(
+      records, c, req.mutable_resource_metrics(), [](pbm::ResourceMetrics* b) { return b->add_scope_metrics(); },
+      [&](pbm::ScopeMetrics* scope, const MetricPoint& p) {
+        if (scope != current) gauges.clear(), current = scope;
+        pbm::Gauge*& g = gauges[p.kpi];
+        if (!g) {
+          auto* m = scope->add_metrics();
+          m->set_name(p.kpi < c.kpis.size() ? utf8_clean(c.kpis.name(p.kpi)) : std::string());
+          g = m->mutable_gauge();
+        }
+        auto* dp = g->add_data_points();
+        dp->set_time_unix_nano(ns_of(p.time));
+        dp->set_as_double(p.value);
+      });
+}
+
+void encode_spans(const std::vector<Record>& records, const Catalog& c, pbct::ExportTraceServiceRequest& req) {
+  encode_groups<Span>(
+      records, c, req.mutable_resource_spans(), [](pbt::ResourceSpans* b) { return b->add_scope_spans(); },
+      [&](pbt::ScopeSpans* scope, const Span& s) {
+        auto* sp = scope->add_spans();
+        sp->set_trace_id(id_bytes(s.trace_id));
+        sp->set_span_id(id_bytes(s.span_id));
+        if (!s.parent_id.empty()) sp->set_parent_span_id(id_bytes(s.parent_id));
+        sp->set_name(s.operation < c.operations.size() ? utf8_clean(c.operations.name(s.operation)) : std::string());
+        sp->set_start_time_unix_nano(ns_of(s.start));
+        sp->set_end_time_unix_nano(ns_of(s.start + s.duration_us));
+        if (s.status_code != 0)
+          add_int_attribute(sp->mutable_attributes(),
+                            s.status_code >= 100 ? "http.response.status_code" : "rpc.grpc.status_code", s.status_code);
+        // ERROR for a failed span; OK where the status code alone would say error; else unset.
+        if (s.error)
+          sp->mutable_status()->set_code(pbt::Status::STATUS_CODE_ERROR);
+        else if (ingest_detail::status_implies_error(s.status_code))
+          sp->mutable_status()->set_code(pbt::Status::STATUS_CODE_OK);
+      });
+}
+
+void encode_logs(const std::vector<Record>& records, const Catalog& c, pbcl::ExportLogsServiceRequest& req) {
+  encode_groups<LogRecord>(
+      records, c, req.mutable_resource_logs(), [](pbl::ResourceLogs* b) { return b->add_scope_logs(); },
+      [&](pbl::ScopeLogs* scope, const LogRecord& l) {
+        auto* lr = scope->add_log_records();
+        lr->set_time_unix_nano(ns_of(l.time));
+        if (l.level != LogLevel::kUnknown) {
+          // The first step of the level's four (INFO = 9).
+          lr->set_severity_number(static_cast<pbl::SeverityNumber>(1 + 4 * (static_cast<int>(l.level) - 1)));
+          lr->set_severity_text(log_level_name(l.level));
+        }
+        lr->mutable_body()->set_string_value(utf8_clean(l.message));
+        if (!l.trace_id.empty()) lr->set_trace_id(id_bytes(l.trace_id));
+        if (!l.span_id.empty()) lr->set_span_id(id_bytes(l.span_id));
+      });
+}
+
+// The request message of `signal` for `records`; `use` gets it.
+template <typename Use>
+auto with_request(const std::vector<Record>& records, const Catalog& c, OtlpSignal signal, Use use) {
+  switch (signal) {
+    case OtlpSignal::kMetrics: {
+      pbcm::ExportMetricsServiceRequest req;
+      encode_metrics(records, c, req);
+      return use(req);
+    }
+    case OtlpSignal::kLogs: {
+      pbcl::ExportLogsServiceRequest req;
+      encode_logs(records, c, req);
+      return use(req);
+    }
+    case OtlpSignal::kTraces:
+      break;
+  }
+  pbct::ExportTraceServiceRequest req;
+  encode_spans(records, c, req);
+  return use(req);
+}
+
+// OTLP/JSON writes trace and span ids in hex where proto3 JSON has base64.
+void ids_to_hex(json& j) {
+  if (j.is_array()) {
+    for (auto& e : j) ids_to_hex(e);
+    return;
+  }
+  if (!j.is_object()) return;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (it->is_string() && (k == "traceId" || k == "spanId" || k == "parentSpanId")) {
+      *it = hex_of(bytes_of_base64(it->get_ref<const std::string&>()).value_or(""));
+    } else {
+      ids_to_hex(*it);
+    }
+  }
+}
+
+std::string otlp_json_of(const google::protobuf::Message& m) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions opt;
+  opt.always_print_enums_as_ints = true;  // OTLP/JSON: enums as integers
+  const auto status = google::protobuf::util::MessageToJsonString(m, &text, opt);
+  if (!status.ok()) throw InvalidInput(cat("OTLP/JSON encoding failed: ", status.ToString()));
+  return text;
+}
+
+}  // namespace
+
+const char* otlp_signal_name(OtlpSignal s) {
+  static const char* const kNames[] = {"traces", "metrics", "logs"};  // by OtlpSignal
+  const auto i = static_cast<size_t>(s);
+  return i < 3 ? kNames[i] : "?";
+}
+
+OtlpDecoder::OtlpDecoder(Catalog& catalog, ParseStats& stats, ReadCounts& counts)
+    : catalog_(catalog), stats_(stats), counts_(counts) {}
+
+OtlpDecodeResult OtlpDecoder::decode_json(std::string_view body, OtlpSignal signal, std::vector<Record>& out,
+                                          const std::string& origin, std::int64_t line) {
+  Context cx(catalog_, stats_, counts_, out, origin, line);
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    std::string why = e.what();
+    if (const size_t p = why.find("] "); why.rfind("[json.exception.", 0) == 0 && p != std::string::npos)
+      why.erase(0, p + 2);  // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
+    cx.fail("bad_json", cat("invalid JSON: ", why));
+    return cx.finish();
+  }
+  const int want = static_cast<int>(signal);
+  if (!j.is_object()) {
+    cx.fail("bad_json", cat("not a JSON object: an ", kRequestNames[want], " is {\"", kJsonArrays[want], "\": [...]}"));
+    return cx.finish();
+  }
+  for (int s = 0; s < 3; ++s) {
+    if (s != want && member(j, kJsonArrays[s])) {
+      cx.fail("wrong_signal",
+              cat("body holds ", kJsonArrays[s], ", not ", kJsonArrays[want], ": send it to /v1/",
+                  otlp_signal_name(static_cast<OtlpSignal>(s)), ", not /v1/", otlp_signal_name(signal)));
+      return cx.finish();
+    }
+  }
+  const json* array = member(j, kJsonArrays[want]);
+  if (array && !array->is_array()) {
+    cx.fail("bad_otlp", cat(kJsonArrays[want], " is not an array"));
+    return cx.finish();
+  }
+  if (array) json_signal(cx, *array, signal);  // no array: an empty request
+  return cx.finish();
+}
+
+OtlpDecodeResult OtlpDecoder::decode_json_any(std::string_view body, std::vector<Record>& out,
+                                              const std::string& origin, std::int64_t line, bool metrics, bool traces,
+                                              bool logs) {
+  Context cx(catalog_, stats_, counts_, out, origin, line);
+  const json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    cx.fail("bad_json", cat("not a JSON object: '", body.substr(0, 60), body.size() > 60 ? "...'" : "'"));
+    return cx.finish();
+  }
+  const json* rm = member(j, "resourceMetrics");
+  const json* rs = member(j, "resourceSpans");
+  const json* rl = member(j, "resourceLogs");
+  if (!rm && !rs && !rl) {
+    cx.fail("unknown_object", "line holds none of resourceMetrics, resourceSpans, resourceLogs");
+    return cx.finish();
+  }
+  const std::pair<const json*, bool> arrays[] = {{rm, metrics}, {rs, traces}, {rl, logs}};
+  const OtlpSignal signals[] = {OtlpSignal::kMetrics, OtlpSignal::kTraces, OtlpSignal::kLogs};  // file order
+  for (int i = 0; i < 3; ++i) {
+    const auto [array, wanted] = arrays[i];
+    if (!array || !wanted) continue;
+    if (!array->is_array())
+      cx.reject("bad_otlp", cat(kJsonArrays[static_cast<int>(signals[i])], " is not an array"));
+    else
+      json_signal(cx, *array, signals[i]);
+  }
+  return cx.finish();
+}
+
+OtlpDecodeResult OtlpDecoder::decode_protobuf(std::string_view body, OtlpSignal signal, std::vector<Record>& out,
+                                              const std::string& origin) {
+  Context cx(catalog_, stats_, counts_, out, origin, 0);
+  switch (signal) {
+    case OtlpSignal::kTraces:
+      pb_request(cx, body, signal, &pbct::ExportTraceServiceRequest::resource_spans);
+      break;
+    case OtlpSignal::kMetrics:
+      pb_request(cx, body, signal, &pbcm::ExportMetricsServiceRequest::resource_metrics);
+      break;
+    case OtlpSignal::kLogs:
+      pb_request(cx, body, signal, &pbcl::ExportLogsServiceRequest::resource_logs);
+      break;
+  }
+  return cx.finish();
+}
+
+std::string encode_otlp_protobuf(const std::vector<Record>& records, const Catalog& catalog, OtlpSignal signal) {
+  return with_request(records, catalog, signal,
+                      [](const google::protobuf::Message& m) { return m.SerializeAsString(); });
+}
+
+std::string encode_otlp_json(const std::vector<Record>& records, const Catalog& catalog, OtlpSignal signal) {
+  return with_request(records, catalog, signal, [signal](const google::protobuf::Message& m) {
+    if (signal == OtlpSignal::kMetrics) return otlp_json_of(m);  // no ids to rewrite
+    json j = json::parse(otlp_json_of(m));
+    ids_to_hex(j);
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  });
+}
+
+std::string encode_otlp_response(OtlpSignal signal, std::int64_t rejected, const std::string& message, bool protobuf) {
+  const bool partial = rejected > 0 || !message.empty();
+  auto body = [&](auto& response) {
+    if (partial) {
+      auto* p = response.mutable_partial_success();
+      p->set_error_message(utf8_clean(message));
+      if constexpr (std::is_same_v<std::decay_t<decltype(response)>, pbct::ExportTraceServiceResponse>)
+        p->set_rejected_spans(rejected);
+      else if constexpr (std::is_same_v<std::decay_t<decltype(response)>, pbcm::ExportMetricsServiceResponse>)
+        p->set_rejected_data_points(rejected);
+      else
+        p->set_rejected_log_records(rejected);
+    }
+    return protobuf ? response.SerializeAsString() : otlp_json_of(response);
+  };
+  switch (signal) {
+    case OtlpSignal::kMetrics: {
+      pbcm::ExportMetricsServiceResponse r;
+      return body(r);
+    }
+    case OtlpSignal::kLogs: {
+      pbcl::ExportLogsServiceResponse r;
+      return body(r);
+    }
+    case OtlpSignal::kTraces:
+      break;
+  }
+  pbct::ExportTraceServiceResponse r;
+  return body(r);
+}
+
+}  // namespace rslicer
