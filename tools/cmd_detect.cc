@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 
+#include "api/online.h"
 #include "api/pipeline.h"
 #include "command.h"
 #include "config_flags.h"
@@ -20,6 +21,8 @@ struct DetectFlags {
   std::string format = "auto";
   std::string out;
   bool strict = false;
+  bool online = false;
+  double lateness = -1;
   rslicer::cli::ConfigFlags<rslicer::DetectOptions> flags;
 };
 
@@ -41,6 +44,12 @@ RSLICER_COMMAND(
           ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp"}));
       sub.add_option("--out", f->out, "Folder for incidents.json and incidents.html (created)")->required();
       sub.add_flag("--strict", f->strict, "Fail on the first malformed record");
+      sub.add_flag("--online", f->online,
+                   "Decide as `rslicer serve` would: windows close by data time, profiles and calibration from the "
+                   "past only (a replay into serve gives the same incidents)");
+      sub.add_option("--allowed-lateness", f->lateness,
+                     "With --online: seconds a record may arrive behind the newest one (default: the model's)")
+          ->check(CLI::Range(0.0, 86400.0));
       f->flags.bind(sub, "--gap", "incident_gap_s");
       f->flags.bind(sub, "--min-slices", "min_incident_slices");
       f->flags.bind(sub, "--root-causes", "root_causes");
@@ -52,7 +61,18 @@ RSLICER_COMMAND(
         auto pipeline = Pipeline::load(f->model);
         ReadOptions read;
         read.strict = f->strict;
-        DetectResult r = pipeline->detect(f->data, f->format, read, o, true);
+        DetectResult r;
+        if (f->online) {
+          OnlineOptions oo;
+          oo.detect = o;
+          oo.allowed_lateness_s = f->lateness;
+          auto source = open_source(f->data, f->format, read);
+          r = detect_online(*pipeline, *source, oo, true);
+          r.model = f->model;
+          r.data = f->data;
+        } else {
+          r = pipeline->detect(f->data, f->format, read, o, true);
+        }
         std::filesystem::create_directories(f->out);
         const std::string json_path = (std::filesystem::path(f->out) / "incidents.json").string();
         const std::string html_path = (std::filesystem::path(f->out) / "incidents.html").string();

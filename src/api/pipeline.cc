@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -239,7 +240,6 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
     r.timeline.push_back({emb[i].start, emb[i].end, t.scores[i], t.thresholds[i], t.states[i], t.alarms[i]});
 
   // Incidents: runs of alarms whose decision times are at most incident_gap_s apart.
-  const TimeUs stride = static_cast<TimeUs>(r.stride_s * kUsPerSecond);
   const TimeUs gap = static_cast<TimeUs>(o.incident_gap_s * kUsPerSecond);
   std::vector<std::vector<size_t>> runs;
   for (size_t i = 0; i < all.size(); ++i) {
@@ -248,34 +248,41 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
     else runs.push_back({i});
   }
   const std::vector<int> states = heads.states(emb);
-  const TimeUs case_tail = static_cast<TimeUs>(heads.options().case_tail_s * kUsPerSecond);
-  for (const auto& run : runs) {
-    if (static_cast<std::int32_t>(run.size()) < o.min_incident_slices) continue;
-    Incident inc;
-    inc.slices = run;
-    inc.start = emb[run.front()].start;
-    inc.end = emb[run.back()].end;
-    inc.onset = emb[run.front()].end - stride;
-    for (size_t i : run) inc.peak_score = std::max(inc.peak_score, t.scores[i]);
-    std::map<int, int> votes;
-    for (size_t i : run) votes[states[i]]++;
-    int best = -1;
-    for (auto& [s, n] : votes)
-      if (n > best) {
-        best = n;
-        inc.state = s;
-      }
-    // The case the heads look at: the incident's slices that start before onset + case_tail.
-    std::vector<size_t> case_slices;
-    for (size_t i = run.front(); i <= run.back(); ++i)
-      if (emb[i].start < inc.onset + case_tail) case_slices.push_back(i);
-    inc.fault_type = heads.triage(in, states, case_slices, inc.onset);
-    inc.root_causes = heads.rank(in, states, case_slices, inc.onset, static_cast<size_t>(o.root_causes));
-    if (inc.root_causes.size() > static_cast<size_t>(o.root_causes)) inc.root_causes.resize(o.root_causes);
-    r.incidents.push_back(std::move(inc));
-  }
+  for (const auto& run : runs)
+    if (static_cast<std::int32_t>(run.size()) >= o.min_incident_slices)
+      r.incidents.push_back(build_incident(run, r.timeline, states, heads, in, o, r.stride_s));
   r.seconds = seconds_since(t0);
   return r;
+}
+
+Incident build_incident(const std::vector<size_t>& run, const std::vector<TimelinePoint>& timeline,
+                        const std::vector<int>& states, const FailureHeads& heads, const HeadInputs& in,
+                        const DetectOptions& o, double stride_s) {
+  RSLICER_CHECK(!run.empty(), InvalidInput, "an incident needs at least one alarmed slice");
+  const TimeUs stride = static_cast<TimeUs>(stride_s * kUsPerSecond);
+  const TimeUs case_tail = static_cast<TimeUs>(heads.options().case_tail_s * kUsPerSecond);
+  Incident inc;
+  inc.slices = run;
+  inc.start = timeline[run.front()].start;
+  inc.end = timeline[run.back()].end;
+  inc.onset = timeline[run.front()].end - stride;
+  for (size_t i : run) inc.peak_score = std::max(inc.peak_score, timeline[i].score);
+  std::map<int, int> votes;
+  for (size_t i : run) votes[states[i]]++;
+  int best = -1;
+  for (auto& [s, n] : votes)
+    if (n > best) {
+      best = n;
+      inc.state = s;
+    }
+  // The case the heads look at: the incident's slices that start before onset + case_tail.
+  std::vector<size_t> case_slices;
+  for (size_t i = run.front(); i <= run.back(); ++i)
+    if (timeline[i].start < inc.onset + case_tail) case_slices.push_back(i);
+  inc.fault_type = heads.triage(in, states, case_slices, inc.onset);
+  inc.root_causes = heads.rank(in, states, case_slices, inc.onset, static_cast<size_t>(o.root_causes));
+  if (inc.root_causes.size() > static_cast<size_t>(o.root_causes)) inc.root_causes.resize(o.root_causes);
+  return inc;
 }
 
 // ---------------------------------------------------------------- incidents.json
@@ -285,6 +292,40 @@ namespace {
 double unix_s(TimeUs t) { return static_cast<double>(t) / kUsPerSecond; }
 
 }  // namespace
+
+nlohmann::json to_json(const Incident& inc) {
+  nlohmann::json causes = nlohmann::json::array();
+  for (const auto& c : inc.root_causes) causes.push_back({{"entity", c.entity}, {"score", c.score}, {"evidence", c.evidence}});
+  return {{"start", unix_s(inc.start)},
+          {"end", unix_s(inc.end)},
+          {"peak_score", inc.peak_score},
+          {"state", inc.state},
+          {"fault_type", {{"label", inc.fault_type.label}, {"confidence", inc.fault_type.confidence}}},
+          {"root_causes", causes},
+          {"open", inc.open}};
+}
+
+Incident incident_from_json(const nlohmann::json& j) {
+  auto us_of = [](const nlohmann::json& v) { return static_cast<TimeUs>(std::llround(v.get<double>() * kUsPerSecond)); };
+  try {
+    Incident inc;
+    inc.start = us_of(j.at("start"));
+    inc.end = us_of(j.at("end"));
+    inc.onset = j.contains("onset") ? us_of(j.at("onset")) : inc.start;
+    inc.peak_score = j.at("peak_score").get<double>();
+    inc.state = j.at("state").get<int>();
+    inc.fault_type.label = j.at("fault_type").at("label").get<std::string>();
+    inc.fault_type.confidence = j.at("fault_type").at("confidence").get<double>();
+    for (const auto& c : j.at("root_causes"))
+      inc.root_causes.push_back(
+          {c.at("entity").get<std::string>(), c.at("score").get<double>(), c.at("evidence").get<std::vector<std::string>>()});
+    inc.open = j.value("open", false);
+    if (j.contains("slices")) inc.slices = j.at("slices").get<std::vector<size_t>>();
+    return inc;
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidInput(cat("not an incident object: ", e.what()));
+  }
+}
 
 nlohmann::json to_json(const DetectResult& r) {
   nlohmann::json timeline = nlohmann::json::array();
@@ -296,17 +337,7 @@ nlohmann::json to_json(const DetectResult& r) {
                         {"state", p.state},
                         {"alarm", p.alarm}});
   nlohmann::json incidents = nlohmann::json::array();
-  for (const auto& inc : r.incidents) {
-    nlohmann::json causes = nlohmann::json::array();
-    for (const auto& c : inc.root_causes)
-      causes.push_back({{"entity", c.entity}, {"score", c.score}, {"evidence", c.evidence}});
-    incidents.push_back({{"start", unix_s(inc.start)},
-                         {"end", unix_s(inc.end)},
-                         {"peak_score", inc.peak_score},
-                         {"state", inc.state},
-                         {"fault_type", {{"label", inc.fault_type.label}, {"confidence", inc.fault_type.confidence}}},
-                         {"root_causes", causes}});
-  }
+  for (const auto& inc : r.incidents) incidents.push_back(to_json(inc));
   return {{"model", r.model},
           {"data", r.data},
           {"slices", r.timeline.size()},

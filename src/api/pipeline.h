@@ -92,6 +92,7 @@ struct Incident {
   TriageVerdict fault_type;        // label "" when the model has no triage head
   std::vector<RankedCause> root_causes;  // best first, with evidence
   std::vector<size_t> slices;      // timeline positions of its alarmed slices
+  bool open = false;               // online: alarms may still join it (always false offline)
 };
 
 struct DetectResult {
@@ -106,6 +107,10 @@ struct DetectResult {
 
 // incidents.json: {"model", "data", "slices", "timeline": [...], "incidents": [...]} with times in Unix seconds.
 nlohmann::json to_json(const DetectResult& r);
+// One incident of incidents.json, and back (InvalidInput on a malformed object; "onset" and "slices" are read
+// when present, as the serve store writes them).
+nlohmann::json to_json(const Incident& incident);
+Incident incident_from_json(const nlohmann::json& j);
 // A self-contained incidents.html (inline SVG and CSS, no scripts).
 std::string render_incidents_html(const DetectResult& r);
 
@@ -128,6 +133,14 @@ class Pipeline {
   std::unique_ptr<EmbeddingModel> model_;
   std::string model_dir_;
 };
+
+// The incident of a run of alarmed slices (timeline positions, time order): its times, peak score, runtime
+// state (vote of `states`), and the heads' fault type and ranked root causes on its case part (the slices from
+// the first alarm to the last that start before onset + case_tail_s). Offline detect and the online pipeline
+// both build incidents here.
+Incident build_incident(const std::vector<size_t>& run, const std::vector<TimelinePoint>& timeline,
+                        const std::vector<int>& states, const FailureHeads& heads, const HeadInputs& in,
+                        const DetectOptions& options, double stride_s);
 
 // Entity names, kinds and services of a catalog, by Id.
 EntityDirectory entity_directory(const Catalog& catalog);

@@ -16,6 +16,14 @@ std::string Dataset::template_text(Id id) const {
   return id < templates.size() ? templates[id].text() : cat("template ", id);
 }
 
+std::string TemplateNames::operator()(Id id) {
+  if (id < cache_.size() && !cache_[id].empty()) return cache_[id];
+  if (id >= miner_.templates().size()) return cat("template ", id);
+  if (cache_.size() <= id) cache_.resize(id + 1);
+  cache_[id] = miner_.templates()[id].text();
+  return cache_[id];
+}
+
 Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const std::vector<RecordObserver*>& observers) {
   auto t0 = std::chrono::steady_clock::now();
   Dataset out;
@@ -33,16 +41,8 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   } else {
     state.options = options.features;
   }
-  // Template texts are cached per id: the miner generalises a template as it
-  // absorbs lines, and a token's name must not change under a key once used.
-  std::vector<std::string> template_cache;
-  auto template_text = [&](Id id) -> std::string {
-    if (id < template_cache.size() && !template_cache[id].empty()) return template_cache[id];
-    if (id >= miner.templates().size()) return cat("template ", id);
-    if (template_cache.size() <= id) template_cache.resize(id + 1);
-    template_cache[id] = miner.templates()[id].text();
-    return template_cache[id];
-  };
+  TemplateNames template_names(miner);
+  auto template_text = [&](Id id) { return template_names(id); };
   std::unique_ptr<FeatureExtractor> extractor;
   std::unique_ptr<SliceSerializer> serializer;
   if (options.features_enabled) {

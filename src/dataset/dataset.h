@@ -64,6 +64,19 @@ struct Dataset {
   std::string template_text(Id id) const;
 };
 
+// Template id -> text for feature token names, cached per id: the miner
+// generalises a template as it absorbs lines, and a token's name must not
+// change under a key once used.
+class TemplateNames {
+ public:
+  explicit TemplateNames(const DrainMiner& miner) : miner_(miner) {}
+  std::string operator()(Id id);
+
+ private:
+  const DrainMiner& miner_;
+  std::vector<std::string> cache_;
+};
+
 // Reads `source` end to end once. Every observer sees every record before it
 // is sliced (metric points, spans and log lines, with the source's catalog at
 // that moment) and finish() at the end.

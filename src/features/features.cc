@@ -209,6 +209,11 @@ struct FeatureExtractor::Impl {
   std::vector<int> kpi_slot_cache;         // catalog kpi id -> slot (-1 unknown)
   std::unordered_map<Id, std::vector<std::int32_t>> entity_pieces;  // entity -> buckets of its service name
   std::unique_ptr<EventSummarizer> summarizer;
+  // online (causal) event tokens: the added panes still inside the horizon, the first `panes_added` of them in
+  // the running profile
+  std::deque<std::shared_ptr<const PaneSummary>> panes;
+  size_t panes_added = 0;
+  EventProfile running;
 
   void flush(TimeUs t, const FeatureOptions& o) {
     while (!metric_pending.empty() && metric_pending.front().ready <= t) {
@@ -391,11 +396,56 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
 
 // ---------------------------------------------------------------- event tokens
 
+void FeatureExtractor::add_pane(const FeatureSlice& fs) {
+  if (!fs.head_pane) return;
+  Impl& im = *impl_;
+  RSLICER_CHECK(im.panes.empty() || im.panes.back()->start <= fs.head_pane->start, InvalidInput,
+                "feature extractor: panes out of time order at ", format_time(fs.head_pane->start));
+  profile_.add(*fs.head_pane);
+  im.panes.push_back(fs.head_pane);
+}
+
+std::vector<EventDeviation> FeatureExtractor::finish_causal(FeatureSlice& fs, const EventProfile* prior) {
+  const EventOptions& eo = state_.options.events;
+  Impl& im = *impl_;
+  auto& panes = im.panes;
+  const TimeUs horizon = static_cast<TimeUs>(eo.horizon_s * kUsPerSecond);
+  // the running profile: the panes in [fs.start - horizon, fs.start)
+  while (im.panes_added < panes.size() && panes[im.panes_added]->start < fs.start)
+    im.running.add(*panes[im.panes_added++]);
+  while (im.panes_added > 0 && panes.front()->start < fs.start - horizon) {
+    im.running.add(*panes.front(), -1);
+    panes.pop_front();
+    --im.panes_added;
+  }
+  std::vector<const PaneSummary*> window;  // the slice's own panes
+  for (size_t k = im.panes_added; k < panes.size() && panes[k]->start < fs.end; ++k) window.push_back(panes[k].get());
+  fs.head_pane.reset();
+  if (window.empty()) return {};
+  ProfileLookup lookup = [&](std::uint64_t key) {
+    EventStats st;
+    if (prior)
+      if (const EventStats* p = prior->find(key)) st.merge(*p);
+    if (const EventStats* r = im.running.find(key)) st.merge(*r);
+    return st;
+  };
+  std::vector<EventDeviation> devs = event_deviations(window, lookup, eo);
+  std::vector<EventDeviation> kept = add_event_tokens(fs, devs);
+  return keep_deviations_ ? devs : kept;
+}
+
+const EventProfile& FeatureExtractor::causal_profile() const { return impl_->running; }
+
 void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProfile* prior) {
   const EventOptions& eo = state_.options.events;
+  deviations_.assign(slices.size(), {});
+  if (eo.profile == "causal") {  // the online path over slices already in memory
+    for (const auto& s : slices) add_pane(s);
+    for (size_t si = 0; si < slices.size(); ++si) deviations_[si] = finish_causal(slices[si], prior);
+    return;
+  }
   for (const auto& s : slices)
     if (s.head_pane) profile_.add(*s.head_pane);
-  deviations_.assign(slices.size(), {});
   // Pane statistics by pane start (each slice's head pane), in time order.
   std::vector<const PaneSummary*> panes;
   for (const auto& s : slices)
@@ -407,45 +457,26 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
                                                 [](const PaneSummary* p, TimeUs x) { return p->start < x; }) -
                                panes.begin());
   };
-  const bool causal = eo.profile == "causal";
+  // leave-the-window-out: the panes within `exclusion` of the slice window leave its profile
   const TimeUs excl = static_cast<TimeUs>(eo.exclusion_s * kUsPerSecond);
-  const TimeUs horizon = static_cast<TimeUs>(eo.horizon_s * kUsPerSecond);
-  EventProfile running;  // causal: the panes in [t - horizon, t)
-  size_t added = 0, removed = 0;
   for (size_t si = 0; si < slices.size(); ++si) {
     FeatureSlice& fs = slices[si];
     const size_t w0 = first_at(fs.start), w1 = first_at(fs.end);  // the slice's own panes
     if (w0 == w1) continue;
     std::vector<const PaneSummary*> window(panes.begin() + w0, panes.begin() + w1);
-    // the panes left out of this slice's profile: [a, b) of the pane list
-    size_t a = w0, b = w1;
-    ProfileLookup lookup;
-    if (causal) {
-      while (added < w0) running.add(*panes[added++]);
-      while (removed < added && panes[removed]->start < fs.start - horizon) running.add(*panes[removed++], -1);
-      lookup = [&](std::uint64_t key) {
-        EventStats st;
-        if (prior)
-          if (const EventStats* p = prior->find(key)) st.merge(*p);
-        if (const EventStats* r = running.find(key)) st.merge(*r);
-        return st;
-      };
-    } else {
-      a = first_at(fs.start - excl);
-      b = first_at(fs.end + excl);
-      lookup = [&, a, b](std::uint64_t key) {
-        EventStats st;
-        if (prior)
-          if (const EventStats* p = prior->find(key)) st.merge(*p);
-        if (const EventStats* t = profile_.find(key)) st.merge(*t);
-        for (size_t k = a; k < b; ++k) {
-          auto it = by_key[k].find(key);
-          if (it == by_key[k].end()) continue;
-          for (size_t e : it->second) st.merge(panes[k]->events[e].stats, -1);
-        }
-        return st;
-      };
-    }
+    const size_t a = first_at(fs.start - excl), b = first_at(fs.end + excl);
+    ProfileLookup lookup = [&, a, b](std::uint64_t key) {
+      EventStats st;
+      if (prior)
+        if (const EventStats* p = prior->find(key)) st.merge(*p);
+      if (const EventStats* t = profile_.find(key)) st.merge(*t);
+      for (size_t k = a; k < b; ++k) {
+        auto it = by_key[k].find(key);
+        if (it == by_key[k].end()) continue;
+        for (size_t e : it->second) st.merge(panes[k]->events[e].stats, -1);
+      }
+      return st;
+    };
     std::vector<EventDeviation> devs = event_deviations(window, lookup, eo);
     std::vector<EventDeviation> kept = add_event_tokens(fs, devs);
     deviations_[si] = keep_deviations_ ? std::move(devs) : std::move(kept);

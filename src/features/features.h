@@ -133,7 +133,16 @@ class FeatureExtractor {
   // against the profile (`prior` plus these slices' panes; options.events
   // says leave-the-window-out or causal) and releases the pane statistics.
   void finish(std::vector<FeatureSlice>& slices, const EventProfile* prior = nullptr);
-  // The profile of the panes seen by finish() (without the prior): what a model saves.
+  // Online (live streams and `detect --online`), causal profile only. Call add_pane() with every slice from
+  // extract(), in time order; once every slice that starts before `fs.end` has been added, finish_causal(fs)
+  // builds fs's trace and log tokens against `prior` plus the added panes that start before fs.start within the
+  // horizon, and returns the deviations behind them. Slices are finished in time order; panes older than the
+  // horizon are released. finish() with options.events.profile == "causal" gives the same tokens.
+  void add_pane(const FeatureSlice& fs);
+  std::vector<EventDeviation> finish_causal(FeatureSlice& fs, const EventProfile* prior = nullptr);
+  // The causal profile of the last finish_causal(): the panes within the horizon before that slice.
+  const EventProfile& causal_profile() const;
+  // The profile of the panes seen by finish() or add_pane() (without the prior): what a model saves.
   const EventProfile& profile() const { return profile_; }
   // Per slice, the deviations finish() turned into tokens (within the budgets); all of them after
   // keep_deviations(true) (tests, diagnostics).

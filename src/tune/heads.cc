@@ -300,10 +300,16 @@ double FailureHeads::ad_score(const SliceEmbedding& e, int ad_state) const {
   return ad_.score(e.state.data(), ad_state, e.start);
 }
 
-AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<size_t>& which) const {
+AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<size_t>& which, AdStream* stream) const {
   const auto& adv = *in.ad_view;
   AnomalyTimeline t;
-  Spot spot = spot_, event_spot = event_spot_;
+  AdStream fresh;
+  if (!stream) {
+    fresh = ad_stream();
+    stream = &fresh;
+  }
+  Spot& spot = stream->spot;
+  Spot& event_spot = stream->event_spot;
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
   const bool use_events = event_ad_ && ad_ranker && options_.ad_score != "embedding";
   const bool use_embedding = options_.ad_score != "events" || !use_events;

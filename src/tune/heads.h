@@ -141,8 +141,14 @@ class FailureHeads {
   std::vector<int> ad_states(const std::vector<SliceEmbedding>& ad_view) const;
   // Calibrated anomaly score of one slice of the AD view (1 = typical normal of its state).
   double ad_score(const SliceEmbedding& e, int ad_state) const;
-  // Scores `which` (time order) and runs the calibrated SPOT over them.
-  AnomalyTimeline detect(const HeadInputs& in, const std::vector<size_t>& which) const;
+  // The SPOT thresholds of a stream of AD decisions (they adapt as scores come in).
+  struct AdStream {
+    Spot spot, event_spot;
+  };
+  AdStream ad_stream() const { return {spot_, event_spot_}; }
+  // Scores `which` (time order) and runs the calibrated SPOT over them: from the fitted thresholds, or
+  // continuing `stream` (a live stream decides slice by slice).
+  AnomalyTimeline detect(const HeadInputs& in, const std::vector<size_t>& which, AdStream* stream = nullptr) const;
 
   bool has_triage() const { return triage_fitted_; }
   // The fault type of a case (its slices, its start) by the kNN triage head; `states` from states().

@@ -160,7 +160,9 @@ TEST(Detect, IncidentsJsonSchemaAndHtmlRendersInChromium) {
   for (const char* k : {"start", "end", "score", "threshold", "state", "alarm"}) EXPECT_TRUE(j["timeline"][0].contains(k));
   ASSERT_FALSE(j["incidents"].empty());
   const auto& inc = j["incidents"][0];
-  for (const char* k : {"start", "end", "peak_score", "state", "fault_type", "root_causes"}) EXPECT_TRUE(inc.contains(k));
+  for (const char* k : {"start", "end", "peak_score", "state", "fault_type", "root_causes", "open"})
+    EXPECT_TRUE(inc.contains(k));
+  EXPECT_FALSE(inc["open"].get<bool>());  // offline, every incident is closed
   EXPECT_TRUE(inc["fault_type"].contains("label") && inc["fault_type"].contains("confidence"));
   EXPECT_TRUE(inc["root_causes"][0]["evidence"].is_array());
   EXPECT_LT(inc["start"].get<double>(), inc["end"].get<double>());

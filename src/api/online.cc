@@ -1,0 +1,260 @@
+#include "api/online.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <optional>
+
+#include "core/errors.h"
+#include "core/progress.h"
+#include "logparse/drain.h"
+#include "serialize/serialize.h"
+#include "slice/slice.h"
+#include "tasks/zero_label.h"
+
+namespace rslicer {
+
+struct OnlineDetector::Impl {
+  const EmbeddingModel& model;
+  const FailureHeads& heads;
+  const Catalog& catalog;
+  OnlineOptions options;
+  PrepareOptions prepare;
+  DrainMiner miner;
+  TemplateNames template_names;
+  std::unique_ptr<FeatureExtractor> extractor;
+  std::unique_ptr<SliceSerializer> serializer;
+  std::unique_ptr<Slicer> slicer;
+  EventProfile prior;                // the model's profile (+ a restored stream profile)
+  std::deque<FeatureSlice> pending;  // cut, waiting for the panes of their whole window
+  TimeUs newest_start = INT64_MIN;   // start of the newest slice cut
+
+  // decided slices (positions = timeline positions)
+  std::vector<FeatureSlice> slices;
+  std::vector<std::vector<EventDeviation>> deviations;
+  std::vector<SliceEmbedding> emb, ad_emb;
+  std::vector<int> states;
+  std::vector<TimelinePoint> timeline;
+  FailureHeads::AdStream ad_stream;
+  std::optional<ZeroLabelRanker> ranker;
+  size_t fit_slices = 0;
+  EntityDirectory entities;
+  size_t entities_known = 0;
+
+  std::vector<TimelinePoint> history;  // decided before a restart (restore()); positions above count after it
+  std::vector<Incident> history_incidents;
+  std::vector<size_t> run;           // the alarms of the current run
+  bool run_reported = false;         // its incident is incidents.back()
+  std::vector<Incident> incidents;
+  OnlineCounters counters;
+
+  Impl(const Pipeline& p, const Catalog& c, OnlineOptions o)
+      : model(p.model()),
+        heads(p.model().heads()),
+        catalog(c),
+        options(std::move(o)),
+        prepare(p.model().prepare_options({}, false)),
+        miner(prepare.initial_drain && !prepare.initial_drain->is_null() ? DrainMiner::from_json(*prepare.initial_drain)
+                                                                         : DrainMiner(prepare.drain)),
+        template_names(miner) {
+    DetectOptions::schema().validate(options.detect);
+    RSLICER_CHECK(options.refit_slices >= 1, InvalidInput, "online: refit_slices must be >= 1, got ",
+                  options.refit_slices);
+    FeatureState state = *prepare.initial_features;
+    state.frozen = true;
+    state.options.events.profile = "causal";  // online: the past only
+    auto text = [this](Id id) { return template_names(id); };
+    extractor = std::make_unique<FeatureExtractor>(std::move(state), catalog, text, prepare.slice.window_stride_s);
+    if (prepare.serialize_texts) serializer = std::make_unique<SliceSerializer>(catalog, text);
+    SliceOptions so = prepare.slice;
+    if (options.allowed_lateness_s >= 0) so.allowed_lateness_s = options.allowed_lateness_s;
+    so.read_ahead = false;
+    slicer = std::make_unique<Slicer>(so, std::vector<FaultEvent>{}, [this](Slice&& s) { cut(std::move(s)); });
+    ad_stream = heads.ad_stream();
+    if (prepare.prior_profile) prior = *prepare.prior_profile;
+  }
+
+  void cut(Slice&& slice) {
+    FeatureSlice fs = extractor->extract(slice);
+    if (serializer) {
+      SerializedSlice texts = serializer->serialize(slice);
+      fs.texts = {std::move(texts.metrics), std::move(texts.traces), std::move(texts.logs)};
+    }
+    extractor->add_pane(fs);
+    newest_start = fs.start;
+    pending.push_back(std::move(fs));
+  }
+
+  // Decides the pending slices whose window panes are all known (all of them at the end of the stream).
+  void decide_ready(bool flush) {
+    while (!pending.empty() && (flush || newest_start >= pending.front().end)) {
+      FeatureSlice fs = std::move(pending.front());
+      pending.pop_front();
+      std::vector<EventDeviation> devs = extractor->finish_causal(fs, &prior);
+      if (!history.empty() && fs.start <= history.back().start) {  // decided before the restart
+        ++counters.resumed_skipped;
+        continue;
+      }
+      slices.push_back(std::move(fs));
+      deviations.push_back(std::move(devs));
+      decide(slices.size() - 1);
+    }
+  }
+
+  void decide(size_t i) {
+    // One slice per encoder call: the numbers do not depend on how the stream was chunked.
+    const std::vector<FeatureSlice> one{slices[i]};
+    emb.push_back(model.embed(one).front());
+    if (model.ad_view() != "all") ad_emb.push_back(model.embed_ad_view(one).front());
+    states.push_back(heads.states({emb.back()}).front());
+    if (catalog.entities.size() != entities_known) {
+      entities = entity_directory(catalog);
+      entities_known = catalog.entities.size();
+    }
+    // The ranker's calibration: every slice at first, then at least every refit_slices (and every quarter growth).
+    const size_t n = i + 1;
+    const size_t due = std::max<size_t>(1, std::min<size_t>(options.refit_slices, fit_slices / 4));
+    if (!ranker || n - fit_slices >= due) {
+      ranker = ZeroLabelRanker::fit(slices, deviations, &emb, catalog, ranker_options(heads.options()));
+      fit_slices = n;
+      ++counters.ranker_fits;
+    }
+    const HeadInputs in = inputs();
+    AnomalyTimeline t = heads.detect(in, {i}, &ad_stream);
+    timeline.push_back({emb[i].start, emb[i].end, t.scores[0], t.thresholds[0], t.states[0], t.alarms[0]});
+    ++counters.slices;
+    counters.last_decided = emb[i].end;
+    const TimeUs gap = static_cast<TimeUs>(options.detect.incident_gap_s * kUsPerSecond);
+    if (t.alarms[0]) {
+      ++counters.alarms;
+      if (!run.empty() && emb[i].end - emb[run.back()].end > gap) close_run();
+      run.push_back(i);
+      update_incident(in);
+    } else if (!run.empty() && emb[i].end - emb[run.back()].end > gap) {
+      close_run();
+    }
+  }
+
+  HeadInputs inputs() const {
+    HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, nullptr, nullptr};
+    in.ranker = ranker ? &*ranker : nullptr;
+    in.event_names = &extractor->summarizer().key_names();
+    in.kpi_slots = &extractor->state().kpi_slots;
+    return in;
+  }
+
+  void update_incident(const HeadInputs& in) {
+    if (static_cast<std::int32_t>(run.size()) < options.detect.min_incident_slices) return;
+    Incident inc = build_incident(run, timeline, states, heads, in, options.detect, model.config().slice.window_stride_s);
+    inc.open = true;
+    if (run_reported) incidents.back() = std::move(inc);
+    else incidents.push_back(std::move(inc));
+    run_reported = true;
+  }
+
+  void close_run() {
+    if (run_reported) incidents.back().open = false;
+    run.clear();
+    run_reported = false;
+  }
+};
+
+OnlineDetector::OnlineDetector(const Pipeline& pipeline, const Catalog& catalog, OnlineOptions options)
+    : impl_(std::make_unique<Impl>(pipeline, catalog, std::move(options))) {}
+
+OnlineDetector::~OnlineDetector() = default;
+
+void OnlineDetector::push(RecordBatch& batch) {
+  Impl& im = *impl_;
+  first_new_ = im.timeline.size();
+  im.counters.records += static_cast<std::int64_t>(batch.size());
+  for (auto& l : batch.logs)
+    if (!l.message.empty()) l.template_id = static_cast<Id>(im.miner.add(l.message));
+  for_each_in_time_order(batch, [&](auto&& r) {
+    im.counters.watermark = std::max(im.counters.watermark, record_time(r));
+    im.slicer->push(std::move(r));
+  });
+  im.decide_ready(false);
+}
+
+void OnlineDetector::finish() {
+  Impl& im = *impl_;
+  first_new_ = im.timeline.size();
+  im.slicer->finish();
+  im.decide_ready(true);
+  im.close_run();
+}
+
+DetectResult OnlineDetector::result() const {
+  const Impl& im = *impl_;
+  DetectResult r;
+  r.timeline = im.history;
+  r.timeline.insert(r.timeline.end(), im.timeline.begin(), im.timeline.end());
+  r.incidents = im.history_incidents;
+  for (Incident inc : im.incidents) {
+    for (size_t& i : inc.slices) i += im.history.size();
+    r.incidents.push_back(std::move(inc));
+  }
+  r.stride_s = im.model.config().slice.window_stride_s;
+  return r;
+}
+
+const std::vector<TimelinePoint>& OnlineDetector::timeline() const { return impl_->timeline; }
+const std::vector<Incident>& OnlineDetector::incidents() const { return impl_->incidents; }
+
+nlohmann::json OnlineDetector::state() const {
+  const Impl& im = *impl_;
+  return {{"profile", im.extractor->causal_profile().to_json()},
+          {"spot", im.ad_stream.spot.to_json()},
+          {"event_spot", im.ad_stream.event_spot.to_json()}};
+}
+
+void OnlineDetector::restore(const OnlineCheckpoint& c) {
+  Impl& im = *impl_;
+  RSLICER_CHECK(im.timeline.empty() && im.counters.records == 0, InvalidInput,
+                "online: restore() must come before the first record");
+  im.history = c.timeline;
+  im.history_incidents = c.incidents;
+  for (auto& inc : im.history_incidents) inc.open = false;
+  if (c.state.is_object()) {
+    if (c.state.contains("profile")) im.prior.merge(EventProfile::from_json(c.state.at("profile")));
+    if (c.state.contains("spot")) im.ad_stream.spot = Spot::from_json(c.state.at("spot"));
+    if (c.state.contains("event_spot")) im.ad_stream.event_spot = Spot::from_json(c.state.at("event_spot"));
+  }
+  im.counters.resumed_slices = static_cast<std::int64_t>(c.timeline.size());
+  if (!c.timeline.empty()) im.counters.last_decided = c.timeline.back().end;
+}
+
+OnlineCounters OnlineDetector::counters() const {
+  OnlineCounters c = impl_->counters;
+  c.pending_slices = static_cast<std::int64_t>(impl_->pending.size());
+  c.slicer = impl_->slicer->stats();
+  return c;
+}
+
+DetectResult detect_online(const Pipeline& pipeline, TelemetrySource& source, const OnlineOptions& options,
+                           bool progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<FaultEvent> labels = source.faults();
+  OnlineDetector online(pipeline, source.catalog(), options);
+  auto stream = source.open();
+  Progress bar("detect --online", -1, progress, 5.0);
+  RecordBatch batch;
+  std::int64_t n = 0;
+  while (stream->next_batch(batch)) {
+    n += static_cast<std::int64_t>(batch.size());
+    online.push(batch);
+    bar.update(n, cat(n, " records, ", online.timeline().size(), " slices, ", online.incidents().size(),
+                      " incidents"));
+  }
+  online.finish();
+  DetectResult r = online.result();
+  bar.finish(cat(n, " records, ", r.timeline.size(), " slices, ", r.incidents.size(), " incidents"));
+  r.format = source.format();
+  r.labels = std::move(labels);
+  r.rejected_records = source.stats().rejected;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace rslicer
