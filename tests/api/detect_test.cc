@@ -12,6 +12,7 @@
 #include <set>
 
 #include "api/simulate.h"
+#include "simulated_model.h"
 #include "test_util.h"
 
 namespace rslicer {
@@ -56,36 +57,23 @@ class Unlabelled : public TelemetrySource {
   std::unique_ptr<TelemetrySource> inner_;
 };
 
-struct World {
-  std::string dir, model;
-  std::vector<FaultEvent> faults;
-};
+using World = testing::SimulatedModel;
 
 // Trains once for every test of this file: 6 fault-free hours, then 6 hours of the same system with 4 faults.
 const World& world() {
-  static World w = [] {
-    World w;
-    w.dir = testing::make_temp_dir("rslicer-detect");
+  static const World w = [] {
     sim::SimConfig normal;
     normal.services = 8;
     normal.hours = 6;
     normal.faults = 0;
     normal.seed = 11;
-    simulate_dataset(normal, w.dir + "/normal", "nezha", true, false);
     sim::SimConfig faulty = normal;
     faulty.faults = 4;
     faulty.start += 24 * 3600 * kUsPerSecond;  // the same hours of the next day
     faulty.fault_types = {"exception", "return", "network_delay", "cpu_contention"};
     faulty.fault_services = {"order-service", "user-service", "payment-service", "cart-service"};
-    w.faults = simulate_dataset(faulty, w.dir + "/faulty", "nezha", true, false).faults;
-    TrainRequest t;
-    t.data_path = w.dir + "/normal";
-    t.out_dir = w.model = w.dir + "/model";
-    t.config.max_epochs = 3;
-    t.config.max_minutes = 0;
-    t.progress = false;
-    const TrainSummary s = train_model(t);
-    EXPECT_EQ(s.labelled_cases, 0u);  // a fault-free run: label-free heads
+    World w = testing::train_simulated_model("rslicer-detect", normal, faulty, "nezha");
+    EXPECT_EQ(w.summary.labelled_cases, 0u);  // a fault-free run: label-free heads
     return w;
   }();
   return w;
