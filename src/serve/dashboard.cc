@@ -53,6 +53,8 @@ async function refresh(){
       const h = el('div'); h.append(el('b', t(inc.start) + ' .. ' + t(inc.end)), el('span', inc.open ? 'open' : 'closed', 'badge'));
       c.append(h, el('div', 'peak score ' + inc.peak_score.toFixed(2) + ', runtime state ' + inc.state +
                (inc.fault_type.label ? (', fault type ' + inc.fault_type.label + ' (' + (100*inc.fault_type.confidence).toFixed(0) + '%)') : ''), 'muted'));
+      if (!inc.root_causes.length || inc.root_causes[0].score < 1)
+        c.append(el('div', 'no clear root cause: the strongest signal is common in this data (surprise below 1)', 'muted'));
       const tb = el('table'); const hr = el('tr'); hr.append(el('th','#'), el('th','root cause'), el('th','score'), el('th','evidence')); tb.append(hr);
       inc.root_causes.forEach((rc, i) => {
         const tr = el('tr'); const ev = el('td'); const ul = el('ul');

@@ -249,6 +249,34 @@ TEST(ServeCli, CurlJsonAndDashboard) {
   std::filesystem::remove_all(dir);
 }
 
+// `rslicer replay` sends every record of a dataset; the server counts what it says it sent.
+TEST(ServeCli, ReplayCommandSendsEveryRecord) {
+  const World& w = world();
+  const std::string dir = testing::make_temp_dir("rslicer-serve-replay");
+  const CliServer server = start_cli_server(w.model, dir);
+  ASSERT_TRUE(server.up) << testing::run_command("cat " + server.log);
+  int code = -1;
+  const std::string out = testing::run_command(cat(testing::binary_dir(), "/bin/rslicer -q replay --data ", w.faulty,
+                                                   " --to ", server.base, " --protocol json --flush 2>&1"),
+                                               &code);
+  ASSERT_EQ(code, 0) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("sent ([0-9]+) spans, ([0-9]+) metric points, ([0-9]+) log records")))
+      << out;
+  const json stats = json::parse(testing::run_command(cat("curl -s ", server.base, "/api/stats")));
+  EXPECT_EQ(stats["accepted"]["traces"].get<std::int64_t>(), std::stoll(m[1]));
+  EXPECT_EQ(stats["accepted"]["metrics"].get<std::int64_t>(), std::stoll(m[2]));
+  EXPECT_EQ(stats["accepted"]["logs"].get<std::int64_t>(), std::stoll(m[3]));
+  EXPECT_GT(stats["pipeline"]["slices"].get<std::int64_t>(), 100);
+  // an endpoint that is not there: a clear error, exit code 3 (I/O)
+  const std::string bad = testing::run_command(
+      cat(testing::binary_dir(), "/bin/rslicer -q replay --data ", w.faulty, " --to http://127.0.0.1:1 2>&1"), &code);
+  EXPECT_EQ(code, 3) << bad;
+  EXPECT_NE(bad.find("http://127.0.0.1:1"), std::string::npos) << bad;
+  kill_cli_server(server, "TERM");
+  std::filesystem::remove_all(dir);
+}
+
 // Stops a server however the test ends (an assertion returns early).
 struct KillOnExit {
   const CliServer& server;
