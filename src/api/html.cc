@@ -57,6 +57,8 @@ std::string timeline_svg(const std::vector<TimelineRow>& rows, const std::vector
     if (days.empty() || (days.back().first != day && !short_head)) days.push_back({day, {}});
     days.back().second.push_back(k);
   }
+  // the legend names only what is drawn (a live stream has no labels)
+  const bool any_truth = std::any_of(rows.begin(), rows.end(), [](const TimelineRow& r) { return r.truth; });
   for (auto& [day, idx] : days) {
     if (idx.size() < 2) continue;
     const double W = 1100, H = 190, left = 50, right = 10, top = 18, plot_h = 110;
@@ -73,8 +75,9 @@ std::string timeline_svg(const std::vector<TimelineRow>& rows, const std::vector
     h << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' viewBox='0 0 " << W << " "
       << H << "' class='timeline'><rect x='0' y='0' width='" << W << "' height='" << H << "' fill='#fff'/>";
     h << "<text x='" << left << "' y='12' font-size='11' font-family='sans-serif'>" << esc(day)
-      << " (UTC): anomaly score (line), threshold (dashed), alarms (red ticks), labelled faults (shaded), runtime "
-         "state (bottom band)</text>";
+      << " (UTC): anomaly score (line), threshold (dashed), alarms (red ticks), "
+      << (any_truth ? "labelled faults (shaded), " : "") << (marks.empty() ? "" : "markers (vertical lines), ")
+      << "runtime state (bottom band)</text>";
     const double bw =
         std::max(1.0, (W - left - right) * stride_s * kUsPerSecond / static_cast<double>(t1 - t0));  // one stride
     for (size_t k : idx) {
