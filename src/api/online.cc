@@ -216,6 +216,8 @@ DetectResult OnlineDetector::result() const {
 }
 
 const std::vector<TimelinePoint>& OnlineDetector::timeline() const { return impl_->timeline; }
+size_t OnlineDetector::decided() const { return impl_->history.size() + impl_->timeline.size(); }
+size_t OnlineDetector::reported() const { return impl_->history_incidents.size() + impl_->incidents.size(); }
 const std::vector<Incident>& OnlineDetector::incidents() const { return impl_->incidents; }
 
 nlohmann::json OnlineDetector::state() const {

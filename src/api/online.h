@@ -80,6 +80,9 @@ class OnlineDetector {
   // The timeline position of the first slice decided by the last push() / finish() (timeline().size() when none).
   size_t first_new() const { return first_new_; }
   const std::vector<TimelinePoint>& timeline() const;
+  // Slices decided and incidents reported in all, a restored checkpoint included (cheap; result() copies).
+  size_t decided() const;
+  size_t reported() const;
   const std::vector<Incident>& incidents() const;
   OnlineCounters counters() const;
 

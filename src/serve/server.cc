@@ -133,16 +133,18 @@ struct Server::Impl {
                       "text/plain");
       return;
     }
+    bool full = false;
     {
       std::lock_guard<std::mutex> g(queue_mutex);
-      if (queued_records >= options.max_queued_records) {
-        std::lock_guard<std::mutex> g2(decode_mutex);
-        ++requests_busy;
-        res.status = 503;
-        res.set_header("Retry-After", "1");
-        res.set_content("ingest queue full, retry later\n", "text/plain");
-        return;
-      }
+      full = queued_records >= options.max_queued_records;
+    }
+    if (full) {  // (lock order: decode_mutex before queue_mutex, never the other way round)
+      std::lock_guard<std::mutex> g(decode_mutex);
+      ++requests_busy;
+      res.status = 503;
+      res.set_header("Retry-After", "1");
+      res.set_content("ingest queue full, retry later\n", "text/plain");
+      return;
     }
     std::vector<Record> records;
     OtlpDecodeResult r;

@@ -125,11 +125,11 @@ OnlineCheckpoint Store::load() {
 }
 
 void Store::save(const OnlineDetector& online, bool with_state) {
-  const DetectResult r = online.result();
   Impl& im = *impl_;
-  if (r.timeline.size() == im.timeline_written && r.incidents.size() == im.incidents_written && !with_state &&
-      (r.incidents.empty() || !r.incidents.back().open))
-    return;
+  // nothing new (most ingest batches decide nothing; incidents change only when a slice is decided, or at the
+  // end of the stream, which saves the state too): no copy, no transaction
+  if (online.decided() == im.timeline_written && online.reported() == im.incidents_written && !with_state) return;
+  const DetectResult r = online.result();
   im.exec(path_, "BEGIN");
   try {
     Statement tl(im.db,
