@@ -158,10 +158,11 @@ TEST(Detect, IncidentsJsonSchemaAndHtmlRendersInChromium) {
   const std::string html = render_incidents_html(r);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // self-contained
-  const std::string path = w.dir + "/incidents.html";
+  const std::string out = testing::make_temp_dir("rslicer-detect-html");  // the model folder is shared by tests
+  const std::string path = out + "/incidents.html";
   std::ofstream(path) << html;
   if (!testing::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed";
-  EXPECT_GT(testing::chromium_screenshot_busy_fraction(path, w.dir + "/incidents.png"), 0.005);
+  EXPECT_GT(testing::chromium_screenshot_busy_fraction(path, out + "/incidents.png"), 0.005);
   const std::string dom = testing::chromium_dump_dom(path);
   EXPECT_NE(dom.find("RuntimeSlicer incidents"), std::string::npos);
   EXPECT_NE(dom.find("Incident 1"), std::string::npos);
