@@ -5,6 +5,7 @@
 #include "ingest/otlp_decode.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -683,13 +684,30 @@ std::string json_text(const json& obj, const char* key) {
   return v && v->is_string() ? v->get<std::string>() : std::string();
 }
 
+// A trace or span id as one spelling: OTLP/JSON writes hex (case-insensitive: lower-cased here), protojson
+// writes the bytes in base64 (8 or 16 bytes: turned into hex); anything else is kept as written. Then the
+// same span joins across exporters, encodings and log records.
+std::string json_id(const json& obj, const char* key) {
+  std::string id = json_text(obj, key);
+  const bool hex = id.size() % 2 == 0 && std::all_of(id.begin(), id.end(), [](char c) { return hex_digit(c) >= 0; });
+  if (hex) {
+    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return id;
+  }
+  if (id.size() >= 11 && id.size() <= 24) {
+    const auto bytes = bytes_of_base64(id);
+    if (bytes && (bytes->size() == 8 || bytes->size() == 16)) return hex_of(*bytes);
+  }
+  return id;
+}
+
 void json_spans(Context& cx, const json& block) {
   json_each(cx, block, "scopeSpans", "instrumentationLibrarySpans", "spans", [&cx](Id entity, const json& sp) {
     Span out;
-    out.trace_id = json_text(sp, "traceId");
-    out.span_id = json_text(sp, "spanId");
+    out.trace_id = json_id(sp, "traceId");
+    out.span_id = json_id(sp, "spanId");
     if (!cx.begin_span(entity, out, json_time(sp, "startTimeUnixNano"), json_time(sp, "endTimeUnixNano"))) return;
-    cx.set_parent(out, json_text(sp, "parentSpanId"));
+    cx.set_parent(out, json_id(sp, "parentSpanId"));
     const json* attrs = member(sp, "attributes");
     cx.end_span(std::move(out), json_text(sp, "name"), json_status(sp),
                 [attrs](const char* key) { return json_attribute(attrs, key); });
@@ -705,7 +723,7 @@ void json_logs(Context& cx, const json& block) {
     out.level = severity_level(json_text(lr, "severityText"), number,
                                sn && sn->is_string() ? std::string_view(sn->get_ref<const std::string&>()) : "");
     if (const json* body = member(lr, "body")) out.message = any_value_text(*body);
-    cx.end_log(std::move(out), json_text(lr, "traceId"), json_text(lr, "spanId"));
+    cx.end_log(std::move(out), json_id(lr, "traceId"), json_id(lr, "spanId"));
   });
 }
 

@@ -550,6 +550,33 @@ TEST(OtlpDecode, IdsThatAreNotHexJoinTheSameWayInBothEncodings) {
   EXPECT_EQ(sb.parent_id, sa.span_id);
 }
 
+// OTLP/JSON hex is case-insensitive, and protojson writers send ids in base64: every spelling of one id joins.
+TEST(OtlpDecode, UpperCaseHexAndBase64IdsJoinLowerCaseHex) {
+  const std::string resource = R"({"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}}]},)";
+  auto span = [&](const std::string& trace, const std::string& id, const std::string& parent) {
+    return R"({"resourceSpans":[)" + resource + R"("scopeSpans":[{"spans":[{"traceId":")" + trace + R"(","spanId":")" +
+           id + R"(","parentSpanId":")" + parent +
+           R"(","name":"GET /cart","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000100000000"}]}]}]})";
+  };
+  Sink s;
+  ASSERT_TRUE(s.json_body(span("0AF7651916CD43DD8448EB211C80319C", "B7AD6B7169203331", ""), OtlpSignal::kTraces).ok);
+  ASSERT_TRUE(s.json_body(span("CvdlGRbNQ92ESOshHIAxnA==", "00f067aa0ba902b7", "t61rcWkgMzE="), OtlpSignal::kTraces).ok);
+  const std::string log = R"({"resourceLogs":[)" + resource +
+                          R"("scopeLogs":[{"logRecords":[{"timeUnixNano":"1700000000050000000","body":{"stringValue":"x"},)"
+                          R"("traceId":"0af7651916cd43DD8448eb211c80319c","spanId":"B7AD6B7169203331"}]}]}]})";
+  ASSERT_TRUE(s.json_body(log, OtlpSignal::kLogs).ok);
+  ASSERT_EQ(s.records.size(), 3u);
+  const auto& root = std::get<Span>(s.records[0]);
+  const auto& child = std::get<Span>(s.records[1]);
+  const auto& line = std::get<LogRecord>(s.records[2]);
+  EXPECT_EQ(root.trace_id, "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(root.span_id, "b7ad6b7169203331");
+  EXPECT_EQ(child.trace_id, root.trace_id);  // base64 of the same 16 bytes
+  EXPECT_EQ(child.parent_id, root.span_id);  // base64 of the same 8 bytes
+  EXPECT_EQ(line.trace_id, root.trace_id);
+  EXPECT_EQ(line.span_id, root.span_id);
+}
+
 TEST(OtlpDecode, TextThatIsNotUtf8IsRepairedWhenEncoded) {
   Fixture f;
   LogRecord l;
