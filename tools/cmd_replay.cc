@@ -88,7 +88,10 @@ RSLICER_COMMAND(
           const std::string path = cat("/v1/", otlp_signal_name(signal));
           for (int attempt = 0;; ++attempt) {
             auto res = client.Post(path.c_str(), body, json ? "application/json" : "application/x-protobuf");
-            RSLICER_CHECK(res, IoError, "POST ", f->to, path, ": ", httplib::to_string(res.error()));
+            RSLICER_CHECK(res, IoError, "POST ", f->to, path, ": ",
+                          res.error() == httplib::Error::Connection
+                              ? std::string("cannot connect (is rslicer serve or a Collector listening there?)")
+                              : "HTTP client error: " + httplib::to_string(res.error()));
             if ((res->status == 503 || res->status == 429) && attempt < 600) {  // back-pressure: retry
               ++retries;
               std::this_thread::sleep_for(std::chrono::milliseconds(100));
