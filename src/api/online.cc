@@ -138,8 +138,6 @@ struct OnlineDetector::Impl {
     const HeadInputs in = inputs();
     AnomalyTimeline t = heads.detect(in, {i}, &ad_stream);
     timeline.push_back({emb[i].start, emb[i].end, t.scores[0], t.thresholds[0], t.states[0], t.alarms[0]});
-    ++counters.slices;
-    counters.last_decided = emb[i].end;
     const TimeUs gap = static_cast<TimeUs>(options.detect.incident_gap_s * kUsPerSecond);
     if (t.alarms[0]) {
       ++counters.alarms;
@@ -183,13 +181,9 @@ OnlineDetector::~OnlineDetector() = default;
 void OnlineDetector::push(RecordBatch& batch) {
   Impl& im = *impl_;
   first_new_ = im.timeline.size();
-  im.counters.records += static_cast<std::int64_t>(batch.size());
   for (auto& l : batch.logs)
     if (!l.message.empty()) l.template_id = static_cast<Id>(im.miner.add(l.message));
-  for_each_in_time_order(batch, [&](auto&& r) {
-    im.counters.watermark = std::max(im.counters.watermark, record_time(r));
-    im.slicer->push(std::move(r));
-  });
+  for_each_in_time_order(batch, [&](auto&& r) { im.slicer->push(std::move(r)); });
   im.decide_ready(false);
 }
 
@@ -229,7 +223,7 @@ nlohmann::json OnlineDetector::state() const {
 
 void OnlineDetector::restore(const OnlineCheckpoint& c) {
   Impl& im = *impl_;
-  RSLICER_CHECK(im.timeline.empty() && im.counters.records == 0, InvalidInput,
+  RSLICER_CHECK(im.timeline.empty() && im.slicer->stats().records_in == 0, InvalidInput,
                 "online: restore() must come before the first record");
   im.history = c.timeline;
   im.history_incidents = c.incidents;
@@ -239,14 +233,18 @@ void OnlineDetector::restore(const OnlineCheckpoint& c) {
     if (c.state.contains("spot")) im.ad_stream.spot = Spot::from_json(c.state.at("spot"));
     if (c.state.contains("event_spot")) im.ad_stream.event_spot = Spot::from_json(c.state.at("event_spot"));
   }
-  im.counters.resumed_slices = static_cast<std::int64_t>(c.timeline.size());
-  if (!c.timeline.empty()) im.counters.last_decided = c.timeline.back().end;
 }
 
 OnlineCounters OnlineDetector::counters() const {
-  OnlineCounters c = impl_->counters;
-  c.pending_slices = static_cast<std::int64_t>(impl_->pending.size());
-  c.slicer = impl_->slicer->stats();
+  const Impl& im = *impl_;
+  OnlineCounters c = im.counters;  // the event counts; the rest is read off the pipeline's state
+  c.slicer = im.slicer->stats();
+  c.records = c.slicer.records_in;
+  c.watermark = c.slicer.last_time;
+  c.slices = static_cast<std::int64_t>(im.timeline.size());
+  c.pending_slices = static_cast<std::int64_t>(im.pending.size());
+  c.resumed_slices = static_cast<std::int64_t>(im.history.size());
+  c.last_decided = !im.timeline.empty() ? im.timeline.back().end : !im.history.empty() ? im.history.back().end : 0;
   return c;
 }
 

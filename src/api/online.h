@@ -43,14 +43,14 @@ struct OnlineOptions {
 
 // What the online pipeline did, for /api/stats and the CLI.
 struct OnlineCounters {
-  std::int64_t records = 0;         // records pushed
+  std::int64_t records = 0;         // records pushed (duplicates included)
   std::int64_t slices = 0;          // slices decided
   std::int64_t pending_slices = 0;  // slices cut, waiting for later panes before their tokens are final
   std::int64_t alarms = 0;
   std::int64_t ranker_fits = 0;
   std::int64_t resumed_slices = 0;  // decided before a restart (restore())
   std::int64_t resumed_skipped = 0; // slices cut again for windows decided before the restart
-  TimeUs watermark = 0;             // newest record time seen (0: none)
+  TimeUs watermark = 0;             // newest record time the slicer kept (0: none): what closes windows
   TimeUs last_decided = 0;          // end of the newest decided slice (0: none)
   SliceStats slicer;                // late records, duplicates, empty windows
 };
