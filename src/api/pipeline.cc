@@ -327,15 +327,18 @@ Incident incident_from_json(const nlohmann::json& j) {
   }
 }
 
+nlohmann::json to_json(const TimelinePoint& p) {
+  return {{"start", unix_s(p.start)},
+          {"end", unix_s(p.end)},
+          {"score", p.score},
+          {"threshold", p.threshold},
+          {"state", p.state},
+          {"alarm", p.alarm}};
+}
+
 nlohmann::json to_json(const DetectResult& r) {
   nlohmann::json timeline = nlohmann::json::array();
-  for (const auto& p : r.timeline)
-    timeline.push_back({{"start", unix_s(p.start)},
-                        {"end", unix_s(p.end)},
-                        {"score", p.score},
-                        {"threshold", p.threshold},
-                        {"state", p.state},
-                        {"alarm", p.alarm}});
+  for (const auto& p : r.timeline) timeline.push_back(to_json(p));
   nlohmann::json incidents = nlohmann::json::array();
   for (const auto& inc : r.incidents) incidents.push_back(to_json(inc));
   return {{"model", r.model},

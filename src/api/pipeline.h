@@ -110,6 +110,7 @@ nlohmann::json to_json(const DetectResult& r);
 // One incident of incidents.json, and back (InvalidInput on a malformed object; "onset" and "slices" are read
 // when present, as the serve store writes them).
 nlohmann::json to_json(const Incident& incident);
+nlohmann::json to_json(const TimelinePoint& point);  // one timeline entry of incidents.json
 Incident incident_from_json(const nlohmann::json& j);
 // A self-contained incidents.html (inline SVG and CSS, no scripts).
 std::string render_incidents_html(const DetectResult& r);

@@ -225,13 +225,7 @@ struct Server::Impl {
     const DetectResult r = online->result();
     const auto& tl = r.timeline;
     json slices = json::array();
-    for (size_t i = tl.size() > last ? tl.size() - last : 0; i < tl.size(); ++i)
-      slices.push_back({{"start", unix_s(tl[i].start)},
-                        {"end", unix_s(tl[i].end)},
-                        {"score", tl[i].score},
-                        {"threshold", tl[i].threshold},
-                        {"state", tl[i].state},
-                        {"alarm", tl[i].alarm}});
+    for (size_t i = tl.size() > last ? tl.size() - last : 0; i < tl.size(); ++i) slices.push_back(to_json(tl[i]));
     const OnlineCounters c = online->counters();
     size_t open = 0;
     for (const auto& inc : r.incidents) open += inc.open;
