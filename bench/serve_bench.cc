@@ -103,7 +103,6 @@ int main(int argc, char** argv) {
   httplib::Client client("127.0.0.1", port);
   client.set_keep_alive(true);
   client.set_tcp_nodelay(true);
-  const char* type = json ? "application/json" : "application/x-protobuf";
   std::int64_t spans_sent = 0, busy = 0;
   t0 = Clock::now();
   for (const auto& r : requests) {
@@ -112,23 +111,7 @@ int main(int argc, char** argv) {
       const double now = since(t0);
       if (due > now) std::this_thread::sleep_for(std::chrono::duration<double>(due - now));
     }
-    for (;;) {
-      auto res = client.Post(cat("/v1/", otlp_signal_name(r.signal)).c_str(), r.body, type);
-      if (!res) {
-        std::fprintf(stderr, "request failed: %s\n", httplib::to_string(res.error()).c_str());
-        return 1;
-      }
-      if (res->status == 503) {  // back-pressure: wait as a real exporter would
-        ++busy;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        continue;
-      }
-      if (res->status != 200) {
-        std::fprintf(stderr, "HTTP %d: %s\n", res->status, res->body.c_str());
-        return 1;
-      }
-      break;
-    }
+    busy += post_export(client, "http://127.0.0.1:" + std::to_string(port), r.signal, r.body, json).retries;
     if (r.signal == OtlpSignal::kTraces) spans_sent += r.records;
   }
   const double received_s = since(t0);

@@ -3,9 +3,7 @@
 // time order, one request per signal per chunk of data time, optionally paced to X times real time.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <thread>
 
 #include <httplib.h>
@@ -13,7 +11,6 @@
 #include "command.h"
 #include "core/errors.h"
 #include "core/progress.h"
-#include "core/strings.h"
 #include "data_path.h"
 #include "serve/replay.h"
 
@@ -53,14 +50,7 @@ RSLICER_COMMAND(
         using namespace rslicer;
         using Clock = std::chrono::steady_clock;
         if (f->data.empty()) f->data = cli::default_data_path();
-        std::string token;
-        if (!f->token_file.empty()) {
-          std::ifstream in(f->token_file);
-          RSLICER_CHECK(in.good(), IoError, "cannot read the token file ", f->token_file);
-          std::stringstream ss;
-          ss << in.rdbuf();
-          token = std::string(trim(ss.str()));
-        }
+        const std::string token = f->token_file.empty() ? "" : cli::read_token_file(f->token_file);
         httplib::Client client(f->to);
         RSLICER_CHECK(client.is_valid(), InvalidInput, "--to: not an http URL: '", f->to, "'");
         client.set_keep_alive(true);
@@ -85,22 +75,9 @@ RSLICER_COMMAND(
           }
           const std::string body = json ? encode_otlp_json(records, source->catalog(), signal)
                                         : encode_otlp_protobuf(records, source->catalog(), signal);
-          const std::string path = cat("/v1/", otlp_signal_name(signal));
-          for (int attempt = 0;; ++attempt) {
-            auto res = client.Post(path.c_str(), body, json ? "application/json" : "application/x-protobuf");
-            RSLICER_CHECK(res, IoError, "POST ", f->to, path, ": ",
-                          res.error() == httplib::Error::Connection
-                              ? std::string("cannot connect (is rslicer serve or a Collector listening there?)")
-                              : "HTTP client error: " + httplib::to_string(res.error()));
-            if ((res->status == 503 || res->status == 429) && attempt < 600) {  // back-pressure: retry
-              ++retries;
-              std::this_thread::sleep_for(std::chrono::milliseconds(100));
-              continue;
-            }
-            RSLICER_CHECK(res->status == 200, IoError, "POST ", f->to, path, ": HTTP ", res->status, ": ", res->body);
-            if (!res->body.empty() && res->body != "{}") ++rejected;  // a partial success names rejected records
-            break;
-          }
+          const PostResult posted = post_export(client, f->to, signal, body, json);
+          retries += posted.retries;
+          rejected += posted.partial;
           sent[static_cast<int>(signal)] += static_cast<std::int64_t>(records.size());
           ++requests;
           bar.update(requests, cat(sent[0], " spans, ", sent[1], " metric points, ", sent[2], " log records, data time ",

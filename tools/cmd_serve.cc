@@ -2,13 +2,12 @@
 // An OTLP/HTTP receiver with live runtime state, alarms and ranked root causes (src/serve/server.h).
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "command.h"
 #include "core/errors.h"
 #include "core/strings.h"
+#include "data_path.h"
 #include "serve/server.h"
 
 namespace {
@@ -23,16 +22,6 @@ struct ServeFlags {
   std::int64_t max_queue = 2000000;
   bool log_requests = false;
 };
-
-std::string read_token(const std::string& path) {
-  std::ifstream f(path);
-  RSLICER_CHECK(f.good(), rslicer::IoError, "cannot read the token file ", path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string t(rslicer::trim(ss.str()));
-  RSLICER_CHECK(!t.empty(), rslicer::InvalidInput, "the token file ", path, " is empty");
-  return t;
-}
 
 RSLICER_COMMAND(
     "serve", "OTLP/HTTP endpoint with live runtime state, alarms and ranked root causes (dashboard at /)", 34,
@@ -63,7 +52,7 @@ RSLICER_COMMAND(
         const auto port = parse_int(f->listen.substr(colon + 1));
         RSLICER_CHECK(port && *port >= 0 && *port < 65536, InvalidInput, "--listen: bad port in '", f->listen, "'");
         o.port = static_cast<int>(*port);
-        if (!f->token_file.empty()) o.token = read_token(f->token_file);
+        if (!f->token_file.empty()) o.token = cli::read_token_file(f->token_file);
         o.max_body_bytes = static_cast<std::size_t>(f->max_body_mb * 1024 * 1024);
         o.max_queued_records = f->max_queue;
         o.online.allowed_lateness_s = f->lateness;

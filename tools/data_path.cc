@@ -2,8 +2,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "core/errors.h"
+#include "core/strings.h"
 
 namespace rslicer::cli {
 
@@ -22,6 +25,16 @@ std::string default_data_path() {
   if (fs::is_directory(rel)) return rel.string();
   throw InvalidInput(cat("no --data given and the bundled sample was not found (looked in $RSLICER_DATA,", tried,
                          ", ./", rel.string(), ")"));
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream f(path);
+  RSLICER_CHECK(f.good(), IoError, "cannot read the token file ", path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string token(trim(ss.str()));
+  RSLICER_CHECK(!token.empty(), InvalidInput, "the token file ", path, " is empty");
+  return token;
 }
 
 }  // namespace rslicer::cli

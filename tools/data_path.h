@@ -1,4 +1,4 @@
-// Where the CLI finds the bundled sample dataset when --data is omitted.
+// Files the CLI reads on behalf of its flags: the bundled sample dataset when --data is omitted, token files.
 #pragma once
 
 #include <string>
@@ -10,5 +10,9 @@ namespace rslicer::cli {
 // same path relative to the current directory. Throws InvalidInput naming
 // the places it looked when none exists.
 std::string default_data_path();
+
+// The bearer token in a --token-file (surrounding whitespace trimmed). IoError when the file cannot be read,
+// InvalidInput when it holds no token.
+std::string read_token_file(const std::string& path);
 
 }  // namespace rslicer::cli

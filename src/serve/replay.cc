@@ -1,7 +1,13 @@
 #include "serve/replay.h"
 
 #include <array>
+#include <chrono>
+#include <thread>
 #include <type_traits>
+
+#include <httplib.h>
+
+#include "core/errors.h"
 
 namespace rslicer {
 
@@ -35,6 +41,27 @@ void for_each_request(TelemetrySource& source, double chunk_s, std::size_t max_r
     });
   }
   flush();
+}
+
+PostResult post_export(httplib::Client& client, const std::string& url, OtlpSignal signal, const std::string& body,
+                       bool json, int max_retries) {
+  const std::string path = cat("/v1/", otlp_signal_name(signal));
+  PostResult r;
+  for (;;) {
+    auto res = client.Post(path.c_str(), body, json ? "application/json" : "application/x-protobuf");
+    RSLICER_CHECK(res, IoError, "POST ", url, path, ": ",
+                  res.error() == httplib::Error::Connection
+                      ? std::string("cannot connect (is rslicer serve or a Collector listening there?)")
+                      : "HTTP client error: " + httplib::to_string(res.error()));
+    if ((res->status == 503 || res->status == 429) && r.retries < max_retries) {  // back-pressure
+      ++r.retries;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    RSLICER_CHECK(res->status == 200, IoError, "POST ", url, path, ": HTTP ", res->status, ": ", res->body);
+    r.partial = !res->body.empty() && res->body != "{}";  // an empty response is full success
+    return r;
+  }
 }
 
 }  // namespace rslicer
