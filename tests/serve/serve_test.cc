@@ -317,8 +317,9 @@ TEST(ServeCli, StoreSurvivesKillMinus9) {
     ASSERT_GE(after["incidents"].size(), before["incidents"].size());
     for (size_t i = 0; i < before["incidents"].size(); ++i) {
       EXPECT_EQ(after["incidents"][i]["start"], before["incidents"][i]["start"]);
-      if (!before["incidents"][i]["open"].get<bool>())  // an open one may have grown before the kill
+      if (!before["incidents"][i]["open"].get<bool>()) {  // an open one may have grown before the kill
         EXPECT_EQ(after["incidents"][i]["root_causes"], before["incidents"][i]["root_causes"]);
+      }
       EXPECT_FALSE(after["incidents"][i]["open"].get<bool>());
     }
   };
