@@ -63,7 +63,8 @@ class IdString {
     size_ = static_cast<std::uint32_t>(s.size());
     return *this;
   }
-  void clear() { assign(std::string_view()); }
+  // "" rather than string_view(): its null data() reached memcpy (UB even for 0 bytes; UBSan).
+  void clear() { assign(std::string_view("", 0)); }
 
   const char* data() const { return capacity_ ? heap_ : inline_; }
   size_t size() const { return size_; }

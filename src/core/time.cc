@@ -13,12 +13,23 @@ EpochUnit guess_epoch_unit(double value) {
   return EpochUnit::kNanos;
 }
 
+namespace {
+// Clamped to +-2^61 us (73,000 years): llround of a value beyond int64 is
+// unspecified (LLONG_MIN on x86), and the readers subtract and add times, so
+// "1e300" as nanoseconds overflowed there (UBSan; tests/fuzz_regressions/aiops22/).
+// Within the clamp, differences and sums with a duration still fit int64.
+TimeUs round_us(double us) {
+  constexpr double kMax = 0x1p61;
+  return static_cast<TimeUs>(std::llround(us < -kMax ? -kMax : us > kMax ? kMax : us));
+}
+}  // namespace
+
 TimeUs epoch_to_us(double value, EpochUnit unit) {
   switch (unit) {
-    case EpochUnit::kSeconds: return static_cast<TimeUs>(std::llround(value * 1e6));
-    case EpochUnit::kMillis: return static_cast<TimeUs>(std::llround(value * 1e3));
-    case EpochUnit::kMicros: return static_cast<TimeUs>(std::llround(value));
-    case EpochUnit::kNanos: return static_cast<TimeUs>(std::llround(value / 1e3));
+    case EpochUnit::kSeconds: return round_us(value * 1e6);
+    case EpochUnit::kMillis: return round_us(value * 1e3);
+    case EpochUnit::kMicros: return round_us(value);
+    case EpochUnit::kNanos: return round_us(value / 1e3);
   }
   return 0;
 }

@@ -72,10 +72,15 @@ Qwen3Config parse_qwen3_config(const std::string& json_text, const std::string& 
   c.attention_bias = get_bool(j, "attention_bias", c.attention_bias, where);
   c.hidden_act = get_string(j, "hidden_act", c.hidden_act, where);
   c.torch_dtype = get_string(j, "torch_dtype", c.torch_dtype, where);
-  if (j.contains("eos_token_id") && j["eos_token_id"].is_array() && !j["eos_token_id"].empty())
+  if (j.contains("eos_token_id") && j["eos_token_id"].is_array() && !j["eos_token_id"].empty()) {
+    // A list of ids: the first. Checked like get_int (a non-integer threw
+    // json's type_error past every caller; tests/fuzz_regressions/model_files/).
+    if (!j["eos_token_id"][0].is_number_integer())
+      throw ModelError(cat(where, ": \"eos_token_id\" must hold integers, got ", j["eos_token_id"].dump()));
     c.eos_token_id = j["eos_token_id"][0].get<std::int64_t>();
-  else
+  } else {
     c.eos_token_id = get_int(j, "eos_token_id", c.eos_token_id, where);
+  }
 
   require_positive(c.vocab_size, "vocab_size", where);
   require_positive(c.num_hidden_layers, "num_hidden_layers", where);
@@ -99,6 +104,19 @@ Qwen3Config parse_qwen3_config(const std::string& json_text, const std::string& 
   }
   if (get_bool(j, "use_sliding_window", false, where))
     throw ModelError(cat(where, ": use_sliding_window=true is not supported"));
+  // The sizes are only checked to be positive above: absurd ones (hidden_size
+  // 2^40) overflow the int64 products of qwen3_parameter_count and of the
+  // weight shapes built from them (tests/fuzz_regressions/model_files/). Counted
+  // in double, which cannot overflow here; 10^15 parameters is far beyond
+  // any checkpoint this code could load.
+  const double h = static_cast<double>(c.hidden_size), d = static_cast<double>(c.head_dim);
+  const double q = c.num_attention_heads * d, kv = c.num_key_value_heads * d;
+  const double per_layer = 2 * h * q + 2 * h * kv + 3 * h * c.intermediate_size + 3 * h + 2 * d + q + 2 * kv;
+  const double params = c.vocab_size * h + h + c.num_hidden_layers * per_layer;
+  if (!(params < 1e15))
+    throw ModelError(cat(where, ": the sizes (hidden_size ", c.hidden_size, ", vocab_size ", c.vocab_size,
+                         ", num_hidden_layers ", c.num_hidden_layers, ", intermediate_size ", c.intermediate_size,
+                         ", head_dim ", c.head_dim, ") give ", params, " parameters, more than 10^15"));
   return c;
 }
 

@@ -144,8 +144,15 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
         throw ModelError(cat(where, ": bad data_offsets ", off.dump()));
       const auto begin = off[0].get<std::uint64_t>();
       const auto end = off[1].get<std::uint64_t>();
-      const std::uint64_t expected =
-          static_cast<std::uint64_t>(numel(entry.info.shape)) * dtype_size(entry.info.dtype);
+      // Multiplied with overflow checks: numel() of a shape such as
+      // [2^32, 2^32] overflows int64 (tests/fuzz_regressions/model_files/), and a
+      // wrapped product could even match the offsets. Once the bytes fit the
+      // file, numel() of the shape is safe for every later user.
+      const bool empty = std::find(entry.info.shape.begin(), entry.info.shape.end(), 0) != entry.info.shape.end();
+      std::uint64_t expected = empty ? 0 : dtype_size(entry.info.dtype);
+      for (auto d : entry.info.shape)
+        if (!empty && __builtin_mul_overflow(expected, static_cast<std::uint64_t>(d), &expected))
+          throw ModelError(cat(where, ": shape ", shape_string(entry.info.shape), " is too large"));
       if (end < begin || end - begin != expected)
         throw ModelError(cat(where, ": data_offsets ", off.dump(), " hold ", end - begin,
                              " bytes but dtype ", dtype_name(entry.info.dtype), " and shape ",

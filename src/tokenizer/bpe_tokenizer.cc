@@ -533,6 +533,14 @@ Qwen3Tokenizer Qwen3Tokenizer::from_json_text(std::string_view text, const std::
         impl->added.push_back(std::move(a));
       }
     }
+    // The id tables below are dense (one slot per id up to the largest), so a
+    // 90-byte file naming id 1000000000 would allocate tens of gigabytes
+    // (tests/fuzz_regressions/tokenizer_json/). Real vocabularies are dense
+    // (Qwen3: 151669 ids, 151669 tokens); gaps are allowed, up to twice the
+    // number of tokens plus 1024.
+    const auto tokens = static_cast<std::int64_t>(parts.vocab.size() + impl->added.size());
+    if (max_id >= 2 * tokens + 1024)
+      throw InvalidInput(cat("token id ", max_id, " is far beyond the ", tokens, " tokens (ids must be dense)"));
     impl->size = max_id + 1;
     impl->id_token.assign(impl->size, std::string());
     impl->id_bytes.assign(impl->size, std::string());
