@@ -12,6 +12,7 @@
 #include "config_flags.h"
 #include "core/errors.h"
 #include "data_path.h"
+#include "read_flags.h"
 
 namespace {
 
@@ -20,9 +21,8 @@ struct DetectFlags {
   std::string data;
   std::string format = "auto";
   std::string out;
-  bool strict = false;
+  rslicer::ReadOptions read;
   bool online = false;
-  double lateness = -1;
   rslicer::cli::ConfigFlags<rslicer::DetectOptions> flags;
 };
 
@@ -41,15 +41,12 @@ RSLICER_COMMAND(
       sub.add_option("--data", f->data, "Dataset folder or file (default: the bundled sample)");
       sub.add_option("--format", f->format, "nezha | aiops22 | otlp | auto")
           ->default_val("auto")
-          ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp"}));
+          ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp", "rcaeval", "widecsv"}));
       sub.add_option("--out", f->out, "Folder for incidents.json and incidents.html (created)")->required();
-      sub.add_flag("--strict", f->strict, "Fail on the first malformed record");
+      rslicer::cli::add_read_flags(sub, f->read);
       sub.add_flag("--online", f->online,
                    "Decide as `rslicer serve` would: windows close by data time, profiles and calibration from the "
                    "past only (a replay into serve gives the same incidents)");
-      sub.add_option("--allowed-lateness", f->lateness,
-                     "With --online: seconds a record may arrive behind the newest one (default: the model's)")
-          ->check(CLI::Range(0.0, 86400.0));
       f->flags.bind(sub, "--gap", "incident_gap_s");
       f->flags.bind(sub, "--min-slices", "min_incident_slices");
       f->flags.bind(sub, "--root-causes", "root_causes");
@@ -59,13 +56,12 @@ RSLICER_COMMAND(
         f->flags.apply(o);
         if (f->data.empty()) f->data = cli::default_data_path();
         auto pipeline = Pipeline::load(f->model);
-        ReadOptions read;
-        read.strict = f->strict;
+        const ReadOptions& read = f->read;
         DetectResult r;
         if (f->online) {
           OnlineOptions oo;
           oo.detect = o;
-          oo.allowed_lateness_s = f->lateness;
+          oo.allowed_lateness_s = read.allowed_lateness_s;
           auto source = open_source(f->data, f->format, read);
           r = detect_online(*pipeline, *source, oo, true);
           r.model = f->model;

@@ -7,6 +7,7 @@
 #include "command.h"
 #include "core/errors.h"
 #include "data_path.h"
+#include "read_flags.h"
 
 namespace {
 
@@ -15,7 +16,7 @@ struct EmbedFlags {
   std::string data;
   std::string format = "auto";
   std::string out;
-  bool strict = false;
+  rslicer::ReadOptions read;
 };
 
 RSLICER_COMMAND("embed", "Embed every slice of a dataset with a trained model and write start,end,e0,... CSV", 31,
@@ -25,16 +26,14 @@ RSLICER_COMMAND("embed", "Embed every slice of a dataset with a trained model an
                   sub.add_option("--data", f->data, "Dataset folder (default: the bundled sample)");
                   sub.add_option("--format", f->format, "nezha | aiops22 | otlp | auto")
                       ->default_val("auto")
-                      ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp"}));
+                      ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp", "rcaeval", "widecsv"}));
                   sub.add_option("--out", f->out, "CSV file to write")->required();
-                  sub.add_flag("--strict", f->strict, "Fail on the first malformed record");
+                  rslicer::cli::add_read_flags(sub, f->read);
                   return [f]() {
                     using namespace rslicer;
                     if (f->data.empty()) f->data = cli::default_data_path();
                     auto model = EmbeddingModel::load(f->model);
-                    ReadOptions read;
-                    read.strict = f->strict;
-                    EmbedResult r = embed_dataset(*model, f->data, f->format, read, true);
+                    EmbedResult r = embed_dataset(*model, f->data, f->format, f->read, true);
                     RSLICER_CHECK(!r.slices.empty(), InvalidInput, f->data, ": no slices to embed (",
                                   r.rejected_records, " records rejected; see rslicer inspect)");
                     FILE* out = std::fopen(f->out.c_str(), "w");

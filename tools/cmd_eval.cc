@@ -7,6 +7,7 @@
 #include "command.h"
 #include "config_flags.h"
 #include "data_path.h"
+#include "read_flags.h"
 #include "eval/eval.h"
 #include "eval/report.h"
 
@@ -39,7 +40,7 @@ std::shared_ptr<EvalFlags> add_eval_flags(CLI::App& sub, double minutes, int boo
   sub.add_option("--data", rq.data_path, "Dataset folder (default: the bundled sample)");
   sub.add_option("--format", rq.format, "nezha | aiops22 | otlp | auto")
       ->default_val("auto")
-      ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp"}));
+      ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp", "rcaeval", "widecsv"}));
   sub.add_option("--model", rq.model_dir, "Trained model folder (default: train one per fold on its training part)");
   auto* out = sub.add_option("--out", rq.out_dir, "Report folder (metrics.json, report.html)");
   if (needs_out) out->required();
@@ -57,7 +58,7 @@ std::shared_ptr<EvalFlags> add_eval_flags(CLI::App& sub, double minutes, int boo
   f->train->add_set(sub);
   f->eval->bind(sub, "--bootstrap", "bootstrap_samples");
   f->eval->bind(sub, "--rcl-horizon", "rcl_horizon_s", "Root cause: use only data up to t + this many seconds");
-  sub.add_flag("--strict", rq.read.strict, "Fail on the first malformed record");
+  rslicer::cli::add_read_flags(sub, rq.read);
   return f;
 }
 

@@ -1,9 +1,10 @@
-// rslicer inspect --data DIR [--format F] [--json] [--strict] [--read-threads N]
+// rslicer inspect --data DIR [--format F] [--json] [--strict] [--allowed-lateness S] [--read-threads N]
 #include <cstdio>
 
 #include "api/inspect.h"
 #include "command.h"
 #include "data_path.h"
+#include "read_flags.h"
 
 namespace {
 
@@ -17,9 +18,9 @@ RSLICER_COMMAND("inspect", "Summarise a dataset: entities, time range, counts, l
                   auto flags = std::make_shared<InspectFlags>();
                   auto& o = flags->options;
                   sub.add_option("--data", o.data, "Dataset folder or file (default: the bundled sample)");
-                  sub.add_option("--format", o.format, "nezha | aiops22 | otlp | auto")->default_val("auto");
+                  sub.add_option("--format", o.format, "nezha | aiops22 | otlp | rcaeval | widecsv | auto")->default_val("auto");
                   sub.add_flag("--json", flags->json, "Print one JSON object");
-                  sub.add_flag("--strict", o.read.strict, "Fail on the first malformed record");
+                  rslicer::cli::add_read_flags(sub, o.read);
                   sub.add_option("--read-threads", o.read.parse_threads,
                                  "Threads parsing files ahead of the merge (nezha); -1: one per core, 0: none")
                       ->default_val(-1)

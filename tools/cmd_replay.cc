@@ -34,7 +34,7 @@ RSLICER_COMMAND(
       sub.add_option("--data", f->data, "Dataset folder or file (default: the bundled sample)");
       sub.add_option("--format", f->format, "nezha | aiops22 | otlp | auto")
           ->default_val("auto")
-          ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp"}));
+          ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp", "rcaeval", "widecsv"}));
       sub.add_option("--to", f->to, "Endpoint base URL; requests go to URL/v1/traces, /v1/metrics, /v1/logs")
           ->default_val("http://127.0.0.1:4318");
       sub.add_option("--protocol", f->protocol, "proto (application/x-protobuf) or json")

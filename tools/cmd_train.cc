@@ -7,6 +7,7 @@
 #include "command.h"
 #include "config_flags.h"
 #include "data_path.h"
+#include "read_flags.h"
 
 namespace {
 
@@ -16,7 +17,7 @@ struct TrainFlags {
   std::string out;
   std::string config;
   bool resume = false;
-  bool strict = false;
+  rslicer::ReadOptions read;
   rslicer::cli::ConfigFlags<rslicer::TrainConfig> flags;
 };
 
@@ -28,11 +29,11 @@ RSLICER_COMMAND(
                      "Dataset folder (default: the bundled sample; ignored when the config lists sources)");
       sub.add_option("--format", f->format, "nezha | aiops22 | otlp | auto")
           ->default_val("auto")
-          ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp"}));
+          ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp", "rcaeval", "widecsv"}));
       sub.add_option("--out", f->out, "Model folder to write")->required();
       sub.add_option("--config", f->config, "JSON file of config fields (`rslicer config` lists them)");
       sub.add_flag("--resume", f->resume, "Continue the encoder from MODEL_DIR/checkpoint after an interruption");
-      sub.add_flag("--strict", f->strict, "Fail on the first malformed record");
+      rslicer::cli::add_read_flags(sub, f->read);
       f->flags.bind(sub, "--epochs", "max_epochs");
       f->flags.bind(sub, "--minutes", "max_minutes");
       f->flags.bind(sub, "--seed", "seed");
@@ -45,7 +46,7 @@ RSLICER_COMMAND(
         if (rq.config.sources.empty() && f->data.empty()) f->data = rslicer::cli::default_data_path();
         rq.data_path = f->data;
         rq.format = f->format;
-        rq.read.strict = f->strict;
+        rq.read = f->read;
         rq.out_dir = f->out;
         rq.resume = f->resume;
         const rslicer::TrainSummary s = rslicer::train_model(rq);

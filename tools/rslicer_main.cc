@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "rslicer 0.1.0");
   bool quiet = false;
-  app.add_flag("-q,--quiet", quiet, "No progress output on stderr");
+  app.add_flag("-q,--quiet", quiet, "No progress output on stderr (before or after the command name)");
+  app.fallthrough();  // -q after the command name reaches the app's flag
   auto& registry = cli::command_registry();
   std::stable_sort(registry.begin(), registry.end(),
                    [](const auto& a, const auto& b) { return a.order < b.order; });

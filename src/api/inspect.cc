@@ -20,7 +20,7 @@ InspectReport inspect_dataset(const InspectOptions& options) {
   rep.data = options.data;
   rep.format = d.format;
   rep.faults = d.faults;
-  for (const auto& f : rep.faults) ++rep.faults_by_type[f.fault_type];
+  for (const auto& f : rep.faults) ++rep.faults_by_type[f.fault_type.empty() ? "(no fault type)" : f.fault_type];
   rep.first_time = d.first_time;
   rep.last_time = d.last_time;
   rep.slice_stats = d.slice_stats;
@@ -67,6 +67,9 @@ nlohmann::json inspect_to_json(const InspectReport& r) {
   j["slicing"] = {{"empty_windows_skipped", r.slice_stats.empty_windows},
                   {"late_records", r.slice_stats.late_records},
                   {"duplicates_dropped", r.slice_stats.duplicates},
+                  {"conflicting_values", r.slice_stats.conflicts},
+                  {"clock_outliers", r.slice_stats.clock_outliers},
+                  {"time_jumps", r.slice_stats.time_jumps},
                   {"orphan_spans", r.slice_stats.orphan_spans},
                   {"slices_with_metrics", r.slices_with[0]},
                   {"slices_with_traces", r.slices_with[1]},
@@ -74,6 +77,7 @@ nlohmann::json inspect_to_json(const InspectReport& r) {
   j["rejected"] = {{"count", r.parse.rejected}, {"by_reason", r.parse.by_reason}, {"examples", r.parse.examples}};
   j["repaired"] = r.parse.repaired;
   j["slicing"]["late_examples"] = r.slice_stats.late_examples;
+  j["slicing"]["clock_outlier_examples"] = r.slice_stats.outlier_examples;
   j["files"] = {{"read", r.parse.files_read}, {"bytes", r.parse.bytes_read}, {"notes", r.parse.notes}};
   return j;
 }
@@ -106,9 +110,12 @@ std::string inspect_to_text(const InspectReport& r, int top_templates) {
   line(cat("faults    ", r.faults.size(), types.empty() ? "" : " (" + types + ")"));
   line(cat("slices    ", r.slice_stats.slices, " (with metrics ", r.slices_with[0], ", traces ", r.slices_with[1],
            ", logs ", r.slices_with[2], "; ", r.slice_stats.empty_windows, " empty windows skipped)"));
-  line(cat("dropped   ", r.slice_stats.duplicates, " duplicate records, ", r.slice_stats.late_records,
-           " late records; ", r.slice_stats.orphan_spans, " spans whose parent is outside their slice"));
+  line(cat("dropped   ", r.slice_stats.duplicates, " duplicate records (", r.slice_stats.conflicts,
+           " of them metric points with another value than the first at the same time), ", r.slice_stats.late_records,
+           " late records, ", r.slice_stats.clock_outliers, " clock outliers; ", r.slice_stats.orphan_spans,
+           " spans whose parent is outside their slice"));
   for (const auto& e : r.slice_stats.late_examples) line("            late: " + e);
+  for (const auto& e : r.slice_stats.outlier_examples) line("            clock outlier: " + e);
   for (const auto& [k, v] : r.parse.repaired) line(cat("repaired  ", v, " records (", k, ")"));
   line(cat("rejected  ", r.parse.rejected, " records"));
   for (const auto& e : r.parse.examples) line("            " + e);

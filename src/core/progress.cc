@@ -12,6 +12,7 @@ std::atomic<bool> g_enabled{true};
 }
 
 void Progress::set_global_enabled(bool enabled) { g_enabled = enabled; }
+bool Progress::global_enabled() { return g_enabled; }
 
 Progress::Progress(std::string label, std::int64_t total, bool enabled, double min_interval_s)
     : label_(std::move(label)),

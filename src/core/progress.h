@@ -21,6 +21,7 @@ class Progress {
   double elapsed_s() const;
 
   static void set_global_enabled(bool enabled);  // --quiet turns every bar off
+  static bool global_enabled();                  // false under --quiet: status lines stay silent too
 
  private:
   void draw(bool final_line);

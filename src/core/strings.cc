@@ -64,9 +64,17 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
 }
 
 namespace {
+// Kubernetes writes the random parts of pod names (the ReplicaSet's
+// pod-template hash, the 5-character suffix) in an alphabet without vowels
+// and without look-alike digits, so no word is ever spelled.
+bool in_safe_alphabet(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("bcdfghjklmnpqrstvwxz2456789") == std::string_view::npos;
+}
 bool is_hexish_hash(std::string_view s) {
-  // ReplicaSet pod-template hashes: 8-10 lowercase alphanumerics with a digit.
+  // ReplicaSet pod-template hashes: 6-10 lowercase alphanumerics with a digit, or in Kubernetes' alphabet
+  // (about 5 % of real hashes have no digit).
   if (s.size() < 6 || s.size() > 10) return false;
+  if (in_safe_alphabet(s)) return true;
   bool digit = false;
   for (char c : s) {
     if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)))) return false;
@@ -95,6 +103,9 @@ std::string service_of_pod(std::string_view pod) {
     parts.resize(parts.size() - 2);
   } else if (parts.size() >= 2 && all_digits(parts.back())) {
     // StatefulSet-style ordinal: <service>-<n>
+    parts.pop_back();
+  } else if (parts.size() >= 2 && parts.back().size() == 5 && in_safe_alphabet(parts.back())) {
+    // DaemonSet (and bare ReplicaSet) pods: <name>-<5 char suffix>
     parts.pop_back();
   } else {
     return std::string(pod);

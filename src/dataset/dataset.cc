@@ -55,12 +55,6 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   Progress progress("prepare " + source.format(), -1, options.progress, 5.0);
   std::int64_t records = 0;
   TimeUs last_start = INT64_MIN;
-  bool any_time = false;
-  auto seen_time = [&](TimeUs t) {
-    if (!any_time || t < out.first_time) out.first_time = t;
-    if (!any_time || t > out.last_time) out.last_time = t;
-    any_time = true;
-  };
   std::unordered_set<Id> metric_entities, metric_kpis;
   std::unordered_set<IdString> trace_ids;
   auto count = [&] {
@@ -70,20 +64,17 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   };
   RecordHooks hooks;
   hooks.metric = [&](MetricPoint& m) {
-    seen_time(m.time);
     metric_entities.insert(m.entity);
     metric_kpis.insert(m.kpi);
     for (auto* o : observers) o->metric(m, catalog);
     count();
   };
   hooks.span = [&](Span& s) {
-    seen_time(s.start);
     trace_ids.insert(s.trace_id);
     for (auto* o : observers) o->span(s, catalog);
     count();
   };
   hooks.log = [&](LogRecord& log) {
-    seen_time(log.time);
     if (!log.message.empty()) log.template_id = static_cast<Id>(miner.add(log.message));
     for (auto* o : observers) o->log(log, catalog);
     count();
@@ -105,7 +96,20 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   // source's catalog while slicing (the extractor and the observers do).
   SliceOptions slice_options = options.slice;
   slice_options.read_ahead = !extractor && observers.empty();
+  if (options.read.allowed_lateness_s >= 0) slice_options.allowed_lateness_s = options.read.allowed_lateness_s;
   out.slice_stats = slice_source(source, slice_options, sink, hooks, false);  // the "prepare" line reports
+  const SliceStats& ss = out.slice_stats;
+  RSLICER_CHECK(!options.read.strict || ss.late_records == 0, InvalidInput, "--strict: ", ss.late_records,
+                " record(s) arrived after their windows closed and were dropped (first: ", ss.late_examples.front(),
+                "); sort the input or raise --allowed-lateness");
+  RSLICER_CHECK(!options.read.strict || ss.clock_outliers == 0, InvalidInput, "--strict: ", ss.clock_outliers,
+                " record(s) far from the data's time were dropped as clock outliers (first: ",
+                ss.outlier_examples.front(), ")");
+  // The time range of the records the slicer accepted: a clock outlier (years ahead) is not part of it.
+  if (out.slice_stats.records_in > out.slice_stats.clock_outliers) {
+    out.first_time = out.slice_stats.first_time;
+    out.last_time = out.slice_stats.last_time;
+  }
   for (auto* o : observers) o->finish(catalog);
   progress.finish(cat(out.slices.size(), " slices, ", records, " records, ", miner.templates().size(), " templates"));
 
@@ -120,6 +124,15 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   out.drain_state = miner.to_json();
   out.templates = miner.templates();
   out.parse_stats = source.stats();
+  // A label whose root cause names no entity of the data cannot be scored for root cause: said, not dropped.
+  size_t unknown_causes = 0;
+  const FaultEvent* first_unknown = nullptr;
+  for (const auto& f : out.faults)
+    if (!f.root_cause.empty() && catalog.entities.find(f.root_cause) == kNoId && unknown_causes++ == 0) first_unknown = &f;
+  if (first_unknown)
+    out.parse_stats.notes.insert(out.parse_stats.notes.begin(), cat(unknown_causes, " label(s) name a root cause that is no entity of the data (first: '",
+                                        first_unknown->root_cause, "', ", first_unknown->source,
+                                        "); root cause scores cannot find them"));
   out.counts = source.counts();
   out.metric_entities = static_cast<std::int64_t>(metric_entities.size());
   out.metric_kpis = static_cast<std::int64_t>(metric_kpis.size());

@@ -11,6 +11,7 @@
 #include "api/model.h"
 #include "api/pipeline.h"
 #include "core/errors.h"
+#include "core/progress.h"
 #include "dataset/dataset.h"
 #include "eval/report.h"
 
@@ -21,7 +22,7 @@ namespace {
 using Json = nlohmann::json;
 
 void say(bool on, const std::string& s) {
-  if (on) std::fprintf(stderr, "[eval] %s\n", s.c_str());
+  if (on && Progress::global_enabled()) std::fprintf(stderr, "[eval] %s\n", s.c_str());
 }
 
 // Pools one fold's output into the method's result.

@@ -24,15 +24,23 @@ namespace rslicer {
 
 namespace {
 
+using ingest_detail::all_digits;
+using ingest_detail::is_ipv4;
+using ingest_detail::is_node_name;
+using ingest_detail::kind_of_name;
+using ingest_detail::kSortThreshold;
 using ingest_detail::LazyMergeStream;
 using ingest_detail::LazyPart;
+using ingest_detail::sort_when_disordered;
+using ingest_detail::sorted_if;
 
 enum class FileKind { kMetric, kServiceMetric, kTrace, kLog, kGroundTruth };
 
 constexpr const char* kSchemas =
     "metrics (timestamp,cmdb_id,kpi_name,value), service metrics (service,timestamp,rr,sr,mrt,count), "
     "traces (timestamp,cmdb_id,span_id,trace_id,duration,type,status_code,operation_name,parent_span), "
-    "logs (log_id,timestamp,cmdb_id,log_name,value) or ground truth (timestamp,level,cmdb_id,failure_type)";
+    "logs (log_id,timestamp,cmdb_id,log_name,value or log_id,timestamp,date,cmdb_id,message) or ground truth "
+    "(timestamp,level,cmdb_id,failure_type)";
 
 // Column positions of one file, -1 when absent.
 struct Columns {
@@ -89,10 +97,11 @@ std::optional<FileInfo> classify_header(const std::string& path, const std::vect
     f.kind = FileKind::kMetric;
     c.kpi_name = col("kpi_name");
     c.value = col("value");
-  } else if (has({"timestamp", "cmdb_id", "log_name", "value"})) {
+  } else if (has({"timestamp", "cmdb_id", "log_name", "value"}) || has({"log_id", "timestamp", "cmdb_id", "message"})) {
+    // The challenge's logs, or MicroServo's (log_id,timestamp,date,cmdb_id,message).
     f.kind = FileKind::kLog;
     c.log_name = col("log_name");
-    c.value = col("value");
+    c.value = col("log_name") >= 0 ? col("value") : col("message");
     c.log_trace_id = col("trace_id");  // extension written by write_dataset
     c.log_span_id = col("span_id");
   } else if (has({"timestamp", "level", "cmdb_id", "failure_type"})) {
@@ -127,57 +136,25 @@ bool read_header(const std::string& path, std::vector<std::string>& out) {
   return !(out.size() == 1 && out[0].empty());
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  return true;
-}
-
-bool is_ipv4(std::string_view s) {
-  const auto parts = split(s, '.');
-  if (parts.size() != 4) return false;
-  for (auto p : parts)
-    if (!all_digits(p) || p.size() > 3) return false;
-  return true;
-}
-
-// "node-1", "node1" or an IPv4 address.
-bool is_node_name(std::string_view s) {
-  if (is_ipv4(s)) return true;
-  if (!starts_with(s, "node")) return false;
-  std::string_view rest = s.substr(4);
-  if (!rest.empty() && rest.front() == '-') rest.remove_prefix(1);
-  return all_digits(rest);
-}
-
-// Entity kind of a bare cmdb_id: node names as above; names with a pod
-// suffix ("adservice-0", "ts-x-7f8d7d756d-k7b9j") are pods; anything else
-// ("adservice") is a service.
-EntityKind kind_of_name(std::string_view name) {
-  if (is_node_name(name)) return EntityKind::kNode;
-  if (service_of_pod(name) != name) return EntityKind::kPod;
-  return EntityKind::kService;
-}
-
 // Splits a raw log value into level and message:
-//  - "severity: info, message: text"  -> INFO, "text" (Online Boutique, and what write_dataset writes)
+//  - "severity: info, message: text"  -> INFO, "text" (Online Boutique, and what write_dataset writes);
+//    "level:debug,message:text" (MicroServo) the same
 //  - JSON objects with severity/level and message/msg fields -> that level and message
 //  - otherwise the first level word (INFO, [WARN], level=error ...) among the first
 //    six tokens gives the level and the message is the whole value.
 void split_log_value(std::string_view v, LogLevel& level, std::string& message) {
   level = LogLevel::kUnknown;
-  if (starts_with(v, "severity:")) {
-    std::string_view rest = v.substr(9);
-    const size_t m = rest.find(", message:");
-    if (m != std::string_view::npos) {
-      level = parse_log_level(rest.substr(0, m));
-      std::string_view msg = rest.substr(m + 10);
-      if (!msg.empty() && msg.front() == ' ') msg.remove_prefix(1);
-      message.assign(msg);
-      return;
+  if (starts_with(v, "severity:") || starts_with(v, "level:")) {
+    std::string_view rest = v.substr(v.find(':') + 1);
+    const size_t comma = rest.find(',');
+    level = parse_log_level(trim(rest.substr(0, comma)));
+    if (comma != std::string_view::npos) {
+      const std::string_view after = trim(rest.substr(comma + 1));
+      if (starts_with(after, "message:")) {
+        message.assign(trim(after.substr(8)));
+        return;
+      }
     }
-    level = parse_log_level(rest.substr(0, rest.find(',')));
     message.assign(v);
     return;
   }
@@ -322,7 +299,9 @@ class Aiops22FileStream : public RecordStream {
       double duration_s = default_duration_s;
       if (f_.cols.fault_duration >= 0 && !trim(field(f_.cols.fault_duration)).empty()) {
         const auto d = parse_double(field(f_.cols.fault_duration));
-        if (!d || !std::isfinite(*d) || *d < 0) {
+        // Up to 1e12 s (31,700 years), so that start + duration cannot overflow
+        // (UBSan; tests/fuzz_regressions/aiops22/).
+        if (!d || !std::isfinite(*d) || *d < 0 || *d > 1e12) {
           reject("bad_number", cat("duration '", field(f_.cols.fault_duration), "' is not a non-negative number"));
           continue;
         }
@@ -438,10 +417,18 @@ class Aiops22FileStream : public RecordStream {
           r.entity = catalog.entity(cmdb, EntityKind::kNode);
           break;
         }
+        // "<node>.<pod>": a node name (node-1, an IPv4 address), or any name
+        // that is no pod followed by one that is (MicroServo's
+        // "observe.cartservice-0": node "observe", pod "cartservice-0").
         const size_t dot = cmdb.find('.');
-        if (dot != std::string_view::npos && is_node_name(cmdb.substr(0, dot)) && dot + 1 < cmdb.size()) {
-          node = cmdb.substr(0, dot);
-          rest = cmdb.substr(dot + 1);
+        if (dot != std::string_view::npos && dot + 1 < cmdb.size()) {
+          const std::string_view head = cmdb.substr(0, dot), tail = cmdb.substr(dot + 1);
+          const std::string_view tail_name = tail.substr(0, tail.find('.'));
+          if (is_node_name(head) ||
+              (kind_of_name(head) != EntityKind::kPod && kind_of_name(tail_name) == EntityKind::kPod)) {
+            node = head;
+            rest = tail;
+          }
         }
         const size_t dot2 = rest.find('.');
         std::string_view name = rest;
@@ -577,7 +564,8 @@ class Aiops22FileStream : public RecordStream {
       return false;
     }
     const auto d = parse_double(field(f_.cols.duration));
-    if (!d || !std::isfinite(*d) || *d < 0) {
+    // Up to 1e18 us: llround of a larger value is unspecified (a negative duration).
+    if (!d || !std::isfinite(*d) || *d < 0 || *d > 1e18) {
       reject("bad_duration", cat("duration '", trim(field(f_.cols.duration)), "' is not a non-negative number"));
       return false;
     }
@@ -588,7 +576,8 @@ class Aiops22FileStream : public RecordStream {
     s.trace_id.assign(trace_id);
     s.span_id.assign(span_id);
     const std::string_view parent = trim(field(f_.cols.parent_span));
-    if (!is_root_parent(parent)) s.parent_id.assign(parent);
+    // A span naming itself as its parent is a root (MicroServo's root spans do).
+    if (!is_root_parent(parent) && parent != span_id) s.parent_id.assign(parent);
     ++sink_.counts->spans;
     out = std::move(s);
     return true;
@@ -621,10 +610,6 @@ class Aiops22FileStream : public RecordStream {
 };
 
 constexpr std::int64_t kPeekRows = 1000;  // rows a peek reads to find a file's first valid record
-
-// Files whose time goes back by more than this are sorted in memory; smaller
-// jitter is left to the slicer's allowed lateness (120 s by default).
-constexpr TimeUs kSortThreshold = 60 * kUsPerSecond;
 
 // One pass over a file's timestamp column: is it in time order, and when
 // does it start? The AIOps 2022 container metrics are grouped by series, so
@@ -763,16 +748,9 @@ class Aiops22Source : public TelemetrySource {
         if (peek.next(r)) part.first_time = record_time(r);
       }
       const TimeOrder order = scan_time_order(f);
-      if (!order.ordered) {
-        part.first_time = order.min_time;
-        if (stats_.notes.size() < ParseStats::max_examples)
-          stats_.notes.push_back(cat(f.path, ": rows not in time order (time goes back by up to ",
-                                     static_cast<double>(order.max_back) / kUsPerSecond, " s); the file is sorted in memory"));
-      }
-      part.open = [this, f, sorted = !order.ordered]() -> std::unique_ptr<RecordStream> {
-        auto s = std::make_unique<Aiops22FileStream>(f, Sink{&catalog_, &stats_, &counts_, true});
-        if (sorted) return std::make_unique<SortedStream>(std::move(s));
-        return s;
+      if (!order.ordered) part.first_time = order.min_time;
+      part.open = [this, f, sorted = sort_when_disordered(f.path, order.max_back, "rows", stats_)]() {
+        return sorted_if(sorted, std::make_unique<Aiops22FileStream>(f, Sink{&catalog_, &stats_, &counts_, true}));
       };
       parts.push_back(std::move(part));
     }

@@ -15,7 +15,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/parse_stats.h"
 #include "core/strings.h"
+#include "core/time.h"
 #include "ingest/source.h"
 
 namespace rslicer::ingest_detail {
@@ -114,6 +116,83 @@ inline std::vector<std::string> list_files(const std::string& root, const std::v
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// Entity names shared by the CSV readers.
+inline bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+inline bool is_ipv4(std::string_view s) {
+  const auto parts = split(s, '.');
+  if (parts.size() != 4) return false;
+  for (auto p : parts)
+    if (!all_digits(p) || p.size() > 3) return false;
+  return true;
+}
+
+// "node-1", "node1" or an IPv4 address.
+inline bool is_node_name(std::string_view s) {
+  if (is_ipv4(s)) return true;
+  if (!starts_with(s, "node")) return false;
+  std::string_view rest = s.substr(4);
+  if (!rest.empty() && rest.front() == '-') rest.remove_prefix(1);
+  return all_digits(rest);
+}
+
+// Entity kind of a bare name: node names as above; names with a pod suffix
+// ("adservice-0", "ts-x-7f8d7d756d-k7b9j") are pods; anything else
+// ("adservice") is a service.
+inline EntityKind kind_of_name(std::string_view name) {
+  if (is_node_name(name)) return EntityKind::kNode;
+  if (service_of_pod(name) != name) return EntityKind::kPod;
+  return EntityKind::kService;
+}
+
+// Sorting files whose time goes back: a file going back by more than this is
+// read whole and sorted in memory before it joins the merge; smaller jitter
+// is left to the slicer's allowed lateness (120 s by default).
+constexpr TimeUs kSortThreshold = 60 * kUsPerSecond;
+
+// One pass over a stream: its time range and its largest step back in time.
+struct TimeScan {
+  TimeUs min_time = std::numeric_limits<TimeUs>::min(), max_time = std::numeric_limits<TimeUs>::min();
+  TimeUs max_back = 0;
+  bool any = false;
+};
+
+inline TimeScan scan_times(RecordStream& s) {
+  TimeScan o;
+  Record r;
+  TimeUs newest = std::numeric_limits<TimeUs>::min();
+  while (s.next(r)) {
+    const TimeUs t = record_time(r);
+    if (!o.any) o.min_time = o.max_time = t;
+    o.any = true;
+    o.min_time = std::min(o.min_time, t);
+    o.max_time = std::max(o.max_time, t);
+    if (t < newest) o.max_back = std::max(o.max_back, newest - t);
+    newest = std::max(newest, t);
+  }
+  return o;
+}
+
+// Whether a file going back in time by `max_back` is sorted; when it is, a note names it.
+inline bool sort_when_disordered(const std::string& path, TimeUs max_back, const char* what, ParseStats& stats) {
+  if (max_back <= kSortThreshold) return false;
+  if (stats.notes.size() < ParseStats::max_examples)
+    stats.notes.push_back(cat(path, ": ", what, " not in time order (time goes back by up to ",
+                              static_cast<double>(max_back) / kUsPerSecond, " s); the file is sorted in memory"));
+  return true;
+}
+
+// `s`, sorted in memory when `sorted`.
+inline std::unique_ptr<RecordStream> sorted_if(bool sorted, std::unique_ptr<RecordStream> s) {
+  if (sorted) return std::make_unique<SortedStream>(std::move(s));
+  return s;
 }
 
 // Lower-cased name of the folder holding `path` ("container" for

@@ -14,13 +14,19 @@ namespace rslicer {
 int probe_nezha(const std::string& path);
 int probe_aiops22(const std::string& path);
 int probe_otlp(const std::string& path);
+int probe_rcaeval(const std::string& path);
+int probe_widecsv(const std::string& path);
 
 std::unique_ptr<TelemetrySource> open_nezha(const std::string& path, const ReadOptions& options);
 std::unique_ptr<TelemetrySource> open_aiops22(const std::string& path, const ReadOptions& options);
 std::unique_ptr<TelemetrySource> open_otlp(const std::string& path, const ReadOptions& options);
+std::unique_ptr<TelemetrySource> open_rcaeval(const std::string& path, const ReadOptions& options);
+std::unique_ptr<TelemetrySource> open_widecsv(const std::string& path, const ReadOptions& options);
 
 // Default label durations when a label file gives only the injection time.
 constexpr double kNezhaDefaultFaultDurationS = 180;   // logs/traces cover the 3 minutes after injection
 constexpr double kAiops22DefaultFaultDurationS = 300; // the published protocol's case window ends at t + 300 s
+constexpr double kRcaevalDefaultFaultDurationS = 300; // RCAEval's rq2.py scores the 300 samples (1 s apart) after inject_time
+constexpr double kWidecsvDefaultFaultDurationS = 300; // as rcaeval (folder labels) and otlp (faults.json)
 
 }  // namespace rslicer

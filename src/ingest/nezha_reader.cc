@@ -132,6 +132,11 @@ struct NezhaContext {
 };
 
 // ---- metric files: Time,TimeStamp,PodName|ServiceName,<KPI columns> ----
+
+// TimeStamp (epoch seconds) and Time (date-time text) of one row differ by
+// rounding, or by a time zone when Time is local time; beyond a day the row
+// is rejected as time_columns_disagree (a clock years off).
+constexpr TimeUs kTimeColumnsTolerance = 86400 * kUsPerSecond;
 class MetricFileStream {
  public:
   MetricFileStream(const std::string& path, NezhaContext& ctx) : csv_(path), ctx_(ctx) {
@@ -196,6 +201,18 @@ class MetricFileStream {
       bool have_time = false;
       if (ts_col_ >= 0) {
         have_time = parse_epoch(fields_[ts_col_], t) && plausible_time(t);
+      }
+      if (have_time && time_col_ >= 0) {
+        // Two clocks in one row: when they disagree, neither can be trusted
+        // (a real file has TimeStamp 2028 beside Time 2022).
+        const auto other = parse_datetime(trim(fields_[time_col_]), true);
+        if (other && std::llabs(*other - t) > kTimeColumnsTolerance) {
+          ctx_.stats->reject(csv_.path(), line, "time_columns_disagree",
+                             cat("TimeStamp '", trim(fields_[ts_col_]), "' (", format_time(t), ") and Time '",
+                                 trim(fields_[time_col_]), "' differ by more than ",
+                                 kTimeColumnsTolerance / kUsPerSecond, " s"));
+          continue;
+        }
       }
       if (!have_time && time_col_ >= 0) {
         if (auto v = parse_datetime(trim(fields_[time_col_]), true)) {
@@ -311,7 +328,8 @@ class TraceFileStream {
       }
       if (dur_ >= 0) {
         auto d = parse_double(fields_[dur_]);
-        if (!d || !std::isfinite(*d) || *d < 0) {
+        // Up to 1e18 us (31,700 years): casting 1e300 to int64 is undefined (UBSan; tests/fuzz_regressions/nezha/).
+        if (!d || !std::isfinite(*d) || *d < 0 || *d > 1e18) {
           ctx_.stats->reject(csv_.path(), line, "bad_number", cat("unreadable duration '", fields_[dur_], "'"));
           continue;
         }

@@ -9,8 +9,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <optional>
+#include <sstream>
+#include <string>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -163,7 +166,8 @@ std::optional<std::int64_t> json_int(const json& j) {
   if (j.is_number_unsigned()) return static_cast<std::int64_t>(j.get<std::uint64_t>());
   if (j.is_number_float()) {
     const double d = j.get<double>();
-    if (std::isfinite(d)) return static_cast<std::int64_t>(d);
+    // In range only: casting 1e300 to int64 is undefined (UBSan; tests/fuzz_regressions/otlp/).
+    if (d >= -0x1p63 && d < 0x1p63) return static_cast<std::int64_t>(d);
     return std::nullopt;
   }
   if (j.is_string()) return parse_int(j.get_ref<const std::string&>());
@@ -355,15 +359,44 @@ bool span_error(std::int64_t otlp_status, std::int32_t status_code) {
   return ingest_detail::status_implies_error(status_code);
 }
 
-// Protocol status of a span from its attributes (`attr(key)` -> text): HTTP, else gRPC; 0 when none.
+// Protocol status of a span from its attributes (`attr(key)` -> text): HTTP,
+// else gRPC; 0 when none. A gRPC error behind an HTTP success (gRPC carries
+// its status in a trailer of an HTTP 200 response) is the span's status:
+// status_implies_error() reads both kinds of code.
 template <typename Attr>
 std::int32_t span_status_code(Attr attr) {
-  std::string code = attr("http.response.status_code");
-  if (code.empty()) code = attr("http.status_code");
-  if (code.empty()) code = attr("rpc.grpc.status_code");
-  if (code.empty()) return 0;
-  const auto n = parse_int(code);
-  return n && *n >= 0 && *n < (1LL << 31) ? static_cast<std::int32_t>(*n) : 0;
+  auto code_of = [&](const char* key) -> std::int32_t {
+    const std::string text = attr(key);
+    if (text.empty()) return -1;
+    const auto n = parse_int(text);
+    return n && *n >= 0 && *n < (1LL << 31) ? static_cast<std::int32_t>(*n) : -1;
+  };
+  std::int32_t http = code_of("http.response.status_code");
+  if (http < 0) http = code_of("http.status_code");
+  const std::int32_t grpc = code_of("rpc.grpc.status_code");
+  if (grpc >= 0 && (http < 0 || (ingest_detail::status_implies_error(grpc) && !ingest_detail::status_implies_error(http))))
+    return grpc;
+  return http < 0 ? 0 : http;
+}
+
+// Structured log bodies (a kvlistValue: {"level": "error", "message": "..."}
+// as JSON loggers emit them): the message is the value of the first message
+// key, the level that of the first level key when the record has no
+// severity. Without a message key the body stays its compact JSON.
+const char* const kBodyMessageKeys[] = {"message", "msg", "log", "body", "text", "event"};
+const char* const kBodyLevelKeys[] = {"level", "severity", "lvl", "log.level", "levelname", "loglevel"};
+
+void apply_structured_body(const Pairs& kv, LogRecord& out) {
+  auto value_of = [&](const char* const* keys, size_t n) -> const std::string* {
+    for (size_t i = 0; i < n; ++i)
+      for (const auto& [k, v] : kv)
+        if (to_lower(k) == keys[i]) return &v;
+    return nullptr;
+  };
+  if (const std::string* m = value_of(kBodyMessageKeys, std::size(kBodyMessageKeys))) out.message = *m;
+  else return;
+  if (out.level == LogLevel::kUnknown)
+    if (const std::string* l = value_of(kBodyLevelKeys, std::size(kBodyLevelKeys))) out.level = parse_log_level(*l);
 }
 
 // A histogram, exponential histogram or summary point's values.
@@ -437,6 +470,18 @@ class Context {
     std::string node = attr("k8s.node.name");
     if (node.empty()) node = attr("host.name");
     Catalog& c = catalog_;
+    // Two containers of one pod (an istio-proxy sidecar beside the app) report the same metric names: the
+    // container qualifies their KPIs (with_container), the pod stays the entity.
+    container_ = pod.empty() ? std::string() : attr("k8s.container.name");
+    if (pod.empty() && !service.empty()) {
+      // Replicas without pods (VMs, processes) that share a service.name: one instance entity each.
+      const std::string instance = attr("service.instance.id");
+      if (!instance.empty()) {
+        const Id id = c.entity(cat(service, "/", instance), EntityKind::kInstance, service);
+        if (!node.empty() && c.entity_info[id].node == kNoId) c.entity_info[id].node = c.entity(node, EntityKind::kNode);
+        return id;
+      }
+    }
     if (!pod.empty()) {
       const Id id = c.entity(pod, EntityKind::kPod, service);
       if (!node.empty() && c.entity_info[id].node == kNoId && node != pod) {
@@ -448,6 +493,16 @@ class Context {
     if (!service.empty()) return c.entity(service, EntityKind::kService);
     if (!node.empty()) return c.entity(node, EntityKind::kNode);
     return kNoId;
+  }
+
+  // A data point's attributes with the resource's container, when it has one
+  // and the point does not name its container itself (cAdvisor's "container").
+  Pairs with_container(Pairs kv) const {
+    if (container_.empty()) return kv;
+    for (const auto& [k, v] : kv)
+      if (k == "container" || k == "k8s.container.name") return kv;
+    kv.emplace_back("k8s.container.name", container_);
+    return kv;
   }
 
   // Checks a data point of metric `name`; false when it gives no value.
@@ -565,6 +620,7 @@ class Context {
   std::int64_t line_;
   size_t before_;
   OtlpDecodeResult result_;
+  std::string container_;  // k8s.container.name of the current resource (pods only)
 };
 
 // ------------------------------------------------------------ OTLP/JSON walk
@@ -653,7 +709,7 @@ void json_metrics(Context& cx, const json& block) {
       TimeUs t = 0;
       if (!cx.begin_point(entity, name, json_time(dp, "timeUnixNano"), flags ? json_int(*flags).value_or(0) : 0, t))
         continue;
-      const std::string attrs = attributes_suffix(json_pairs(member(dp, "attributes")));
+      const std::string attrs = attributes_suffix(cx.with_container(json_pairs(member(dp, "attributes"))));
       if (!number) {
         cx.distribution(t, entity, name, attrs, json_distribution(dp));
         continue;
@@ -722,7 +778,10 @@ void json_logs(Context& cx, const json& block) {
     const std::int64_t number = sn ? json_int(*sn).value_or(0) : 0;
     out.level = severity_level(json_text(lr, "severityText"), number,
                                sn && sn->is_string() ? std::string_view(sn->get_ref<const std::string&>()) : "");
-    if (const json* body = member(lr, "body")) out.message = any_value_text(*body);
+    if (const json* body = member(lr, "body")) {
+      out.message = any_value_text(*body);
+      if (const json* kvl = member(*body, "kvlistValue")) apply_structured_body(json_pairs(member(*kvl, "values")), out);
+    }
     cx.end_log(std::move(out), json_id(lr, "traceId"), json_id(lr, "spanId"));
   });
 }
@@ -747,7 +806,7 @@ void pb_points(Context& cx, Id entity, const std::string& name, const Points& po
   for (const auto& dp : points) {
     TimeUs t = 0;
     if (!cx.begin_point(entity, name, pb_time(dp.time_unix_nano()), dp.flags(), t)) continue;
-    emit(dp, t, attributes_suffix(pb_pairs(dp.attributes())));
+    emit(dp, t, attributes_suffix(cx.with_container(pb_pairs(dp.attributes()))));
   }
 }
 
@@ -832,7 +891,10 @@ void pb_resource(Context& cx, const pbl::ResourceLogs& block) {
         LogRecord out;
         if (!cx.begin_log(entity, out, pb_time(lr.time_unix_nano()), pb_time(lr.observed_time_unix_nano()))) return;
         out.level = severity_level(lr.severity_text(), lr.severity_number());
-        if (lr.has_body()) out.message = any_value_text(lr.body());
+        if (lr.has_body()) {
+          out.message = any_value_text(lr.body());
+          if (lr.body().has_kvlist_value()) apply_structured_body(pb_pairs(lr.body().kvlist_value().values()), out);
+        }
         cx.end_log(std::move(out), hex_of(lr.trace_id()), hex_of(lr.span_id()));
       });
 }
@@ -886,8 +948,19 @@ void fill_resource(pbr::Resource* resource, const Catalog& c, Id e) {
       return add_string_attribute(attrs, "service.name", name);
     case EntityKind::kNode:
       return add_string_attribute(attrs, "host.name", name);
-    case EntityKind::kPod:
     case EntityKind::kInstance: {
+      // "<service>/<service.instance.id>", as decoded.
+      const std::string& service = c.entities.name(c.service_of(e));
+      if (starts_with(name, service + "/") && name.size() > service.size() + 1) {
+        add_string_attribute(attrs, "service.name", service);
+        add_string_attribute(attrs, "service.instance.id", name.substr(service.size() + 1));
+        const Id node = c.entity_info[e].node;
+        if (node != kNoId) add_string_attribute(attrs, "host.name", c.entities.name(node));
+        return;
+      }
+      [[fallthrough]];
+    }
+    case EntityKind::kPod: {
       add_string_attribute(attrs, "k8s.pod.name", name);
       add_string_attribute(attrs, "service.name", c.entities.name(c.service_of(e)));
       const Id node = c.entity_info[e].node;
@@ -1080,21 +1153,16 @@ OtlpDecodeResult OtlpDecoder::decode_json(std::string_view body, OtlpSignal sign
   return cx.finish();
 }
 
-OtlpDecodeResult OtlpDecoder::decode_json_any(std::string_view body, std::vector<Record>& out,
-                                              const std::string& origin, std::int64_t line, bool metrics, bool traces,
-                                              bool logs) {
-  Context cx(catalog_, stats_, counts_, out, origin, line);
-  const json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    cx.fail("bad_json", cat("not a JSON object: '", body.substr(0, 60), body.size() > 60 ? "...'" : "'"));
-    return cx.finish();
-  }
+namespace {
+
+// One request object of any signal: the arrays present and wanted are decoded.
+void json_any_request(Context& cx, const json& j, bool metrics, bool traces, bool logs) {
   const json* rm = member(j, "resourceMetrics");
   const json* rs = member(j, "resourceSpans");
   const json* rl = member(j, "resourceLogs");
   if (!rm && !rs && !rl) {
-    cx.fail("unknown_object", "line holds none of resourceMetrics, resourceSpans, resourceLogs");
-    return cx.finish();
+    cx.fail("unknown_object", "holds none of resourceMetrics, resourceSpans, resourceLogs");
+    return;
   }
   const std::pair<const json*, bool> arrays[] = {{rm, metrics}, {rs, traces}, {rl, logs}};
   const OtlpSignal signals[] = {OtlpSignal::kMetrics, OtlpSignal::kTraces, OtlpSignal::kLogs};  // file order
@@ -1105,6 +1173,54 @@ OtlpDecodeResult OtlpDecoder::decode_json_any(std::string_view body, std::vector
       cx.reject("bad_otlp", cat(kJsonArrays[static_cast<int>(signals[i])], " is not an array"));
     else
       json_signal(cx, *array, signals[i]);
+  }
+}
+
+// A JSON value of an OTLP file: a request object, or an array of them.
+void json_any_value(Context& cx, const json& j, bool metrics, bool traces, bool logs) {
+  if (j.is_object()) {
+    json_any_request(cx, j, metrics, traces, logs);
+  } else if (j.is_array()) {
+    for (const json& e : j) {
+      if (e.is_object()) json_any_request(cx, e, metrics, traces, logs);
+      else cx.fail("bad_json", "an array element is not a JSON object");
+    }
+  } else {
+    cx.fail("bad_json", "not a JSON object or array");
+  }
+}
+
+}  // namespace
+
+OtlpDecodeResult OtlpDecoder::decode_json_any(std::string_view body, std::vector<Record>& out,
+                                              const std::string& origin, std::int64_t line, bool metrics, bool traces,
+                                              bool logs) {
+  Context cx(catalog_, stats_, counts_, out, origin, line);
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_discarded()) {
+    json_any_value(cx, j, metrics, traces, logs);
+    return cx.finish();
+  }
+  // Not one JSON value: several concatenated ones (pretty-printed requests
+  // one after another), each read in turn; the first that does not parse
+  // ends the body.
+  std::istringstream in{std::string(body)};
+  int values = 0;
+  for (;;) {
+    in >> std::ws;
+    if (in.peek() == std::char_traits<char>::eof()) break;
+    try {
+      in >> j;
+    } catch (const json::exception&) {
+      if (values == 0) {
+        cx.fail("bad_json", cat("not a JSON object or array: '", body.substr(0, 60), body.size() > 60 ? "...'" : "'"));
+      } else {
+        cx.fail("bad_json", cat("invalid JSON after ", values, " request(s) (truncated or corrupt)"));
+      }
+      break;
+    }
+    ++values;
+    json_any_value(cx, j, metrics, traces, logs);
   }
   return cx.finish();
 }

@@ -1,13 +1,17 @@
-// Reader for OpenTelemetry OTLP/JSON as written by the Collector's file
-// exporter: one ExportMetricsServiceRequest, ExportTraceServiceRequest or
-// ExportLogsServiceRequest JSON object per line, in *.json / *.jsonl /
-// *.ndjson files (plain or gzip) under a folder, or one such file. Labels
-// come from faults.json / labels.json beside the data. See docs/formats.md.
-// A line's request is decoded by OtlpDecoder (otlp_decode.cc); this file
-// finds the files, streams their lines in time order and reads the labels.
+// Reader for OpenTelemetry OTLP/JSON files: one export request per line as
+// the Collector's file exporter writes them (*.json / *.jsonl / *.ndjson,
+// plain or gzip, under a folder), or whole JSON documents: a pretty-printed
+// request, several of them one after another, or an array of them (the
+// opentelemetry-proto examples, most public samples). A file named
+// explicitly is read by its content, whatever its name. Labels come from
+// faults.json / labels.json beside the data. See docs/formats.md.
+// A request is decoded by OtlpDecoder (otlp_decode.cc); this file finds the
+// files, streams their records in time order (a file whose lines go back in
+// time by more than a minute is sorted first) and reads the labels.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +21,7 @@
 #include "core/strings.h"
 #include "core/time.h"
 #include "ingest/aiops22_shared.h"
+#include "ingest/fault_labels.h"
 #include "ingest/formats.h"
 #include "ingest/otlp_decode.h"
 
@@ -38,28 +43,46 @@ bool is_label_file(const std::string& path) {
   return name == "faults.json" || name == "labels.json" || name == "faults.json.gz" || name == "labels.json.gz";
 }
 
-// First non-blank line of a file (at most the first 64 lines are looked at).
-std::optional<std::string> first_line(const std::string& path) {
+// How a file holds its requests.
+enum class Layout { kNone, kLines, kDocument };
+
+// Lines of the file head looked at to tell the layout.
+constexpr int kHeadLines = 64;
+constexpr size_t kHeadBytes = 64 * 1024;
+
+// Cheap test on a piece of text: an OTLP export request names one of the
+// three resource arrays near its start.
+bool names_resources(std::string_view text) {
+  return text.find("\"resourceMetrics\"") != std::string_view::npos ||
+         text.find("\"resourceSpans\"") != std::string_view::npos ||
+         text.find("\"resourceLogs\"") != std::string_view::npos;
+}
+
+// JSON lines when the first non-blank line names a resource array (in its
+// first 4 KB); one or more whole documents when the file starts with '{' or
+// '[' and a resource array is named within its first 64 KB (a pretty-printed
+// request opens with a line holding only "{"); otherwise not OTLP. `empty`
+// is set when the file has no non-blank line.
+Layout file_layout(const std::string& path, bool* empty = nullptr) {
   LineReader r(path);
   std::string_view line;
-  for (int i = 0; i < 64 && r.next(line); ++i)
-    if (!trim(line).empty()) return std::string(line);
-  return std::nullopt;
-}
-
-// Cheap test on the first line: an OTLP export request names one of the
-// three resource arrays near its start.
-bool looks_like_otlp(std::string_view line) {
-  const std::string_view head = line.substr(0, 4096);
-  return head.find("\"resourceMetrics\"") != std::string_view::npos ||
-         head.find("\"resourceSpans\"") != std::string_view::npos ||
-         head.find("\"resourceLogs\"") != std::string_view::npos;
-}
-
-const json* member(const json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it == j.end() ? nullptr : &*it;
+  std::string head;
+  bool first = true;
+  char opening = 0;
+  for (int i = 0; i < kHeadLines && head.size() < kHeadBytes && r.next(line); ++i) {
+    const std::string_view t = trim(line);
+    if (t.empty()) continue;
+    if (first) {
+      first = false;
+      if (names_resources(t.substr(0, 4096))) return Layout::kLines;
+      opening = t.front();
+      if (opening != '{' && opening != '[') return Layout::kNone;
+    }
+    head.append(t);
+    head.push_back('\n');
+  }
+  if (empty) *empty = first;
+  return !first && names_resources(head) ? Layout::kDocument : Layout::kNone;
 }
 
 struct Sink {
@@ -73,13 +96,14 @@ struct Modalities {
   bool metrics = true, traces = true, logs = true;
 };
 
-// Reads one OTLP/JSON-lines file; each line is decoded by OtlpDecoder
-// (otlp_decode.h), its records sorted by time and emitted before the next
-// line is read.
+// Reads one OTLP/JSON file. Lines layout: each line is decoded by
+// OtlpDecoder (otlp_decode.h), its records sorted by time and emitted before
+// the next line is read. Document layout: the whole file is decoded at once
+// (a pretty-printed file is a small one) and its records sorted by time.
 class OtlpFileStream : public RecordStream {
  public:
-  OtlpFileStream(std::string path, Sink sink, Modalities want, std::int64_t line_limit = -1)
-      : path_(std::move(path)), sink_(sink), want_(want), line_limit_(line_limit) {
+  OtlpFileStream(std::string path, Layout layout, Sink sink, Modalities want, std::int64_t line_limit = -1)
+      : path_(std::move(path)), layout_(layout), sink_(sink), want_(want), line_limit_(line_limit) {
     try {
       lines_ = std::make_unique<LineReader>(path_);
     } catch (const IoError& e) {
@@ -101,6 +125,11 @@ class OtlpFileStream : public RecordStream {
         done_ = true;
         return false;
       }
+      if (layout_ == Layout::kDocument) {
+        read_document();
+        sort_by_time(buffer_);
+        continue;
+      }
       std::string_view line;
       try {
         if (!lines_->next(line)) {
@@ -113,7 +142,8 @@ class OtlpFileStream : public RecordStream {
         return false;
       }
       ++lines_read_;
-      parse_line(line);
+      if (!trim(line).empty())
+        decoder_.decode_json_any(line, buffer_, path_, lines_->line_number(), want_.metrics, want_.traces, want_.logs);
       sort_by_time(buffer_);
     }
   }
@@ -128,14 +158,26 @@ class OtlpFileStream : public RecordStream {
     }
   }
 
-  // The line's records go to buffer_ (sorted by time by next()), its
-  // problems to the sink's stats with path_:line.
-  void parse_line(std::string_view line) {
-    if (trim(line).empty()) return;
-    decoder_.decode_json_any(line, buffer_, path_, lines_->line_number(), want_.metrics, want_.traces, want_.logs);
+  // The whole file as text (the LineReader inflates gzip), decoded as one or
+  // more JSON documents; problems are reported at line 1.
+  void read_document() {
+    std::string text;
+    std::string_view line;
+    try {
+      while (lines_->next(line)) {
+        text.append(line);
+        text.push_back('\n');
+      }
+    } catch (const IoError& e) {
+      sink_.stats->reject(path_, lines_->line_number() + 1, "unreadable_file", e.what());
+    }
+    lines_read_ = lines_->line_number();
+    decoder_.decode_json_any(text, buffer_, path_, 1, want_.metrics, want_.traces, want_.logs);
+    finish();
   }
 
   std::string path_;
+  Layout layout_;
   Sink sink_;
   OtlpDecoder decoder_{*sink_.catalog, *sink_.stats, *sink_.counts};
   Modalities want_;
@@ -147,21 +189,6 @@ class OtlpFileStream : public RecordStream {
   bool done_ = false;
 };
 
-// Start of a label: ISO-8601 / "YYYY-MM-DD HH:MM:SS" (UTC) text, or an epoch
-// number (or numeric text) whose unit is guessed by magnitude.
-std::optional<TimeUs> label_time(const json& v) {
-  if (v.is_number()) {
-    const double d = v.get<double>();
-    if (!std::isfinite(d)) return std::nullopt;
-    return epoch_to_us(d, guess_epoch_unit(d));
-  }
-  if (v.is_string()) {
-    const std::string& s = v.get_ref<const std::string&>();
-    if (auto t = parse_datetime(trim(s))) return t;
-    if (auto d = parse_double(s); d && std::isfinite(*d)) return epoch_to_us(*d, guess_epoch_unit(*d));
-  }
-  return std::nullopt;
-}
 
 class OtlpSource : public TelemetrySource {
  public:
@@ -174,28 +201,33 @@ class OtlpSource : public TelemetrySource {
     std::error_code ec;
     if (!fs::exists(root_, ec)) throw InvalidInput(cat(root_, ": no such file or folder"));
     const bool root_is_dir = fs::is_directory(root_, ec);
-    const auto paths = ingest_detail::list_files(root_, kDataSuffixes);
+    // A file named explicitly is read by its content, whatever its name (the
+    // file exporter's own example writes "./file").
+    auto paths = root_is_dir ? ingest_detail::list_files(root_, kDataSuffixes) : std::vector<std::string>{root_};
     size_t other = 0;
     for (const auto& p : paths) {
       if (is_label_file(p)) {
         labels_.push_back(p);
         continue;
       }
-      std::optional<std::string> line;
+      Layout layout = Layout::kNone;
+      bool empty = false;
       try {
-        line = first_line(p);
+        layout = file_layout(p, &empty);
       } catch (const IoError& e) {
         stats_.reject(p, 0, "unreadable_file", e.what());
         continue;
       }
-      if (!line || !looks_like_otlp(*line)) {
+      if (layout == Layout::kNone) {
         ++other;
         if (stats_.notes.size() < ParseStats::max_examples)
-          stats_.notes.push_back(cat(p, line ? ": not OTLP/JSON (no resourceMetrics/resourceSpans/resourceLogs), skipped"
-                                             : ": empty file, skipped"));
+          stats_.notes.push_back(cat(p, empty ? ": empty file, skipped"
+                                              : ": not OTLP/JSON (no resourceMetrics/resourceSpans/resourceLogs "
+                                                "in its first line or, for a JSON document, its first 64 KB), "
+                                                "skipped"));
         continue;
       }
-      files_.push_back(p);
+      files_.push_back({p, layout});
     }
     // Labels beside a single data file.
     if (!root_is_dir) {
@@ -207,9 +239,10 @@ class OtlpSource : public TelemetrySource {
     }
     if (files_.empty()) {
       throw InvalidInput(cat(root_,
-                             ": no otlp data: looked for *.json, *.jsonl, *.ndjson files (plain or .gz) whose lines "
-                             "are OTLP/JSON export requests (resourceMetrics, resourceSpans or resourceLogs); found ",
-                             paths.size(), " JSON file(s), ", other, " of another kind"));
+                             ": no otlp data: looked for *.json, *.jsonl, *.ndjson files (plain or .gz) holding OTLP/JSON "
+                             "export requests (resourceMetrics, resourceSpans or resourceLogs), one per line or as "
+                             "JSON documents; found ",
+                             paths.size(), " file(s), ", other, " of another kind"));
     }
     if (labels_.empty()) stats_.note_missing(cat(root_, ": no faults.json or labels.json"));
   }
@@ -231,15 +264,14 @@ class OtlpSource : public TelemetrySource {
     std::vector<LazyPart> parts;
     for (const auto& f : files_) {
       LazyPart part;
-      {
-        ParseStats peek_stats;
-        ReadCounts peek_counts;
-        OtlpFileStream peek(f, Sink{&catalog_, &peek_stats, &peek_counts, false}, want, 4);
-        Record r;
-        if (peek.next(r)) part.first_time = record_time(r);
-      }
-      part.open = [this, f, want]() -> std::unique_ptr<RecordStream> {
-        return std::make_unique<OtlpFileStream>(f, Sink{&catalog_, &stats_, &counts_, true}, want);
+      const ingest_detail::TimeScan order = scan(f, want);
+      part.first_time = order.min_time;  // opened when the merge reaches its earliest record
+      // The file exporter writes batches in export order, not in time order; a document is sorted whole anyway.
+      const bool sorted =
+          f.layout == Layout::kLines && ingest_detail::sort_when_disordered(f.path, order.max_back, "lines", stats_);
+      part.open = [this, f, want, sorted]() {
+        return ingest_detail::sorted_if(
+            sorted, std::make_unique<OtlpFileStream>(f.path, f.layout, Sink{&catalog_, &stats_, &counts_, true}, want));
       };
       parts.push_back(std::move(part));
     }
@@ -247,77 +279,29 @@ class OtlpSource : public TelemetrySource {
   }
 
  private:
+  struct DataFile {
+    std::string path;
+    Layout layout;
+  };
+
+  // A pass over the file's records for its time order; a file with no record starts at the minimum, so it is read
+  // first and its problems are counted early. Names go to a scratch catalog (the real read interns them in
+  // reading order, as a receiver does in arrival order) and problems are not counted (the real read counts them).
+  ingest_detail::TimeScan scan(const DataFile& f, Modalities want) {
+    Catalog scratch_catalog;
+    ParseStats scratch_stats;
+    ReadCounts scratch_counts;
+    OtlpFileStream s(f.path, f.layout, Sink{&scratch_catalog, &scratch_stats, &scratch_counts, false}, want);
+    return ingest_detail::scan_times(s);
+  }
+
   void read_labels(const std::string& path, double default_s) {
-    std::string text;
-    try {
-      text = read_text_file(path);
-    } catch (const IoError& e) {
-      stats_.reject(path, 0, "unreadable_file", e.what());
-      return;
-    }
-    ++stats_.files_read;
-    stats_.bytes_read += static_cast<std::int64_t>(text.size());
-    const json j = json::parse(text, nullptr, false);
-    const json* list = &j;
-    if (j.is_object()) list = member(j, "faults");
-    if (j.is_discarded() || !list || !list->is_array()) {
-      stats_.reject(path, 0, "bad_json", "not a JSON array of faults (or an object with a \"faults\" array)");
-      return;
-    }
-    size_t index = 0;
-    for (const auto& e : *list) {
-      ++index;
-      auto bad = [&](const std::string& why) { stats_.reject(path, 0, "bad_label", cat("fault ", index, ": ", why)); };
-      if (!e.is_object()) {
-        bad("not an object");
-        continue;
-      }
-      FaultEvent ev;
-      const json* start = member(e, "start");
-      const auto t = start ? label_time(*start) : std::nullopt;
-      if (!t) {
-        bad("missing or invalid \"start\" (ISO-8601 text or epoch number)");
-        continue;
-      }
-      ev.start = *t;
-      if (const json* end = member(e, "end")) {
-        const auto te = label_time(*end);
-        if (!te || *te < ev.start) {
-          bad("invalid \"end\" (not a time, or before start)");
-          continue;
-        }
-        ev.end = *te;
-      } else if (const json* d = member(e, "duration_s")) {
-        const auto ds = d->is_number()   ? std::optional<double>(d->get<double>())
-                        : d->is_string() ? parse_double(d->get_ref<const std::string&>())
-                                         : std::nullopt;
-        if (!ds || !std::isfinite(*ds) || *ds < 0) {
-          bad("invalid \"duration_s\"");
-          continue;
-        }
-        ev.end = ev.start + static_cast<TimeUs>(std::llround(*ds * 1e6));
-      } else {
-        ev.end = ev.start + static_cast<TimeUs>(std::llround(default_s * 1e6));
-      }
-      auto text_of = [&](const char* k) {
-        const json* v = member(e, k);
-        return v && v->is_string() ? v->get<std::string>() : std::string();
-      };
-      ev.level = to_lower(text_of("level"));
-      ev.root_cause = text_of("root_cause");
-      ev.fault_type = text_of("fault_type");
-      if (ev.root_cause.empty()) {
-        bad("missing \"root_cause\"");
-        continue;
-      }
-      ev.source = cat(path, ": fault ", index);
-      faults_.push_back(std::move(ev));
-    }
+    ingest_detail::read_fault_json(path, default_s, stats_, faults_);  // ingest/fault_labels.h
   }
 
   std::string root_;
   ReadOptions options_;
-  std::vector<std::string> files_;
+  std::vector<DataFile> files_;
   std::vector<std::string> labels_;
   std::vector<FaultEvent> faults_;
   bool faults_read_ = false;
@@ -328,12 +312,15 @@ class OtlpSource : public TelemetrySource {
 int probe_otlp(const std::string& path) {
   constexpr size_t kMaxFiles = 50;
   size_t checked = 0;
-  for (const auto& p : ingest_detail::list_files(path, kDataSuffixes)) {
+  std::error_code ec;
+  // A file named explicitly is judged by its content, whatever its name.
+  const auto paths = std::filesystem::is_directory(path, ec) ? ingest_detail::list_files(path, kDataSuffixes)
+                                                              : std::vector<std::string>{path};
+  for (const auto& p : paths) {
     if (is_label_file(p)) continue;
     if (++checked > kMaxFiles) break;
     try {
-      const auto line = first_line(p);
-      if (line && looks_like_otlp(*line)) return 2;
+      if (file_layout(p) != Layout::kNone) return 2;
     } catch (const Error&) {
     }
   }

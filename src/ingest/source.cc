@@ -38,6 +38,8 @@ const std::vector<FormatEntry>& format_table() {
       {"nezha", &probe_nezha, &open_nezha},
       {"aiops22", &probe_aiops22, &open_aiops22},
       {"otlp", &probe_otlp, &open_otlp},
+      {"rcaeval", &probe_rcaeval, &open_rcaeval},
+      {"widecsv", &probe_widecsv, &open_widecsv},
   };
   return table;
 }
@@ -75,7 +77,8 @@ std::string detect_format(const std::string& path) {
   }
   RSLICER_CHECK(best > 0, InvalidInput, path,
                 ": no known telemetry format found (looked for nezha day folders with metric/trace/log CSV files, "
-                "aiops22 CSV files with their headers, otlp JSON lines); name one with --format (",
+                "aiops22 CSV files with their headers, otlp JSON lines, rcaeval run folders with inject_time.txt, "
+                "widecsv CSV files with a time column and <entity>_<kpi> columns); name one with --format (",
                 joined_formats(), ")");
   return best_name;
 }

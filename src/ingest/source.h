@@ -1,5 +1,5 @@
 // Reading a dataset from files: open_source() picks the reader of a format
-// (nezha, aiops22, otlp; docs/formats.md) and returns a TelemetrySource
+// (nezha, aiops22, otlp, rcaeval, widecsv; docs/formats.md) and returns a TelemetrySource
 // (telemetry/stream.h) whose stream merges every file in time order. Memory
 // is bounded by the files being read and merged, never by the dataset
 // (docs/design.md).
@@ -28,6 +28,9 @@ struct ReadOptions {
                                         // a larger date reads them row by row on the reading thread, so
                                         // memory stays bounded (parsed points take about 7x the compressed
                                         // size on TrainTicket)
+  // --allowed-lateness: seconds a record may arrive behind the newest one before it is dropped as late; overrides
+  // the slicing option slice.allowed_lateness_s when >= 0. Not a config field (the slicing option is).
+  double allowed_lateness_s = -1;
   static const config::Schema<ReadOptions>& schema();
 };
 

@@ -286,6 +286,9 @@ struct Server::Impl {
                        {"late_records", c.slicer.late_records},
                        {"late_examples", c.slicer.late_examples},
                        {"duplicates", c.slicer.duplicates},
+                       {"clock_outliers", c.slicer.clock_outliers},
+                       {"clock_outlier_examples", c.slicer.outlier_examples},
+                       {"time_jumps", c.slicer.time_jumps},
                        {"empty_windows", c.slicer.empty_windows},
                        {"watermark", unix_s(c.watermark)},
                        {"last_decided", unix_s(c.last_decided)},
@@ -316,6 +319,9 @@ struct Server::Impl {
     const json& p = s["pipeline"];
     metric("rslicer_late_records_total", "counter", "Records that arrived after their windows closed (dropped).");
     o << "rslicer_late_records_total " << p["late_records"] << "\n";
+    metric("rslicer_clock_outliers_total", "counter",
+           "Records far from the data's time (slice.max_future_skew_s), never confirmed, dropped.");
+    o << "rslicer_clock_outliers_total " << p["clock_outliers"] << "\n";
     metric("rslicer_duplicate_records_total", "counter", "Duplicate records dropped by the slicer.");
     o << "rslicer_duplicate_records_total " << p["duplicates"] << "\n";
     metric("rslicer_slices_total", "counter", "Slices decided.");

@@ -24,6 +24,17 @@ struct SliceOptions {
   double allowed_lateness_s = 120;  // records may arrive this much behind the newest one (per-file disorder)
   bool emit_empty = false;        // emit windows with no record at all (gaps between days are skipped by default)
   double dedup_horizon_s = 600;   // duplicate records (same key and time) within this horizon are dropped and counted
+  // One bad clock must not move time: a record more than max_future_skew_s
+  // ahead of the newest accepted time (or of the median of the first
+  // jump_confirm_records records) is held aside. It moves time only when
+  // jump_confirm_records such records arrive before as many ordinary ones (a
+  // real gap in the data, such as the next day of a dataset); otherwise the
+  // held records are dropped and counted as clock outliers, as are the first
+  // records far behind the median of the first ones. At the end of the input,
+  // held records are dropped when the accepted ones outnumber them 4 to 1.
+  // Inputs of fewer than 8 records are not judged. <= 0: no check.
+  double max_future_skew_s = 86400;
+  int jump_confirm_records = 32;
   bool read_ahead = false;        // parse on a second thread (slice_source); only for sinks that do not read the
                                   // source's Catalog/stats while slicing (see PrefetchStream); not a config field
   static const config::Schema<SliceOptions>& schema();
@@ -69,9 +80,14 @@ struct SliceStats {
   std::int64_t empty_windows = 0;    // windows skipped because they had no record
   std::int64_t late_records = 0;     // arrived after their windows were emitted: counted, dropped
   std::int64_t duplicates = 0;       // same record key seen again within dedup_horizon_s: counted, dropped
+  std::int64_t conflicts = 0;        // of those, metric points whose value differs from the first one's (two
+                                     // sources under one entity and KPI name): counted apart, dropped
   std::int64_t orphan_spans = 0;     // spans whose parent is not in the same slice (kept; treated as roots)
+  std::int64_t clock_outliers = 0;   // more than max_future_skew_s from the data's time, never confirmed: dropped
+  std::int64_t time_jumps = 0;       // confirmed jumps ahead by more than max_future_skew_s (gaps in the data)
   std::int64_t records_in = 0;
-  std::vector<std::string> late_examples;  // first few late records: modality, time, newest time seen
+  std::vector<std::string> late_examples;     // first few late records: modality, time, newest time seen
+  std::vector<std::string> outlier_examples;  // first few clock outliers: modality, time, the data's time then
   TimeUs first_time = 0, last_time = 0;
 };
 
@@ -105,12 +121,20 @@ class Slicer {
   };
   template <typename R>
   void push_typed(R&& record, TimeUs t);
+  bool unguarded(TimeUs t) const {  // the usual case: no bad-clock decision pending, t not far ahead
+    return skew_ <= 0 || (started_ && held_.empty() && t - max_time_ <= skew_);
+  }
+  void push_guarded(Record&& record, TimeUs t);  // the bad-clock guard (max_future_skew_s) in front of push_typed
+  void push_record(Record&& record, TimeUs t);   // straight to push_typed
+  void settle_startup();                         // the first records: time from their median
+  void resolve_held(bool accept);                // push or drop the records held aside
+  void drop_outlier(const Record& record, TimeUs t, TimeUs reference);
   Pane* pane_for(TimeUs t, Modality m);  // null when every window of t was emitted (the record is dropped)
   void emit_until(std::int64_t closed_hi);  // emits every window <= closed_hi that holds a record
   void emit_window(std::int64_t k);
   void finalize(Slice& s, const std::vector<SpanKeys>& span_keys);
   // `span_hash`: id_hash(span_id) for spans (computed once per span), unused otherwise.
-  bool is_duplicate(const MetricPoint& m, std::uint64_t span_hash);
+  bool is_duplicate(const MetricPoint& m, std::uint64_t span_hash);  // counts conflicts
   bool is_duplicate(const Span& s, std::uint64_t span_hash);
   bool is_duplicate(const LogRecord&, std::uint64_t) { return false; }  // identical log lines are legitimate (a loop logging the same text)
 
@@ -130,6 +154,13 @@ class Slicer {
   std::unique_ptr<DedupState> dedup_;
   std::unique_ptr<FlatU64Set> span_ids_;  // reused by finalize() for the orphan count
   std::vector<SpanKeys> window_keys_;     // the span keys of the window being assembled
+  // Bad-clock guard (max_future_skew_s): the first records until their median
+  // time is known, then the records held aside as too far ahead and the
+  // ordinary records seen since the first of them.
+  TimeUs skew_ = 0;
+  bool started_ = false;
+  std::vector<std::pair<TimeUs, Record>> startup_, held_;
+  std::int64_t ordinary_since_hold_ = 0;
 };
 
 // Callbacks run on each record before it is sliced (template mining,

@@ -59,23 +59,32 @@ std::uint64_t mix(std::uint64_t h, std::uint64_t v) { return hash_combine(h, v);
 struct Slicer::DedupState {
   FlatU64Set seen{1024};  // grows with the spans of one horizon; small stays in cache
   std::deque<std::pair<TimeUs, std::uint64_t>> order;
-  std::vector<std::vector<std::vector<TimeUs>>> series;  // [entity][kpi] -> recent times, ascending
+  struct Seen {
+    TimeUs time;
+    double value;
+    bool operator<(TimeUs t) const { return time < t; }
+  };
+  std::vector<std::vector<std::vector<Seen>>> series;  // [entity][kpi] -> recent points, ascending time
 
-  bool metric_seen(const MetricPoint& m, TimeUs horizon) {
+  // Whether a point of the series at this time was seen; `conflict` when its value differed.
+  bool metric_seen(const MetricPoint& m, TimeUs horizon, bool& conflict) {
     if (m.entity >= series.size()) series.resize(m.entity + 1);
     auto& by_kpi = series[m.entity];
     if (m.kpi >= by_kpi.size()) by_kpi.resize(m.kpi + 1);
-    std::vector<TimeUs>& times = by_kpi[m.kpi];
-    if (times.empty() || m.time > times.back()) {  // the usual case: the series moves forward
+    std::vector<Seen>& seen = by_kpi[m.kpi];
+    if (seen.empty() || m.time > seen.back().time) {  // the usual case: the series moves forward
       size_t old = 0;
-      while (old < times.size() && times[old] < m.time - horizon) ++old;
-      times.erase(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(old));
-      times.push_back(m.time);
+      while (old < seen.size() && seen[old].time < m.time - horizon) ++old;
+      seen.erase(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(old));
+      seen.push_back({m.time, m.value});
       return false;
     }
-    auto it = std::lower_bound(times.begin(), times.end(), m.time);
-    if (it != times.end() && *it == m.time) return true;
-    if (m.time >= times.back() - horizon) times.insert(it, m.time);  // out of order, still inside the horizon
+    auto it = std::lower_bound(seen.begin(), seen.end(), m.time);
+    if (it != seen.end() && it->time == m.time) {
+      conflict = !(it->value == m.value);
+      return true;
+    }
+    if (m.time >= seen.back().time - horizon) seen.insert(it, {m.time, m.value});  // out of order, inside the horizon
     return false;
   }
 };
@@ -91,6 +100,11 @@ const config::Schema<SliceOptions>& SliceOptions::schema() {
           .flag("emit_empty", &SliceOptions::emit_empty, "emit windows with no record at all")
           .num("dedup_horizon_s", &SliceOptions::dedup_horizon_s,
                "duplicate records within this horizon are dropped and counted", Range::at_least(0))
+          .num("max_future_skew_s", &SliceOptions::max_future_skew_s,
+               "a record this far ahead of the data's time is held aside until jump_confirm_records others "
+               "confirm the jump, else dropped as a clock outlier; <= 0: no check")
+          .num("jump_confirm_records", &SliceOptions::jump_confirm_records,
+               "records that confirm (or refute) a jump in time beyond max_future_skew_s", Range::closed(1, 1000000))
           .rule([](const SliceOptions& o, const std::string&) {
             RSLICER_CHECK(o.window_stride_s <= o.window_len_s, InvalidInput, "slice.window_stride_s (",
                           o.window_stride_s, ") must not exceed slice.window_len_s (", o.window_len_s,
@@ -108,13 +122,18 @@ Slicer::Slicer(SliceOptions options, std::vector<FaultEvent> faults, Sink sink)
   pane_len_ = std::gcd(window_len_, window_stride_);
   lateness_ = static_cast<TimeUs>(std::llround(options_.allowed_lateness_s * kUsPerSecond));
   dedup_horizon_ = static_cast<TimeUs>(std::llround(options_.dedup_horizon_s * kUsPerSecond));
+  skew_ = options_.max_future_skew_s > 0 ? static_cast<TimeUs>(std::llround(options_.max_future_skew_s * kUsPerSecond))
+                                         : 0;
   std::sort(faults_.begin(), faults_.end(), [](const FaultEvent& a, const FaultEvent& b) { return a.start < b.start; });
 }
 
 Slicer::~Slicer() = default;
 
 bool Slicer::is_duplicate(const MetricPoint& m, std::uint64_t) {
-  return dedup_horizon_ > 0 && dedup_->metric_seen(m, dedup_horizon_);
+  bool conflict = false;
+  if (dedup_horizon_ <= 0 || !dedup_->metric_seen(m, dedup_horizon_, conflict)) return false;
+  stats_.conflicts += conflict;
+  return true;
 }
 
 bool Slicer::is_duplicate(const Span& s, std::uint64_t span_hash) {
@@ -133,16 +152,108 @@ bool Slicer::is_duplicate(const Span& s, std::uint64_t span_hash) {
 }
 
 void Slicer::push(Record&& record) {
+  const TimeUs t = record_time(record);
+  if (unguarded(t)) push_record(std::move(record), t);
+  else push_guarded(std::move(record), t);
+}
+
+void Slicer::push(MetricPoint&& point) {
+  const TimeUs t = point.time;
+  if (unguarded(t)) push_typed(std::move(point), t);
+  else push_guarded(Record(std::move(point)), t);
+}
+
+void Slicer::push(Span&& span) {
+  const TimeUs t = span.start;
+  if (unguarded(t)) push_typed(std::move(span), t);
+  else push_guarded(Record(std::move(span)), t);
+}
+
+void Slicer::push(LogRecord&& log) {
+  const TimeUs t = log.time;
+  if (unguarded(t)) push_typed(std::move(log), t);
+  else push_guarded(Record(std::move(log)), t);
+}
+
+void Slicer::push_record(Record&& record, TimeUs t) {
   switch (record.index()) {
-    case 0: push(std::move(std::get<MetricPoint>(record))); break;
-    case 1: push(std::move(std::get<Span>(record))); break;
-    default: push(std::move(std::get<LogRecord>(record))); break;
+    case 0: push_typed(std::move(std::get<MetricPoint>(record)), t); break;
+    case 1: push_typed(std::move(std::get<Span>(record)), t); break;
+    default: push_typed(std::move(std::get<LogRecord>(record)), t); break;
   }
 }
 
-void Slicer::push(MetricPoint&& point) { push_typed(std::move(point), point.time); }
-void Slicer::push(Span&& span) { push_typed(std::move(span), span.start); }
-void Slicer::push(LogRecord&& log) { push_typed(std::move(log), log.time); }
+// The bad-clock guard. Time is the newest accepted record's (max_time_), so
+// one record from a clock years ahead would close every window before it and
+// make all later records late. Such a record is held aside: the data's time
+// moves to it only when jump_confirm_records records far ahead arrive before
+// as many ordinary ones (a gap in the data: the next day of a dataset, a
+// stream resumed after an outage); when the ordinary ones win, the held
+// records are dropped as clock outliers. The first records have no time to
+// compare with: they wait until jump_confirm_records of them give a median.
+// Fewer than kMinJudged records are never judged (a sparse input is not a
+// bad clock).
+constexpr size_t kMinJudged = 8;
+
+void Slicer::push_guarded(Record&& record, TimeUs t) {
+  const size_t confirm = static_cast<size_t>(options_.jump_confirm_records);
+  if (!started_) {
+    startup_.emplace_back(t, std::move(record));
+    if (startup_.size() >= confirm) settle_startup();
+    return;
+  }
+  if (t - max_time_ > skew_) {
+    held_.emplace_back(t, std::move(record));
+    if (held_.size() >= confirm) resolve_held(true);
+    return;
+  }
+  push_record(std::move(record), t);
+  if (++ordinary_since_hold_ >= static_cast<std::int64_t>(confirm)) resolve_held(false);
+}
+
+void Slicer::settle_startup() {
+  started_ = true;
+  auto first = std::move(startup_);
+  startup_.clear();
+  if (first.empty()) return;
+  const bool judge = first.size() >= kMinJudged;
+  std::vector<TimeUs> times;
+  for (const auto& [t, r] : first) times.push_back(t);
+  std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+  const TimeUs median = times[times.size() / 2];
+  for (auto& [t, r] : first) {  // in arrival order: their disorder is the slicer's to judge, as for any record
+    if (judge && t < median - skew_) {
+      drop_outlier(r, t, median);  // far behind most of the first records: a clock years back
+    } else if (judge && t - median > skew_) {
+      held_.emplace_back(t, std::move(r));  // far ahead: confirmed or refuted by what comes next
+    } else {
+      push_record(std::move(r), t);
+    }
+  }
+}
+
+void Slicer::resolve_held(bool accept) {
+  auto held = std::move(held_);
+  held_.clear();
+  ordinary_since_hold_ = 0;
+  if (!accept) {
+    for (auto& [t, r] : held) drop_outlier(r, t, max_time_);
+    return;
+  }
+  ++stats_.time_jumps;
+  std::stable_sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  push_record(std::move(held.front().second), held.front().first);  // time moves to the earliest of them
+  for (size_t i = 1; i < held.size(); ++i) push(std::move(held[i].second));
+}
+
+void Slicer::drop_outlier(const Record& record, TimeUs t, TimeUs reference) {
+  ++stats_.records_in;
+  ++stats_.clock_outliers;
+  if (stats_.outlier_examples.size() < 10)
+    stats_.outlier_examples.push_back(cat(modality_name(record_modality(record)), " record at ", format_time(t),
+                                          " while the data's time was ", format_time(reference),
+                                          " (max_future_skew_s ", options_.max_future_skew_s, ")"));
+}
 
 template <typename R>
 void Slicer::push_typed(R&& record, TimeUs t) {
@@ -153,8 +264,8 @@ void Slicer::push_typed(R&& record, TimeUs t) {
     ++stats_.duplicates;
     return;
   }
-  if (stats_.records_in == 1 || t < stats_.first_time) stats_.first_time = t;
-  if (t > stats_.last_time) stats_.last_time = t;
+  if (max_time_ == INT64_MIN || t < stats_.first_time) stats_.first_time = t;
+  if (max_time_ == INT64_MIN || t > stats_.last_time) stats_.last_time = t;
   max_time_ = std::max(max_time_, t);
   constexpr Modality m = std::is_same_v<R, MetricPoint> ? Modality::kMetrics
                          : std::is_same_v<R, Span>      ? Modality::kTraces
@@ -302,7 +413,18 @@ void Slicer::finalize(Slice& s, const std::vector<SpanKeys>& span_keys) {
   }
 }
 
-void Slicer::finish() { emit_until(INT64_MAX); }
+void Slicer::finish() {
+  if (!started_) settle_startup();
+  // Records still held aside at the end were not confirmed by enough others.
+  // They are dropped when the accepted records outnumber them four to one (a
+  // file sorted in memory puts a 2028 row last, with nothing after it to
+  // refute it); otherwise the input is too short to tell and they are kept.
+  if (!held_.empty()) {
+    const auto accepted = static_cast<size_t>(stats_.records_in - stats_.clock_outliers);
+    resolve_held(!(accepted >= kMinJudged && accepted >= 4 * held_.size()));
+  }
+  emit_until(INT64_MAX);
+}
 
 SliceStats slice_source(TelemetrySource& source, const SliceOptions& options,
                         const std::function<void(Slice&&)>& sink, const RecordHooks& hooks, bool show_progress) {

@@ -72,6 +72,153 @@ TEST(InspectCliData, FullTrainTicketReportsExactCountsAndTheMalformedLine) {
             std::string::npos);
 }
 
+// OTLP/JSON request with one span per entry of `starts_s` (Unix seconds), each of service `svc`.
+nlohmann::json span_request(const std::vector<long>& starts_s, const std::string& svc = "cart") {
+  nlohmann::json spans = nlohmann::json::array();
+  for (long t : starts_s) {
+    spans.push_back({{"traceId", "5B8EFFF798038103D269B633813FC60C"},  // upper-case hex: OTLP ids are case-insensitive
+                     {"spanId", "EEE19B7EC3C1B1" + std::to_string(10 + (t % 89))},
+                     {"name", "GET /cart"},
+                     {"startTimeUnixNano", std::to_string(t) + "000000000"},
+                     {"endTimeUnixNano", std::to_string(t) + "005000000"}});
+  }
+  return {{"resourceSpans",
+           {{{"resource", {{"attributes", {{{"key", "service.name"}, {"value", {{"stringValue", svc}}}}}}}},
+             {"scopeSpans", {{{"spans", spans}}}}}}}};
+}
+
+nlohmann::json inspect_json(const std::string& data, const std::string& flags = "") {
+  int rc = 0;
+  const std::string out = testing::run_command(rslicer_bin() + " -q inspect --json --data " + data + " " + flags + " 2>&1", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  return rc == 0 ? nlohmann::json::parse(out) : nlohmann::json::object();
+}
+
+TEST(InspectCli, PublicOtlpLayoutsAreReadWhole) {
+  // The layouts public OTLP files come in: every record is read or counted, none silently gone.
+  const long t0 = 1674981660;  // 2023-01-29T08:41:00Z
+  const std::string dir = testing::make_temp_dir("otlp_layouts");
+  // Pretty-printed (every opentelemetry-proto example), and a file without a suffix named explicitly.
+  testing::write_file(dir + "/pretty/trace.json", span_request({t0, t0 + 1}).dump(2) + "\n");
+  testing::write_file(dir + "/file", span_request({t0, t0 + 1, t0 + 2}).dump(4));
+  // An array of requests, and requests one after another, gzip.
+  nlohmann::json arr = nlohmann::json::array({span_request({t0}), span_request({t0 + 5, t0 + 6})});
+  testing::write_file(dir + "/array/a.json", arr.dump(2));
+  testing::write_gzip_file(dir + "/concat/c.json.gz", span_request({t0}).dump(2) + "\n" + span_request({t0 + 7}).dump(2));
+  // Lines of a file exporter out of time order: 30 minutes, every other line half an hour back.
+  std::string lines;
+  for (int i = 0; i < 30; ++i) {
+    const long minute = (i % 2 == 0) ? i / 2 : 15 + i / 2;
+    lines += span_request({t0 + minute * 60, t0 + minute * 60 + 30}).dump() + "\n";
+  }
+  testing::write_file(dir + "/unordered/traces.jsonl", lines);
+  // A sidecar beside the app container of one pod, and two replicas sharing service.name: same metric, same time.
+  auto gauge = [&](const std::vector<std::pair<std::string, std::string>>& attrs, double v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& [k, val] : attrs) a.push_back({{"key", k}, {"value", {{"stringValue", val}}}});
+    return nlohmann::json{
+        {"resource", {{"attributes", a}}},
+        {"scopeMetrics",
+         {{{"metrics",
+            {{{"name", "cpu"},
+              {"gauge", {{"dataPoints", {{{"timeUnixNano", std::to_string(t0) + "000000000"}, {"asDouble", v}}}}}}}}}}}}};
+  };
+  nlohmann::json blocks = nlohmann::json::array(
+      {gauge({{"k8s.pod.name", "cart-7d9f8b6c5-x7k2p"}, {"k8s.container.name", "cart"}}, 0.5),
+       gauge({{"k8s.pod.name", "cart-7d9f8b6c5-x7k2p"}, {"k8s.container.name", "istio-proxy"}}, 0.1),
+       gauge({{"service.name", "checkout"}, {"service.instance.id", "a1"}}, 0.7),
+       gauge({{"service.name", "checkout"}, {"service.instance.id", "b2"}}, 0.9)});
+  testing::write_file(dir + "/sidecar/metrics.json", nlohmann::json{{"resourceMetrics", blocks}}.dump(2));
+
+  struct Case {
+    std::string path;
+    long spans;
+  };
+  for (const Case& c : {Case{dir + "/pretty", 2}, Case{dir + "/file", 3}, Case{dir + "/array", 3},
+                        Case{dir + "/concat", 2}, Case{dir + "/unordered", 60}}) {
+    const auto j = inspect_json(c.path);
+    if (j.empty()) continue;
+    EXPECT_EQ(j["format"], "otlp") << c.path;
+    EXPECT_EQ(j["traces"]["spans"].get<long>(), c.spans) << c.path;
+    EXPECT_EQ(j["rejected"]["count"].get<long>(), 0) << c.path;
+    EXPECT_EQ(j["slicing"]["late_records"].get<long>(), 0) << c.path;
+    EXPECT_EQ(j["traces"]["traces"].get<long>(), 1) << c.path;  // upper- and lower-case ids are one trace
+  }
+  const auto sidecar = inspect_json(dir + "/sidecar");
+  EXPECT_EQ(sidecar["metrics"]["points"].get<long>(), 4);
+  EXPECT_EQ(sidecar["slicing"]["duplicates_dropped"].get<long>(), 0) << sidecar["slicing"].dump();
+  EXPECT_EQ(sidecar["slicing"]["conflicting_values"].get<long>(), 0);
+  EXPECT_EQ(sidecar["metrics"]["entities"].get<long>(), 3);  // the pod and the two instances
+  const auto j = inspect_json(dir + "/unordered");
+  bool sorted_note = false;
+  for (const auto& n : j["files"]["notes"]) sorted_note |= n.get<std::string>().find("sorted in memory") != std::string::npos;
+  EXPECT_TRUE(sorted_note) << j["files"]["notes"].dump();
+}
+
+TEST(InspectCli, LateRecordsFollowAllowedLatenessAndFailUnderStrict) {
+  // Lines going back 50 s: below the reader's sort threshold (60 s), so the slicer's lateness decides.
+  const long t0 = 1674981660;
+  const std::string dir = testing::make_temp_dir("otlp_late");
+  std::string lines;
+  // Each pair: a span 40 s into a minute, then one 50 s earlier, in the minute before (its first window ends 10 s
+  // after it).
+  for (int i = 0; i < 40; ++i)
+    lines += span_request({t0 + i * 120 + 100}).dump() + "\n" + span_request({t0 + i * 120 + 50}).dump() + "\n";
+  testing::write_file(dir + "/t.jsonl", lines);
+  EXPECT_EQ(inspect_json(dir)["slicing"]["late_records"].get<long>(), 0);  // 120 s by default
+  const auto tight = inspect_json(dir, "--allowed-lateness 10");
+  EXPECT_GT(tight["slicing"]["late_records"].get<long>(), 0);
+  int rc = 0;
+  const std::string out =
+      testing::run_command(rslicer_bin() + " -q inspect --strict --allowed-lateness 10 --data " + dir + " 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("arrived after their windows closed"), std::string::npos) << out;
+  EXPECT_NE(out.find("--allowed-lateness"), std::string::npos) << out;
+}
+
+TEST(InspectCli, OnePointFromABadClockDoesNotPoisonTheRun) {
+  // 30 one-minute points, one of them six years ahead: it used to make 19 of the others late.
+  const long t0 = 1674981660;
+  const std::string dir = testing::make_temp_dir("otlp_clock");
+  std::string lines;
+  for (int i = 0; i < 30; ++i) {
+    const long t = i == 10 ? t0 + 6L * 365 * 86400 : t0 + i * 60;
+    nlohmann::json req = {
+        {"resourceMetrics",
+         {{{"resource", {{"attributes", {{{"key", "service.name"}, {"value", {{"stringValue", "cart"}}}}}}}},
+           {"scopeMetrics",
+            {{{"metrics",
+               {{{"name", "cpu"},
+                 {"gauge", {{"dataPoints", {{{"timeUnixNano", std::to_string(t) + "000000000"}, {"asDouble", 0.5}}}}}}}}}}}}}}}};
+    lines += req.dump() + "\n";
+  }
+  testing::write_file(dir + "/metrics.jsonl", lines);
+  const auto j = inspect_json(dir);
+  if (j.empty()) return;
+  EXPECT_EQ(j["slicing"]["late_records"].get<long>(), 0);
+  EXPECT_EQ(j["slicing"]["clock_outliers"].get<long>(), 1);
+  EXPECT_EQ(j["metrics"]["points"].get<long>(), 30);  // read: 29 sliced, 1 counted as an outlier
+  EXPECT_EQ(j["time_range"]["last"].get<std::string>().substr(0, 4), "2023");
+  int rc = 0;
+  const std::string out = testing::run_command(rslicer_bin() + " -q inspect --strict --data " + dir + " 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("clock outlier"), std::string::npos) << out;
+}
+
+TEST(InspectCli, LabelsNamingNoEntityAndWithoutATypeAreSaid) {
+  const long t0 = 1674981660;
+  const std::string dir = testing::make_temp_dir("otlp_labels_cli");
+  testing::write_file(dir + "/t.jsonl", span_request({t0, t0 + 60}).dump() + "\n");
+  testing::write_file(dir + "/faults.json", R"([{"start": 1674981660, "root_cause": "carts", "fault_type": "cpu"},
+                                               {"start": 1674981700, "root_cause": "cart"}])");
+  int rc = 0;
+  const std::string out = testing::run_command(rslicer_bin() + " inspect --data " + dir + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("(no fault type) 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 label(s) name a root cause that is no entity of the data (first: 'carts'"), std::string::npos)
+      << out;
+}
+
 TEST(InspectCli, ErrorsAreClearWithExitCodes) {
   int rc = 0;
   std::string out = testing::run_command(rslicer_bin() + " inspect --data /no/such/place 2>&1", &rc);

@@ -56,6 +56,15 @@ TEST(Strings, ServiceOfPod) {
   EXPECT_EQ(service_of_pod("adservice2-0"), "adservice2");
   EXPECT_EQ(service_of_pod("frontend"), "frontend");
   EXPECT_EQ(service_of_pod("node-1"), "node");  // callers pass nodes with EntityKind::kNode, never through this
+  // A ReplicaSet hash without a digit (Kubernetes' alphabet has no vowels; ~5 % of hashes have no digit).
+  EXPECT_EQ(service_of_pod("checkout-bcdfghjkl-x7k2p"), "checkout");
+  EXPECT_EQ(service_of_pod("ts-order-service-hzxvkzqs-qwv6r"), "ts-order-service");
+  // DaemonSet pods: <name>-<5 characters>.
+  EXPECT_EQ(service_of_pod("kube-proxy-x7k2p"), "kube-proxy");
+  EXPECT_EQ(service_of_pod("node-exporter-bq5wz"), "node-exporter");
+  // Words are not suffixes.
+  EXPECT_EQ(service_of_pod("redis-cache"), "redis-cache");
+  EXPECT_EQ(service_of_pod("api-gateway-proxy"), "api-gateway-proxy");
 }
 
 TEST(Csv, SplitsQuotedFieldsWithEscapes) {

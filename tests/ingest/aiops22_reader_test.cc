@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "ingest/formats.h"
+#include "ingest/source_util.h"
 #include "test_util.h"
 
 namespace rslicer {
@@ -18,21 +19,8 @@ using testing::write_gzip_file;
 
 constexpr TimeUs kT0 = 1647705600LL * kUsPerSecond;  // 2022-03-20T16:00:00Z
 
-std::vector<Record> drain(TelemetrySource& src) {
-  std::vector<Record> out;
-  auto stream = src.open();
-  Record r;
-  while (stream->next(r)) out.push_back(r);
-  return out;
-}
-
-template <typename T>
-std::vector<T> only(const std::vector<Record>& rs) {
-  std::vector<T> out;
-  for (const auto& r : rs)
-    if (std::holds_alternative<T>(r)) out.push_back(std::get<T>(r));
-  return out;
-}
+using testing::drain;
+using testing::only;
 
 bool has_example(const ParseStats& s, const std::string& needle) {
   for (const auto& e : s.examples)
@@ -399,6 +387,56 @@ TEST(Aiops22Reader, MergesManyFilesInTimeOrder) {
   ASSERT_EQ(records.size(), 30u * 6u + 30u);
   for (size_t i = 1; i < records.size(); ++i) ASSERT_LE(record_time(records[i - 1]), record_time(records[i]));
   EXPECT_EQ(src->stats().files_read, 31);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Aiops22Reader, ReadsTheMicroServoStyle) {
+  // MicroServo writes the challenge schema with its own twists: "<node>.<pod>" metric ids whose node is not
+  // named node-N, logs as log_id,timestamp,date,cmdb_id,message with "level:x,message:y" values, and root
+  // spans whose parent_span is their own span_id.
+  const std::string dir = make_temp_dir("microservo");
+  write_file(dir + "/metric/container.csv",
+             "timestamp,cmdb_id,kpi_name,value\n"
+             "1715124412,observe.cartservice-0,container_memory_cache,30363648\n"
+             "1715124412,observe.cartservice-1,container_memory_cache,20000000\n");
+  write_file(dir + "/trace/trace.csv",
+             "timestamp,cmdb_id,span_id,trace_id,duration,type,status_code,operation_name,parent_span\n"
+             "1715124412122210,frontend-0,6ced3c24a24da73e,6ced3c24a24da73ead6eb3325d860ea4,11199,request,0,"
+             "/hipstershop.FrontendService/ProductGrpc,6ced3c24a24da73e\n"
+             "1715124412122300,cartservice-0,77aa,6ced3c24a24da73ead6eb3325d860ea4,10,rpc,0,GetCart,6ced3c24a24da73e\n");
+  write_file(dir + "/log/log.csv",
+             "log_id,timestamp,date,cmdb_id,message\n"
+             "v-UeFo8BSpQAhE0cMNiy,1715124413,2024-05-07T23:26:53.237Z,shippingservice-0,"
+             "\"level:debug,message:gathering metrics\"\n"
+             "w-UeFo8BSpQAhE0cMNiz,1715124414,2024-05-07T23:26:54.001Z,cartservice-0,"
+             "\"level:error,message:redis timeout, retrying\"\n");
+  auto src = open_aiops22(dir, {});
+  const auto records = drain(*src);
+  const Catalog& c = src->catalog();
+  EXPECT_EQ(src->stats().rejected, 0);
+
+  const auto metrics = only<MetricPoint>(records);
+  ASSERT_EQ(metrics.size(), 2u);
+  for (const auto& m : metrics) {
+    EXPECT_EQ(c.entity_info[m.entity].kind, EntityKind::kPod) << c.entities.name(m.entity);
+    EXPECT_EQ(c.entities.name(c.entity_info[m.entity].node), "observe");
+    EXPECT_EQ(c.kpis.name(m.kpi), "container_memory_cache");  // no "@cartservice-0" suffix
+  }
+  EXPECT_EQ(c.entities.name(metrics[0].entity), "cartservice-0");
+  EXPECT_EQ(c.entities.name(metrics[1].entity), "cartservice-1");
+
+  const auto spans = only<Span>(records);
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_TRUE(spans[0].parent_id.empty());  // its own span id as parent: a root
+  EXPECT_EQ(spans[1].parent_id, "6ced3c24a24da73e");
+
+  const auto logs = only<LogRecord>(records);
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_EQ(logs[0].level, LogLevel::kDebug);
+  EXPECT_EQ(logs[0].message, "gathering metrics");
+  EXPECT_EQ(logs[1].level, LogLevel::kError);
+  EXPECT_EQ(logs[1].message, "redis timeout, retrying");
+  EXPECT_EQ(c.entities.name(logs[1].entity), "cartservice-0");
   std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -18,8 +19,14 @@ const char* kMetricHeader =
     "PodServerLatencyP95(s),PodClientLatencyP99(s),PodServerLatencyP99(s),PodWorkload(Ops),PodSuccessRate(%),"
     "NodeCpuUsageRate(%),NodeMemoryUsageRate(%),NodeNetworkReceiveBytes\n";
 
+// A metric row whose Time text says the same as its TimeStamp (the reader rejects rows whose two clocks disagree).
 std::string metric_row(long ts, const std::string& pod, const std::string& latency = "0.1") {
-  std::string r = "2023-01-29 08:41:09.47 +0000 UTC m=+0.5," + std::to_string(ts) + "," + pod;
+  const std::time_t tt = static_cast<std::time_t>(ts);
+  std::tm utc{};
+  gmtime_r(&tt, &utc);
+  char time_text[64];
+  std::strftime(time_text, sizeof time_text, "%Y-%m-%d %H:%M:%S.47 +0000 UTC m=+0.5", &utc);
+  std::string r = std::string(time_text) + "," + std::to_string(ts) + "," + pod;
   for (int i = 0; i < 19; ++i) r += "," + (i == 9 ? latency : std::to_string(i + 1));
   return r + "\n";
 }
@@ -110,6 +117,25 @@ TEST(NezhaReader, ReadsAllModalitiesAndCountsBadRecords) {
   EXPECT_EQ(faults[0].start, 1674981784LL * kUsPerSecond);
   EXPECT_EQ(faults[0].end - faults[0].start, static_cast<TimeUs>(kNezhaDefaultFaultDurationS * kUsPerSecond));
   EXPECT_EQ(faults[0].fault_type, "return");
+}
+
+TEST(NezhaReader, RowsWhoseTwoTimeColumnsDisagreeAreRejected) {
+  // A real metric file has a row whose TimeStamp says 2028 while its Time says 2022.
+  const std::string root = testing::make_temp_dir("nezha_clock");
+  const std::string d = root + "/rca_data/2023-01-29";
+  std::string bad = metric_row(1674981729, "ts-a-service-7f8d7d756d-k7b9j");  // Time says 2023-01-29 08:42:09
+  bad.replace(bad.find("1674981729"), 10, "1864197669");                       // TimeStamp says 2029
+  testing::write_gzip_file(d + "/metric/ts-a-service-7f8d7d756d-k7b9j_metric.csv.gz",
+                           std::string(kMetricHeader) + metric_row(1674981669, "ts-a-service-7f8d7d756d-k7b9j") + bad);
+  testing::write_file(d + "/2023-01-29-fault_list.json", "{}");
+  Read r = read_all(root);
+  EXPECT_EQ(r.source->counts().metric_rows, 1);
+  const ParseStats& st = r.source->stats();
+  EXPECT_EQ(st.by_reason.at("time_columns_disagree"), 1);
+  bool named = false;
+  for (const auto& e : st.examples) named |= e.find("_metric.csv.gz:3: TimeStamp '1864197669'") != std::string::npos;
+  EXPECT_TRUE(named) << (st.examples.empty() ? "" : st.examples[0]);
+  for (const auto& m : r.metrics) EXPECT_LT(m.time, 1700000000LL * kUsPerSecond);
 }
 
 TEST(NezhaReader, StrictModeFailsOnFirstBadRecord) {

@@ -414,6 +414,121 @@ TEST(OtlpDecode, LogsDecodeTheSameFromJsonAndProtobuf) {
   EXPECT_EQ(p.text(), want);
 }
 
+TEST(OtlpDecode, ContainersOfOnePodAndReplicasOfOneServiceStayApart) {
+  // An istio-proxy sidecar beside the app reports the same metric as the app; two replicas share service.name.
+  const std::string t = std::to_string(kT0);
+  auto resource = [](const std::vector<std::pair<const char*, const char*>>& attrs) {
+    std::string r = R"({"attributes":[)";
+    for (size_t i = 0; i < attrs.size(); ++i)
+      r += std::string(i ? "," : "") + R"({"key":")" + attrs[i].first + R"(","value":{"stringValue":")" +
+           attrs[i].second + R"("}})";
+    return r + "]}";
+  };
+  auto block = [&](const std::string& res, double v) {
+    return R"({"resource":)" + res + R"(,"scopeMetrics":[{"metrics":[{"name":"cpu","gauge":{"dataPoints":[)"
+           R"({"timeUnixNano":")" + t + R"(","asDouble":)" + std::to_string(v) + "}]}}]}]}";
+  };
+  const std::string pod = "cart-7d9f8b6c5-abcde";
+  const std::string body =
+      R"({"resourceMetrics":[)" +
+      block(resource({{"k8s.pod.name", pod.c_str()}, {"k8s.container.name", "cart"}}), 0.5) + "," +
+      block(resource({{"k8s.pod.name", pod.c_str()}, {"k8s.container.name", "istio-proxy"}}), 0.1) + "," +
+      block(resource({{"service.name", "checkout"}, {"service.instance.id", "a1"}}), 0.7) + "," +
+      block(resource({{"service.name", "checkout"}, {"service.instance.id", "b2"}, {"host.name", "vm-2"}}), 0.9) +
+      "]}";
+  Sink j;
+  ASSERT_TRUE(j.json_body(body, OtlpSignal::kMetrics).ok);
+  const std::vector<std::string> want = {
+      "M 1700000000000000 " + pod + "/pod svc=cart cpu{k8s.container.name=cart} = 0.5",
+      "M 1700000000000000 " + pod + "/pod svc=cart cpu{k8s.container.name=istio-proxy} = 0.10000000000000001",
+      "M 1700000000000000 checkout/a1/instance svc=checkout cpu = 0.69999999999999996",
+      "M 1700000000000000 checkout/b2/instance svc=checkout node=vm-2 cpu = 0.90000000000000002",
+  };
+  EXPECT_EQ(j.text(), want);
+  // Instances survive encode -> decode in both encodings.
+  for (bool protobuf : {false, true}) {
+    Sink back;
+    const std::string enc = protobuf ? encode_otlp_protobuf(j.records, j.catalog, OtlpSignal::kMetrics)
+                                     : encode_otlp_json(j.records, j.catalog, OtlpSignal::kMetrics);
+    ASSERT_TRUE(protobuf ? back.proto_body(enc, OtlpSignal::kMetrics).ok : back.json_body(enc, OtlpSignal::kMetrics).ok);
+    EXPECT_EQ(back.text(), want) << (protobuf ? "protobuf" : "json");
+  }
+}
+
+TEST(OtlpDecode, GrpcErrorsBehindHttpSuccessAndStructuredLogBodies) {
+  // gRPC answers with HTTP 200 and puts its status in a trailer: UNAVAILABLE (14) behind 200 is an error.
+  const std::string t = std::to_string(kT0);
+  auto span_json = [&](const char* id, const char* attrs) {
+    return std::string(R"({"traceId":")") + kTrace + R"(","spanId":")" + id + R"(","name":"op","startTimeUnixNano":")" +
+           t + R"(","attributes":[)" + attrs + "]}";
+  };
+  const std::string traces = std::string(R"({"resourceSpans":[{"resource":)") + kPodResourceJson +
+                             R"(,"scopeSpans":[{"spans":[)" +
+                             span_json("0000000000000001", R"({"key":"http.status_code","value":{"intValue":"200"}},)"
+                                                           R"({"key":"rpc.grpc.status_code","value":{"intValue":"14"}})") +
+                             "," +
+                             span_json("0000000000000002", R"({"key":"http.status_code","value":{"intValue":"200"}},)"
+                                                           R"({"key":"rpc.grpc.status_code","value":{"intValue":"0"}})") +
+                             "," +
+                             span_json("0000000000000003", R"({"key":"http.response.status_code","value":{"intValue":"503"}},)"
+                                                           R"({"key":"rpc.grpc.status_code","value":{"intValue":"0"}})") +
+                             "]}]}]}";
+  TraceRequest treq;
+  auto* rs = treq.add_resource_spans();
+  pod_resource(rs->mutable_resource());
+  auto* spans = rs->add_scope_spans();
+  for (const auto& [id, key, http, grpc] : std::vector<std::tuple<const char*, const char*, int, int>>{
+           {"0000000000000001", "http.status_code", 200, 14},
+           {"0000000000000002", "http.status_code", 200, 0},
+           {"0000000000000003", "http.response.status_code", 503, 0}}) {
+    auto* sp = spans->add_spans();
+    sp->set_trace_id(unhex(kTrace));
+    sp->set_span_id(unhex(id));
+    sp->set_name("op");
+    sp->set_start_time_unix_nano(kT0);
+    add_int_attr(sp->mutable_attributes(), key, http);
+    add_int_attr(sp->mutable_attributes(), "rpc.grpc.status_code", grpc);
+  }
+  Sink j, p;
+  decode_both(j, traces, p, treq.SerializeAsString(), OtlpSignal::kTraces);
+  const std::vector<std::string> codes = {"code=14 ERROR", "code=200 ok", "code=503 ERROR"};
+  ASSERT_EQ(p.records.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_NE(p.text()[i].find(codes[i]), std::string::npos) << p.text()[i];
+
+  // Map-valued log bodies (JSON loggers): the message and level keys, not the raw JSON.
+  auto kv = [](const char* k, const char* v) {
+    return std::string(R"({"key":")") + k + R"(","value":{"stringValue":")" + v + R"("}})";
+  };
+  auto log_json = [&](const std::string& severity, const std::string& values) {
+    return std::string(R"({"timeUnixNano":")") + t + "\"" + severity + R"(,"body":{"kvlistValue":{"values":[)" + values +
+           "]}}}";
+  };
+  const std::string logs =
+      std::string(R"({"resourceLogs":[{"resource":)") + kPodResourceJson + R"(,"scopeLogs":[{"logRecords":[)" +
+      log_json("", kv("Level", "error") + "," + kv("msg", "db down") + "," + kv("user", "u1")) + "," +
+      log_json(R"(,"severityText":"WARN")", kv("level", "info") + "," + kv("message", "retrying")) + "," +
+      log_json("", kv("k", "v")) + "]}]}]}";
+  LogsRequest lreq;
+  auto* rl = lreq.add_resource_logs();
+  pod_resource(rl->mutable_resource());
+  auto* scope = rl->add_scope_logs();
+  for (const auto& [severity, pairs] : std::vector<std::pair<const char*, std::vector<std::pair<const char*, const char*>>>>{
+           {"", {{"Level", "error"}, {"msg", "db down"}, {"user", "u1"}}},
+           {"WARN", {{"level", "info"}, {"message", "retrying"}}},
+           {"", {{"k", "v"}}}}) {
+    auto* lr = scope->add_log_records();
+    lr->set_time_unix_nano(kT0);
+    lr->set_severity_text(severity);
+    for (const auto& [k, v] : pairs) add_attr(lr->mutable_body()->mutable_kvlist_value()->mutable_values(), k, v);
+  }
+  Sink jl, pl;
+  decode_both(jl, logs, pl, lreq.SerializeAsString(), OtlpSignal::kLogs);
+  ASSERT_EQ(pl.records.size(), 3u);
+  EXPECT_NE(pl.text()[0].find("ERROR [db down]"), std::string::npos) << pl.text()[0];
+  EXPECT_NE(pl.text()[1].find("WARN [retrying]"), std::string::npos) << pl.text()[1];  // the record's severity wins
+  EXPECT_NE(pl.text()[2].find(R"(UNKNOWN [{"values":[{"key":"k")"), std::string::npos) << pl.text()[2];
+}
+
 // ------------------------------------------------------------ (b) encode -> decode
 
 struct Fixture {

@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "ingest/formats.h"
+#include "ingest/source_util.h"
 #include "test_util.h"
 
 namespace rslicer {
@@ -19,21 +20,8 @@ using testing::write_gzip_file;
 
 constexpr TimeUs kT0 = 1674981669LL * kUsPerSecond;  // 2023-01-29T08:41:09Z
 
-std::vector<Record> drain(TelemetrySource& src) {
-  std::vector<Record> out;
-  auto stream = src.open();
-  Record r;
-  while (stream->next(r)) out.push_back(r);
-  return out;
-}
-
-template <typename T>
-std::vector<T> only(const std::vector<Record>& rs) {
-  std::vector<T> out;
-  for (const auto& r : rs)
-    if (std::holds_alternative<T>(r)) out.push_back(std::get<T>(r));
-  return out;
-}
+using testing::drain;
+using testing::only;
 
 bool has_example(const ParseStats& s, const std::string& needle) {
   for (const auto& e : s.examples)
@@ -198,7 +186,7 @@ TEST(OtlpReader, CountsBadLinesAndRecordsWithFileAndLine) {
   EXPECT_EQ(s.by_reason.at("bad_time"), 1);
   EXPECT_EQ(s.by_reason.at("missing_field"), 1);
   EXPECT_TRUE(has_example(s, "t.jsonl:2: not a JSON object"));
-  EXPECT_TRUE(has_example(s, "t.jsonl:3: line holds none of"));
+  EXPECT_TRUE(has_example(s, "t.jsonl:3: holds none of"));
 
   ReadOptions strict;
   strict.strict = true;

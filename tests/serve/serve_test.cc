@@ -201,6 +201,35 @@ TEST(Serve, HttpContract) {
   busy.stop();
 }
 
+// A live stream with one span from a clock six years ahead: it is dropped and counted, and time goes on.
+TEST(Serve, OneBadClockDoesNotStopTheStream) {
+  const World& w = world();
+  ServeOptions o;
+  o.port = 0;
+  Server server(Pipeline::load(w.model), o, w.model);
+  httplib::Client client("127.0.0.1", server.start());
+  const long long t0 = 1700000000;
+  for (int i = 0; i < 120; ++i) {
+    const long long t = i == 40 ? t0 + 6LL * 365 * 86400 : t0 + i * 10;
+    const std::string body =
+        R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}}]},)"
+        R"("scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":")" +
+        std::to_string(1000000000000000LL + i) + R"(","name":"GET /cart","startTimeUnixNano":")" + std::to_string(t) +
+        R"(000000000","endTimeUnixNano":")" + std::to_string(t) + R"(050000000"}]}]}]})";
+    auto r = client.Post("/v1/traces", body, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  server.drain();
+  const json stats = json::parse(client.Get("/api/stats")->body);
+  EXPECT_EQ(stats["pipeline"]["clock_outliers"].get<std::int64_t>(), 1) << stats.dump();
+  EXPECT_EQ(stats["pipeline"]["late_records"].get<std::int64_t>(), 0) << stats.dump();
+  EXPECT_GT(stats["pipeline"]["slices"].get<std::int64_t>(), 5) << stats.dump();  // windows kept closing
+  EXPECT_LT(stats["pipeline"]["watermark"].get<double>(), static_cast<double>(t0 + 86400)) << stats.dump();
+  EXPECT_NE(client.Get("/metrics")->body.find("rslicer_clock_outliers_total 1"), std::string::npos);
+  server.stop();
+}
+
 // The CLI as a user runs it: start `rslicer serve`, send OTLP/JSON with curl, read the API and the dashboard.
 TEST(ServeCli, CurlJsonAndDashboard) {
   const World& w = world();

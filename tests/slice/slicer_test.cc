@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 
 #include "core/errors.h"
 #include "ingest/formats.h"
@@ -143,6 +144,17 @@ TEST(Slicer, MetricDuplicatesAreFoundOutOfOrderAndOnlyWithinTheHorizon) {
   EXPECT_EQ(st.duplicates, 0);
 }
 
+TEST(Slicer, ConflictingMetricValuesAreCountedApartFromExactDuplicates) {
+  SliceOptions o;
+  SliceStats st;
+  // Same entity, KPI and time: once with the same value (a file read twice), once with another (two sources).
+  run({MetricPoint{0, 1, 2, 5.0}, MetricPoint{0, 1, 2, 5.0}, MetricPoint{60 * S, 1, 2, 7.0},
+       MetricPoint{60 * S, 1, 2, 9.0}},
+      o, {}, &st);
+  EXPECT_EQ(st.duplicates, 2);
+  EXPECT_EQ(st.conflicts, 1);
+}
+
 TEST(Slicer, DistinctMetricSeriesAreNeverDuplicates) {
   // Regression: the first duplicate filter hashed (entity, KPI, time) with a
   // weak combine whose collisions dropped 977 distinct points of the bundled
@@ -202,6 +214,115 @@ TEST(Slicer, MemoryStaysBoundedByTheWindow) {
   slicer.finish();
   EXPECT_EQ(emitted, static_cast<size_t>(2 * 1440 + 2));
   EXPECT_LT(max_open_records, 600u);  // records not yet covered by an emitted window: ~W + lateness
+}
+
+// One bad clock must not move time (SliceOptions::max_future_skew_s).
+constexpr TimeUs kT0 = 1674981660LL * S;                    // 2023-01-29T08:41:00Z
+constexpr TimeUs kSixYears = 6LL * 365 * 86400 * S;
+
+SliceOptions minute_windows() {
+  SliceOptions o;
+  o.window_len_s = 60;
+  o.window_stride_s = 60;
+  return o;
+}
+
+TEST(Slicer, OneRecordYearsAheadIsDroppedNotFollowed) {
+  std::vector<Record> recs;
+  for (int i = 0; i < 200; ++i) {
+    recs.push_back(metric(kT0 + i * 10 * S, 0, 0));
+    if (i == 100) recs.push_back(metric(kT0 + kSixYears, 0, 1));  // a TimeStamp column saying 2028
+  }
+  SliceStats st;
+  const auto slices = run(recs, minute_windows(), {}, &st);
+  EXPECT_EQ(st.clock_outliers, 1);
+  EXPECT_EQ(st.late_records, 0);  // the records after it were not made late
+  EXPECT_EQ(st.time_jumps, 0);
+  EXPECT_EQ(st.records_in, 201);
+  EXPECT_LT(st.last_time, kT0 + 86400 * S);  // the time range stays in 2023
+  ASSERT_EQ(st.outlier_examples.size(), 1u);
+  EXPECT_NE(st.outlier_examples[0].find("2029-01-27"), std::string::npos) << st.outlier_examples[0];
+  size_t kept = 0;
+  for (const auto& s : slices) kept += s.metrics.size();
+  EXPECT_EQ(kept, 200u);
+  EXPECT_LT(slices.back().start, kT0 + 86400 * S);
+}
+
+TEST(Slicer, AFirstRecordFromABadClockDoesNotSetTheTime) {
+  for (TimeUs skew : {kSixYears, -kSixYears}) {
+    std::vector<Record> recs{metric(kT0 + skew, 0, 1)};
+    for (int i = 0; i < 100; ++i) recs.push_back(metric(kT0 + i * 10 * S, 0, 0));
+    SliceStats st;
+    const auto slices = run(recs, minute_windows(), {}, &st);
+    EXPECT_EQ(st.clock_outliers, 1) << skew;
+    EXPECT_EQ(st.late_records, 0) << skew;
+    size_t kept = 0;
+    for (const auto& s : slices) kept += s.metrics.size();
+    EXPECT_EQ(kept, 100u) << skew;
+  }
+}
+
+TEST(Slicer, AGapConfirmedByTheRecordsAfterItMovesTime) {
+  // Two days of a dataset with a day between them, as files merged in time order give them.
+  std::vector<Record> recs;
+  for (int i = 0; i < 100; ++i) recs.push_back(metric(kT0 + i * 10 * S));
+  const TimeUs day3 = kT0 + 2 * 86400 * S;
+  for (int i = 0; i < 100; ++i) recs.push_back(metric(day3 + i * 10 * S));
+  SliceStats st;
+  const auto slices = run(recs, minute_windows(), {}, &st);
+  EXPECT_EQ(st.clock_outliers, 0);
+  EXPECT_EQ(st.time_jumps, 1);
+  EXPECT_EQ(st.late_records, 0);
+  size_t kept = 0;
+  for (const auto& s : slices) kept += s.metrics.size();
+  EXPECT_EQ(kept, 200u);
+  EXPECT_EQ(st.last_time, day3 + 99 * 10 * S);
+}
+
+TEST(Slicer, AnOutlierSortedToTheEndIsDroppedAtFinish) {
+  // A file sorted in memory puts the 2028 row last: nothing after it can refute it.
+  std::vector<Record> recs;
+  for (int i = 0; i < 100; ++i) recs.push_back(metric(kT0 + i * 10 * S));
+  recs.push_back(metric(kT0 + kSixYears, 0, 1));
+  SliceStats st;
+  const auto slices = run(recs, minute_windows(), {}, &st);
+  EXPECT_EQ(st.clock_outliers, 1);
+  EXPECT_EQ(slices.back().start / (60 * S), (kT0 + 990 * S) / (60 * S));
+}
+
+TEST(Slicer, AHostWithASkewedClockLosesOnlyItsOwnRecords) {
+  // A live stream: every tenth record comes from a host whose clock is a year ahead.
+  std::vector<Record> recs;
+  int skewed = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (i % 10 == 5) {
+      recs.push_back(metric(kT0 + 365LL * 86400 * S + i * S, 1, 0));
+      ++skewed;
+    } else {
+      recs.push_back(metric(kT0 + i * S, 0, 0));
+    }
+  }
+  SliceStats st;
+  run(recs, minute_windows(), {}, &st);
+  EXPECT_EQ(st.clock_outliers, skewed);
+  EXPECT_EQ(st.late_records, 0);
+  EXPECT_EQ(st.time_jumps, 0);
+}
+
+TEST(Slicer, ShortStreamsAndADisabledCheckAreNotJudged) {
+  // Too few records to tell a bad clock from a sparse dataset: everything is kept.
+  SliceStats st;
+  auto slices = run({metric(kT0), metric(kT0 + 3 * 86400 * S), metric(kT0 + 9 * 86400 * S)}, minute_windows(), {}, &st);
+  EXPECT_EQ(slices.size(), 3u);
+  EXPECT_EQ(st.clock_outliers, 0);
+  SliceOptions off = minute_windows();
+  off.max_future_skew_s = 0;
+  std::vector<Record> recs;
+  for (int i = 0; i < 100; ++i) recs.push_back(metric(kT0 + i * 10 * S));
+  recs.push_back(metric(kT0 + kSixYears));
+  slices = run(recs, off, {}, &st);
+  EXPECT_EQ(st.clock_outliers, 0);
+  EXPECT_EQ(slices.back().start, (kT0 + kSixYears) / (60 * S) * (60 * S));
 }
 
 TEST(Slicer, RejectsBadOptions) {
