@@ -77,7 +77,7 @@ std::string detect_format(const std::string& path) {
   }
   RSLICER_CHECK(best > 0, InvalidInput, path,
                 ": no known telemetry format found (looked for nezha day folders with metric/trace/log CSV files, "
-                "aiops22 CSV files with their headers, otlp JSON lines, rcaeval run folders with inject_time.txt, "
+                "aiops22 CSV files with their headers, otlp JSON requests (one per line or whole documents), rcaeval run folders with inject_time.txt, "
                 "widecsv CSV files with a time column and <entity>_<kpi> columns); name one with --format (",
                 joined_formats(), ")");
   return best_name;

@@ -219,6 +219,26 @@ TEST(InspectCli, LabelsNamingNoEntityAndWithoutATypeAreSaid) {
       << out;
 }
 
+TEST(InspectCli, UsageErrorsExitTwoAndQuietWorksAfterTheCommand) {
+  int rc = 0;
+  std::string out = testing::run_command(rslicer_bin() + " inspect --bogus 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  out = testing::run_command(rslicer_bin() + " inspect --window abc 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  out = testing::run_command(rslicer_bin() + " inspect --allowed-lateness -1 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  // -q after the command name is the app's flag (it used to be refused as an unknown option of the command)
+  const std::string dir = testing::make_temp_dir("quiet");
+  testing::write_file(dir + "/t.jsonl", span_request({1674981660, 1674981720}).dump() + "\n");
+  const std::string quiet = testing::run_command(rslicer_bin() + " inspect --json -q --data " + dir + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << quiet;
+  EXPECT_FALSE(nlohmann::json::parse(quiet, nullptr, false).is_discarded()) << quiet;
+  // simulate never writes into a folder that holds something
+  out = testing::run_command(rslicer_bin() + " -q simulate --format otlp --hours 0.1 --out " + dir + " 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("exists and is not an empty folder"), std::string::npos) << out;
+}
+
 TEST(InspectCli, ErrorsAreClearWithExitCodes) {
   int rc = 0;
   std::string out = testing::run_command(rslicer_bin() + " inspect --data /no/such/place 2>&1", &rc);

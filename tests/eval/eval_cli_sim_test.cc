@@ -28,6 +28,7 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
                                  "/report --train-minutes 0.2 2>&1",
                              &rc);
   ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.find("[eval]"), std::string::npos) << "-q silences the status lines too: " << out;
   std::ifstream in(dir + "/report/metrics.json");
   ASSERT_TRUE(in) << "metrics.json written";
   const auto j = nlohmann::json::parse(in);

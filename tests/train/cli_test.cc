@@ -112,6 +112,14 @@ TEST(TrainCli, TrainThenEmbedEndToEnd) {
     ++rows;
   }
   EXPECT_GE(rows, 115);  // about one slice a minute over 2 hours
+  // data whose every record is rejected: an error naming the data, no header-only CSV
+  testing::write_file(dir + "/rejected/metric.csv", "timestamp,cmdb_id,kpi_name,value\nnot-a-time,x,k,1\n");
+  out = testing::run_command(rslicer_bin() + " -q embed --model " + dir + "/model --data " + dir +
+                                 "/rejected --format aiops22 --out " + dir + "/none.csv 2>&1",
+                             &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("no slices to embed (1 records rejected"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir + "/none.csv"));
   // unknown config key: exit code 2 naming the key
   testing::write_file(dir + "/bad.json", R"({"loss": {"lambda_tmp": 1}})");
   out = testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --out " + dir + "/m2 --config " + dir +
