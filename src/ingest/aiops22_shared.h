@@ -185,7 +185,10 @@ inline bool sort_when_disordered(const std::string& path, TimeUs max_back, const
   if (max_back <= kSortThreshold) return false;
   if (stats.notes.size() < ParseStats::max_examples)
     stats.notes.push_back(cat(path, ": ", what, " not in time order (time goes back by up to ",
-                              static_cast<double>(max_back) / kUsPerSecond, " s); the file is sorted in memory"));
+                              max_back >= 86400 * kUsPerSecond
+                                  ? cat(max_back / (86400 * kUsPerSecond), " days")
+                                  : cat(std::llround(static_cast<double>(max_back) / kUsPerSecond), " s"),
+                              "); the file is sorted in memory"));
   return true;
 }
 
