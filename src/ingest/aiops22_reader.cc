@@ -28,7 +28,6 @@ using ingest_detail::all_digits;
 using ingest_detail::is_ipv4;
 using ingest_detail::is_node_name;
 using ingest_detail::kind_of_name;
-using ingest_detail::kSortThreshold;
 using ingest_detail::LazyMergeStream;
 using ingest_detail::LazyPart;
 using ingest_detail::sort_when_disordered;
@@ -611,17 +610,12 @@ class Aiops22FileStream : public RecordStream {
 
 constexpr std::int64_t kPeekRows = 1000;  // rows a peek reads to find a file's first valid record
 
-// One pass over a file's timestamp column: is it in time order, and when
-// does it start? The AIOps 2022 container metrics are grouped by series, so
-// time restarts with every series; such a file is sorted before streaming.
-struct TimeOrder {
-  bool ordered = true;
-  TimeUs min_time = 0, max_back = 0;  // earliest time; largest step back in time
-  bool any = false;
-};
-
-TimeOrder scan_time_order(const FileInfo& f) {
-  TimeOrder o;
+// One pass over a file's timestamp column only (cheaper than parsing its
+// rows): when does it start, how far does it go back? The AIOps 2022
+// container metrics are grouped by series, so time restarts with every
+// series; such a file is sorted before streaming.
+ingest_detail::TimeScan scan_time_order(const FileInfo& f) {
+  ingest_detail::TimeScan o;
   try {
     CsvReader csv(f.path);
     std::vector<std::string_view> fields;
@@ -646,9 +640,8 @@ TimeOrder scan_time_order(const FileInfo& f) {
       newest = std::max(newest, t);
     }
   } catch (const IoError&) {
-    return TimeOrder{};  // the reader reports the file when it opens it
+    return {};  // the reader reports the file when it opens it
   }
-  o.ordered = o.max_back <= kSortThreshold;
   return o;
 }
 
@@ -747,9 +740,10 @@ class Aiops22Source : public TelemetrySource {
         Record r;
         if (peek.next(r)) part.first_time = record_time(r);
       }
-      const TimeOrder order = scan_time_order(f);
-      if (!order.ordered) part.first_time = order.min_time;
-      part.open = [this, f, sorted = sort_when_disordered(f.path, order.max_back, "rows", stats_)]() {
+      const ingest_detail::TimeScan order = scan_time_order(f);
+      const bool sorted = sort_when_disordered(f.path, order.max_back, "rows", stats_);
+      if (sorted) part.first_time = order.min_time;
+      part.open = [this, f, sorted]() {
         return sorted_if(sorted, std::make_unique<Aiops22FileStream>(f, Sink{&catalog_, &stats_, &counts_, true}));
       };
       parts.push_back(std::move(part));

@@ -124,7 +124,7 @@ bool empty_or_nan(std::string_view s) {
 class EventStream : public CsvRowStream {
  public:
   EventStream(const DataFile& f, CsvSink sink, std::int64_t row_limit)
-      : CsvRowStream(f.path, f.cols.count, sink, row_limit) {}
+      : CsvRowStream(f.path, f.cols.count, sink, row_limit), c_(f.cols) {}
 
  protected:
   Id resolve(std::string_view name) {
@@ -135,13 +135,15 @@ class EventStream : public CsvRowStream {
     return id;
   }
 
+  EventColumns c_;
+
  private:
   std::unordered_map<std::string, Id> ids_;
 };
 
 class LogStream : public EventStream {
  public:
-  LogStream(const DataFile& f, CsvSink sink, std::int64_t row_limit = -1) : EventStream(f, sink, row_limit), c_(f.cols) {}
+  LogStream(const DataFile& f, CsvSink sink, std::int64_t row_limit = -1) : EventStream(f, sink, row_limit) {}
 
  protected:
   bool row(Record& out) override {
@@ -165,14 +167,11 @@ class LogStream : public EventStream {
     out = std::move(r);
     return true;
   }
-
- private:
-  EventColumns c_;
 };
 
 class TraceStream : public EventStream {
  public:
-  TraceStream(const DataFile& f, CsvSink sink, std::int64_t row_limit = -1) : EventStream(f, sink, row_limit), c_(f.cols) {}
+  TraceStream(const DataFile& f, CsvSink sink, std::int64_t row_limit = -1) : EventStream(f, sink, row_limit) {}
 
  protected:
   bool row(Record& out) override {
@@ -226,9 +225,6 @@ class TraceStream : public EventStream {
     out = std::move(s);
     return true;
   }
-
- private:
-  EventColumns c_;
 };
 
 std::unique_ptr<RecordStream> open_file(const DataFile& f, CsvSink sink) {
