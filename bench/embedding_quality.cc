@@ -26,6 +26,7 @@
 #include <torch/torch.h>
 
 #include "core/errors.h"
+#include "api/model.h"
 #include "train/trainer.h"
 
 using namespace rslicer;
@@ -422,7 +423,7 @@ int main(int argc, char** argv) {
                            {"epochs", r.epochs},
                            {"best_epoch", r.best_epoch},
                            {"train_slices_per_s", r.slices_per_s},
-                           {"model_bytes", r.model_bytes},
+                           {"model_bytes", folder_bytes(to.out_dir)},
                            {"embed_slices_per_s", d.slices.size() / es}});
       if (v == 0) {
         xt = x;

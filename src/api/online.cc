@@ -75,6 +75,9 @@ struct OnlineDetector::Impl {
     DetectOptions::schema().validate(options.detect);
     RSLICER_CHECK(options.refit_slices >= 1, InvalidInput, "online: refit_slices must be >= 1, got ",
                   options.refit_slices);
+    RSLICER_CHECK(options.calibration_slices <= 0 || options.calibration_slices >= options.refit_slices, InvalidInput,
+                  "online: calibration_slices (", options.calibration_slices, ") must be 0 or at least refit_slices (",
+                  options.refit_slices, ")");
     FeatureState state = *prepare.initial_features;
     state.frozen = true;
     state.options.events.profile = "causal";  // online: the past only
@@ -146,6 +149,31 @@ struct OnlineDetector::Impl {
       update_incident(in);
     } else if (!run.empty() && emb[i].end - emb[run.back()].end > gap) {
       close_run();
+    }
+    release_old();
+  }
+
+  // Releases the heavy parts of slices beyond the calibration window; positions stay valid (the ranker and
+  // incidents index slices by position), a released slice just adds no calibration rows.
+  void release_old() {
+    if (options.calibration_slices <= 0) return;
+    const size_t keep = static_cast<size_t>(options.calibration_slices);
+    size_t limit = slices.size() > keep ? slices.size() - keep : 0;
+    if (!run.empty()) limit = std::min(limit, run.front());
+    for (size_t i = static_cast<size_t>(counters.released_slices); i < limit; ++i) {
+      FeatureSlice& s = slices[i];
+      for (auto& t : s.tokens) t = TokenSet{};
+      for (auto& t : s.texts) std::string().swap(t);
+      s.head_pane.reset();
+      std::vector<EventDeviation>().swap(deviations[i]);
+      for (auto* e : {&emb[i], i < ad_emb.size() ? &ad_emb[i] : nullptr}) {
+        if (!e) continue;
+        std::vector<Id>().swap(e->entities);
+        std::vector<float>().swap(e->entity_embeddings);
+        std::vector<float>().swap(e->entity_modality_embeddings);
+        std::vector<std::uint8_t>().swap(e->entity_modality_mask);
+      }
+      counters.released_slices = static_cast<std::int64_t>(i + 1);
     }
   }
 

@@ -39,6 +39,10 @@ struct OnlineOptions {
   DetectOptions detect;             // incidents: gap, minimum slices, root causes reported
   double allowed_lateness_s = -1;   // < 0: the model's slicing option (allowed_lateness_s)
   std::int32_t refit_slices = 30;   // the ranker's calibration is refitted at least this often (slices)
+  // Bounded memory for a server that runs for weeks: slices older than this many decided slices (and not part of
+  // the current alarm run) keep only their timeline point and state embedding; their tokens, event deviations and
+  // per-entity embeddings are released, and the ranker calibrates on the newer ones. <= 0: keep everything.
+  std::int32_t calibration_slices = 1440;  // one day at the default 60 s stride
 };
 
 // What the online pipeline did, for /api/stats and the CLI.
@@ -48,6 +52,7 @@ struct OnlineCounters {
   std::int64_t pending_slices = 0;  // slices cut, waiting for later panes before their tokens are final
   std::int64_t alarms = 0;
   std::int64_t ranker_fits = 0;
+  std::int64_t released_slices = 0; // decided slices whose tokens and embeddings were released (calibration_slices)
   std::int64_t resumed_slices = 0;  // decided before a restart (restore())
   std::int64_t resumed_skipped = 0; // slices cut again for windows decided before the restart
   TimeUs watermark = 0;             // newest record time the slicer kept (0: none): what closes windows

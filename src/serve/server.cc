@@ -281,6 +281,7 @@ struct Server::Impl {
                        {"alarms", c.alarms},
                        {"incidents", online->incidents().size()},
                        {"ranker_fits", c.ranker_fits},
+                       {"released_slices", c.released_slices},
                        {"resumed_slices", c.resumed_slices},
                        {"resumed_skipped", c.resumed_skipped},
                        {"late_records", c.slicer.late_records},

@@ -130,6 +130,42 @@ TEST(Serve, ReplayOverOtlpHttpDecidesLikeDetectOnline) {
   server.stop();
 }
 
+// A server runs for weeks: slices beyond the calibration window release their tokens, deviations and entity
+// embeddings (positions stay valid, the ranker calibrates on the newer slices), and deciding goes on.
+TEST(Online, OldSlicesAreReleasedAndDecidingGoesOn) {
+  const World& w = world();
+  auto pipeline = Pipeline::load(w.model);
+  auto run = [&](std::int32_t calibration_slices) {
+    OnlineOptions o;
+    o.refit_slices = 5;
+    o.calibration_slices = calibration_slices;
+    auto source = open_source(w.faulty, "otlp", {});
+    OnlineDetector online(*pipeline, source->catalog(), o);
+    auto stream = source->open();
+    RecordBatch batch;
+    while (stream->next_batch(batch)) online.push(batch);
+    online.finish();
+    return std::make_pair(online.result(), online.counters());
+  };
+  const auto [kept, kept_counters] = run(0);
+  const auto [bounded, counters] = run(30);
+  EXPECT_EQ(kept_counters.released_slices, 0);
+  ASSERT_EQ(bounded.timeline.size(), kept.timeline.size());
+  ASSERT_GT(kept.timeline.size(), 60u);
+  // everything older than the 30 newest slices is released, unless an alarm run still needs it
+  EXPECT_GE(counters.released_slices, static_cast<std::int64_t>(kept.timeline.size()) - 30 - 10);
+  EXPECT_LE(counters.released_slices, static_cast<std::int64_t>(kept.timeline.size()) - 30);
+  // before the first release both runs calibrate on the same slices and decide the same
+  for (size_t i = 0; i <= 30; ++i) {
+    EXPECT_EQ(bounded.timeline[i].alarm, kept.timeline[i].alarm) << i;
+    EXPECT_DOUBLE_EQ(bounded.timeline[i].score, kept.timeline[i].score) << i;
+  }
+  // later ones are still decided and the faults still raise incidents with ranked causes
+  ASSERT_FALSE(bounded.incidents.empty());
+  for (const Incident& inc : bounded.incidents) EXPECT_FALSE(inc.root_causes.empty());
+  EXPECT_THROW(OnlineDetector(*pipeline, Catalog{}, OnlineOptions{{}, -1, 30, 10}), InvalidInput);
+}
+
 TEST(Serve, HttpContract) {
   const World& w = world();
   ServeOptions o;
