@@ -7,6 +7,8 @@
 
 #include "core/errors.h"
 #include "core/hash.h"
+#include "core/strings.h"
+#include "core/time.h"
 
 namespace rslicer {
 
@@ -211,8 +213,12 @@ const config::Schema<EventOptions>& EventOptions::schema() {
   static const auto s =
       config::Schema<EventOptions>("events")
           .text("profile", &EventOptions::profile,
-                "loo: every pane but those around the slice (offline); causal: past panes only (online)",
-                {"loo", "causal"})
+                "loo: every pane but those around the slice (offline); causal: past panes only (online); "
+                "reference: only the panes inside `reference`",
+                {"loo", "causal", "reference"})
+          .text("reference", &EventOptions::reference,
+                "profile = reference: the normal periods, START/END[,START/END...] in ISO-8601 (UTC without offset); "
+                "the other profiles ignore it")
           .num("exclusion_s", &EventOptions::exclusion_s,
                "loo: panes within this of the slice window are left out of its profile", Range::at_least(0))
           .num("horizon_s", &EventOptions::horizon_s, "causal: panes older than this leave the profile",
@@ -230,8 +236,32 @@ const config::Schema<EventOptions>& EventOptions::schema() {
           .num("trace_tokens_per_entity", &EventOptions::trace_tokens_per_entity,
                "trace token budget per entity (the most deviant are kept)", Range::closed(1, 256))
           .num("log_tokens_per_entity", &EventOptions::log_tokens_per_entity,
-               "log token budget per entity (the most deviant are kept)", Range::closed(1, 256));
+               "log token budget per entity (the most deviant are kept)", Range::closed(1, 256))
+          // (profile = reference without periods is refused by FeatureExtractor: --set validates one key at a time)
+          .rule([](const EventOptions& o, const std::string&) {
+            if (!o.reference.empty()) reference_periods(o.reference);
+          });
   return s;
+}
+
+std::vector<std::pair<TimeUs, TimeUs>> reference_periods(const std::string& reference) {
+  std::vector<std::pair<TimeUs, TimeUs>> out;
+  size_t at = 0;
+  while (at <= reference.size()) {
+    size_t comma = reference.find(',', at);
+    if (comma == std::string::npos) comma = reference.size();
+    const std::string part(trim(std::string_view(reference).substr(at, comma - at)));
+    const size_t slash = part.find('/');
+    const std::string_view text(part);
+    const auto a = slash == std::string::npos ? std::nullopt : parse_datetime(trim(text.substr(0, slash)));
+    const auto b = slash == std::string::npos ? std::nullopt : parse_datetime(trim(text.substr(slash + 1)));
+    RSLICER_CHECK(a && b, InvalidInput, "features.events.reference: '", part,
+                  "' is not START/END with ISO-8601 times (e.g. 2023-01-30T11:38:00Z/2023-01-30T11:41:00Z)");
+    RSLICER_CHECK(*a < *b, InvalidInput, "features.events.reference: '", part, "' ends before it starts");
+    out.emplace_back(*a, *b);
+    at = comma + 1;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- EventSummarizer

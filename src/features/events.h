@@ -116,7 +116,10 @@ class EventProfile {
 };
 
 struct EventOptions {
-  std::string profile = "loo";        // loo: all panes but those around the slice (offline); causal: past panes only
+  // loo: all panes but those around the slice (offline); causal: past panes only (online); reference: only the
+  // panes that start inside `reference` (a period known to be normal, e.g. Nezha's fault-free minute)
+  std::string profile = "loo";
+  std::string reference;              // reference: "START/END[,START/END...]", ISO-8601 times (UTC without offset)
   double exclusion_s = 300;           // loo: panes within this of the slice window are left out of its profile
   double horizon_s = 86400;           // causal: panes older than this leave the profile
   std::int32_t min_samples = 3;       // fewer window or profile samples of a statistic: its deviation is 0 (unknown)
@@ -128,6 +131,9 @@ struct EventOptions {
   std::int32_t log_tokens_per_entity = 8;
   static const config::Schema<EventOptions>& schema();
 };
+
+// The periods of EventOptions::reference, [start, end) each; throws InvalidInput naming the malformed part.
+std::vector<std::pair<TimeUs, TimeUs>> reference_periods(const std::string& reference);
 
 // Builds the summary of a slice's head pane.
 class EventSummarizer {

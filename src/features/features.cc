@@ -230,6 +230,10 @@ FeatureExtractor::FeatureExtractor(FeatureState state, const Catalog& catalog, T
       impl_(std::make_unique<Impl>()) {
   config::validate(state_.options);
   RSLICER_CHECK(stride_s > 0, InvalidInput, "feature extractor: stride must be > 0, got ", stride_s);
+  RSLICER_CHECK(state_.options.events.profile != "reference" || !state_.options.events.reference.empty(),
+                InvalidInput,
+                "features.events.profile = reference needs the normal periods: --set "
+                "features.events.reference=START/END[,START/END...] (ISO-8601 times)");
   auto text = template_text_ ? template_text_ : TemplateText([](Id id) { return cat("template ", id); });
   impl_->summarizer =
       std::make_unique<EventSummarizer>(catalog_, text, static_cast<TimeUs>(std::llround(stride_s * kUsPerSecond)));
@@ -444,28 +448,51 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
     for (size_t si = 0; si < slices.size(); ++si) deviations_[si] = finish_causal(slices[si], prior);
     return;
   }
-  for (const auto& s : slices)
-    if (s.head_pane) profile_.add(*s.head_pane);
   // Pane statistics by pane start (each slice's head pane), in time order.
   std::vector<const PaneSummary*> panes;
   for (const auto& s : slices)
     if (s.head_pane) panes.push_back(s.head_pane.get());
-  std::vector<std::unordered_map<std::uint64_t, std::vector<size_t>>> by_key(panes.size());
-  for (size_t i = 0; i < panes.size(); ++i) by_key[i] = index_by_key(*panes[i]);
   auto first_at = [&](TimeUs t) {
     return static_cast<size_t>(std::lower_bound(panes.begin(), panes.end(), t,
                                                 [](const PaneSummary* p, TimeUs x) { return p->start < x; }) -
                                panes.begin());
   };
+  auto finish_slice = [&](size_t si, const ProfileLookup& lookup) {
+    FeatureSlice& fs = slices[si];
+    const size_t w0 = first_at(fs.start), w1 = first_at(fs.end);  // the slice's own panes
+    if (w0 == w1) return;
+    std::vector<const PaneSummary*> window(panes.begin() + w0, panes.begin() + w1);
+    std::vector<EventDeviation> devs = event_deviations(window, lookup, eo);
+    std::vector<EventDeviation> kept = add_event_tokens(fs, devs);
+    deviations_[si] = keep_deviations_ ? std::move(devs) : std::move(kept);
+  };
+  if (eo.profile == "reference") {  // only the panes inside the normal periods: one profile for every slice
+    const auto periods = reference_periods(eo.reference);
+    for (const PaneSummary* p : panes)
+      for (const auto& [from, to] : periods)
+        if (p->start >= from && p->start < to) {
+          profile_.add(*p);
+          break;
+        }
+    const ProfileLookup lookup = [&](std::uint64_t key) {
+      EventStats st;
+      if (prior)
+        if (const EventStats* p = prior->find(key)) st.merge(*p);
+      if (const EventStats* t = profile_.find(key)) st.merge(*t);
+      return st;
+    };
+    for (size_t si = 0; si < slices.size(); ++si) finish_slice(si, lookup);
+    for (auto& s : slices) s.head_pane.reset();
+    return;
+  }
+  for (const PaneSummary* p : panes) profile_.add(*p);
+  std::vector<std::unordered_map<std::uint64_t, std::vector<size_t>>> by_key(panes.size());
+  for (size_t i = 0; i < panes.size(); ++i) by_key[i] = index_by_key(*panes[i]);
   // leave-the-window-out: the panes within `exclusion` of the slice window leave its profile
   const TimeUs excl = static_cast<TimeUs>(eo.exclusion_s * kUsPerSecond);
   for (size_t si = 0; si < slices.size(); ++si) {
-    FeatureSlice& fs = slices[si];
-    const size_t w0 = first_at(fs.start), w1 = first_at(fs.end);  // the slice's own panes
-    if (w0 == w1) continue;
-    std::vector<const PaneSummary*> window(panes.begin() + w0, panes.begin() + w1);
-    const size_t a = first_at(fs.start - excl), b = first_at(fs.end + excl);
-    ProfileLookup lookup = [&, a, b](std::uint64_t key) {
+    const size_t a = first_at(slices[si].start - excl), b = first_at(slices[si].end + excl);
+    const ProfileLookup lookup = [&, a, b](std::uint64_t key) {
       EventStats st;
       if (prior)
         if (const EventStats* p = prior->find(key)) st.merge(*p);
@@ -477,9 +504,7 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
       }
       return st;
     };
-    std::vector<EventDeviation> devs = event_deviations(window, lookup, eo);
-    std::vector<EventDeviation> kept = add_event_tokens(fs, devs);
-    deviations_[si] = keep_deviations_ ? std::move(devs) : std::move(kept);
+    finish_slice(si, lookup);
   }
   for (auto& s : slices) s.head_pane.reset();
 }

@@ -131,7 +131,8 @@ class FeatureExtractor {
   FeatureSlice extract(const Slice& slice);
   // Builds the trace and log tokens of `slices` (time order, from extract())
   // against the profile (`prior` plus these slices' panes; options.events
-  // says leave-the-window-out or causal) and releases the pane statistics.
+  // says leave-the-window-out, causal, or only the panes inside the reference
+  // periods) and releases the pane statistics.
   void finish(std::vector<FeatureSlice>& slices, const EventProfile* prior = nullptr);
   // Online (live streams and `detect --online`), causal profile only. Call add_pane() with every slice from
   // extract(), in time order; once every slice that starts before `fs.end` has been added, finish_causal(fs)

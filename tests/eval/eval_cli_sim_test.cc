@@ -16,13 +16,18 @@ namespace {
 
 std::string rslicer_bin() { return testing::binary_dir() + "/bin/rslicer"; }
 
+// 3 simulated hours of 6 services with 6 faults (the first 10 minutes fault-free) in DIR/data.
+std::string simulate(const std::string& dir, int* rc) {
+  return testing::run_command(
+      rslicer_bin() + " -q simulate --out " + dir + "/data --format nezha --services 6 --hours 3 --faults 6 --seed 5 2>&1",
+      rc);
+}
+
 TEST(EvalCli, SimulatedDatasetEndToEnd) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
   const std::string dir = testing::make_temp_dir("rslicer-eval-sim");
   int rc = -1;
-  std::string out = testing::run_command(rslicer_bin() + " -q simulate --out " + dir +
-                                             "/data --format nezha --services 6 --hours 3 --faults 6 --seed 5 2>&1",
-                                         &rc);
+  std::string out = simulate(dir, &rc);
   ASSERT_EQ(rc, 0) << out;
   out = testing::run_command(rslicer_bin() + " -q eval --data " + dir + "/data --out " + dir +
                                  "/report --train-minutes 0.2 2>&1",
@@ -43,6 +48,33 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
   ASSERT_TRUE(j["baselines"].contains("baro"));
   EXPECT_GE(j["baselines"]["baro"]["rcl"]["ac@3"].get<double>(), 0.5) << "simulated faults are loud";
   EXPECT_GT(std::filesystem::file_size(dir + "/report/report.html"), 10000u);
+  std::filesystem::remove_all(dir);
+}
+
+// profile = reference: the event profile from a period the user knows to be normal (the simulator keeps the
+// first 10 minutes fault-free); without periods, or with a malformed one, a usage error before any data is read.
+TEST(EvalCli, ZeroLabelWithAReferenceProfile) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  const std::string dir = testing::make_temp_dir("rslicer-eval-ref");
+  int rc = -1;
+  std::string out = simulate(dir, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const std::string eval = rslicer_bin() + " -q eval --data " + dir + "/data --split zero-label --methods event_rules";
+  out = testing::run_command(eval + " --out " + dir + "/ref --set features.events.profile=reference"
+                                    " --set features.events.reference=2024-01-01T00:00:00Z/2024-01-01T00:10:00Z 2>&1",
+                             &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream in(dir + "/ref/metrics.json");
+  ASSERT_TRUE(in);
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["config"]["train"]["features"]["events"]["profile"], "reference");
+  EXPECT_GE(j["baselines"]["event_rules"]["rcl"]["ac@3"].get<double>(), 0.5) << "simulated faults are loud";
+  out = testing::run_command(eval + " --out " + dir + "/bad --set features.events.profile=reference 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("needs the normal periods"), std::string::npos) << out;
+  out = testing::run_command(eval + " --out " + dir + "/bad --set features.events.reference=2024-01-01 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("'2024-01-01' is not START/END"), std::string::npos) << out;
   std::filesystem::remove_all(dir);
 }
 

@@ -7,6 +7,8 @@
 
 #include <cmath>
 
+#include "core/errors.h"
+#include "core/time.h"
 #include "features/features.h"
 
 namespace rslicer {
@@ -158,6 +160,54 @@ TEST(EventTokens, CausalProfileSeesOnlyThePast) {
   EXPECT_GT(find(dev[20], EventKind::kEdge, w.pod_a)->z_a, 50.0);
   // and the minute after the delay is normal again: the delayed minute is in its past but the median holds
   EXPECT_LT(std::fabs(find(dev[21], EventKind::kEdge, w.pod_a)->z_a), 1.0);
+}
+
+// profile = reference: only the panes inside the given normal periods form the profile (Nezha's fault-free
+// minute as the only normal data, or a user's known-good hour).
+TEST(EventTokens, ReferenceProfileIsBuiltFromTheNormalPeriodsOnly) {
+  World w;
+  FeatureState st;
+  st.options.events.profile = "reference";
+  // minutes 0-4 and 35-36 (the slices start at minute 100 of the epoch)
+  st.options.events.reference = format_time(100 * kUsPerMinute) + "/" + format_time(105 * kUsPerMinute) + ", " +
+                                format_time(135 * kUsPerMinute) + "/" + format_time(137 * kUsPerMinute);
+  FeatureOptions::schema().validate(st.options);
+  FeatureExtractor ex(st, w.catalog, World::text, 60);
+  auto slices = run(w, ex);
+  ex.finish(slices);
+  EXPECT_EQ(ex.profile().panes(), 7.0);
+  const auto& dev = ex.deviations();
+  const EventDeviation* e5 = find(dev[5], EventKind::kEdge, w.pod_a);
+  ASSERT_NE(e5, nullptr);
+  EXPECT_TRUE(e5->ready);
+  EXPECT_LT(std::fabs(e5->z_a), 1.0);
+  EXPECT_GT(find(dev[20], EventKind::kEdge, w.pod_a)->z_a, 50.0);
+  EXPECT_NEAR(find(dev[30], EventKind::kOperation, w.pod_a)->missing, 1.0, 1e-6);
+  // the profile is the same for every slice: a slice inside the reference is compared with itself too
+  const EventDeviation* e2 = find(dev[2], EventKind::kEdge, w.pod_a);
+  ASSERT_NE(e2, nullptr);
+  EXPECT_LT(std::fabs(e2->z_a), 1.0);
+}
+
+TEST(EventTokens, MalformedReferencePeriodsAreRefusedWithTheirText) {
+  EXPECT_EQ(reference_periods("2023-01-30T11:38:00Z/2023-01-30T11:41:00Z").size(), 1u);
+  auto message = [](const std::string& reference, const std::string& profile = "reference") {
+    FeatureState st;
+    st.options.events.profile = profile;
+    st.options.events.reference = reference;
+    try {
+      FeatureOptions::schema().validate(st.options);
+      Catalog catalog;
+      FeatureExtractor ex(st, catalog, World::text, 60);
+    } catch (const InvalidInput& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("2023-01-30T11:38:00Z").find("'2023-01-30T11:38:00Z' is not START/END"), std::string::npos);
+  EXPECT_NE(message("2023-01-30T11:41:00Z/2023-01-30T11:38:00Z").find("ends before it starts"), std::string::npos);
+  EXPECT_NE(message("").find("needs the normal periods"), std::string::npos);
+  EXPECT_EQ(message("", "loo"), "accepted");
 }
 
 TEST(EventTokens, BudgetPerEntityKeepsTheMostDeviantTokenOfEveryEntity) {
