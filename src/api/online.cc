@@ -52,6 +52,7 @@ struct OnlineDetector::Impl {
   std::vector<TimelinePoint> timeline;
   FailureHeads::AdStream ad_stream;
   std::optional<ZeroLabelRanker> ranker;
+  CalibrationArchive archive;  // the ranker's calibration rows of released slices
   size_t fit_slices = 0;
   EntityDirectory entities;
   size_t entities_known = 0;
@@ -134,7 +135,7 @@ struct OnlineDetector::Impl {
     const size_t n = i + 1;
     const size_t due = std::max<size_t>(1, std::min<size_t>(options.refit_slices, fit_slices / 4));
     if (!ranker || n - fit_slices >= due) {
-      ranker = ZeroLabelRanker::fit(slices, deviations, &emb, catalog, ranker_options(heads.options()));
+      ranker = ZeroLabelRanker::fit(slices, deviations, &emb, catalog, ranker_options(heads.options()), &archive);
       fit_slices = n;
       ++counters.ranker_fits;
     }
@@ -153,14 +154,16 @@ struct OnlineDetector::Impl {
     release_old();
   }
 
-  // Releases the heavy parts of slices beyond the calibration window; positions stay valid (the ranker and
-  // incidents index slices by position), a released slice just adds no calibration rows.
+  // Releases the heavy parts of slices beyond the window; positions stay valid (the ranker and incidents index
+  // slices by position). A released slice's calibration rows move to the archive first, so the ranker still
+  // calibrates on the whole past (bounded: the archive thins itself).
   void release_old() {
     if (options.calibration_slices <= 0) return;
     const size_t keep = static_cast<size_t>(options.calibration_slices);
     size_t limit = slices.size() > keep ? slices.size() - keep : 0;
     if (!run.empty()) limit = std::min(limit, run.front());
     for (size_t i = static_cast<size_t>(counters.released_slices); i < limit; ++i) {
+      if (ranker) ranker->archive(i, archive);
       FeatureSlice& s = slices[i];
       for (auto& t : s.tokens) t = TokenSet{};
       for (auto& t : s.texts) std::string().swap(t);

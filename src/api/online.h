@@ -41,7 +41,8 @@ struct OnlineOptions {
   std::int32_t refit_slices = 30;   // the ranker's calibration is refitted at least this often (slices)
   // Bounded memory for a server that runs for weeks: slices older than this many decided slices (and not part of
   // the current alarm run) keep only their timeline point and state embedding; their tokens, event deviations and
-  // per-entity embeddings are released, and the ranker calibrates on the newer ones. <= 0: keep everything.
+  // per-entity embeddings are released after their calibration rows go to the ranker's archive (which thins
+  // itself beyond ZeroLabelOptions::max_calibration_rows). <= 0: keep everything.
   std::int32_t calibration_slices = 1440;  // one day at the default 60 s stride
 };
 

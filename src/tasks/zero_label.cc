@@ -24,7 +24,7 @@ double dist(const float* a, const std::vector<float>& b, std::int32_t dim) {
 ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
                                      const std::vector<std::vector<EventDeviation>>& deviations,
                                      const std::vector<SliceEmbedding>* embeddings, const Catalog& catalog,
-                                     const ZeroLabelOptions& o) {
+                                     const ZeroLabelOptions& o, const CalibrationArchive* archived) {
   RSLICER_CHECK(deviations.size() == slices.size(), InvalidInput, "zero-label ranking: ", deviations.size(),
                 " deviation lists for ", slices.size(), " slices");
   RSLICER_CHECK(!embeddings || embeddings->size() == slices.size(), InvalidInput,
@@ -125,8 +125,39 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
       }
     }
   }
+  if (archived && archived->rows > 0) {  // released slices of a live stream: every archived value counts
+    RSLICER_CHECK(archived->values.size() == k, InvalidInput, "zero-label ranking: the calibration archive has ",
+                  archived->values.size(), " signals, the ranker ", k);
+    for (size_t j = 0; j < k; ++j) {
+      r.rows_[j] += archived->rows;
+      r.sorted_[j].insert(r.sorted_[j].end(), archived->values[j].begin(), archived->values[j].end());
+    }
+  }
   for (auto& s : r.sorted_) std::sort(s.begin(), s.end());
   return r;
+}
+
+void CalibrationArchive::thin() {
+  rows /= 2;
+  for (auto& v : values) {
+    size_t w = 0;
+    for (size_t i = 0; i < v.size(); i += 2) v[w++] = v[i];
+    v.resize(w);
+    v.shrink_to_fit();
+  }
+}
+
+void ZeroLabelRanker::archive(size_t slice, CalibrationArchive& a) const {
+  const size_t k = names_.size();
+  if (a.values.size() != k) a = CalibrationArchive{0, std::vector<std::vector<double>>(k)};
+  std::vector<std::pair<Id, std::vector<double>>> rows;
+  signals_of(slice, rows);
+  for (const auto& [e, v] : rows) {
+    a.rows += 1;
+    for (size_t j = 0; j < k; ++j)
+      if (v[j] > 0) a.values[j].push_back(v[j]);
+  }
+  if (a.rows >= std::max(1, options_.max_calibration_rows)) a.thin();
 }
 
 void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out) const {

@@ -56,6 +56,16 @@ struct ZeroLabelScore {
   std::vector<double> raw;       // per signal, the raw value
 };
 
+// The calibration rows of slices whose tokens were released (a live stream's older past): per signal the
+// positive raw values and the number of rows they come from. ZeroLabelRanker::archive() halves it (every other
+// value of each signal) when it reaches ZeroLabelOptions::max_calibration_rows, so it stays bounded however long
+// the stream runs.
+struct CalibrationArchive {
+  double rows = 0;                          // rows the values stand for
+  std::vector<std::vector<double>> values;  // per signal, positive values
+  void thin();                              // halves the rows, keeping every other value of each signal
+};
+
 class ZeroLabelRanker {
  public:
   // Calibrates on every slice of the data. `deviations` are the slices' event deviations
@@ -63,7 +73,11 @@ class ZeroLabelRanker {
   static ZeroLabelRanker fit(const std::vector<FeatureSlice>& slices,
                              const std::vector<std::vector<EventDeviation>>& deviations,
                              const std::vector<SliceEmbedding>* embeddings, const Catalog& catalog,
-                             const ZeroLabelOptions& options);
+                             const ZeroLabelOptions& options, const CalibrationArchive* archived = nullptr);
+
+  // Adds slice `slice`'s calibration rows to `archive` (before its tokens are released); thins it at
+  // options.max_calibration_rows.
+  void archive(size_t slice, CalibrationArchive& archive) const;
 
   // Candidates of the case (its slice positions), best first.
   std::vector<ZeroLabelScore> rank(const std::vector<size_t>& case_slices) const;

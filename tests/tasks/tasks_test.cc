@@ -9,6 +9,7 @@
 #include "tasks/spot.h"
 #include "tasks/trace_evidence.h"
 #include "tasks/triage.h"
+#include "tasks/zero_label.h"
 
 namespace rslicer {
 namespace {
@@ -288,6 +289,17 @@ TEST(TraceEvidence, CaseFeaturesCompareTheWindowWithTheEntitysProfile) {
   auto g = trace_case_features(t, 1 * minute, 4 * minute, 1 * minute, 4 * minute);
   EXPECT_NEAR(g.at("slow").features[0], 0.0, 1e-9);
   EXPECT_EQ(g.at("errs").features[2], 0.0);
+}
+
+// The calibration archive of a long live stream thins itself: half the rows, every other value of each signal,
+// so the share of rows at or above a value (what a surprise is) stays about the same.
+TEST(CalibrationArchive, ThinningHalvesRowsAndKeepsEveryOtherValue) {
+  CalibrationArchive a{1000, {{1, 2, 3, 4, 5}, {7}, {}}};
+  a.thin();
+  EXPECT_EQ(a.rows, 500);
+  EXPECT_EQ(a.values[0], (std::vector<double>{1, 3, 5}));
+  EXPECT_EQ(a.values[1], (std::vector<double>{7}));
+  EXPECT_TRUE(a.values[2].empty());
 }
 
 }  // namespace
