@@ -466,6 +466,14 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
     std::vector<EventDeviation> kept = add_event_tokens(fs, devs);
     deviations_[si] = keep_deviations_ ? std::move(devs) : std::move(kept);
   };
+  // the prior plus this data's profile (all panes, or those inside the reference periods)
+  const ProfileLookup whole = [&](std::uint64_t key) {
+    EventStats st;
+    if (prior)
+      if (const EventStats* p = prior->find(key)) st.merge(*p);
+    if (const EventStats* t = profile_.find(key)) st.merge(*t);
+    return st;
+  };
   if (eo.profile == "reference") {  // only the panes inside the normal periods: one profile for every slice
     const auto periods = reference_periods(eo.reference);
     for (const PaneSummary* p : panes)
@@ -474,14 +482,7 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
           profile_.add(*p);
           break;
         }
-    const ProfileLookup lookup = [&](std::uint64_t key) {
-      EventStats st;
-      if (prior)
-        if (const EventStats* p = prior->find(key)) st.merge(*p);
-      if (const EventStats* t = profile_.find(key)) st.merge(*t);
-      return st;
-    };
-    for (size_t si = 0; si < slices.size(); ++si) finish_slice(si, lookup);
+    for (size_t si = 0; si < slices.size(); ++si) finish_slice(si, whole);
     for (auto& s : slices) s.head_pane.reset();
     return;
   }
@@ -493,10 +494,7 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
   for (size_t si = 0; si < slices.size(); ++si) {
     const size_t a = first_at(slices[si].start - excl), b = first_at(slices[si].end + excl);
     const ProfileLookup lookup = [&, a, b](std::uint64_t key) {
-      EventStats st;
-      if (prior)
-        if (const EventStats* p = prior->find(key)) st.merge(*p);
-      if (const EventStats* t = profile_.find(key)) st.merge(*t);
+      EventStats st = whole(key);
       for (size_t k = a; k < b; ++k) {
         auto it = by_key[k].find(key);
         if (it == by_key[k].end()) continue;

@@ -19,6 +19,7 @@
 #include "core/time.h"
 #include "ingest/aiops22_shared.h"
 #include "ingest/formats.h"
+#include "ingest/wide_csv.h"
 
 namespace rslicer {
 
@@ -239,49 +240,14 @@ const char* unit_name(EpochUnit u) {
 }
 
 // Where a stream puts what it reads; peeks use throw-away counters.
-struct Sink {
-  Catalog* catalog;
-  ParseStats* stats;
-  ReadCounts* counts;
-  bool account_file;  // count files_read / bytes_read at the end
-};
+using Sink = ingest_detail::CsvSink;
 
 // Reads one CSV file of the metric, service-metric, trace, log or ground
 // truth schema row by row.
-class Aiops22FileStream : public RecordStream {
+class Aiops22FileStream : public ingest_detail::CsvRowStream {
  public:
   Aiops22FileStream(FileInfo f, Sink sink, std::int64_t row_limit = -1)
-      : f_(std::move(f)), sink_(sink), row_limit_(row_limit) {
-    try {
-      csv_ = std::make_unique<CsvReader>(f_.path);
-      std::vector<std::string_view> header;
-      if (!csv_->next(header)) finish();
-    } catch (const IoError& e) {
-      csv_.reset();
-      done_ = true;
-      sink_.stats->reject(f_.path, 0, "unreadable_file", e.what());
-    }
-  }
-
-  bool next(Record& out) override {
-    if (!pending_.empty()) {
-      out = pending_.front();
-      pending_.pop_front();
-      return true;
-    }
-    while (next_well_formed_row()) {
-      bool ok = false;
-      switch (f_.kind) {
-        case FileKind::kMetric: ok = metric_row(out); break;
-        case FileKind::kServiceMetric: ok = service_row(out); break;
-        case FileKind::kTrace: ok = trace_row(out); break;
-        case FileKind::kLog: ok = log_row(out); break;
-        case FileKind::kGroundTruth: ok = false; break;  // read by faults()
-      }
-      if (ok) return true;
-    }
-    return false;
-  }
+      : CsvRowStream(f.path, f.cols.count, sink, row_limit), f_(std::move(f)) {}
 
   // Ground-truth rows, read eagerly (label files are small).
   void read_faults(std::vector<FaultEvent>& out, double default_duration_s) {
@@ -307,63 +273,26 @@ class Aiops22FileStream : public RecordStream {
         duration_s = *d;
       }
       ev.end = ev.start + static_cast<TimeUs>(std::llround(duration_s * 1e6));
-      ev.source = cat(f_.path, ":", csv_->line_number());
+      ev.source = cat(f_.path, ":", line_number());
       out.push_back(std::move(ev));
     }
   }
 
- private:
-  std::string_view field(int i) const { return fields_[static_cast<size_t>(i)]; }
-
-  void reject(const char* category, const std::string& detail) {
-    sink_.stats->reject(f_.path, csv_->line_number(), category, detail);
-  }
-
-  void finish() {
-    if (done_) return;
-    done_ = true;
-    if (sink_.account_file && csv_) {
-      ++sink_.stats->files_read;
-      sink_.stats->bytes_read += csv_->bytes_read();
-    }
-  }
-
-  // Epoch number in the unit of the file's first valid row, or a datetime
-  // string ("2022-03-20 16:00:00", ISO-8601).
-  // Reads rows until one has the header's field count, counting and
-  // skipping blank, unterminated and short or long rows; false at the end of
-  // the file, at the peek's row limit or after a read error (counted).
-  bool next_well_formed_row() {
-    while (!done_) {
-      if (row_limit_ >= 0 && rows_ >= row_limit_) {
-        done_ = true;
-        break;
-      }
-      try {
-        if (!csv_->next(fields_)) {
-          finish();
-          break;
-        }
-      } catch (const IoError& e) {
-        sink_.stats->reject(f_.path, csv_->line_number() + 1, "unreadable_file", e.what());
-        finish();
-        break;
-      }
-      ++rows_;
-      if (fields_.size() == 1 && trim(fields_[0]).empty()) continue;  // blank line
-      if (csv_->unterminated()) {
-        reject("unterminated_quote", "quoted field not closed");
-        continue;
-      }
-      if (fields_.size() != f_.cols.count) {
-        reject("field_count", cat("expected ", f_.cols.count, " fields as in the header, got ", fields_.size()));
-        continue;
-      }
-      return true;
+ protected:
+  bool row(Record& out) override {
+    switch (f_.kind) {
+      case FileKind::kMetric: return metric_row(out);
+      case FileKind::kServiceMetric: return service_row(out);
+      case FileKind::kTrace: return trace_row(out);
+      case FileKind::kLog: return log_row(out);
+      case FileKind::kGroundTruth: return false;  // read by faults()
     }
     return false;
   }
 
+ private:
+  // Epoch number in the unit of the file's first valid row, or a datetime
+  // string ("2022-03-20 16:00:00", ISO-8601).
   bool parse_time(std::string_view text, TimeUs& out) {
     const std::string_view s = trim(text);
     const auto v = parse_double(s);
@@ -596,16 +525,9 @@ class Aiops22FileStream : public RecordStream {
   }
 
   FileInfo f_;
-  Sink sink_;
-  std::int64_t row_limit_;
-  std::int64_t rows_ = 0;
-  std::unique_ptr<CsvReader> csv_;
-  std::vector<std::string_view> fields_;
   std::optional<EpochUnit> unit_;
-  std::deque<MetricPoint> pending_;
   std::unordered_map<std::string, Resolved> metric_entities_;
   std::unordered_map<std::string, Id> plain_entities_;
-  bool done_ = false;
 };
 
 constexpr std::int64_t kPeekRows = 1000;  // rows a peek reads to find a file's first valid record

@@ -49,13 +49,18 @@ class CsvRowStream : public RecordStream {
   // or date-time text; false after rejecting the row ("bad_time", "time_unit").
   bool parse_time(int column, const char* name, TimeUs& out);
 
+  // Reads rows until one has the header's field count, counting and skipping
+  // blank, unterminated and short or long rows; false at the end of the file,
+  // at the row limit or after a read error (counted).
+  bool next_well_formed_row();
+  std::int64_t line_number() const { return csv_ ? csv_->line_number() : 0; }  // of the current row
+
   std::string path_;
   CsvSink sink_;
   std::deque<Record> pending_;
   std::vector<std::string_view> fields_;
 
  private:
-  bool next_well_formed_row();
   void finish();
 
   size_t count_;
