@@ -4,12 +4,15 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <stdexcept>
 #include <vector>
+#include <mutex>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace rslicer::testing {
 
@@ -19,11 +22,45 @@ std::string binary_dir() { return RSLICER_BINARY_DIR; }
 std::string trainticket_dir() { return shared_dir() + "/data/trainticket"; }
 bool exists(const std::string& p) { return std::filesystem::exists(p); }
 
+namespace {
+
+// The folders make_temp_dir made, removed when the process that made them exits (a forked child's exit leaves
+// them to its parent); RSLICER_KEEP_TEST_DIRS=1 keeps them for inspection.
+class TempDirs {
+ public:
+  void add(const std::string& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirs_.push_back(p);
+  }
+  ~TempDirs() {
+    if (getpid() != owner_) return;
+    const char* keep = std::getenv("RSLICER_KEEP_TEST_DIRS");
+    if (keep && *keep && std::string(keep) != "0") return;
+    std::error_code ec;
+    for (const auto& d : dirs_) std::filesystem::remove_all(d, ec);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+  pid_t owner_ = getpid();
+};
+
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+
+}  // namespace
+
 std::string make_temp_dir(const std::string& prefix) {
   std::random_device rd;
   for (int i = 0; i < 100; ++i) {
     auto p = std::filesystem::temp_directory_path() / (prefix + "_" + std::to_string(rd()));
-    if (std::filesystem::create_directories(p)) return p.string();
+    if (std::filesystem::create_directories(p)) {
+      temp_dirs().add(p.string());
+      return p.string();
+    }
   }
   throw std::runtime_error("cannot create temp dir");
 }

@@ -11,7 +11,8 @@ std::string binary_dir();   // the CMake build folder
 std::string trainticket_dir();  // shared_dir()/data/trainticket
 bool exists(const std::string& path);
 
-// A fresh empty folder under the system temp dir, removed by the caller or left for inspection.
+// A fresh empty folder under the system temp dir, removed with everything in it when the test process exits
+// (RSLICER_KEEP_TEST_DIRS=1 keeps it for inspection).
 std::string make_temp_dir(const std::string& prefix);
 void write_file(const std::string& path, const std::string& content);
 // Writes `content` gzip-compressed.
