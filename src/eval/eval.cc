@@ -233,6 +233,34 @@ void evaluate(const EvalData& ed, const std::vector<Method>& ms,
   for (const auto& r : res.runs) res.scores.push_back(score(r, ed, res.test_cases, o, seed));
 }
 
+// The config of a run on a given model: what the model fixes (encoder, features, slicing) from the model, what
+// eval fits itself (the heads, the AD view, the seed) from the request. A request that changes a model-fixed field
+// from its default to another value than the model's is refused by name: it could not take effect.
+static TrainConfig model_config(const TrainConfig& model, const TrainConfig& request, const std::string& model_dir) {
+  const Json defaults = TrainConfig::schema().to_json(TrainConfig{});
+  const Json asked = TrainConfig::schema().to_json(request);
+  const Json fixed = TrainConfig::schema().to_json(model);
+  for (const char* section : {"encoder", "features", "slice"}) {
+    const Json d = defaults.at(section).flatten(), a = asked.at(section).flatten(), m = fixed.at(section).flatten();
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      const std::string key = it.key();  // "/events/profile"
+      if (d.contains(key) && d.at(key) == it.value()) continue;
+      if (m.contains(key) && m.at(key) == it.value()) continue;
+      std::string dotted = section;
+      for (char c : key) dotted += c == '/' ? '.' : c;
+      throw InvalidInput(cat("eval --model ", model_dir, ": '", dotted, "' is fixed by the model (",
+                             m.contains(key) ? m.at(key).dump() : std::string("unset"), "), not ", it.value().dump(),
+                             "; drop the setting or train a model with it"));
+    }
+  }
+  TrainConfig c = model;
+  c.heads = request.heads;
+  c.ad_view = request.ad_view;
+  c.seed = request.seed;
+  TrainConfig::schema().validate(c);
+  return c;
+}
+
 EvalResult run_eval(const EvalRequest& o) {
   auto t0 = std::chrono::steady_clock::now();
   RSLICER_CHECK(!o.data_path.empty(), InvalidInput, "eval: --data is required");
@@ -252,7 +280,7 @@ EvalResult run_eval(const EvalRequest& o) {
   if (!o.model_dir.empty()) {
     say(o.progress, "loading model " + o.model_dir);
     given = EmbeddingModel::load(o.model_dir);
-    config = given->config();
+    config = model_config(given->config(), o.config, o.model_dir);
     prep = given->prepare_options(o.read, o.progress);
   } else {
     TrainConfig::schema().validate(config);

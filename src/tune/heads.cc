@@ -70,8 +70,10 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
       config::Schema<HeadOptions>("heads")
           .flag("state_aware", &HeadOptions::state_aware, "heads per runtime state (false: one global state)")
           .text("ad_score", &HeadOptions::ad_score,
-                "anomaly score: embedding (kNN of the state), events (most surprising entity), both (either alarms)",
-                {"embedding", "events", "both"})
+                "anomaly score: embedding (kNN of the state), events (most surprising entity), both (either alarms), "
+                "auto (with labelled training cases: the one of the three with the best point-wise F1 on the training "
+                "slices; else both)",
+                {"embedding", "events", "both", "auto"})
           .sub("partition", &HeadOptions::partition, "k-means partition of runtime states")
           .sub("ad", &HeadOptions::ad, "kNN anomaly head")
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
@@ -141,6 +143,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   h.spot_ = Spot(options.spot);
   h.spot_.fit(calib);
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
+  Json ad_f1s;  // "auto": the training point F1 of each AD score
   if (ad_ranker && options.ad_score != "embedding") {
     std::vector<double> ev;
     for (size_t i : train) {
@@ -150,6 +153,35 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     h.event_spot_ = Spot(options.spot);
     h.event_spot_.fit(ev);
     h.event_ad_ = true;
+    h.ad_mode_ = options.ad_score == "auto" ? "both" : options.ad_score;
+    if (options.ad_score == "auto" && !cases.empty()) {
+      // the score whose alarms on the training slices (each SPOT run over the scores it was fitted on) match the
+      // labelled fault slices best, point-wise; ties keep the earlier of both, events, embedding
+      Spot se = h.spot_, sv = h.event_spot_;
+      const std::vector<bool> emb_alarm = se.run(calib), ev_alarm = sv.run(ev);
+      Json f1s = Json::object();
+      double best = -1;
+      for (const char* mode : {"both", "events", "embedding"}) {
+        const std::string m = mode;
+        double tp = 0, alarms = 0, faulty = 0;
+        for (size_t k = 0; k < train.size(); ++k) {
+          const bool a = m == "embedding" ? emb_alarm[k] : m == "events" ? ev_alarm[k] : emb_alarm[k] || ev_alarm[k];
+          const bool y = labelled_faulty[train[k]];
+          tp += a && y;
+          alarms += a;
+          faulty += y;
+        }
+        const double f1 = alarms + faulty > 0 ? 2 * tp / (alarms + faulty) : 0.0;
+        f1s[m] = f1;
+        if (f1 > best + 1e-12) {
+          best = f1;
+          h.ad_mode_ = m;
+        }
+      }
+      ad_f1s = f1s;
+    }
+  } else {
+    h.ad_mode_ = "embedding";
   }
 
   // ---- the main partition (triage and root cause)
@@ -255,7 +287,8 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     h.rcl_head_.fit(xs, tr_target);
   }
 
-  h.info_ = {{"ad_states", h.ad_partition_.num_states()},
+  h.info_ = {{"ad_score", h.ad_mode_},
+             {"ad_states", h.ad_partition_.num_states()},
              {"ad_silhouette", h.ad_partition_.silhouette()},
              {"spot_initial_threshold", h.spot_.threshold()},
              {"event_spot_threshold", h.event_ad_ ? h.event_spot_.threshold() : 0.0},
@@ -270,6 +303,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"rcl_train_loo_cases", loo_n}};
   for (int var : variants)
     h.info_["rcl_train_loo_ac1"][kVariantNames[var]] = loo_n ? static_cast<double>(loo_hits[var]) / loo_n : 0.0;
+  if (!ad_f1s.is_null()) h.info_["ad_score_train_point_f1"] = ad_f1s;
   return h;
 }
 
@@ -311,8 +345,8 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
   Spot& spot = stream->spot;
   Spot& event_spot = stream->event_spot;
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
-  const bool use_events = event_ad_ && ad_ranker && options_.ad_score != "embedding";
-  const bool use_embedding = options_.ad_score != "events" || !use_events;
+  const bool use_events = event_ad_ && ad_ranker && ad_mode_ != "embedding";
+  const bool use_embedding = ad_mode_ != "events" || !use_events;
   for (size_t i : which) {
     const int s = ad_partition_.assign(adv[i].state);
     double score = ad_score(adv[i], s), thr = 0;
@@ -494,6 +528,7 @@ Json FailureHeads::to_json() const {
             {"ad", ad_.to_json()},
             {"spot", spot_.to_json()},
             {"event_ad", event_ad_},
+            {"ad_mode", ad_mode_},
             {"event_spot", event_spot_.to_json()},
             {"triage_fitted", triage_fitted_},
             {"triage_kind", triage_kind_},
@@ -517,6 +552,10 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     h.spot_ = Spot::from_json(j.at("spot"));
     h.event_ad_ = j.value("event_ad", false);
     if (h.event_ad_) h.event_spot_ = Spot::from_json(j.at("event_spot"));
+    // models saved before "auto" existed: their option is the mode
+    h.ad_mode_ = j.value("ad_mode", h.options_.ad_score == "auto" ? std::string("both") : h.options_.ad_score);
+    RSLICER_CHECK(h.ad_mode_ == "embedding" || h.ad_mode_ == "events" || h.ad_mode_ == "both", ModelError,
+                  "heads: unknown AD score '", h.ad_mode_, "'");
     h.triage_fitted_ = j.at("triage_fitted").get<bool>();
     h.triage_kind_ = j.at("triage_kind").get<std::string>();
     if (h.triage_fitted_) h.triage_ = KnnTriageHead::from_json(j.at("triage"));

@@ -8,7 +8,8 @@
 //                calibrated per state, thresholded by SPOT (its calibrated
 //                state is saved, detect runs it on over new data); or the
 //                case's most surprising entity by the zero-label signals,
-//                with its own SPOT (ad_score "both": either alarms);
+//                with its own SPOT (ad_score "both": either alarms; "auto": the
+//                one of the three that fits the labelled training slices best);
 //   triage       kNN on case vectors (case mean embedding, its change against
 //                the minutes before, both, or the pattern of zero-label
 //                signals of the top entity; kind and k chosen by
@@ -50,7 +51,9 @@ namespace rslicer {
 struct HeadOptions {
   bool state_aware = true;           // false: one global state (K = 1), the ablation
   std::string ad_score = "both";     // embedding: kNN distance of the state embedding; events: the slice's most
-                                     // surprising entity (the zero-label signals); both: either alarms
+                                     // surprising entity (the zero-label signals); both: either alarms; auto: with
+                                     // labelled training cases the one of the three with the best point-wise F1 on
+                                     // the training slices, else both
   PartitionOptions partition;        // k-means of runtime states (training slices only)
   AnomalyOptions ad;                 // kNN anomaly head
   SpotOptions spot = {0.01, 0.95, true};  // SPOT threshold; risk 0.01 for detect (rslicer eval uses the published
@@ -182,6 +185,7 @@ class FailureHeads {
   KnnAnomalyHead ad_;
   Spot spot_;
   bool event_ad_ = false;  // the event score is calibrated (the heads were fitted with a ranker)
+  std::string ad_mode_ = "embedding";  // the AD score in use: embedding, events or both (options_.ad_score resolved)
   Spot event_spot_;
   bool triage_fitted_ = false;
   std::string triage_kind_ = "delta";

@@ -48,6 +48,44 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
   ASSERT_TRUE(j["baselines"].contains("baro"));
   EXPECT_GE(j["baselines"]["baro"]["rcl"]["ac@3"].get<double>(), 0.5) << "simulated faults are loud";
   EXPECT_GT(std::filesystem::file_size(dir + "/report/report.html"), 10000u);
+
+  // the per-point AD decisions and the per-case rankings beside metrics.json: one row per test point / case
+  auto lines_of = [](const std::string& path, const std::string& method) {
+    std::ifstream f(path);
+    std::string header, line;
+    std::getline(f, header);
+    size_t n = 0;
+    while (std::getline(f, line)) n += line.rfind(method + ",", 0) == 0;
+    return std::make_pair(header, n);
+  };
+  const auto [ad_header, ad_rows] = lines_of(dir + "/report/ad_points.csv", "rslicer");
+  EXPECT_EQ(ad_header, "method,time,score,threshold,alarm,faulty,faults");
+  EXPECT_EQ(ad_rows, j["ad"]["test_points"].get<size_t>());
+  const auto [rcl_header, rcl_rows] = lines_of(dir + "/report/rcl_cases.csv", "baro");
+  EXPECT_EQ(rcl_header, "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence");
+  EXPECT_EQ(rcl_rows, j["cases"]["test"].get<size_t>());
+
+  // a given model: the heads are refitted with the request's settings (here the SPOT risk and the AD score
+  // chosen on the training slices); what the model fixes (its features) cannot be changed, and saying so is an
+  // error naming the key rather than a setting silently ignored
+  const std::string again = rslicer_bin() + " -q eval --data " + dir + "/data --model " + dir + "/report/model";
+  out = testing::run_command(again + " --out " + dir + "/given --methods rslicer --spot-q 0.01 --set heads.ad_score=auto 2>&1",
+                             &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream gin(dir + "/given/metrics.json");
+  const auto g = nlohmann::json::parse(gin);
+  EXPECT_DOUBLE_EQ(g["config"]["train"]["heads"]["spot"]["q"].get<double>(), 0.01);
+  EXPECT_EQ(g["config"]["train"]["heads"]["ad_score"], "auto");
+  const auto& info = g["fold_info"][0];
+  ASSERT_TRUE(info.contains("ad_score_train_point_f1")) << info.dump();
+  const std::string chosen = info["ad_score"];
+  EXPECT_TRUE(chosen == "both" || chosen == "events" || chosen == "embedding") << chosen;
+  for (auto& [mode, f1] : info["ad_score_train_point_f1"].items())
+    EXPECT_LE(f1.get<double>(), info["ad_score_train_point_f1"][chosen].get<double>()) << mode << " beats " << chosen;
+  out = testing::run_command(again + " --out " + dir + "/bad --set features.events.profile=causal 2>&1", &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("'features.events.profile' is fixed by the model (\"loo\"), not \"causal\""), std::string::npos)
+      << out;
   std::filesystem::remove_all(dir);
 }
 
