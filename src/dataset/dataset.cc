@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <unordered_set>
 
 #include "core/errors.h"
@@ -120,6 +121,14 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
     out.profile = extractor->profile();
     out.deviations = extractor->take_deviations();
     out.event_names = extractor->summarizer().key_names();
+  }
+  if (extractor && extractor->prior_overlap() > 0) {
+    const std::string note = cat(extractor->prior_overlap(),
+                                 " slice(s) of this data lie in the period the model's saved event profile was built "
+                                 "from (its training data), which holds them already: their event profile comes "
+                                 "from this data alone");
+    out.parse_stats.notes.push_back(note);
+    if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
   }
   out.drain_state = miner.to_json();
   out.templates = miner.templates();

@@ -110,14 +110,37 @@ void EventStats::merge(const EventStats& o, double sign) {
 
 // ---------------------------------------------------------------- EventProfile
 
+namespace {
+
+// Adds (sign > 0) or removes a pane start of an ascending list; panes mostly come in time order.
+void track_start(std::vector<TimeUs>& starts, TimeUs t, double sign) {
+  if (sign > 0) {
+    if (starts.empty() || starts.back() < t) starts.push_back(t);
+    else if (auto it = std::lower_bound(starts.begin(), starts.end(), t); it == starts.end() || *it != t)
+      starts.insert(it, t);
+  } else if (auto it = std::lower_bound(starts.begin(), starts.end(), t); it != starts.end() && *it == t) {
+    starts.erase(it);
+  }
+}
+
+}  // namespace
+
 void EventProfile::add(const PaneSummary& pane, double sign) {
   panes_ += sign;
   for (const auto& e : pane.events) stats_[e.key].merge(e.stats, sign);
+  track_start(starts_, pane.start, sign);
 }
 
 void EventProfile::merge(const EventProfile& other, double sign) {
   panes_ += sign * other.panes_;
   for (const auto& [k, s] : other.stats_) stats_[k].merge(s, sign);
+  for (TimeUs t : other.starts_) track_start(starts_, t, sign);
+}
+
+size_t EventProfile::overlap(const std::vector<TimeUs>& starts) const {
+  size_t n = 0;
+  for (TimeUs t : starts) n += std::binary_search(starts_.begin(), starts_.end(), t);
+  return n;
 }
 
 const EventStats* EventProfile::find(std::uint64_t key) const {
@@ -178,13 +201,18 @@ nlohmann::json EventProfile::to_json() const {
                                {"steps", counts_json(s.steps)},
                                {"pairs", counts_json(s.pairs)}};
   }
-  return {{"panes", panes_}, {"keys", keys}};
+  return {{"panes", panes_}, {"keys", keys}, {"pane_starts", starts_}};
 }
 
 EventProfile EventProfile::from_json(const nlohmann::json& j) {
   EventProfile p;
   try {
     p.panes_ = j.at("panes").get<double>();
+    if (j.contains("pane_starts")) {
+      p.starts_ = j.at("pane_starts").get<std::vector<TimeUs>>();
+      if (!std::is_sorted(p.starts_.begin(), p.starts_.end()))
+        throw ModelError("event profile: pane_starts are not in ascending order");
+    }
     for (const auto& [k, v] : j.at("keys").items()) {
       EventStats s;
       s.n = v.at("n").get<double>();

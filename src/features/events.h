@@ -107,12 +107,16 @@ class EventProfile {
   const EventStats* find(std::uint64_t key) const;
   double panes() const { return panes_; }
   size_t keys() const { return stats_.size(); }
+  // How many of `starts` (pane starts, ascending) are panes of this profile: data that overlaps the period a
+  // saved profile was built from would count those panes twice. 0 for profiles saved before pane starts were.
+  size_t overlap(const std::vector<TimeUs>& starts) const;
   nlohmann::json to_json() const;
   static EventProfile from_json(const nlohmann::json& j);  // ModelError on a malformed object
 
  private:
   std::unordered_map<std::uint64_t, EventStats> stats_;
   double panes_ = 0;
+  std::vector<TimeUs> starts_;  // starts of the panes in the profile, ascending
 };
 
 struct EventOptions {

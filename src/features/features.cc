@@ -426,6 +426,10 @@ std::vector<EventDeviation> FeatureExtractor::finish_causal(FeatureSlice& fs, co
   for (size_t k = im.panes_added; k < panes.size() && panes[k]->start < fs.end; ++k) window.push_back(panes[k].get());
   fs.head_pane.reset();
   if (window.empty()) return {};
+  if (prior && prior->overlap({window.front()->start}) > 0) {  // the saved profile holds this slice already
+    ++prior_overlap_;
+    prior = nullptr;
+  }
   ProfileLookup lookup = [&](std::uint64_t key) {
     EventStats st;
     if (prior)
@@ -457,6 +461,15 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
                                                 [](const PaneSummary* p, TimeUs x) { return p->start < x; }) -
                                panes.begin());
   };
+  // a slice whose own panes the prior holds (the data overlaps the period of a saved profile, a model's training
+  // data) would be compared with a profile that contains it, and counts those panes twice: its profile leaves the
+  // prior out
+  auto prior_holds = [&](size_t w0, size_t w1) {
+    if (!prior) return false;
+    std::vector<TimeUs> starts;
+    for (size_t k = w0; k < w1; ++k) starts.push_back(panes[k]->start);
+    return prior->overlap(starts) > 0;
+  };
   auto finish_slice = [&](size_t si, const ProfileLookup& lookup) {
     FeatureSlice& fs = slices[si];
     const size_t w0 = first_at(fs.start), w1 = first_at(fs.end);  // the slice's own panes
@@ -467,12 +480,19 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
     deviations_[si] = keep_deviations_ ? std::move(devs) : std::move(kept);
   };
   // the prior plus this data's profile (all panes, or those inside the reference periods)
-  const ProfileLookup whole = [&](std::uint64_t key) {
+  const auto whole_of = [&](std::uint64_t key, bool with_prior) {
     EventStats st;
-    if (prior)
+    if (prior && with_prior)
       if (const EventStats* p = prior->find(key)) st.merge(*p);
     if (const EventStats* t = profile_.find(key)) st.merge(*t);
     return st;
+  };
+  const ProfileLookup whole = [&](std::uint64_t key) { return whole_of(key, true); };
+  const ProfileLookup data_only = [&](std::uint64_t key) { return whole_of(key, false); };
+  auto held = [&](size_t si) {
+    const bool h = prior_holds(first_at(slices[si].start), first_at(slices[si].end));
+    prior_overlap_ += h;
+    return h;
   };
   if (eo.profile == "reference") {  // only the panes inside the normal periods: one profile for every slice
     const auto periods = reference_periods(eo.reference);
@@ -482,7 +502,7 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
           profile_.add(*p);
           break;
         }
-    for (size_t si = 0; si < slices.size(); ++si) finish_slice(si, whole);
+    for (size_t si = 0; si < slices.size(); ++si) finish_slice(si, held(si) ? data_only : whole);
     for (auto& s : slices) s.head_pane.reset();
     return;
   }
@@ -493,8 +513,9 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
   const TimeUs excl = static_cast<TimeUs>(eo.exclusion_s * kUsPerSecond);
   for (size_t si = 0; si < slices.size(); ++si) {
     const size_t a = first_at(slices[si].start - excl), b = first_at(slices[si].end + excl);
-    const ProfileLookup lookup = [&, a, b](std::uint64_t key) {
-      EventStats st = whole(key);
+    const bool with_prior = !held(si);
+    const ProfileLookup lookup = [&, a, b, with_prior](std::uint64_t key) {
+      EventStats st = whole_of(key, with_prior);
       for (size_t k = a; k < b; ++k) {
         auto it = by_key[k].find(key);
         if (it == by_key[k].end()) continue;

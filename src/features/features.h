@@ -145,6 +145,9 @@ class FeatureExtractor {
   const EventProfile& causal_profile() const;
   // The profile of the panes seen by finish() or add_pane() (without the prior): what a model saves.
   const EventProfile& profile() const { return profile_; }
+  // Slices whose own panes the prior already holds (the data overlaps the period the prior was built from, e.g.
+  // a model's training data): their profile leaves the prior out (finish() and finish_causal()).
+  size_t prior_overlap() const { return prior_overlap_; }
   // Per slice, the deviations finish() turned into tokens (within the budgets); all of them after
   // keep_deviations(true) (tests, diagnostics).
   void keep_deviations(bool on) { keep_deviations_ = on; }
@@ -160,6 +163,7 @@ class FeatureExtractor {
   struct Impl;
   EventProfile profile_;
   bool keep_deviations_ = false;
+  size_t prior_overlap_ = 0;
   std::vector<std::vector<EventDeviation>> deviations_;
   FeatureState state_;
   const Catalog& catalog_;

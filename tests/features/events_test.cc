@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 
 #include "core/errors.h"
 #include "core/time.h"
@@ -245,6 +246,70 @@ TEST(EventProfile, JsonRoundTripAndSubtraction) {
   h.add(1e6);
   EXPECT_NEAR(h.quantile(0.5), 1000, 400);
   EXPECT_THROW(EventProfile::from_json(nlohmann::json::object()), ModelError);
+  // the profile knows its panes: 40 minutes from minute 100, gone again after the subtraction
+  EXPECT_EQ(back.overlap({99 * kUsPerMinute, 100 * kUsPerMinute, 139 * kUsPerMinute, 140 * kUsPerMinute}), 2u);
+  EXPECT_EQ(zero.overlap({100 * kUsPerMinute, 120 * kUsPerMinute}), 0u);
+  nlohmann::json j = p.to_json();
+  j["pane_starts"] = {3, 1};
+  EXPECT_THROW(EventProfile::from_json(j), ModelError);
+  j.erase("pane_starts");  // a profile saved before pane starts were: no overlap is known
+  EXPECT_EQ(EventProfile::from_json(j).overlap({100 * kUsPerMinute}), 0u);
+}
+
+// A model's saved profile (its training data's) is the prior of the data it featurises. A slice of the training
+// period would be compared with a profile that holds it (twice): its profile leaves the prior out, so on the
+// training data again the deviations are those of the data alone; data from another period keeps the prior.
+TEST(EventProfile, APriorOverlappingTheDataIsLeftOut) {
+  World w;
+  FeatureExtractor train(FeatureState{}, w.catalog, World::text, 60);
+  auto train_slices = run(w, train);
+  train.finish(train_slices);
+  const EventProfile prior = train.profile();
+
+  FeatureExtractor alone(FeatureState{}, w.catalog, World::text, 60), again(FeatureState{}, w.catalog, World::text, 60);
+  auto a = run(w, alone), b = run(w, again);
+  alone.finish(a);
+  again.finish(b, &prior);
+  EXPECT_EQ(again.prior_overlap(), 40u);
+  EXPECT_EQ(alone.prior_overlap(), 0u);
+  const EventDeviation* da = find(alone.deviations()[20], EventKind::kEdge, w.pod_a);
+  const EventDeviation* db = find(again.deviations()[20], EventKind::kEdge, w.pod_a);
+  ASSERT_TRUE(da && db);
+  EXPECT_EQ(da->z_a, db->z_a);
+  EXPECT_EQ(da->profile_n, db->profile_n);
+
+  // the data featurised against the prior as if it had been built `minutes` earlier
+  auto against_prior_from = [&](int minutes, std::vector<FeatureSlice>& slices) {
+    nlohmann::json j = prior.to_json();
+    for (auto& t : j["pane_starts"]) t = t.get<TimeUs>() - minutes * kUsPerMinute;
+    const EventProfile shifted = EventProfile::from_json(j);
+    auto ex = std::make_unique<FeatureExtractor>(FeatureState{}, w.catalog, World::text, 60);
+    slices = run(w, *ex);
+    ex->finish(slices, &shifted);
+    return ex;
+  };
+  auto profile_n = [&](const FeatureExtractor& ex, size_t slice) {
+    return find(ex.deviations()[slice], EventKind::kEdge, w.pod_a)->profile_n;
+  };
+  // the same system an hour later: the prior adds to the profile
+  std::vector<FeatureSlice> c, e;
+  const auto later = against_prior_from(60, c);
+  EXPECT_EQ(later->prior_overlap(), 0u);
+  EXPECT_GT(profile_n(*later, 20), da->profile_n);
+  // half the data in the prior's period: only those slices leave it out
+  const auto partly = against_prior_from(20, e);
+  EXPECT_EQ(partly->prior_overlap(), 20u);
+  EXPECT_EQ(profile_n(*partly, 10), profile_n(alone, 10));
+  EXPECT_GT(profile_n(*partly, 30), profile_n(alone, 30));
+
+  // causal: the slices whose pane the prior holds are compared with their own past only
+  FeatureState causal;
+  causal.options.events.profile = "causal";
+  FeatureExtractor live(causal, w.catalog, World::text, 60);
+  auto d = run(w, live);
+  live.finish(d, &prior);
+  EXPECT_EQ(live.prior_overlap(), 40u);
+  EXPECT_FALSE(find(live.deviations()[0], EventKind::kEdge, w.pod_a)->ready) << "no past, and the prior left out";
 }
 
 }  // namespace
