@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <optional>
 
@@ -111,6 +112,7 @@ struct OnlineDetector::Impl {
       FeatureSlice fs = std::move(pending.front());
       pending.pop_front();
       std::vector<EventDeviation> devs = extractor->finish_causal(fs, &prior);
+      counters.prior_held_slices = static_cast<std::int64_t>(extractor->prior_overlap());
       if (!history.empty() && fs.start <= history.back().start) {  // decided before the restart
         ++counters.resumed_skipped;
         continue;
@@ -297,6 +299,10 @@ DetectResult detect_online(const Pipeline& pipeline, TelemetrySource& source, co
   online.finish();
   DetectResult r = online.result();
   bar.finish(cat(n, " records, ", r.timeline.size(), " slices, ", r.incidents.size(), " incidents"));
+  if (const std::int64_t held = online.counters().prior_held_slices; progress && held > 0)
+    std::fprintf(stderr, "note: %lld slice(s) of the stream lie in the model's training period; its saved event "
+                 "profile holds them already, so they were compared with the stream's past alone\n",
+                 static_cast<long long>(held));
   r.format = source.format();
   r.labels = std::move(labels);
   r.rejected_records = source.stats().rejected;

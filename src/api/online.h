@@ -54,6 +54,8 @@ struct OnlineCounters {
   std::int64_t alarms = 0;
   std::int64_t ranker_fits = 0;
   std::int64_t released_slices = 0; // decided slices whose tokens and embeddings were released (calibration_slices)
+  std::int64_t prior_held_slices = 0;  // slices of the model's training period, which its saved event profile holds
+                                       // already: compared with this stream's past alone
   std::int64_t resumed_slices = 0;  // decided before a restart (restore())
   std::int64_t resumed_skipped = 0; // slices cut again for windows decided before the restart
   TimeUs watermark = 0;             // newest record time the slicer kept (0: none): what closes windows

@@ -282,6 +282,7 @@ struct Server::Impl {
                        {"incidents", online->incidents().size()},
                        {"ranker_fits", c.ranker_fits},
                        {"released_slices", c.released_slices},
+                       {"prior_held_slices", c.prior_held_slices},
                        {"resumed_slices", c.resumed_slices},
                        {"resumed_skipped", c.resumed_skipped},
                        {"late_records", c.slicer.late_records},

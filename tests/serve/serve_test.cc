@@ -121,6 +121,7 @@ TEST(Serve, ReplayOverOtlpHttpDecidesLikeDetectOnline) {
   EXPECT_EQ(stats["accepted"]["logs"].get<std::int64_t>(), sent[2]);
   EXPECT_EQ(stats["rejected"].get<std::int64_t>(), 0);
   EXPECT_EQ(stats["pipeline"]["late_records"].get<std::int64_t>(), 0);
+  EXPECT_EQ(stats["pipeline"]["prior_held_slices"].get<std::int64_t>(), 0) << "the next day is not training data";
   EXPECT_EQ(stats["pipeline"]["slices"].get<std::int64_t>(), static_cast<std::int64_t>(offline.timeline.size()));
 
   const std::string prom = client.Get("/metrics")->body;
@@ -167,6 +168,27 @@ TEST(Online, OldSlicesAreReleasedAndDecideLikeKeepingThem) {
     EXPECT_EQ(bounded.incidents[i].root_causes[0].entity, kept.incidents[i].root_causes[0].entity) << i;
   }
   EXPECT_THROW(OnlineDetector(*pipeline, Catalog{}, OnlineOptions{{}, -1, 30, 10}), InvalidInput);
+}
+
+// A stream of the model's own training period: its saved event profile holds those minutes already, so each
+// slice is compared with the stream's past alone, and the count says so.
+TEST(Online, TheTrainingPeriodIsNotComparedWithTheProfileThatHoldsIt) {
+  const World& w = world();
+  auto pipeline = Pipeline::load(w.model);
+  auto source = open_source(w.normal, "otlp", {});
+  OnlineDetector online(*pipeline, source->catalog(), {});
+  auto stream = source->open();
+  RecordBatch batch;
+  TimeUs first = 0;
+  while (stream->next_batch(batch)) {  // the first 40 minutes are enough
+    online.push(batch);
+    if (first == 0) first = online.counters().watermark;
+    if (online.counters().watermark > first + 40 * 60 * kUsPerSecond) break;
+  }
+  online.finish();
+  const OnlineCounters c = online.counters();
+  ASSERT_GT(c.slices, 20);
+  EXPECT_EQ(c.prior_held_slices, c.slices);
 }
 
 TEST(Serve, HttpContract) {
