@@ -1,4 +1,4 @@
-// RFC-4180 CSV splitting on top of LineReader: quoted fields with "" escapes
+// RFC-4180 CSV splitting on top of LineReader (and the quoting of a field to write): quoted fields with "" escapes
 // and quoted fields spanning lines. Fields are views into an internal buffer,
 // valid until the next call.
 #pragma once
@@ -38,5 +38,9 @@ class CsvReader {
 // quote is left open. `storage` holds unescaped data when needed.
 bool split_csv_line(std::string_view line, char delim, std::vector<std::string_view>& fields,
                     std::string& storage);
+
+// Appends one field to a CSV line being written, RFC-4180 quoted (with "" escapes) only when it holds a comma,
+// quote, CR or LF, or starts/ends with a space: what CsvReader reads back unchanged.
+void append_csv_field(std::string& out, std::string_view field);
 
 }  // namespace rslicer

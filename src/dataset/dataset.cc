@@ -122,7 +122,10 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
     out.deviations = extractor->take_deviations();
     out.event_names = extractor->summarizer().key_names();
   }
-  if (extractor && extractor->prior_overlap() > 0) {
+  out.drain_state = miner.to_json();
+  out.templates = miner.templates();
+  out.parse_stats = source.stats();
+  if (extractor && extractor->prior_overlap() > 0) {  // after the source's stats: a note of this pass
     const std::string note = cat(extractor->prior_overlap(),
                                  " slice(s) of this data lie in the period the model's saved event profile was built "
                                  "from (its training data), which holds them already: their event profile comes "
@@ -130,9 +133,6 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
     out.parse_stats.notes.push_back(note);
     if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
   }
-  out.drain_state = miner.to_json();
-  out.templates = miner.templates();
-  out.parse_stats = source.stats();
   // A label whose root cause names no entity of the data cannot be scored for root cause: said, not dropped.
   size_t unknown_causes = 0;
   const FaultEvent* first_unknown = nullptr;

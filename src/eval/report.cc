@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "api/html.h"
+#include "core/csv.h"
 #include "core/errors.h"
 
 namespace rslicer::eval {
@@ -278,70 +280,81 @@ std::string render_html(const EvalResult& r) {
   return h.str();
 }
 
+namespace {
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  RSLICER_CHECK(f.good(), IoError, "cannot write ", path);
+  f << text;
+  RSLICER_CHECK(f.good(), IoError, "write failed: ", path);
+}
+
+// Every AD decision point of every method: what a reader needs to check a number or pick a threshold.
+std::string ad_points_csv(const EvalResult& r) {
+  std::string out = "method,time,score,threshold,alarm,faulty,faults\n";
+  char buf[160];
+  for (const auto& run : r.runs) {
+    if (!run.ad) continue;
+    const AdRun& a = *run.ad;
+    for (size_t i = 0; i < a.points.size(); ++i) {
+      append_csv_field(out, run.name);
+      std::snprintf(buf, sizeof buf, ",%s,%.6g,%.6g,%d,%d,", format_time(a.points[i].time).c_str(),
+                    i < a.scores.size() ? a.scores[i] : 0.0, i < a.thresholds.size() ? a.thresholds[i] : 0.0,
+                    a.points[i].alarm ? 1 : 0, a.points[i].truth ? 1 : 0);
+      out += buf;
+      std::string faults;
+      if (i < a.point_faults.size())
+        for (std::uint32_t id : a.point_faults[i])
+          if (id < r.faults.size()) faults += (faults.empty() ? "" : ";") + r.faults[id].fault_type + ' ' + r.faults[id].root_cause;
+      append_csv_field(out, faults);
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+// Every ranked case of every method: where the labelled root cause landed, what came first and why.
+std::string rcl_cases_csv(const EvalResult& r) {
+  std::string out = "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence\n";
+  for (const auto& run : r.runs) {
+    if (!run.rcl) continue;
+    const RclRun& c = *run.rcl;
+    for (size_t i = 0; i < c.cases.size(); ++i) {
+      const FaultEvent& fe = r.faults.at(c.cases[i]);
+      const std::vector<RankedCause> none;
+      const auto& ranking = i < c.rankings.size() ? c.rankings[i] : none;
+      std::string why;
+      if (!ranking.empty())
+        for (const auto& e : ranking[0].evidence) why += (why.empty() ? "" : " / ") + e;
+      const std::string fields[] = {run.name,
+                                    format_time(fe.start),
+                                    fe.fault_type,
+                                    fe.root_cause,
+                                    std::to_string(i < c.rank_exact.size() ? c.rank_exact[i] : 0),
+                                    ranking.size() > 0 ? ranking[0].entity : "",
+                                    ranking.size() > 1 ? ranking[1].entity : "",
+                                    ranking.size() > 2 ? ranking[2].entity : "",
+                                    why};
+      for (size_t k = 0; k < std::size(fields); ++k) {
+        if (k > 0) out += ',';
+        append_csv_field(out, fields[k]);
+      }
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string write_report(const std::string& out_dir, const EvalResult& r) {
   std::filesystem::create_directories(out_dir);
-  std::string mpath = (std::filesystem::path(out_dir) / "metrics.json").string();
-  {
-    std::ofstream f(mpath);
-    RSLICER_CHECK(f.good(), IoError, "cannot write ", mpath);
-    f << r.metrics.dump(2) << "\n";
-  }
-  {
-    // every AD decision point of every method: what a reader needs to check a number or pick a threshold
-    std::string ppath = (std::filesystem::path(out_dir) / "ad_points.csv").string();
-    std::ofstream p(ppath);
-    RSLICER_CHECK(p.good(), IoError, "cannot write ", ppath);
-    p << "method,time,score,threshold,alarm,faulty,faults\n";
-    char buf[64];
-    for (const auto& run : r.runs) {
-      if (!run.ad) continue;
-      const AdRun& a = *run.ad;
-      for (size_t i = 0; i < a.points.size(); ++i) {
-        p << run.name << ',' << format_time(a.points[i].time) << ',';
-        std::snprintf(buf, sizeof buf, "%.6g,%.6g", i < a.scores.size() ? a.scores[i] : 0.0,
-                      i < a.thresholds.size() ? a.thresholds[i] : 0.0);
-        p << buf << ',' << (a.points[i].alarm ? 1 : 0) << ',' << (a.points[i].truth ? 1 : 0) << ',';
-        if (i < a.point_faults.size())
-          for (size_t k = 0; k < a.point_faults[i].size(); ++k) {
-            const std::uint32_t id = a.point_faults[i][k];
-            p << (k ? ";" : "");
-            if (id < r.faults.size()) p << r.faults[id].fault_type << ' ' << r.faults[id].root_cause;
-          }
-        p << '\n';
-      }
-    }
-    RSLICER_CHECK(p.good(), IoError, "write failed: ", ppath);
-  }
-  {
-    // every ranked case of every method: where the labelled root cause landed and what came first
-    std::string cpath = (std::filesystem::path(out_dir) / "rcl_cases.csv").string();
-    std::ofstream p(cpath);
-    RSLICER_CHECK(p.good(), IoError, "cannot write ", cpath);
-    p << "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence\n";
-    for (const auto& run : r.runs) {
-      if (!run.rcl) continue;
-      const RclRun& c = *run.rcl;
-      for (size_t i = 0; i < c.cases.size(); ++i) {
-        const FaultEvent& fe = r.faults.at(c.cases[i]);
-        p << run.name << ',' << format_time(fe.start) << ',' << fe.fault_type << ',' << fe.root_cause << ','
-          << (i < c.rank_exact.size() ? c.rank_exact[i] : 0);
-        for (size_t k = 0; k < 3; ++k)
-          p << ',' << (i < c.rankings.size() && k < c.rankings[i].size() ? c.rankings[i][k].entity : std::string());
-        std::string why;
-        if (i < c.rankings.size() && !c.rankings[i].empty())
-          for (const auto& e : c.rankings[i][0].evidence) why += (why.empty() ? "" : " / ") + e;
-        p << ",\"";
-        for (char ch : why) p << (ch == '"' ? "\"\"" : std::string(1, ch == '\n' ? ' ' : ch));
-        p << "\"\n";
-      }
-    }
-    RSLICER_CHECK(p.good(), IoError, "write failed: ", cpath);
-  }
-  std::string hpath = (std::filesystem::path(out_dir) / "report.html").string();
-  std::ofstream f(hpath);
-  RSLICER_CHECK(f.good(), IoError, "cannot write ", hpath);
-  f << render_html(r);
-  RSLICER_CHECK(f.good(), IoError, "write failed: ", hpath);
+  const std::filesystem::path dir(out_dir);
+  write_text((dir / "metrics.json").string(), r.metrics.dump(2) + "\n");
+  write_text((dir / "ad_points.csv").string(), ad_points_csv(r));
+  write_text((dir / "rcl_cases.csv").string(), rcl_cases_csv(r));
+  const std::string hpath = (dir / "report.html").string();
+  write_text(hpath, render_html(r));
   return hpath;
 }
 

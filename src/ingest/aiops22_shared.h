@@ -222,21 +222,4 @@ inline std::string format_double(double v) {
   return std::string(buf, res.ptr);
 }
 
-// RFC-4180 quoting: the field is quoted (with "" escapes) only when it holds
-// a comma, quote, CR or LF, or starts/ends with a space.
-inline void append_csv_field(std::string& out, std::string_view field) {
-  const bool quote = field.find_first_of(",\"\r\n") != std::string_view::npos ||
-                     (!field.empty() && (field.front() == ' ' || field.back() == ' '));
-  if (!quote) {
-    out.append(field);
-    return;
-  }
-  out.push_back('"');
-  for (char c : field) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 }  // namespace rslicer::ingest_detail

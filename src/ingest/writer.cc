@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/csv.h"
 #include "core/errors.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -29,7 +30,6 @@ namespace rslicer {
 namespace {
 
 namespace fs = std::filesystem;
-using ingest_detail::append_csv_field;
 using ingest_detail::format_double;
 using ordered_json = nlohmann::ordered_json;
 

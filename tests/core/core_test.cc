@@ -79,6 +79,21 @@ TEST(Csv, SplitsQuotedFieldsWithEscapes) {
   EXPECT_FALSE(split_csv_line(R"(a,"open)", ',', f, storage));
 }
 
+TEST(Csv, WrittenFieldsAreQuotedOnlyWhenNeededAndReadBackUnchanged) {
+  const std::vector<std::string> in = {"plain", "a,b", "say \"hi\"", " padded", "", "x;y z"};
+  std::string line;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (i > 0) line += ',';
+    append_csv_field(line, in[i]);
+  }
+  EXPECT_EQ(line, R"(plain,"a,b","say ""hi"""," padded",,x;y z)");
+  std::vector<std::string_view> f;
+  std::string storage;
+  ASSERT_TRUE(split_csv_line(line, ',', f, storage));
+  ASSERT_EQ(f.size(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(f[i], in[i]) << i;
+}
+
 TEST(Csv, ReadsGzipAndQuotedNewlines) {
   const std::string dir = testing::make_temp_dir("csv");
   testing::write_gzip_file(dir + "/a.csv.gz", "h1,h2\r\n1,\"x\ny\"\n2,z\n");

@@ -189,6 +189,13 @@ TEST(Online, TheTrainingPeriodIsNotComparedWithTheProfileThatHoldsIt) {
   const OnlineCounters c = online.counters();
   ASSERT_GT(c.slices, 20);
   EXPECT_EQ(c.prior_held_slices, c.slices);
+  // offline the same rule, and the dataset keeps the note that says so
+  auto offline = open_source(w.normal, "otlp", {});
+  const Dataset d = pipeline->prepare(*offline, {}, false);
+  ASSERT_FALSE(d.parse_stats.notes.empty());
+  EXPECT_NE(d.parse_stats.notes.back().find("lie in the period the model's saved event profile was built from"),
+            std::string::npos)
+      << d.parse_stats.notes.back();
 }
 
 TEST(Serve, HttpContract) {
