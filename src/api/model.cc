@@ -12,6 +12,7 @@ EmbeddingModel::EmbeddingModel(TrainConfig config, std::shared_ptr<RuntimeEncode
     : config_(std::move(config)), encoder_(std::move(encoder)), features_(std::move(features)),
       drain_(std::move(drain)) {
   features_.frozen = true;
+  if (encoder_) config_.encoder = encoder_->config();  // what the weights were built with (e.g. the entity head)
 }
 
 std::unique_ptr<EmbeddingModel> EmbeddingModel::untrained(const TrainConfig& config, const Dataset& data) {

@@ -44,13 +44,16 @@ TrainSummary train_model(const TrainRequest& rq) {
   TrainConfig::schema().validate(config);
   RSLICER_CHECK(!rq.out_dir.empty(), InvalidInput, "train: no output folder for the model");
   std::vector<SourceSpec> sources = config.sources;
-  if (sources.empty()) {
-    RSLICER_CHECK(!rq.data_path.empty(), InvalidInput, "no training data: give --data or list sources in the config");
+  // The data is the first source (the heads are fitted on it); a config that lists only simulator sources mixes
+  // them into it (examples/simulator-mix.json).
+  if (std::none_of(sources.begin(), sources.end(), [](const SourceSpec& s) { return s.type == "dataset"; }) &&
+      !rq.data_path.empty()) {
     SourceSpec s;
     s.path = rq.data_path;
     s.format = rq.format.empty() ? "auto" : rq.format;
-    sources.push_back(s);
+    sources.insert(sources.begin(), s);
   }
+  RSLICER_CHECK(!sources.empty(), InvalidInput, "no training data: give --data or list sources in the config");
   // The first source is the system the heads are fitted for: its pass also builds the evidence tables.
   MetricTableBuilder metric_table;
   TraceTableBuilder trace_table;
@@ -86,6 +89,9 @@ TrainSummary train_model(const TrainRequest& rq) {
     TrainingSet ts;
     ts.data = &prepared[i];
     ts.ratio = sources[i].ratio;
+    // controlled injection knows its root causes; a real source's labels do not teach L_entity (yet: with them
+    // every labelled training run would change, and the gain is not measured)
+    ts.entity_labels = sources[i].type == "simulator";
     RSLICER_CHECK(prepared[i].slices.size() >= 4, InvalidInput,
                   sources[i].type == "simulator" ? std::string("simulator") : sources[i].path, ": only ",
                   prepared[i].slices.size(), " slices, too few to train");

@@ -340,6 +340,27 @@ EvalResult run_eval(const EvalRequest& o) {
     if (restricted_view) untrained_rep.ad_view = untrained->embed(ad_slices, o.progress);
   }
 
+  // Controlled injection mixed into the encoder's training (config sources of type "simulator"; dataset sources
+  // stand for --data, which eval always reads). The simulator's labels teach L_entity; the evaluated data's labels
+  // never do (they reach the encoder only through L_anom with weak_labels, never with a shared encoder).
+  std::vector<Dataset> simulated;
+  std::vector<double> simulated_ratio;
+  double data_ratio = 1.0;
+  if (!given) {
+    for (const auto& src : config.sources) {
+      if (src.type != "simulator") {  // a dataset source stands for --data (its ratio applies; its path does not)
+        data_ratio = src.ratio;
+        continue;
+      }
+      PrepareOptions sp = prep;
+      sp.initial_features = &data.features;
+      sp.initial_drain = &data.drain_state;
+      say(o.progress, "simulating a training source (controlled injection)");
+      simulated.push_back(prepare_simulated(src.simulator, sp, {}));
+      simulated_ratio.push_back(src.ratio);
+    }
+  }
+
   Json fold_models = Json::array();
   std::unique_ptr<EmbeddingModel> trained;
   std::optional<Representation> shared_rep;
@@ -366,7 +387,19 @@ EvalResult run_eval(const EvalRequest& o) {
       topt.progress = o.progress;
       say(o.progress, cat("training the encoder on fold '", fold.name, "': ", set.train.size(), " slices (+",
                           set.validation.size(), " validation), budget ", config.max_minutes, " min"));
-      TrainResult tr = train_encoder(config, {set}, topt);
+      set.ratio = data_ratio;
+      std::vector<TrainingSet> sets = {set};
+      for (size_t k = 0; k < simulated.size(); ++k) {
+        TrainingSet ss;
+        ss.data = &simulated[k];
+        Split sp = time_split(slice_windows(simulated[k].slices), config.split, simulated[k].faults);
+        ss.train = sp.train;
+        ss.validation = sp.validation;
+        ss.ratio = simulated_ratio[k];
+        ss.entity_labels = true;
+        sets.push_back(std::move(ss));
+      }
+      TrainResult tr = train_encoder(config, sets, topt);
       trained = std::make_unique<EmbeddingModel>(config, tr.encoder, data.features, data.drain_state);
       trained->save(topt.out_dir, tr.log);
       fold_models.push_back({{"fold", fold.name}, {"model_dir", topt.out_dir}, {"epochs", tr.epochs},

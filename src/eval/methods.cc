@@ -201,6 +201,24 @@ MethodOutput zero_label_ranking(const FoldContext& c, const ZeroLabelOptions& zo
   return out;
 }
 
+// A model trained with L_entity gives every slice its entities' learned root-cause scores.
+bool has_entity_scores(const Representation& rep) {
+  return std::any_of(rep.slices.begin(), rep.slices.end(),
+                     [](const SliceEmbedding& e) { return !e.entity_scores.empty(); });
+}
+
+// The zero-label ranking on the trained representation with the given signals (the ablation rows).
+MethodOutput trained_ranking(const FoldContext& c, bool event_signals, bool embedding_signals, bool entity_scores) {
+  if (!c.data->features || !c.data->deviations) return {};
+  if (entity_scores && !has_entity_scores(*c.trained)) return {};
+  ZeroLabelOptions zo;
+  zo.kind = c.options.root_cause_kind;
+  zo.event_signals = event_signals;
+  zo.embedding_signals = embedding_signals;
+  zo.entity_scores = entity_scores;
+  return zero_label_ranking(c, zo, c.trained);
+}
+
 MethodOutput event_rules(const FoldContext& c, bool span_patterns, bool call_edges) {
   ZeroLabelOptions zo;
   zo.kind = c.options.root_cause_kind;
@@ -322,26 +340,18 @@ std::vector<Method> methods(bool with_untrained) {
                false, false});
   m.push_back({"rslicer_with_embedding_signals", "ablation",
                "the zero-label ranking on the event signals plus the trained per-entity embedding deviations",
-               [has_events](const FoldContext& c) {
-                 if (!has_events(c)) return MethodOutput{};
-                 ZeroLabelOptions zo;
-                 zo.kind = c.options.root_cause_kind;
-                 zo.embedding_signals = true;
-                 return zero_label_ranking(c, zo, c.trained);
-               },
-               true, false});
+               [](const FoldContext& c) { return trained_ranking(c, true, true, false); }, true, false});
   m.push_back({"rslicer_embedding_only", "ablation",
                "the zero-label ranking on the trained per-entity embeddings alone (per modality, distance from the "
                "entity's own normal embedding, calibrated), no event signal",
-               [has_events](const FoldContext& c) {
-                 if (!has_events(c)) return MethodOutput{};
-                 ZeroLabelOptions zo;
-                 zo.kind = c.options.root_cause_kind;
-                 zo.event_signals = false;
-                 zo.embedding_signals = true;
-                 return zero_label_ranking(c, zo, c.trained);
-               },
-               true, false});
+               [](const FoldContext& c) { return trained_ranking(c, false, true, false); }, true, false});
+  m.push_back({"rslicer_with_entity_scores", "ablation",
+               "the zero-label ranking on the event signals plus the encoder's learned root-cause score per entity "
+               "(its entity head, trained with L_entity on controlled injection; no ranking for a model without it)",
+               [](const FoldContext& c) { return trained_ranking(c, true, false, true); }, true, false});
+  m.push_back({"rslicer_entity_scores_only", "ablation",
+               "the zero-label ranking on the encoder's learned root-cause score per entity alone, no event signal",
+               [](const FoldContext& c) { return trained_ranking(c, false, false, true); }, true, false});
   m.push_back({"always_anomalous", "sanity", "alarm on every slice (sanity row)", always_anomalous, false, false});
   m.push_back({"majority", "baseline", "most frequent training fault type", majority, false, true});
   m.push_back({"spot_raw", "baseline",

@@ -53,6 +53,7 @@ NativeEncoder::NativeEncoder(const EncoderConfig& c) : config_(c) {
   fo.hidden = c.fusion_hidden;
   fo.dropout = c.dropout;
   fusion_ = register_module("fusion", FusionMlp(fo));
+  register_entity_head(c);
   {
     torch::NoGradGuard g;
     piece_emb_->weight.mul_(0.1);
@@ -106,6 +107,7 @@ EncoderOutput NativeEncoder::forward(const EncoderBatch& b) {
   out.modality = torch::stack(pooled, 1);  // [B, 3, E]
   out.modality_mask = b.modality_mask;
   out.state = fusion_(out.modality, b.modality_mask);
+  score_entities(out);
   return out;
 }
 

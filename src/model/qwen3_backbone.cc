@@ -109,6 +109,7 @@ Qwen3Backbone::Qwen3Backbone(const EncoderConfig& config) : config_(config) {
   for (int m = 0; m < kNumModalities; ++m)
     entity_proj_[static_cast<size_t>(m)] = register_module(
         cat("entity_proj", m), torch::nn::Linear(token_dim(static_cast<Modality>(m)), config_.entity_dim));
+  register_entity_head(config_);
 }
 
 EncoderOutput Qwen3Backbone::forward(const EncoderBatch& batch) {
@@ -129,6 +130,7 @@ EncoderOutput Qwen3Backbone::forward(const EncoderBatch& batch) {
   out.state = h.state;
   for (int m = 0; m < kNumModalities; ++m)
     out.entity_tokens[static_cast<size_t>(m)] = entity_proj_[static_cast<size_t>(m)]->forward(batch.values[m]);
+  score_entities(out);
   return out;
 }
 

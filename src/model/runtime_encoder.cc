@@ -32,6 +32,8 @@ const config::Schema<EncoderConfig>& EncoderConfig::schema() {
           .num("name_buckets", &EncoderConfig::name_buckets,
                "word-piece hash buckets; must equal features.name_buckets", Range::closed(2, 1 << 24))
           .text("qwen3_dir", &EncoderConfig::qwen3_dir, "Hugging Face checkpoint folder for backbone qwen3")
+          .flag("entity_head", &EncoderConfig::entity_head,
+                "a root-cause score per entity (L_entity); the trainer sets it when entity-level labels exist")
           .rule([](const EncoderConfig& c, const std::string&) {
             RSLICER_CHECK(c.d_model % c.heads == 0, InvalidInput, "encoder.d_model (", c.d_model,
                           ") must be a multiple of encoder.heads (", c.heads, ")");
@@ -80,6 +82,51 @@ EncoderBatch make_batch(const std::vector<const FeatureSlice*>& slices) {
   return b;
 }
 
+void RuntimeEncoder::register_entity_head(const EncoderConfig& c) {
+  if (!c.entity_head) return;
+  entity_head_ = register_module("entity_head", torch::nn::Sequential(torch::nn::Linear(c.entity_dim, c.entity_dim),
+                                                                      torch::nn::GELU(),
+                                                                      torch::nn::Linear(c.entity_dim, 1)));
+  // Start with "no root cause" likely: a slice has tens to hundreds of entities, and an entity logit near 0 would
+  // give each of them as much weight as "none" (Adam moves a bias by about the learning rate per step).
+  torch::NoGradGuard g;
+  entity_head_[2]->as<torch::nn::Linear>()->bias.fill_(-6.0);
+}
+
+void RuntimeEncoder::score_entities(EncoderOutput& out) {
+  if (entity_head_.is_empty()) return;
+  for (int m = 0; m < kNumModalities; ++m) out.entity_logits[m] = entity_head_->forward(out.entity_tokens[m]).squeeze(-1);
+}
+
+torch::Tensor entity_logits_of(const std::array<torch::Tensor, kNumModalities>& token_logits,
+                               const std::array<const std::vector<Id>*, kNumModalities>& entities,
+                               const std::vector<Id>& order) {
+  std::vector<torch::Tensor> parts;
+  std::vector<std::int64_t> owner;  // position in `order` of each kept token
+  std::map<Id, std::int64_t> pos;
+  for (size_t i = 0; i < order.size(); ++i) pos[order[i]] = static_cast<std::int64_t>(i);
+  for (int m = 0; m < kNumModalities; ++m) {
+    if (!entities[m] || entities[m]->empty() || !token_logits[m].defined()) continue;
+    std::vector<std::int64_t> keep;
+    for (size_t t = 0; t < entities[m]->size(); ++t) {
+      auto it = pos.find((*entities[m])[t]);
+      if (it == pos.end()) continue;
+      keep.push_back(static_cast<std::int64_t>(t));
+      owner.push_back(it->second);
+    }
+    if (keep.empty()) continue;
+    parts.push_back(token_logits[m].index_select(0, torch::tensor(keep, torch::kLong)));
+  }
+  const auto E = static_cast<std::int64_t>(order.size());
+  if (parts.empty()) return torch::full({E}, -1e9);
+  auto logits = torch::cat(parts).to(torch::kFloat32);                      // [N]
+  const auto N = logits.size(0);
+  auto off = torch::full({E, N}, -1e9f);                                     // 0 where token k belongs to entity e
+  float* o = off.data_ptr<float>();
+  for (size_t k = 0; k < owner.size(); ++k) o[owner[k] * N + static_cast<std::int64_t>(k)] = 0.0f;
+  return (logits.unsqueeze(0) + off).logsumexp(1);
+}
+
 std::shared_ptr<RuntimeEncoder> make_encoder(const EncoderConfig& config) {
   config::validate(config);
   if (config.backbone == "native") return std::make_shared<NativeEncoder>(config);
@@ -107,6 +154,7 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
     const auto D = state.size(1);
     std::array<torch::Tensor, kNumModalities> ent;
     for (int m = 0; m < kNumModalities; ++m) ent[m] = o.entity_tokens[m].to(torch::kFloat32).contiguous();
+    const bool scored = o.entity_logits[0].defined();
     for (size_t i = first; i < last; ++i) {
       const FeatureSlice& s = slices[i];
       const std::int64_t bi = static_cast<std::int64_t>(i - first);
@@ -149,6 +197,18 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
           for (std::int64_t k = 0; k < edim; ++k)
             e.entity_modality_embeddings.push_back(pm.second > 0 ? pm.first[k] / static_cast<float>(pm.second) : 0.0f);
         }
+      }
+      if (scored && !e.entities.empty()) {
+        std::array<torch::Tensor, kNumModalities> tl;
+        std::array<const std::vector<Id>*, kNumModalities> te{};
+        for (int m = 0; m < kNumModalities; ++m) {
+          const auto n = static_cast<std::int64_t>(s.tokens[m].size());
+          if (n == 0) continue;
+          tl[m] = o.entity_logits[m][bi].slice(0, 0, n);
+          te[m] = &s.tokens[m].entities;
+        }
+        auto sc = entity_logits_of(tl, te, e.entities).contiguous();
+        e.entity_scores.assign(sc.data_ptr<float>(), sc.data_ptr<float>() + sc.numel());
       }
       out.push_back(std::move(e));
     }

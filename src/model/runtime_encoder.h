@@ -32,6 +32,8 @@ struct EncoderConfig {
   std::int64_t embed_dim = 64;       // unified state embedding size (and per-modality embedding size)
   std::int64_t entity_dim = 32;      // per-entity embedding size
   std::int64_t fusion_hidden = 128;  // hidden width of g_phi
+  bool entity_head = false;          // a root-cause score per entity on top of its embedding (L_entity; set by the
+                                     // trainer when entity-level labels teach it: train/trainer.h)
   std::int32_t name_buckets = 4096;  // must equal FeatureOptions::name_buckets
   std::string qwen3_dir;             // Hugging Face checkpoint folder for backbone "qwen3"
   static const config::Schema<EncoderConfig>& schema();
@@ -54,6 +56,9 @@ struct EncoderOutput {
   torch::Tensor modality_mask;   // [B, 3] bool
   torch::Tensor state;           // [B, embed_dim] unified state embedding g_phi(...), L2-normalised
   std::array<torch::Tensor, kNumModalities> entity_tokens;  // [B, T_m, entity_dim] per-token entity projections (padding rows undefined)
+  std::array<torch::Tensor, kNumModalities> entity_logits;  // [B, T_m] per-token root-cause logits (config.entity_head;
+                                                            // undefined without it); an entity's score is the
+                                                            // logsumexp over its tokens (entity_scores())
 };
 
 class RuntimeEncoder : public torch::nn::Module {
@@ -62,7 +67,23 @@ class RuntimeEncoder : public torch::nn::Module {
   virtual std::string backbone() const = 0;
   virtual const EncoderConfig& config() const = 0;
   virtual EncoderOutput forward(const EncoderBatch& batch) = 0;
+
+ protected:
+  // Backbones call these: the first from their constructor (registers the entity head when config.entity_head),
+  // the second at the end of forward() (fills out.entity_logits from out.entity_tokens; nothing without the head).
+  void register_entity_head(const EncoderConfig& config);
+  void score_entities(EncoderOutput& out);
+
+ private:
+  torch::nn::Sequential entity_head_{nullptr};  // entity_dim -> entity_dim -> 1
 };
+
+// Per-entity root-cause logits of one slice from its tokens' logits: the logsumexp over each entity's tokens
+// of every modality. `token_logits[m]` holds the slice's T_m logits (at least its tokens), `entities[m]` the
+// entity of each token (kNoId tokens are skipped); returns [E] in the order of `order` (the entities to score).
+torch::Tensor entity_logits_of(const std::array<torch::Tensor, kNumModalities>& token_logits,
+                               const std::array<const std::vector<Id>*, kNumModalities>& entities,
+                               const std::vector<Id>& order);
 
 // Builds an encoder with freshly initialised weights (seeded by the caller's
 // torch::manual_seed). Throws InvalidInput for an unknown backbone and
@@ -72,7 +93,7 @@ std::shared_ptr<RuntimeEncoder> make_encoder(const EncoderConfig& config);
 // Runs the encoder in eval mode (no grad) over `slices` in batches and returns
 // one SliceEmbedding per slice, in order: the state embedding and, per entity
 // that has tokens, the mean of its tokens' entity projections (entity ids
-// sorted ascending).
+// sorted ascending) and, with an entity head, its root-cause logit.
 std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vector<FeatureSlice>& slices,
                                          std::int64_t batch_size = 256, bool progress = false);
 

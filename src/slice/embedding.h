@@ -21,6 +21,8 @@ struct SliceEmbedding {
   std::vector<Id> entities;            // entities that have their own embedding (catalog ids)
   std::vector<float> entity_embeddings;  // [entities.size() * entity_dim]; row i belongs to entities[i]
   std::int32_t entity_dim = 0;
+  std::vector<float> entity_scores;    // [entities.size()] root-cause logit of each entity from the encoder's entity
+                                       // head (L_entity), empty when the model has none
   // The same per modality: [entities.size() * 3 * entity_dim], row (i, m) is the mean over entity i's tokens
   // of modality m (zeros where it has none; entity_modality_mask [entities.size() * 3] says which).
   std::vector<float> entity_modality_embeddings;

@@ -33,7 +33,7 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
   r.options_ = o;
   r.slices_ = &slices;
   r.deviations_ = &deviations;
-  r.embeddings_ = o.embedding_signals ? embeddings : nullptr;
+  r.embeddings_ = o.embedding_signals || o.entity_scores ? embeddings : nullptr;
   r.catalog_ = &catalog;
   r.names_ = {"missing log step", "span ends early", "ERROR log step", "call start lag", "caller minus callee time",
               "ERROR log lines"};
@@ -43,7 +43,15 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     r.family_.push_back(6);
   }
   r.n_event_ = r.names_.size();
-  if (r.embeddings_) {
+  if (r.embeddings_ && o.entity_scores &&
+      std::any_of(r.embeddings_->begin(), r.embeddings_->end(),
+                  [](const SliceEmbedding& e) { return !e.entity_scores.empty(); })) {
+    r.score_signal_ = static_cast<int>(r.names_.size());
+    r.names_.push_back("learned root-cause score");
+    r.family_.push_back(7 + kNumModalities);
+  }
+  if (r.embeddings_ && o.embedding_signals) {
+    r.distance_signal_ = static_cast<int>(r.names_.size());
     for (int m = 0; m < kNumModalities; ++m) {
       r.names_.push_back(std::string(modality_name(static_cast<Modality>(m))) + " embedding");
       r.family_.push_back(7 + m);
@@ -200,7 +208,13 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
         up((*r)[kErrorLines], d.error_share * std::max(0.0, d.rate_ratio + (d.is_new ? 1.0 : 0.0)));
       }
     }
-  if (embeddings_) {
+  if (score_signal_ >= 0) {
+    const SliceEmbedding& e = (*embeddings_)[slice];
+    for (size_t i = 0; i < e.entities.size() && i < e.entity_scores.size(); ++i)
+      if (auto* r = row(e.entities[i]))  // as a probability against "no fault", calibrated like every signal
+        up((*r)[score_signal_], 1.0 / (1.0 + std::exp(-static_cast<double>(e.entity_scores[i]))));
+  }
+  if (distance_signal_ >= 0) {
     const SliceEmbedding& e = (*embeddings_)[slice];
     const std::int32_t dim = e.entity_dim;
     for (size_t i = 0; i < e.entities.size(); ++i) {
@@ -211,7 +225,7 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
         const size_t key = static_cast<size_t>(e.entities[i]) * kNumModalities + m;
         if (key >= normal_index_.size() || normal_index_[key] < 0) continue;
         const int idx = normal_index_[key];
-        (*r)[n_event_ + m] = dist(&e.entity_modality_embeddings[(i * kNumModalities + m) * dim], normal_mean_[idx], dim) /
+        (*r)[distance_signal_ + m] = dist(&e.entity_modality_embeddings[(i * kNumModalities + m) * dim], normal_mean_[idx], dim) /
                              normal_scale_[idx];
       }
     }
@@ -221,7 +235,8 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
 double ZeroLabelRanker::surprise(size_t j, double v) const {
   if (!(v > 0) || rows_[j] <= 0) return 0;
   const bool share = j == kMissing || j == kEarly || j == kErrorStep;
-  if (v < (share ? options_.min_share : j == kErrorLines ? 0.0 : options_.min_z)) return 0;
+  const bool no_floor = j == kErrorLines || static_cast<int>(j) == score_signal_;  // only their rarity counts
+  if (v < (share ? options_.min_share : no_floor ? 0.0 : options_.min_z)) return 0;
   const auto& s = sorted_[j];
   const double ge = static_cast<double>(s.end() - std::lower_bound(s.begin(), s.end(), v));
   return -std::log10((ge + 1.0) / (rows_[j] + 1.0));
@@ -369,6 +384,9 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
       const int slot = static_cast<int>(j) - kFirstKpi;
       text = (slot < static_cast<int>(kpi_slots.size()) ? kpi_slots[slot] : "a KPI") + ": robust z " +
              short_number(score.raw[j]) + " against its baseline";
+    } else if (static_cast<int>(j) == score_signal_) {
+      text = "the encoder's learned root-cause score is " + short_number(score.raw[j]) +
+             " (its entity head's probability against \"no fault\")";
     } else {
       text = "its " + names_[j] + " is " + short_number(score.raw[j]) +
              "x its typical distance from its own normal embedding";

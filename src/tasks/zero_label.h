@@ -11,7 +11,10 @@
 //    upstream of the root cause;
 //  - optionally, per modality, the entity's embedding distance from its own
 //    normal embedding (the mean over the data), in units of its typical
-//    distance.
+//    distance;
+//  - optionally, the encoder's learned root-cause score of the entity (its
+//    entity head, trained with L_entity on controlled injection), as a
+//    probability against "no fault"; only its rarity counts (no floor).
 // A deviation must first matter in its own units (a robust z of at least 3,
 // a share of spans changed by at least 10 points) before its rarity counts.
 // Each signal is calibrated on the whole unlabelled timeline: its value's
@@ -38,6 +41,8 @@ struct ZeroLabelOptions {
   std::string kind = "pod";      // candidate entity kind ("" = all)
   bool event_signals = true;     // the direct event signals (and the metric family)
   bool embedding_signals = false;  // per-modality entity embedding deviations
+  bool entity_scores = false;    // the encoder's learned root-cause score per entity (SliceEmbedding::entity_scores,
+                                 // a model trained with L_entity); nothing when the embeddings have none
   bool span_patterns = true;     // ablation switches: the log-step signals,
   bool call_edges = true;        // the call-edge signals,
   bool log_lines = true;         // the ERROR log-line signal,
@@ -91,6 +96,8 @@ class ZeroLabelRanker {
 
   const std::vector<std::string>& signal_names() const { return names_; }
   bool is_embedding_signal(int signal) const { return signal >= static_cast<int>(n_event_); }
+  // Whether the learned root-cause score is one of the signals (the options ask for it and the embeddings have it).
+  bool has_entity_scores() const { return score_signal_ >= 0; }
   // A signal's value for one entity of one slice (raw, before calibration).
   std::vector<double> entity_signals(size_t slice, Id entity) const;
 
@@ -105,6 +112,8 @@ class ZeroLabelRanker {
   const Catalog* catalog_ = nullptr;
   std::vector<std::string> names_;
   size_t n_event_ = 0;                       // event signals come first, then the embedding signals
+  int distance_signal_ = -1;                 // first of the per-modality embedding distances, -1 when off
+  int score_signal_ = -1;                    // the learned root-cause score, -1 when off
   std::vector<int> family_;                  // per signal: its family (max over a family, corrected for size)
   std::vector<int> family_size_;
   std::vector<std::vector<double>> sorted_;  // per signal: calibration values, ascending

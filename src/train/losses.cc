@@ -14,6 +14,9 @@ const config::Schema<LossConfig>& LossConfig::schema() {
           .num("delta", &LossConfig::delta, "L_temp slack: a pair with cosine >= 1 - delta is not pulled further",
                Range::closed_open(0, 2))
           .num("lambda_anom", &LossConfig::lambda_anom, "weight of L_anom (0 removes it)", Range::at_least(0))
+          .num("lambda_entity", &LossConfig::lambda_entity,
+               "weight of L_entity, the entity-level root-cause term (0 removes it and the entity head)",
+               Range::at_least(0))
           .num("gamma", &LossConfig::gamma, "L_anom: anomalous slices' cosine to the normal prototype stays below",
                Range::open_closed(-1, 1));
   return s;
@@ -88,6 +91,28 @@ torch::Tensor anomaly_loss(const torch::Tensor& z, const torch::Tensor& anomalou
   auto idx = anomalous.nonzero().squeeze(1);
   auto s = torch::matmul(z.index_select(0, idx), prototype);      // [n_anom]
   return torch::relu(s - gamma).pow(2).mean();
+}
+
+torch::Tensor entity_loss(const std::vector<torch::Tensor>& entity_logits,
+                          const std::vector<std::vector<std::int64_t>>& targets) {
+  RSLICER_CHECK(entity_logits.size() == targets.size(), InvalidInput, "entity_loss: ", entity_logits.size(),
+                " slices of logits, ", targets.size(), " of targets");
+  std::vector<torch::Tensor> terms;
+  for (size_t i = 0; i < entity_logits.size(); ++i) {
+    const auto& x = entity_logits[i];
+    auto all = torch::cat({x, torch::zeros({1}, x.options())});  // [E + 1], the last is "no root cause"
+    auto logp = torch::log_softmax(all, 0);
+    if (targets[i].empty()) {
+      terms.push_back(-logp[x.size(0)]);
+    } else {
+      for (auto t : targets[i])
+        RSLICER_CHECK(t >= 0 && t < x.size(0), InvalidInput, "entity_loss: target ", t, " outside ", x.size(0),
+                      " entities");
+      terms.push_back(-logp.index_select(0, torch::tensor(targets[i], torch::kLong)).logsumexp(0));
+    }
+  }
+  if (terms.empty()) return torch::zeros({});
+  return torch::stack(terms).mean();
 }
 
 torch::Tensor normal_prototype(const torch::Tensor& z, const torch::Tensor& anomalous) {

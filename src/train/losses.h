@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -20,6 +21,7 @@ struct LossConfig {
   double delta = 0.1;               // L_temp slack: a positive pair with s_ij >= 1 - delta is not pulled further
   double lambda_anom = 0.5;         // weight of L_anom (0 removes it)
   double gamma = 0.5;               // L_anom: anomalous slices' cosine to the normal prototype is pushed below gamma
+  double lambda_entity = 1.0;       // weight of L_entity (entity-level root cause; 0 removes it and the entity head)
   static const config::Schema<LossConfig>& schema();
 };
 
@@ -59,6 +61,20 @@ torch::Tensor temporal_loss(const torch::Tensor& z, const torch::Tensor& omega, 
 //   Returns 0 when there is no anomalous slice.
 torch::Tensor anomaly_loss(const torch::Tensor& z, const torch::Tensor& anomalous, const torch::Tensor& prototype,
                            double gamma);
+
+// L_entity: entity-level root cause, taught by controlled injection (the
+// simulator sources; TrainingSet::entity_labels).
+//   entity_logits: per slice, [E] root-cause logits of its entities
+//   (model/runtime_encoder.h entity_logits_of); targets: per slice, the
+//   positions of its root-cause entities, empty for a normal slice.
+// A slice chooses among its E entities and "no root cause" (logit 0):
+//   l = -log sum_{t in targets} p_t (a slice in a fault), -log p_none (normal),
+//   p = softmax over [logits, 0]. L_entity = mean over the slices.
+// So an entity's logit is a calibrated "this entity is the root cause now":
+// comparable across slices, low everywhere in normal time. Returns 0 for no
+// slice.
+torch::Tensor entity_loss(const std::vector<torch::Tensor>& entity_logits,
+                          const std::vector<std::vector<std::int64_t>>& targets);
 
 // Normal prototype of a batch: L2-normalised mean of the rows of z where
 // `anomalous` is false; undefined tensor when there is none.

@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "core/errors.h"
 #include "core/progress.h"
+#include "tasks/rootcause.h"
 #include "train/model_files.h"
 
 namespace rslicer {
@@ -132,12 +134,69 @@ BatchTargets batch_targets(const std::vector<TrainingSet>& sets, const std::vect
   return {omega, anom};
 }
 
+// Per set with entity labels, per fault: the catalog entities its label names (rcl_match: the pod, or every
+// entity of a service-level label's service). Empty vectors for sets without entity labels.
+std::vector<std::vector<std::vector<Id>>> root_cause_entities(const std::vector<TrainingSet>& sets) {
+  std::vector<std::vector<std::vector<Id>>> out(sets.size());
+  for (size_t si = 0; si < sets.size(); ++si) {
+    if (!sets[si].entity_labels) continue;
+    const Dataset& d = *sets[si].data;
+    out[si].resize(d.faults.size());
+    for (Id e = 0; e < static_cast<Id>(d.catalog.entities.size()); ++e) {
+      const std::string& name = d.catalog.entities.name(e);
+      const std::string& service = d.catalog.entities.name(d.catalog.service_of(e));
+      for (size_t f = 0; f < d.faults.size(); ++f)
+        if (rcl_match(name, service, d.faults[f].root_cause, d.faults[f].level)) out[si][f].push_back(e);
+    }
+  }
+  return out;
+}
+
+// L_entity of a batch: the slices of sets with entity labels, their entity logits and root-cause targets. A
+// slice inside a fault whose root cause has no token in it teaches nothing (it is skipped, not "no root cause").
+torch::Tensor batch_entity_loss(const EncoderOutput& out, const std::vector<TrainingSet>& sets,
+                                const std::vector<BatchRef>& refs,
+                                const std::vector<std::vector<std::vector<Id>>>& causes) {
+  std::vector<torch::Tensor> logits;
+  std::vector<std::vector<std::int64_t>> targets;
+  for (size_t b = 0; b < refs.size(); ++b) {
+    if (!sets[refs[b].set].entity_labels) continue;
+    const FeatureSlice& s = sets[refs[b].set].data->slices[refs[b].slice];
+    std::set<Id> present;
+    std::array<torch::Tensor, kNumModalities> tl;
+    std::array<const std::vector<Id>*, kNumModalities> te{};
+    for (int m = 0; m < kNumModalities; ++m) {
+      const auto n = static_cast<std::int64_t>(s.tokens[m].size());
+      if (n == 0) continue;
+      for (Id e : s.tokens[m].entities)
+        if (e != kNoId) present.insert(e);
+      tl[m] = out.entity_logits[m][static_cast<std::int64_t>(b)].slice(0, 0, n);
+      te[m] = &s.tokens[m].entities;
+    }
+    if (present.empty()) continue;
+    std::vector<Id> order(present.begin(), present.end());
+    std::vector<std::int64_t> t;
+    for (std::uint32_t f : s.faults)
+      for (Id e : causes[refs[b].set][f]) {
+        auto it = std::lower_bound(order.begin(), order.end(), e);
+        if (it != order.end() && *it == e) t.push_back(it - order.begin());
+      }
+    if (!s.faults.empty() && t.empty()) continue;
+    std::sort(t.begin(), t.end());
+    t.erase(std::unique(t.begin(), t.end()), t.end());
+    logits.push_back(entity_logits_of(tl, te, order));
+    targets.push_back(std::move(t));
+  }
+  return entity_loss(logits, targets);
+}
+
 struct LossTerms {
-  torch::Tensor total, modal, temp, anom;
+  torch::Tensor total, modal, temp, anom, entity;
 };
 
 LossTerms compute_loss(RuntimeEncoder& enc, const std::vector<TrainingSet>& sets, const std::vector<BatchRef>& refs,
-                       const TrainConfig& config, torch::Tensor* proto_ema, bool update_proto) {
+                       const TrainConfig& config, torch::Tensor* proto_ema, bool update_proto,
+                       const std::vector<std::vector<std::vector<Id>>>& causes) {
   std::vector<const FeatureSlice*> ptrs;
   for (const auto& r : refs) ptrs.push_back(&sets[r.set].data->slices[r.slice]);
   EncoderBatch batch = make_batch(ptrs);
@@ -162,7 +221,9 @@ LossTerms compute_loss(RuntimeEncoder& enc, const std::vector<TrainingSet>& sets
     torch::Tensor proto = proto_ema->defined() ? *proto_ema : batch_proto;
     l.anom = anomaly_loss(out.state, t.anomalous, proto, lc.gamma);
   }
-  l.total = lc.lambda_modal * l.modal + lc.lambda_temp * l.temp + lc.lambda_anom * l.anom;
+  l.entity = out.entity_logits[0].defined() ? batch_entity_loss(out, sets, refs, causes) : zero;
+  l.total = lc.lambda_modal * l.modal + lc.lambda_temp * l.temp + lc.lambda_anom * l.anom +
+            lc.lambda_entity * l.entity;
   return l;
 }
 
@@ -188,7 +249,13 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
   RSLICER_CHECK(n_train >= 2, InvalidInput, "need at least 2 training slices, got ", n_train);
   at::set_num_threads(config.threads);
   torch::manual_seed(config.seed);
-  std::shared_ptr<RuntimeEncoder> enc = make_encoder(config.encoder);
+  // The entity head exists when some source's labels can teach it (L_entity).
+  EncoderConfig encoder_config = config.encoder;
+  encoder_config.entity_head =
+      config.loss.lambda_entity > 0 &&
+      std::any_of(sets.begin(), sets.end(), [](const TrainingSet& s) { return s.entity_labels && s.data; });
+  const auto causes = root_cause_entities(sets);
+  std::shared_ptr<RuntimeEncoder> enc = make_encoder(encoder_config);
 
   const std::int64_t batch_size = static_cast<std::int64_t>(config.batch_runs) * config.run_len;
   const std::int64_t steps_per_epoch =
@@ -254,7 +321,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
     enc->train();
     Progress bar(cat("train epoch ", epoch + 1, "/", config.max_epochs), steps_per_epoch, options.progress, 5.0);
     auto e0 = std::chrono::steady_clock::now();
-    double sum_total = 0, sum_modal = 0, sum_temp = 0, sum_anom = 0;
+    double sum_total = 0, sum_modal = 0, sum_temp = 0, sum_anom = 0, sum_entity = 0;
     for (std::int64_t step = 0; step < steps_per_epoch; ++step) {
       std::vector<BatchRef> refs;
       for (int r = 0; r < config.batch_runs; ++r) {
@@ -268,7 +335,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
       double lr = lr_at(config, static_cast<std::int64_t>(epoch) * steps_per_epoch + step, total_steps);
       for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       opt.zero_grad();
-      LossTerms l = compute_loss(*enc, sets, refs, config, &proto_ema, true);
+      LossTerms l = compute_loss(*enc, sets, refs, config, &proto_ema, true, causes);
       l.total.backward();
       if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(enc->parameters(), config.grad_clip);
       opt.step();
@@ -277,10 +344,11 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
       sum_modal += l.modal.item<double>();
       sum_temp += l.temp.item<double>();
       sum_anom += l.anom.item<double>();
+      sum_entity += l.entity.item<double>();
       double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
       double n = static_cast<double>(step + 1);
       bar.update(step + 1, cat("loss ", sum_total / n, " (modal ", sum_modal / n, " temp ", sum_temp / n, " anom ",
-                               sum_anom / n, ") | ", static_cast<int>((step + 1) * batch_size / std::max(el, 1e-9)),
+                               sum_anom / n, encoder_config.entity_head ? cat(" entity ", sum_entity / n) : "", ") | ", static_cast<int>((step + 1) * batch_size / std::max(el, 1e-9)),
                                " slices/s"));
     }
     double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
@@ -293,7 +361,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
       enc->eval();
       torch::Tensor proto_copy = proto_ema.defined() ? proto_ema.clone() : torch::Tensor();
       for (const auto& vb : val_batches) {
-        LossTerms l = compute_loss(*enc, sets, vb, config, &proto_copy, false);
+        LossTerms l = compute_loss(*enc, sets, vb, config, &proto_copy, false, causes);
         val += l.total.item<double>() * static_cast<double>(vb.size());
         vn += static_cast<double>(vb.size());
       }
@@ -314,6 +382,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
                        {"modal", sum_modal / n},
                        {"temp", sum_temp / n},
                        {"anom", sum_anom / n},
+                       {"entity", sum_entity / n},
                        {"validation_loss", val_loss},
                        {"lr", lr_at(config, (epoch + 1) * steps_per_epoch - 1, total_steps)},
                        {"seconds", epoch_s},

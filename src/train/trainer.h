@@ -71,6 +71,8 @@ struct TrainingSet {
   std::vector<size_t> train;        // slice indices used for gradient steps
   std::vector<size_t> validation;   // slice indices for early stopping
   double ratio = 1.0;               // share of batches
+  bool entity_labels = false;       // its fault labels teach L_entity (which entity is the root cause): train and
+                                    // eval set it for the simulator's controlled injection only
 };
 
 struct TrainOptions {

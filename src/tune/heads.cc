@@ -93,6 +93,8 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "root cause uses each entity's span and log evidence")
           .flag("rcl_embedding_signals", &HeadOptions::rcl_embedding_signals,
                 "the zero-label root-cause ranking also uses per-modality entity embedding deviations")
+          .flag("rcl_entity_scores", &HeadOptions::rcl_entity_scores,
+                "the zero-label root-cause ranking also uses the encoder's learned root-cause score per entity")
           .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
                Range::above(0));
   return s;
@@ -319,6 +321,7 @@ ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& a
   ZeroLabelOptions zo;
   zo.kind = options.rcl.kind;
   zo.embedding_signals = options.rcl_embedding_signals && ad_view == "all";
+  zo.entity_scores = options.rcl_entity_scores && ad_view == "all";
   if (ad_view != "all") zo.span_patterns = zo.log_lines = false;
   if (ad_view == "metrics") zo.call_edges = false;
   return zo;

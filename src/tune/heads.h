@@ -69,6 +69,8 @@ struct HeadOptions {
   bool rcl_trace_evidence = true;    // ... and its span / log evidence
   bool rcl_embedding_signals = false;  // the zero-label ranking adds per-modality entity embedding deviations
                                        // (off: on TrainTicket they lowered AC@1 from 0.80 to 0.60, docs/results.md)
+  bool rcl_entity_scores = false;    // ... and the encoder's learned root-cause score per entity (a model trained
+                                     // with L_entity; docs/results.md)
   double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t
   static const config::Schema<HeadOptions>& schema();
 };

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <random>
 
 #include "core/errors.h"
@@ -305,6 +306,49 @@ TEST(Trainer, TrainingSeparatesFaultsFromNormal) {
   // entity embeddings: one per entity with tokens
   EXPECT_EQ(e[0].entities.size(), 3u);
   EXPECT_EQ(e[0].entity_embeddings.size(), 3u * 4u);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, EntityLabelsTeachTheEntityHead) {
+  // The synthetic faults raise entity 1's tokens; label them so. With entity labels (as the simulator's injection
+  // gives them) the model gets an entity head whose score picks that entity inside faults and stays low outside.
+  Dataset d = synthetic(150, 4);
+  for (auto& f : d.faults) f.root_cause = d.catalog.entities.name(1);
+  TrainConfig c = tiny_config();
+  c.max_epochs = 15;
+  c.lr = 2e-2;  // a tiny run: about 90 steps
+  std::string dir = testing::make_temp_dir("rslicer-entity");
+  auto sets = sets_for(d, c);
+  train_saved(c, sets, quiet(dir + "/plain"));  // no entity labels: no head, the config as asked
+  auto plain = EmbeddingModel::load(dir + "/plain");
+  EXPECT_FALSE(plain->config().encoder.entity_head);
+  EXPECT_TRUE(plain->embed(d.slices)[0].entity_scores.empty());
+  sets[0].entity_labels = true;
+  TrainResult r = train_saved(c, sets, quiet(dir + "/head"));
+  EXPECT_GT(r.log.at("history").at(0).at("entity").get<double>(), 0.0);
+  auto m = EmbeddingModel::load(dir + "/head");  // the head's weights round-trip through the folder
+  EXPECT_TRUE(m->config().encoder.entity_head);
+  auto e = m->embed(d.slices);
+  int faulty = 0, first = 0;
+  double in_fault = 0, normal = 0;
+  int n_normal = 0;
+  for (const auto& s : e) {
+    ASSERT_EQ(s.entity_scores.size(), s.entities.size());
+    auto best = std::max_element(s.entity_scores.begin(), s.entity_scores.end()) - s.entity_scores.begin();
+    auto at1 = std::find(s.entities.begin(), s.entities.end(), Id{1}) - s.entities.begin();
+    ASSERT_LT(at1, static_cast<long>(s.entities.size()));
+    if (!s.faults.empty()) {
+      ++faulty;
+      first += best == at1;
+      in_fault += s.entity_scores[at1];
+    } else {
+      normal += s.entity_scores[at1];
+      ++n_normal;
+    }
+  }
+  ASSERT_GT(faulty, 0);
+  EXPECT_GE(first, faulty * 3 / 4) << first << " of " << faulty;
+  EXPECT_GT(in_fault / faulty, normal / n_normal + 1.0);
   fs::remove_all(dir);
 }
 

@@ -89,6 +89,46 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
   std::filesystem::remove_all(dir);
 }
 
+// Controlled injection mixed into training (issue 11, item 4): a simulator source in the config teaches the
+// encoder's entity head (L_entity) even where no label of the evaluated data may reach it (zero-label), and the
+// learned root-cause scores become a ranking of their own. Without such a source there is no head and no ranking.
+TEST(EvalCli, SimulatorSourcesTeachTheEntityHead) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  const std::string dir = testing::make_temp_dir("rslicer-eval-mix");
+  int rc = -1;
+  std::string out = simulate(dir, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  {
+    std::ofstream cfg(dir + "/mix.json");
+    cfg << R"({"sources": [{"type": "simulator", "simulator": {"services": 5, "hours": 2, "faults": 4, "seed": 9}}]})";
+  }
+  const std::string eval = rslicer_bin() + " -q eval --data " + dir + "/data --split zero-label --train-minutes 0.2" +
+                           " --methods event_rules,rslicer_entity_scores_only,rslicer_with_entity_scores";
+  out = testing::run_command(eval + " --config " + dir + "/mix.json --out " + dir + "/mix 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream mc(dir + "/mix/model/config.json");
+  ASSERT_TRUE(mc) << "the encoder's model folder";
+  EXPECT_TRUE(nlohmann::json::parse(mc)["encoder"]["entity_head"].get<bool>());
+  std::ifstream mj(dir + "/mix/metrics.json");
+  const auto j = nlohmann::json::parse(mj);
+  EXPECT_EQ(j["cases"]["test"].get<int>(), 6);  // the evaluated data's cases; the simulator's are training only
+  for (const char* m : {"rslicer_entity_scores_only", "rslicer_with_entity_scores"}) {
+    ASSERT_TRUE(j.contains("ablation") && j["ablation"].contains(m)) << m << " in " << j.dump();
+    EXPECT_TRUE(j["ablation"][m]["rcl"]["ac@1"].is_number()) << m;
+  }
+  out = testing::run_command(eval + " --out " + dir + "/plain 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream pc(dir + "/plain/model/config.json");
+  EXPECT_FALSE(nlohmann::json::parse(pc)["encoder"]["entity_head"].get<bool>());
+  std::ifstream pj(dir + "/plain/metrics.json");
+  const auto p = nlohmann::json::parse(pj);
+  EXPECT_FALSE(p.contains("ablation") && p["ablation"].contains("rslicer_entity_scores_only") &&
+               p["ablation"]["rslicer_entity_scores_only"].contains("rcl"))
+      << "no entity head, no ranking: " << p.dump();
+  EXPECT_TRUE(p["baselines"].contains("event_rules"));
+  std::filesystem::remove_all(dir);
+}
+
 // profile = reference: the event profile from a period the user knows to be normal (the simulator keeps the
 // first 10 minutes fault-free); without periods, or with a malformed one, a usage error before any data is read.
 TEST(EvalCli, ZeroLabelWithAReferenceProfile) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <random>
 #include <cstdlib>
 
@@ -137,6 +140,47 @@ TEST(NativeEncoder, EmbedSlicesEntityEmbeddingsAndDeterminism) {
     EXPECT_EQ(r1[i].entities.size(), 4u);  // entities 0..3 (logs and traces share ids 0..2)
     EXPECT_EQ(r1[i].entity_embeddings.size(), 16u);
     EXPECT_EQ(r1[i].index, static_cast<std::int64_t>(i));
+  }
+}
+
+TEST(NativeEncoder, EntityHeadScoresEachEntityFromItsOwnTokens) {
+  std::mt19937 rng(8);
+  std::vector<FeatureSlice> slices;
+  for (int i = 0; i < 4; ++i) slices.push_back(random_slice(rng, 4, i % 2 ? 3 : 0, 2, i));
+  // without the head: no scores, and no head parameters (models saved before it load unchanged)
+  torch::manual_seed(3);
+  auto plain = make_encoder(small_config());
+  for (const auto& p : plain->named_parameters()) EXPECT_EQ(p.key().find("entity_head"), std::string::npos);
+  EXPECT_TRUE(embed_slices(*plain, slices, 4)[0].entity_scores.empty());
+  EncoderConfig c = small_config();
+  c.entity_head = true;
+  torch::manual_seed(3);
+  auto enc = make_encoder(c);
+  auto all = embed_slices(*enc, slices, 4);
+  auto one_by_one = embed_slices(*enc, slices, 1);
+  ASSERT_EQ(all.size(), 4u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    ASSERT_EQ(all[i].entity_scores.size(), all[i].entities.size());
+    for (size_t k = 0; k < all[i].entity_scores.size(); ++k)
+      EXPECT_NEAR(all[i].entity_scores[k], one_by_one[i].entity_scores[k], 1e-4);  // padding changes nothing
+  }
+  // an entity's score is the logsumexp of its tokens' logits over every modality
+  torch::NoGradGuard ng;
+  enc->eval();
+  const FeatureSlice& s = slices[1];
+  EncoderOutput o = enc->forward(make_batch({&s}));
+  std::map<Id, std::vector<double>> per;
+  for (int m = 0; m < kNumModalities; ++m)
+    for (size_t t = 0; t < s.tokens[m].size(); ++t)
+      per[s.tokens[m].entities[t]].push_back(o.entity_logits[m][0][static_cast<std::int64_t>(t)].item<double>());
+  ASSERT_EQ(per.size(), all[1].entities.size());
+  size_t k = 0;
+  for (const auto& [id, v] : per) {
+    EXPECT_EQ(all[1].entities[k], id);
+    double mx = *std::max_element(v.begin(), v.end()), sum = 0;
+    for (double x : v) sum += std::exp(x - mx);
+    EXPECT_NEAR(all[1].entity_scores[k], mx + std::log(sum), 1e-4);
+    ++k;
   }
 }
 

@@ -2,6 +2,8 @@
 // aiops22 format -> `rslicer train` -> `rslicer embed` -> CSV.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -163,6 +165,8 @@ TEST(TrainCli, TrainMixesADatasetWithTheSimulator) {
   std::stringstream ss;
   ss << in.rdbuf();
   EXPECT_NE(ss.str().find("simulator"), std::string::npos) << "the saved config names the simulator source";
+  EXPECT_TRUE(nlohmann::json::parse(ss.str())["encoder"]["entity_head"].get<bool>())
+      << "the simulator's injected root causes teach the entity head (L_entity)";
   EXPECT_NE(out.find("trained 2 epochs"), std::string::npos) << out;
   EXPECT_NE(out.find("simulator: "), std::string::npos) << "the simulator source was prepared: " << out;
   fs::remove_all(dir);
@@ -186,7 +190,8 @@ TEST(TrainCli, TrainAndEmbedWithTheQwen3Backbone) {
   write_tiny_dataset(dir + "/data");
   testing::write_file(dir + "/config.json", R"({
     "encoder": {"backbone": "qwen3", "qwen3_dir": ")" + ckpt + R"(", "embed_dim": 8, "entity_dim": 4, "fusion_hidden": 16},
-    "max_epochs": 2, "batch_runs": 4, "run_len": 3
+    "max_epochs": 2, "batch_runs": 4, "run_len": 3,
+    "sources": [{"type": "simulator", "ratio": 0.5, "simulator": {"services": 4, "hours": 1, "faults": 2, "seed": 5}}]
   })");
   int rc = -1;
   std::string out = testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --format aiops22 --out " +
@@ -194,6 +199,10 @@ TEST(TrainCli, TrainAndEmbedWithTheQwen3Backbone) {
                                          &rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("trained 2 epochs"), std::string::npos) << out;
+  {  // the simulator source taught the entity head on this backbone too; embed runs it
+    std::ifstream cfg(dir + "/model/config.json");
+    EXPECT_TRUE(nlohmann::json::parse(cfg)["encoder"]["entity_head"].get<bool>());
+  }
   out = testing::run_command(rslicer_bin() + " -q embed --model " + dir + "/model --data " + dir +
                                  "/data --format aiops22 --out " + dir + "/emb.csv 2>&1",
                              &rc);

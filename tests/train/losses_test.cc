@@ -158,6 +158,35 @@ TEST(AnomalyLoss, GradientMatchesFiniteDifferences) {
       base);
 }
 
+TEST(EntityLoss, ChoosesTheRootCauseOrNone) {
+  // two slices: one in a fault whose root cause is entity 0 of 2, one normal slice with 3 entities
+  auto a = torch::tensor({1.0, -1.0}, torch::kFloat64);
+  auto b = torch::tensor({0.5, -2.0, 0.0}, torch::kFloat64);
+  const double za = std::exp(1.0) + std::exp(-1.0) + 1.0;  // + "no root cause" (logit 0)
+  const double zb = std::exp(0.5) + std::exp(-2.0) + 1.0 + 1.0;
+  const double la = -std::log(std::exp(1.0) / za), lb = -std::log(1.0 / zb);
+  EXPECT_NEAR(entity_loss({a}, {{0}}).item<double>(), la, 1e-12);
+  EXPECT_NEAR(entity_loss({b}, {{}}).item<double>(), lb, 1e-12);
+  EXPECT_NEAR(entity_loss({a, b}, {{0}, {}}).item<double>(), (la + lb) / 2, 1e-12);
+  // a service-level label names several entities: their probabilities add up
+  EXPECT_NEAR(entity_loss({b}, {{0, 2}}).item<double>(), -std::log((std::exp(0.5) + 1.0) / zb), 1e-12);
+  EXPECT_EQ(entity_loss({}, {}).item<double>(), 0.0);
+  EXPECT_THROW(entity_loss({a}, {{2}}), InvalidInput);
+  EXPECT_THROW(entity_loss({a, b}, {{0}}), InvalidInput);
+  // the right answer costs less: a larger root-cause logit lowers the loss, a larger logit elsewhere raises it
+  EXPECT_LT(entity_loss({torch::tensor({2.0, -1.0}, torch::kFloat64)}, {{0}}).item<double>(), la);
+  EXPECT_GT(entity_loss({torch::tensor({1.0, 1.0}, torch::kFloat64)}, {{0}}).item<double>(), la);
+}
+
+TEST(EntityLoss, GradientMatchesFiniteDifferences) {
+  torch::manual_seed(6);
+  expect_gradient_matches(
+      [](const torch::Tensor& x) {
+        return entity_loss({x.slice(0, 0, 3), x.slice(0, 3, 5), x.slice(0, 5, 9)}, {{1}, {}, {0, 3}});
+      },
+      torch::randn({9}, torch::kFloat64));
+}
+
 TEST(LossConfig, JsonUnknownKeyAndRanges) {
   LossConfig c = config::from_json<LossConfig>(nlohmann::json{{"tau", 0.2}, {"lambda_anom", 0}});
   EXPECT_DOUBLE_EQ(c.tau, 0.2);
