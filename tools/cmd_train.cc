@@ -1,6 +1,5 @@
 // rslicer train --data DIR --out MODEL_DIR [--config FILE] [--set KEY=VALUE] [--format F] [--resume]
 // Trains the encoder (URCL), fits the state-aware heads and writes the model folder.
-#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -27,8 +26,9 @@ RSLICER_COMMAND(
     [](CLI::App& sub) {
       auto f = std::make_shared<TrainFlags>();
       sub.add_option("--data", f->data,
-                     "Dataset folder (default: the bundled sample; ignored when the config lists dataset sources; a config with "
-                     "only simulator sources mixes them into this data)");
+                     "Dataset folder (default: the bundled sample without a config's sources; ignored when the config lists "
+                     "dataset sources; a config with only simulator sources mixes them into this data, or trains on "
+                     "them alone without --data)");
       sub.add_option("--format", f->format, "nezha | aiops22 | otlp | auto")
           ->default_val("auto")
           ->check(CLI::IsMember({"auto", "nezha", "aiops22", "otlp", "rcaeval", "widecsv"}));
@@ -45,9 +45,7 @@ RSLICER_COMMAND(
         rslicer::TrainRequest rq;
         if (!f->config.empty()) rq.config = rslicer::load_train_config(f->config);
         f->flags.apply(rq.config);
-        const bool lists_data = std::any_of(rq.config.sources.begin(), rq.config.sources.end(),
-                                            [](const rslicer::SourceSpec& s) { return s.type == "dataset"; });
-        if (!lists_data && f->data.empty()) f->data = rslicer::cli::default_data_path();
+        if (rq.config.sources.empty() && f->data.empty()) f->data = rslicer::cli::default_data_path();
         rq.data_path = f->data;
         rq.format = f->format;
         rq.read = f->read;

@@ -177,6 +177,7 @@ struct OnlineDetector::Impl {
         std::vector<float>().swap(e->entity_embeddings);
         std::vector<float>().swap(e->entity_modality_embeddings);
         std::vector<std::uint8_t>().swap(e->entity_modality_mask);
+        std::vector<float>().swap(e->entity_scores);
       }
       counters.released_slices = static_cast<std::int64_t>(i + 1);
     }

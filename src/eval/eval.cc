@@ -346,7 +346,10 @@ EvalResult run_eval(const EvalRequest& o) {
   std::vector<Dataset> simulated;
   std::vector<double> simulated_ratio;
   double data_ratio = 1.0;
-  if (!given) {
+  bool simulated_ready = false;
+  auto simulate_sources = [&] {  // once, when the first encoder is trained (not for rule-only method lists)
+    if (simulated_ready) return;
+    simulated_ready = true;
     for (const auto& src : config.sources) {
       if (src.type != "simulator") {  // a dataset source stands for --data (its ratio applies; its path does not)
         data_ratio = src.ratio;
@@ -359,7 +362,7 @@ EvalResult run_eval(const EvalRequest& o) {
       simulated.push_back(prepare_simulated(src.simulator, sp, {}));
       simulated_ratio.push_back(src.ratio);
     }
-  }
+  };
 
   Json fold_models = Json::array();
   std::unique_ptr<EmbeddingModel> trained;
@@ -387,6 +390,7 @@ EvalResult run_eval(const EvalRequest& o) {
       topt.progress = o.progress;
       say(o.progress, cat("training the encoder on fold '", fold.name, "': ", set.train.size(), " slices (+",
                           set.validation.size(), " validation), budget ", config.max_minutes, " min"));
+      simulate_sources();
       set.ratio = data_ratio;
       std::vector<TrainingSet> sets = {set};
       for (size_t k = 0; k < simulated.size(); ++k) {

@@ -256,6 +256,8 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
       std::any_of(sets.begin(), sets.end(), [](const TrainingSet& s) { return s.entity_labels && s.data; });
   const auto causes = root_cause_entities(sets);
   std::shared_ptr<RuntimeEncoder> enc = make_encoder(encoder_config);
+  TrainConfig built = config;  // what the checkpoint records, so that a resume with other sources is refused clearly
+  built.encoder = encoder_config;
 
   const std::int64_t batch_size = static_cast<std::int64_t>(config.batch_runs) * config.run_len;
   const std::int64_t steps_per_epoch =
@@ -274,7 +276,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
   torch::Tensor proto_ema;
   double prior_seconds = 0;
   if (options.resume) {
-    TrainCheckpoint ck = load_checkpoint(ckpt_dir, config, *enc, opt);
+    TrainCheckpoint ck = load_checkpoint(ckpt_dir, built, *enc, opt);
     start_epoch = ck.epoch + 1;
     best_val = ck.best_validation_loss;
     best_epoch = ck.best_epoch;
@@ -397,7 +399,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
     ck.history = history;
     ck.prototype = proto_ema;
     ck.seconds = total_s;
-    save_checkpoint(ckpt_dir, config, *enc, opt, ck, improved);
+    save_checkpoint(ckpt_dir, built, *enc, opt, ck, improved);
     if (bad_epochs >= config.patience) {
       if (options.progress) std::fprintf(stderr, "early stop: no validation improvement for %d epochs\n", bad_epochs);
       stopped = true;

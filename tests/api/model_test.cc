@@ -349,6 +349,16 @@ TEST(Trainer, EntityLabelsTeachTheEntityHead) {
   ASSERT_GT(faulty, 0);
   EXPECT_GE(first, faulty * 3 / 4) << first << " of " << faulty;
   EXPECT_GT(in_fault / faulty, normal / n_normal + 1.0);
+  // resuming the run without the sources that made the head is refused as another encoder, not half-loaded
+  sets[0].entity_labels = false;
+  TrainOptions resume = quiet(dir + "/head");
+  resume.resume = true;
+  try {
+    train_encoder(c, sets, resume);
+    FAIL() << "resumed with a different encoder";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("different encoder configuration"), std::string::npos) << e.what();
+  }
   fs::remove_all(dir);
 }
 
