@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <numeric>
 #include <optional>
@@ -343,8 +344,8 @@ EvalResult run_eval(const EvalRequest& o) {
   // Controlled injection mixed into the encoder's training (config sources of type "simulator"; dataset sources
   // stand for --data, which eval always reads). The simulator's labels teach L_entity; the evaluated data's labels
   // never do (they reach the encoder only through L_anom with weak_labels, never with a shared encoder).
-  std::vector<Dataset> simulated;
-  std::vector<double> simulated_ratio;
+  std::deque<Dataset> simulated;           // stable addresses for the training sets
+  std::vector<TrainingSet> simulated_sets;  // their train / validation parts, the same for every fold
   double data_ratio = 1.0;
   bool simulated_ready = false;
   auto simulate_sources = [&] {  // once, when the first encoder is trained (not for rule-only method lists)
@@ -359,8 +360,15 @@ EvalResult run_eval(const EvalRequest& o) {
       sp.initial_features = &data.features;
       sp.initial_drain = &data.drain_state;
       say(o.progress, "simulating a training source (controlled injection)");
-      simulated.push_back(prepare_simulated(src.simulator, sp, {}));
-      simulated_ratio.push_back(src.ratio);
+      const Dataset& sim = simulated.emplace_back(prepare_simulated(src.simulator, sp, {}));
+      const Split split = time_split(slice_windows(sim.slices), config.split, sim.faults);
+      TrainingSet ts;
+      ts.data = &sim;
+      ts.train = split.train;
+      ts.validation = split.validation;
+      ts.ratio = src.ratio;
+      ts.entity_labels = true;
+      simulated_sets.push_back(std::move(ts));
     }
   };
 
@@ -393,16 +401,7 @@ EvalResult run_eval(const EvalRequest& o) {
       simulate_sources();
       set.ratio = data_ratio;
       std::vector<TrainingSet> sets = {set};
-      for (size_t k = 0; k < simulated.size(); ++k) {
-        TrainingSet ss;
-        ss.data = &simulated[k];
-        Split sp = time_split(slice_windows(simulated[k].slices), config.split, simulated[k].faults);
-        ss.train = sp.train;
-        ss.validation = sp.validation;
-        ss.ratio = simulated_ratio[k];
-        ss.entity_labels = true;
-        sets.push_back(std::move(ss));
-      }
+      sets.insert(sets.end(), simulated_sets.begin(), simulated_sets.end());
       TrainResult tr = train_encoder(config, sets, topt);
       trained = std::make_unique<EmbeddingModel>(config, tr.encoder, data.features, data.drain_state);
       trained->save(topt.out_dir, tr.log);

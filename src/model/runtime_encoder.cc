@@ -98,24 +98,24 @@ void RuntimeEncoder::score_entities(EncoderOutput& out) {
   for (int m = 0; m < kNumModalities; ++m) out.entity_logits[m] = entity_head_->forward(out.entity_tokens[m]).squeeze(-1);
 }
 
-torch::Tensor entity_logits_of(const std::array<torch::Tensor, kNumModalities>& token_logits,
-                               const std::array<const std::vector<Id>*, kNumModalities>& entities,
-                               const std::vector<Id>& order) {
+torch::Tensor slice_entity_logits(const EncoderOutput& out, std::int64_t row, const FeatureSlice& s,
+                                  const std::vector<Id>& order) {
   std::vector<torch::Tensor> parts;
   std::vector<std::int64_t> owner;  // position in `order` of each kept token
   std::map<Id, std::int64_t> pos;
   for (size_t i = 0; i < order.size(); ++i) pos[order[i]] = static_cast<std::int64_t>(i);
   for (int m = 0; m < kNumModalities; ++m) {
-    if (!entities[m] || entities[m]->empty() || !token_logits[m].defined()) continue;
+    const std::vector<Id>& entities = s.tokens[m].entities;
+    if (entities.empty() || !out.entity_logits[m].defined()) continue;
     std::vector<std::int64_t> keep;
-    for (size_t t = 0; t < entities[m]->size(); ++t) {
-      auto it = pos.find((*entities[m])[t]);
+    for (size_t t = 0; t < entities.size(); ++t) {
+      auto it = pos.find(entities[t]);
       if (it == pos.end()) continue;
       keep.push_back(static_cast<std::int64_t>(t));
       owner.push_back(it->second);
     }
     if (keep.empty()) continue;
-    parts.push_back(token_logits[m].index_select(0, torch::tensor(keep, torch::kLong)));
+    parts.push_back(out.entity_logits[m][row].index_select(0, torch::tensor(keep, torch::kLong)));
   }
   const auto E = static_cast<std::int64_t>(order.size());
   if (parts.empty()) return torch::full({E}, -1e9);
@@ -199,15 +199,7 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
         }
       }
       if (scored && !e.entities.empty()) {
-        std::array<torch::Tensor, kNumModalities> tl;
-        std::array<const std::vector<Id>*, kNumModalities> te{};
-        for (int m = 0; m < kNumModalities; ++m) {
-          const auto n = static_cast<std::int64_t>(s.tokens[m].size());
-          if (n == 0) continue;
-          tl[m] = o.entity_logits[m][bi].slice(0, 0, n);
-          te[m] = &s.tokens[m].entities;
-        }
-        auto sc = entity_logits_of(tl, te, e.entities).contiguous();
+        auto sc = slice_entity_logits(o, bi, s, e.entities).contiguous();
         e.entity_scores.assign(sc.data_ptr<float>(), sc.data_ptr<float>() + sc.numel());
       }
       out.push_back(std::move(e));

@@ -58,7 +58,7 @@ struct EncoderOutput {
   std::array<torch::Tensor, kNumModalities> entity_tokens;  // [B, T_m, entity_dim] per-token entity projections (padding rows undefined)
   std::array<torch::Tensor, kNumModalities> entity_logits;  // [B, T_m] per-token root-cause logits (config.entity_head;
                                                             // undefined without it); an entity's score is the
-                                                            // logsumexp over its tokens (entity_scores())
+                                                            // logsumexp over its tokens (slice_entity_logits)
 };
 
 class RuntimeEncoder : public torch::nn::Module {
@@ -78,12 +78,11 @@ class RuntimeEncoder : public torch::nn::Module {
   torch::nn::Sequential entity_head_{nullptr};  // entity_dim -> entity_dim -> 1
 };
 
-// Per-entity root-cause logits of one slice from its tokens' logits: the logsumexp over each entity's tokens
-// of every modality. `token_logits[m]` holds the slice's T_m logits (at least its tokens), `entities[m]` the
-// entity of each token (kNoId tokens are skipped); returns [E] in the order of `order` (the entities to score).
-torch::Tensor entity_logits_of(const std::array<torch::Tensor, kNumModalities>& token_logits,
-                               const std::array<const std::vector<Id>*, kNumModalities>& entities,
-                               const std::vector<Id>& order);
+// Per-entity root-cause logits of slice `s`, row `row` of `out` (an encoder with an entity head): the logsumexp
+// over each entity's tokens of every modality (the slice's own tokens, not the batch's padding); returns [E] in
+// the order of `order` (the entities to score; kNoId tokens and entities outside `order` are skipped).
+torch::Tensor slice_entity_logits(const EncoderOutput& out, std::int64_t row, const FeatureSlice& s,
+                                  const std::vector<Id>& order);
 
 // Builds an encoder with freshly initialised weights (seeded by the caller's
 // torch::manual_seed). Throws InvalidInput for an unknown backbone and

@@ -96,8 +96,6 @@ class ZeroLabelRanker {
 
   const std::vector<std::string>& signal_names() const { return names_; }
   bool is_embedding_signal(int signal) const { return signal >= static_cast<int>(n_event_); }
-  // Whether the learned root-cause score is one of the signals (the options ask for it and the embeddings have it).
-  bool has_entity_scores() const { return score_signal_ >= 0; }
   // A signal's value for one entity of one slice (raw, before calibration).
   std::vector<double> entity_signals(size_t slice, Id entity) const;
 

@@ -65,7 +65,7 @@ torch::Tensor anomaly_loss(const torch::Tensor& z, const torch::Tensor& anomalou
 // L_entity: entity-level root cause, taught by controlled injection (the
 // simulator sources; TrainingSet::entity_labels).
 //   entity_logits: per slice, [E] root-cause logits of its entities
-//   (model/runtime_encoder.h entity_logits_of); targets: per slice, the
+//   (model/runtime_encoder.h slice_entity_logits); targets: per slice, the
 //   positions of its root-cause entities, empty for a normal slice.
 // A slice chooses among its E entities and "no root cause" (logit 0):
 //   l = -log sum_{t in targets} p_t (a slice in a fault), -log p_none (normal),

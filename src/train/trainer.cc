@@ -163,16 +163,9 @@ torch::Tensor batch_entity_loss(const EncoderOutput& out, const std::vector<Trai
     if (!sets[refs[b].set].entity_labels) continue;
     const FeatureSlice& s = sets[refs[b].set].data->slices[refs[b].slice];
     std::set<Id> present;
-    std::array<torch::Tensor, kNumModalities> tl;
-    std::array<const std::vector<Id>*, kNumModalities> te{};
-    for (int m = 0; m < kNumModalities; ++m) {
-      const auto n = static_cast<std::int64_t>(s.tokens[m].size());
-      if (n == 0) continue;
-      for (Id e : s.tokens[m].entities)
+    for (const TokenSet& ts : s.tokens)
+      for (Id e : ts.entities)
         if (e != kNoId) present.insert(e);
-      tl[m] = out.entity_logits[m][static_cast<std::int64_t>(b)].slice(0, 0, n);
-      te[m] = &s.tokens[m].entities;
-    }
     if (present.empty()) continue;
     std::vector<Id> order(present.begin(), present.end());
     std::vector<std::int64_t> t;
@@ -184,7 +177,7 @@ torch::Tensor batch_entity_loss(const EncoderOutput& out, const std::vector<Trai
     if (!s.faults.empty() && t.empty()) continue;
     std::sort(t.begin(), t.end());
     t.erase(std::unique(t.begin(), t.end()), t.end());
-    logits.push_back(entity_logits_of(tl, te, order));
+    logits.push_back(slice_entity_logits(out, static_cast<std::int64_t>(b), s, order));
     targets.push_back(std::move(t));
   }
   return entity_loss(logits, targets);
