@@ -252,7 +252,8 @@ nlohmann::json OnlineDetector::state() const {
   const Impl& im = *impl_;
   return {{"profile", im.extractor->causal_profile().to_json()},
           {"spot", im.ad_stream.spot.to_json()},
-          {"event_spot", im.ad_stream.event_spot.to_json()}};
+          {"event_spot", im.ad_stream.event_spot.to_json()},
+          {"entity_spot", im.ad_stream.entity_spot.to_json()}};
 }
 
 void OnlineDetector::restore(const OnlineCheckpoint& c) {
@@ -266,6 +267,7 @@ void OnlineDetector::restore(const OnlineCheckpoint& c) {
     if (c.state.contains("profile")) im.prior.merge(EventProfile::from_json(c.state.at("profile")));
     if (c.state.contains("spot")) im.ad_stream.spot = Spot::from_json(c.state.at("spot"));
     if (c.state.contains("event_spot")) im.ad_stream.event_spot = Spot::from_json(c.state.at("event_spot"));
+    if (c.state.contains("entity_spot")) im.ad_stream.entity_spot = Spot::from_json(c.state.at("entity_spot"));
   }
 }
 

@@ -94,8 +94,8 @@ class OnlineDetector {
   const std::vector<Incident>& incidents() const;
   OnlineCounters counters() const;
 
-  // The learned state: {"profile": the causal profile of the panes within the horizon, "spot", "event_spot": the
-  // AD thresholds as they adapted}.
+  // The learned state: {"profile": the causal profile of the panes within the horizon, "spot", "event_spot",
+  // "entity_spot": the AD thresholds as they adapted}.
   nlohmann::json state() const;
   // Resumes after a restart, before the first push(): the checkpoint's decisions come first in result() and
   // timeline(); its profile joins the model's as a prior; the AD thresholds continue. Slices that start no later

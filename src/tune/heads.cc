@@ -70,10 +70,12 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
       config::Schema<HeadOptions>("heads")
           .flag("state_aware", &HeadOptions::state_aware, "heads per runtime state (false: one global state)")
           .text("ad_score", &HeadOptions::ad_score,
-                "anomaly score: embedding (kNN of the state), events (most surprising entity), both (either alarms), "
-                "auto (with labelled training cases: the one of the three with the best point-wise F1 on the training "
-                "slices; else both)",
-                {"embedding", "events", "both", "auto"})
+                "anomaly score: embedding (kNN of the state), events (most surprising entity), entity (the encoder's "
+                "entity head: -log P(no root cause); needs a model trained with simulator sources), events+embedding "
+                "or events+entity (either alarms), both (events+entity where the model has the head, else "
+                "events+embedding), auto (with labelled training cases: the one of both, events and the learned score "
+                "with the best point-wise F1 on the training slices; else both)",
+                {"embedding", "events", "entity", "events+embedding", "events+entity", "both", "auto"})
           .sub("partition", &HeadOptions::partition, "k-means partition of runtime states")
           .sub("ad", &HeadOptions::ad, "kNN anomaly head")
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
@@ -145,9 +147,23 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   h.spot_ = Spot(options.spot);
   h.spot_.fit(calib);
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
-  Json ad_f1s;  // "auto": the training point F1 of each AD score
-  if (ad_ranker && options.ad_score != "embedding") {
-    std::vector<double> ev;
+  // the learned score: the entity head's where the AD view has it (a model trained with L_entity; a slice without
+  // entities has no scores either way)
+  bool has_entity = false;
+  for (size_t i : train) has_entity = has_entity || !adv[i].entity_scores.empty();
+  RSLICER_CHECK(has_entity || (options.ad_score != "entity" && options.ad_score != "events+entity"), InvalidInput,
+                "heads.ad_score=", options.ad_score, " needs a model with an entity head (train with simulator sources, "
+                "docs/encoder.md); this model has none");
+  std::vector<double> ent;
+  if (has_entity) {
+    for (size_t i : train) ent.push_back(entity_ad_score(adv[i]));
+    h.entity_spot_ = Spot(options.spot);
+    h.entity_spot_.fit(ent);
+    h.entity_ad_ = true;
+  }
+  const std::string learned = has_entity ? "entity" : "embedding";
+  std::vector<double> ev;
+  if (ad_ranker && options.ad_score != "embedding" && options.ad_score != "entity") {
     for (size_t i : train) {
       auto r = ad_ranker->rank({i});
       ev.push_back(r.empty() ? 0.0 : r[0].score);
@@ -155,35 +171,41 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     h.event_spot_ = Spot(options.spot);
     h.event_spot_.fit(ev);
     h.event_ad_ = true;
-    h.ad_mode_ = options.ad_score == "auto" ? "both" : options.ad_score;
-    if (options.ad_score == "auto" && !cases.empty()) {
-      // the score whose alarms on the training slices (each SPOT run over the scores it was fitted on) match the
-      // labelled fault slices best, point-wise; ties keep the earlier of both, events, embedding
-      Spot se = h.spot_, sv = h.event_spot_;
-      const std::vector<bool> emb_alarm = se.run(calib), ev_alarm = sv.run(ev);
-      Json f1s = Json::object();
-      double best = -1;
-      for (const char* mode : {"both", "events", "embedding"}) {
-        const std::string m = mode;
-        double tp = 0, alarms = 0, faulty = 0;
-        for (size_t k = 0; k < train.size(); ++k) {
-          const bool a = m == "embedding" ? emb_alarm[k] : m == "events" ? ev_alarm[k] : emb_alarm[k] || ev_alarm[k];
-          const bool y = labelled_faulty[train[k]];
-          tp += a && y;
-          alarms += a;
-          faulty += y;
-        }
-        const double f1 = alarms + faulty > 0 ? 2 * tp / (alarms + faulty) : 0.0;
-        f1s[m] = f1;
-        if (f1 > best + 1e-12) {
-          best = f1;
-          h.ad_mode_ = m;
-        }
+  }
+  // without the event score (no ranker) each pair keeps its learned part
+  const std::string both = h.event_ad_ ? "events+" + learned : learned;
+  if (options.ad_score == "embedding" || options.ad_score == "entity") h.ad_mode_ = options.ad_score;
+  else if (options.ad_score == "events") h.ad_mode_ = h.event_ad_ ? "events" : "embedding";
+  else if (options.ad_score == "events+embedding") h.ad_mode_ = h.event_ad_ ? "events+embedding" : "embedding";
+  else if (options.ad_score == "events+entity") h.ad_mode_ = h.event_ad_ ? "events+entity" : "entity";
+  else h.ad_mode_ = both;
+  Json ad_f1s;  // "auto": the training point F1 of each candidate
+  if (options.ad_score == "auto" && h.event_ad_ && !cases.empty()) {
+    // the score whose alarms on the training slices (each SPOT run over the scores it was fitted on) match the
+    // labelled fault slices best, point-wise; ties keep the earlier of both, events, the learned score
+    Spot se = h.spot_, sv = h.event_spot_, sn = h.entity_spot_;
+    const std::vector<bool> emb_alarm = se.run(calib), ev_alarm = sv.run(ev),
+                            ent_alarm = has_entity ? sn.run(ent) : std::vector<bool>(train.size(), false);
+    Json f1s = Json::object();
+    double best = -1;
+    for (const std::string& m : {both, std::string("events"), learned}) {
+      double tp = 0, alarms = 0, faulty = 0;
+      for (size_t k = 0; k < train.size(); ++k) {
+        const bool l = has_entity ? ent_alarm[k] : emb_alarm[k];
+        const bool a = m == "events" ? ev_alarm[k] : m == learned ? l : ev_alarm[k] || l;
+        const bool y = labelled_faulty[train[k]];
+        tp += a && y;
+        alarms += a;
+        faulty += y;
       }
-      ad_f1s = f1s;
+      const double f1 = alarms + faulty > 0 ? 2 * tp / (alarms + faulty) : 0.0;
+      f1s[m] = f1;
+      if (f1 > best + 1e-12) {
+        best = f1;
+        h.ad_mode_ = m;
+      }
     }
-  } else {
-    h.ad_mode_ = "embedding";
+    ad_f1s = f1s;
   }
 
   // ---- the main partition (triage and root cause)
@@ -294,6 +316,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"ad_silhouette", h.ad_partition_.silhouette()},
              {"spot_initial_threshold", h.spot_.threshold()},
              {"event_spot_threshold", h.event_ad_ ? h.event_spot_.threshold() : 0.0},
+             {"entity_spot_threshold", h.entity_ad_ ? h.entity_spot_.threshold() : 0.0},
              {"normal_references", times.size()},
              {"states", h.partition_.num_states()},
              {"silhouette", h.partition_.silhouette()},
@@ -333,6 +356,15 @@ std::vector<int> FailureHeads::ad_states(const std::vector<SliceEmbedding>& ad_v
   return out;
 }
 
+double entity_ad_score(const SliceEmbedding& e) {
+  if (e.entity_scores.empty()) return 0.0;
+  double m = 0;  // the "none" logit
+  for (float x : e.entity_scores) m = std::max(m, static_cast<double>(x));
+  double sum = std::exp(-m);
+  for (float x : e.entity_scores) sum += std::exp(static_cast<double>(x) - m);
+  return m + std::log(sum);
+}
+
 double FailureHeads::ad_score(const SliceEmbedding& e, int ad_state) const {
   return ad_.score(e.state.data(), ad_state, e.start);
 }
@@ -345,27 +377,32 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     fresh = ad_stream();
     stream = &fresh;
   }
-  Spot& spot = stream->spot;
-  Spot& event_spot = stream->event_spot;
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
-  const bool use_events = event_ad_ && ad_ranker && ad_mode_ != "embedding";
-  const bool use_embedding = ad_mode_ != "events" || !use_events;
+  const bool use_events = event_ad_ && ad_ranker && ad_mode_ != "embedding" && ad_mode_ != "entity";
+  const bool use_entity = entity_ad_ && (ad_mode_ == "entity" || ad_mode_ == "events+entity");
+  const bool use_embedding = ad_mode_ == "embedding" || ad_mode_ == "events+embedding" || (!use_events && !use_entity);
+  const int used = use_events + use_entity + use_embedding;
   for (size_t i : which) {
     const int s = ad_partition_.assign(adv[i].state);
-    double score = ad_score(adv[i], s), thr = 0;
+    // each score against its own SPOT threshold; with several, the slice's score is the largest relative one
+    double score = 0, thr = 0, rel = 0;
     bool alarm = false;
-    if (use_embedding) alarm = spot.step(score, &thr);
+    auto part = [&](Spot& spot, double value) {
+      double th = 0;
+      alarm = spot.step(value, &th) || alarm;
+      rel = std::max(rel, th > 0 ? value / th : 0.0);
+      score = value;
+      thr = th;
+    };
+    if (use_embedding) part(stream->spot, ad_score(adv[i], s));
     if (use_events) {
       auto r = ad_ranker->rank({i});
-      const double ev = r.empty() ? 0.0 : r[0].score;
-      double ev_thr = 0;
-      const bool ev_alarm = event_spot.step(ev, &ev_thr);
-      // both scores relative to their thresholds; the larger is the slice's
-      const double rel_ev = ev_thr > 0 ? ev / ev_thr : 0.0;
-      const double rel_emb = use_embedding && thr > 0 ? score / thr : 0.0;
-      score = std::max(rel_ev, rel_emb);
+      part(stream->event_spot, r.empty() ? 0.0 : r[0].score);
+    }
+    if (use_entity) part(stream->entity_spot, entity_ad_score(adv[i]));
+    if (used > 1) {
+      score = rel;
       thr = 1.0;
-      alarm = ev_alarm || alarm;
     }
     t.alarms.push_back(alarm);
     t.scores.push_back(score);
@@ -533,6 +570,8 @@ Json FailureHeads::to_json() const {
             {"event_ad", event_ad_},
             {"ad_mode", ad_mode_},
             {"event_spot", event_spot_.to_json()},
+            {"entity_ad", entity_ad_},
+            {"entity_spot", entity_spot_.to_json()},
             {"triage_fitted", triage_fitted_},
             {"triage_kind", triage_kind_},
             {"rcl_variant", rcl_variant_},
@@ -555,9 +594,15 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     h.spot_ = Spot::from_json(j.at("spot"));
     h.event_ad_ = j.value("event_ad", false);
     if (h.event_ad_) h.event_spot_ = Spot::from_json(j.at("event_spot"));
-    // models saved before "auto" existed: their option is the mode
+    h.entity_ad_ = j.value("entity_ad", false);  // models saved before the entity score: none
+    if (h.entity_ad_) h.entity_spot_ = Spot::from_json(j.at("entity_spot"));
+    // models saved before "auto" existed: their option is the mode; before the entity score, "both" was the pair
+    // of the event score and the kNN
     h.ad_mode_ = j.value("ad_mode", h.options_.ad_score == "auto" ? std::string("both") : h.options_.ad_score);
-    RSLICER_CHECK(h.ad_mode_ == "embedding" || h.ad_mode_ == "events" || h.ad_mode_ == "both", ModelError,
+    if (h.ad_mode_ == "both") h.ad_mode_ = "events+embedding";
+    RSLICER_CHECK(h.ad_mode_ == "embedding" || h.ad_mode_ == "events" || h.ad_mode_ == "events+embedding" ||
+                      ((h.ad_mode_ == "entity" || h.ad_mode_ == "events+entity") && h.entity_ad_),
+                  ModelError,
                   "heads: unknown AD score '", h.ad_mode_, "'");
     h.triage_fitted_ = j.at("triage_fitted").get<bool>();
     h.triage_kind_ = j.at("triage_kind").get<std::string>();

@@ -8,8 +8,12 @@
 //                calibrated per state, thresholded by SPOT (its calibrated
 //                state is saved, detect runs it on over new data); or the
 //                case's most surprising entity by the zero-label signals,
-//                with its own SPOT (ad_score "both": either alarms; "auto": the
-//                one of the three that fits the labelled training slices best);
+//                with its own SPOT; or the encoder's learned belief that the
+//                slice holds a root cause (a model trained with L_entity),
+//                with its own SPOT (ad_score "both": the event score and the
+//                learned one, the entity head where the model has one, else the
+//                kNN; either alarms; "auto": the candidate that fits the
+//                labelled training slices best);
 //   triage       kNN on case vectors (case mean embedding, its change against
 //                the minutes before, both, or the pattern of zero-label
 //                signals of the top entity; kind and k chosen by
@@ -51,9 +55,12 @@ namespace rslicer {
 struct HeadOptions {
   bool state_aware = true;           // false: one global state (K = 1), the ablation
   std::string ad_score = "both";     // embedding: kNN distance of the state embedding; events: the slice's most
-                                     // surprising entity (the zero-label signals); both: either alarms; auto: with
-                                     // labelled training cases the one of the three with the best point-wise F1 on
-                                     // the training slices, else both
+                                     // surprising entity (the zero-label signals); entity: the encoder's entity
+                                     // head, -log P(no root cause) (a model trained with L_entity);
+                                     // events+embedding, events+entity: either alarms; both: events+entity where
+                                     // the model has the head, else events+embedding; auto: with labelled training
+                                     // cases the one of both, events and the learned score with the best point-wise
+                                     // F1 on the training slices, else both
   PartitionOptions partition;        // k-means of runtime states (training slices only)
   AnomalyOptions ad;                 // kNN anomaly head
   SpotOptions spot = {0.01, 0.95, true};  // SPOT threshold; risk 0.01 for detect (rslicer eval uses the published
@@ -105,6 +112,10 @@ struct HeadInputs {
 // edges (span patterns and ERROR lines come from logs).
 ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& ad_view = "all");
 
+// The entity head's AD score of one slice: -log P(no root cause) = log(1 + sum_e exp(logit_e)), the surprise,
+// in nats, that the slice holds no root cause (L_entity's "none" logit is 0); 0 when the slice has no scores.
+double entity_ad_score(const SliceEmbedding& e);
+
 // A labelled case of the training part.
 struct TrainingCase {
   TimeUs start = 0;                // labelled fault start
@@ -148,9 +159,9 @@ class FailureHeads {
   double ad_score(const SliceEmbedding& e, int ad_state) const;
   // The SPOT thresholds of a stream of AD decisions (they adapt as scores come in).
   struct AdStream {
-    Spot spot, event_spot;
+    Spot spot, event_spot, entity_spot;
   };
-  AdStream ad_stream() const { return {spot_, event_spot_}; }
+  AdStream ad_stream() const { return {spot_, event_spot_, entity_spot_}; }
   // Scores `which` (time order) and runs the calibrated SPOT over them: from the fitted thresholds, or
   // continuing `stream` (a live stream decides slice by slice).
   AnomalyTimeline detect(const HeadInputs& in, const std::vector<size_t>& which, AdStream* stream = nullptr) const;
@@ -187,8 +198,10 @@ class FailureHeads {
   KnnAnomalyHead ad_;
   Spot spot_;
   bool event_ad_ = false;  // the event score is calibrated (the heads were fitted with a ranker)
-  std::string ad_mode_ = "embedding";  // the AD score in use: embedding, events or both (options_.ad_score resolved)
-  Spot event_spot_;
+  bool entity_ad_ = false;  // the entity-head score is calibrated (the AD view's embeddings had entity scores)
+  // the AD score in use (options_.ad_score resolved): embedding, events, entity, events+embedding or events+entity
+  std::string ad_mode_ = "embedding";
+  Spot event_spot_, entity_spot_;
   bool triage_fitted_ = false;
   std::string triage_kind_ = "delta";
   KnnTriageHead triage_;

@@ -79,7 +79,7 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
   const auto& info = g["fold_info"][0];
   ASSERT_TRUE(info.contains("ad_score_train_point_f1")) << info.dump();
   const std::string chosen = info["ad_score"];
-  EXPECT_TRUE(chosen == "both" || chosen == "events" || chosen == "embedding") << chosen;
+  EXPECT_TRUE(chosen == "events+embedding" || chosen == "events" || chosen == "embedding") << chosen;
   for (auto& [mode, f1] : info["ad_score_train_point_f1"].items())
     EXPECT_LE(f1.get<double>(), info["ad_score_train_point_f1"][chosen].get<double>()) << mode << " beats " << chosen;
   out = testing::run_command(again + " --out " + dir + "/bad --set features.events.profile=causal 2>&1", &rc);
@@ -103,7 +103,7 @@ TEST(EvalCli, SimulatorSourcesTeachTheEntityHead) {
     cfg << R"({"sources": [{"type": "simulator", "simulator": {"services": 5, "hours": 2, "faults": 4, "seed": 9}}]})";
   }
   const std::string eval = rslicer_bin() + " -q eval --data " + dir + "/data --split zero-label --train-minutes 0.2" +
-                           " --methods event_rules,rslicer_entity_scores_only,rslicer_with_entity_scores";
+                           " --methods rslicer,event_rules,rslicer_entity_scores_only,rslicer_with_entity_scores";
   out = testing::run_command(eval + " --config " + dir + "/mix.json --out " + dir + "/mix 2>&1", &rc);
   ASSERT_EQ(rc, 0) << out;
   std::ifstream mc(dir + "/mix/model/config.json");
@@ -112,6 +112,8 @@ TEST(EvalCli, SimulatorSourcesTeachTheEntityHead) {
   std::ifstream mj(dir + "/mix/metrics.json");
   const auto j = nlohmann::json::parse(mj);
   EXPECT_EQ(j["cases"]["test"].get<int>(), 6);  // the evaluated data's cases; the simulator's are training only
+  // the default AD score pairs the event score with the entity head's, not the kNN (docs/evaluation.md)
+  EXPECT_EQ(j["fold_info"][0]["ad_score"], "events+entity") << j["fold_info"].dump();
   for (const char* m : {"rslicer_entity_scores_only", "rslicer_with_entity_scores"}) {
     ASSERT_TRUE(j.contains("ablation") && j["ablation"].contains(m)) << m << " in " << j.dump();
     EXPECT_TRUE(j["ablation"][m]["rcl"]["ac@1"].is_number()) << m;
@@ -126,6 +128,7 @@ TEST(EvalCli, SimulatorSourcesTeachTheEntityHead) {
                p["ablation"]["rslicer_entity_scores_only"].contains("rcl"))
       << "no entity head, no ranking: " << p.dump();
   EXPECT_TRUE(p["baselines"].contains("event_rules"));
+  EXPECT_EQ(p["fold_info"][0]["ad_score"], "events+embedding") << "without the head: events and the kNN";
   std::filesystem::remove_all(dir);
 }
 
