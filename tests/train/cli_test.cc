@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 
 #include "ingest/writer.h"
@@ -169,6 +170,9 @@ TEST(TrainCli, TrainMixesADatasetWithTheSimulator) {
       << "the simulator's injected root causes teach the entity head (L_entity)";
   EXPECT_NE(out.find("trained 2 epochs"), std::string::npos) << out;
   EXPECT_NE(out.find("simulator: "), std::string::npos) << "the simulator source was prepared: " << out;
+  // the summary names the AD score in use (the entity head's, paired with the event score) and its thresholds
+  EXPECT_TRUE(std::regex_search(out, std::regex("score (events\\+)?entity \\(SPOT thresholds: [^)]*entity [0-9]")))
+      << out;
   fs::remove_all(dir);
 }
 
