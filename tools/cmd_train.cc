@@ -1,9 +1,8 @@
 // rslicer train --data DIR --out MODEL_DIR [--config FILE] [--set KEY=VALUE] [--format F] [--resume]
 // Trains the encoder (URCL), fits the state-aware heads and writes the model folder.
-#include <algorithm>
 #include <cstdio>
-#include <string>
 #include <memory>
+#include <string>
 
 #include "api/pipeline.h"
 #include "command.h"
@@ -58,23 +57,18 @@ RSLICER_COMMAND(
         std::printf("trained %d epochs (best %d, validation loss %.4f) in %.1f s, %.0f slices/s\n", e.epochs,
                     e.best_epoch, e.best_validation_loss, e.seconds, e.slices_per_s);
         const auto& h = s.heads_info;
-        // the AD score in use ("events+entity": two parts) and the initial SPOT threshold of each part
-        const std::string ad = h.value("ad_score", std::string("embedding"));
+        // the AD score in use and the initial SPOT threshold of each score it combines
         std::string thresholds;
-        for (size_t a = 0; a <= ad.size();) {
-          const size_t b = std::min(ad.find('+', a), ad.size());
-          const std::string part = ad.substr(a, b - a);
-          const char* key = part == "events" ? "event_spot_threshold"
-                            : part == "entity" ? "entity_spot_threshold"
-                                               : "spot_initial_threshold";
+        for (const auto& t : h.value("ad_thresholds", nlohmann::json::array())) {
           char buf[64];
-          std::snprintf(buf, sizeof buf, "%s%s %.3g", thresholds.empty() ? "" : ", ", part.c_str(), h.value(key, 0.0));
+          std::snprintf(buf, sizeof buf, "%s%s %.3g", thresholds.empty() ? "" : ", ",
+                        t.value("score", std::string()).c_str(), t.value("threshold", 0.0));
           thresholds += buf;
-          a = b + 1;
         }
         std::printf("heads on %zu slices, %zu labelled faults: %d runtime states, AD view %s, score %s (SPOT thresholds: "
                     "%s), triage %s, root cause: %s\n",
-                    s.head_slices, s.labelled_cases, h.value("states", 0), s.ad_view.c_str(), ad.c_str(),
+                    s.head_slices, s.labelled_cases, h.value("states", 0), s.ad_view.c_str(),
+                    h.value("ad_score", std::string()).c_str(),
                     thresholds.c_str(),
                     h.value("ft_fitted", false) ? ("kNN on " + h.value("ft_features", std::string()) + " vectors").c_str()
                                                 : "not fitted (no labels)",

@@ -48,6 +48,16 @@ int majority_state(const std::vector<int>& states, const std::vector<size_t>& id
 const char* kVariantNames[] = {"unsupervised deviation", "learned listwise on (distance, evidence)",
                                "learned listwise", "learned listwise + evidence", "zero-label calibrated signals"};
 
+// The scores a resolved AD mode combines (embedding, events, entity, events+embedding, events+entity): the one
+// reading of the mode names, for fitting, detecting and reporting.
+struct AdParts {
+  bool embedding = false, events = false, entity = false;
+};
+AdParts ad_parts(const std::string& mode) {
+  return {mode == "embedding" || mode == "events+embedding", mode.rfind("events", 0) == 0,
+          mode == "entity" || mode == "events+entity"};
+}
+
 }  // namespace
 
 std::vector<size_t> slices_within(const std::vector<SliceEmbedding>& s, TimeUs a, TimeUs b) {
@@ -189,10 +199,10 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     Json f1s = Json::object();
     double best = -1;
     for (const std::string& m : {both, std::string("events"), learned}) {
+      const AdParts p = ad_parts(m);
       double tp = 0, alarms = 0, faulty = 0;
       for (size_t k = 0; k < train.size(); ++k) {
-        const bool l = has_entity ? ent_alarm[k] : emb_alarm[k];
-        const bool a = m == "events" ? ev_alarm[k] : m == learned ? l : ev_alarm[k] || l;
+        const bool a = (p.embedding && emb_alarm[k]) || (p.events && ev_alarm[k]) || (p.entity && ent_alarm[k]);
         const bool y = labelled_faulty[train[k]];
         tp += a && y;
         alarms += a;
@@ -329,6 +339,13 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   for (int var : variants)
     h.info_["rcl_train_loo_ac1"][kVariantNames[var]] = loo_n ? static_cast<double>(loo_hits[var]) / loo_n : 0.0;
   if (!ad_f1s.is_null()) h.info_["ad_score_train_point_f1"] = ad_f1s;
+  // the initial SPOT threshold of each score the mode combines, in the mode's order
+  const AdParts used = ad_parts(h.ad_mode_);
+  Json thresholds = Json::array();
+  if (used.events) thresholds.push_back({{"score", "events"}, {"threshold", h.event_spot_.threshold()}});
+  if (used.embedding) thresholds.push_back({{"score", "embedding"}, {"threshold", h.spot_.threshold()}});
+  if (used.entity) thresholds.push_back({{"score", "entity"}, {"threshold", h.entity_spot_.threshold()}});
+  h.info_["ad_thresholds"] = thresholds;
   return h;
 }
 
@@ -378,9 +395,10 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     stream = &fresh;
   }
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
-  const bool use_events = event_ad_ && ad_ranker && ad_mode_ != "embedding" && ad_mode_ != "entity";
-  const bool use_entity = entity_ad_ && (ad_mode_ == "entity" || ad_mode_ == "events+entity");
-  const bool use_embedding = ad_mode_ == "embedding" || ad_mode_ == "events+embedding" || (!use_events && !use_entity);
+  const AdParts parts = ad_parts(ad_mode_);
+  const bool use_events = parts.events && event_ad_ && ad_ranker;
+  const bool use_entity = parts.entity && entity_ad_;
+  const bool use_embedding = parts.embedding || (!use_events && !use_entity);
   const int used = use_events + use_entity + use_embedding;
   for (size_t i : which) {
     const int s = ad_partition_.assign(adv[i].state);

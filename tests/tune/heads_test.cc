@@ -37,6 +37,15 @@ std::vector<SliceEmbedding> slices(bool with_entity_scores) {
   return v;
 }
 
+// The heads' inputs over `v` (the AD view is the main view; no ranker, so no event score).
+HeadInputs inputs(const std::vector<SliceEmbedding>& v) {
+  static const EntityDirectory dir{{"e0", "e1", "e2"}, {"pod", "pod", "pod"}, {"", "", ""}};
+  HeadInputs in;
+  in.slices = in.ad_view = &v;
+  in.entities = &dir;
+  return in;
+}
+
 std::vector<size_t> range(size_t a, size_t b) {
   std::vector<size_t> r;
   for (size_t i = a; i < b; ++i) r.push_back(i);
@@ -56,10 +65,7 @@ TEST(EntityAdScore, IsTheSurpriseThatNoEntityIsTheRootCause) {
 
 TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   const auto v = slices(true);
-  EntityDirectory dir{{"e0", "e1", "e2"}, {"pod", "pod", "pod"}, {"", "", ""}};
-  HeadInputs in;
-  in.slices = in.ad_view = &v;
-  in.entities = &dir;
+  const HeadInputs in = inputs(v);
   const auto train = range(0, 120), test = range(120, 200);
   for (const char* mode : {"entity", "events+entity", "both", "auto"}) {
     HeadOptions o;
@@ -84,10 +90,7 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
 
 TEST(FailureHeads, EntityScoreNeedsAModelWithTheHead) {
   const auto v = slices(false);
-  EntityDirectory dir{{"e0", "e1", "e2"}, {"pod", "pod", "pod"}, {"", "", ""}};
-  HeadInputs in;
-  in.slices = in.ad_view = &v;
-  in.entities = &dir;
+  const HeadInputs in = inputs(v);
   HeadOptions o;
   o.ad_score = "entity";
   try {
