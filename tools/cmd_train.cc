@@ -65,13 +65,22 @@ RSLICER_COMMAND(
                         t.value("score", std::string()).c_str(), t.value("threshold", 0.0));
           thresholds += buf;
         }
+        // the triage model the training cases' leave-one-out chose, and its case vectors
+        std::string triage = "not fitted (no labels)";
+        if (h.value("ft_fitted", false)) {
+          char buf[160];
+          if (h.value("ft_model", std::string("knn")) == "logistic")
+            std::snprintf(buf, sizeof buf, "logistic regression (L2 %g)", h.value("ft_l2", 0.0));
+          else
+            std::snprintf(buf, sizeof buf, "kNN (k = %d)", h.value("ft_neighbors", 0));
+          triage = std::string(buf) + " on " + h.value("ft_features", std::string()) + " vectors";
+        }
         std::printf("heads on %zu slices, %zu labelled faults: %d runtime states, AD view %s, score %s (SPOT thresholds: "
                     "%s), triage %s, root cause: %s\n",
                     s.head_slices, s.labelled_cases, h.value("states", 0), s.ad_view.c_str(),
                     h.value("ad_score", std::string()).c_str(),
                     thresholds.c_str(),
-                    h.value("ft_fitted", false) ? ("kNN on " + h.value("ft_features", std::string()) + " vectors").c_str()
-                                                : "not fitted (no labels)",
+                    triage.c_str(),
                     h.value("rcl_head", std::string()).c_str());
         std::printf("model %s (%.2f MB)\n", f->out.c_str(), static_cast<double>(s.model_bytes) / 1e6);
         return 0;

@@ -256,21 +256,20 @@ MethodOutput knn_raw(const FoldContext& c) {
     y.push_back(d.faults[c.fold->train_cases[i]].fault_type);
     cs.push_back(0);
   }
-  TriageOptions best = c.heads.triage;
-  best.state_aware = false;
-  double best_acc = -1;
+  std::vector<TriageOptions> candidates;
   for (bool cosine : {true, false})
     for (int k : {1, 3, 5}) {
-      TriageOptions to = best;
+      TriageOptions to = c.heads.triage;
+      to.model = "knn";
+      to.state_aware = false;
       to.cosine = cosine;
       to.neighbors = k;
-      double acc = loo_accuracy(x, y, cs, to);
-      if (acc > best_acc + 1e-12) {
-        best_acc = acc;
-        best = to;
-      }
+      candidates.push_back(to);
     }
-  KnnTriageHead h(best);
+  const TriageChoice choice = choose_triage(x, y, cs, candidates);
+  const TriageOptions& best = choice.options;
+  const double best_acc = choice.accuracy;
+  TriageHead h(best);
   h.fit(x, y, cs);
   MethodOutput out;
   out.ft.emplace();
@@ -317,8 +316,8 @@ std::vector<Method> methods(bool with_untrained) {
   };
   std::vector<Method> m;
   m.push_back({"rslicer", "ours",
-               "trained encoder, state-aware heads (embedding kNN + event-surprise AD with SPOT, kNN triage, zero-label "
-               "event ranking or a learned root-cause head chosen on the training cases)",
+               "trained encoder, state-aware heads (embedding kNN + event-surprise AD with SPOT, kNN or logistic triage, "
+               "zero-label event ranking or a learned root-cause head chosen on the training cases)",
                [](const FoldContext& c) { return heads_method(c, *c.trained, true); }, true, true});
   m.push_back({"rslicer_global", "ablation", "trained encoder, ONE global head (K = 1): the state-awareness ablation",
                [](const FoldContext& c) { return heads_method(c, *c.trained, false); }, true, true});

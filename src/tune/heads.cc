@@ -89,7 +89,7 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .sub("partition", &HeadOptions::partition, "k-means partition of runtime states")
           .sub("ad", &HeadOptions::ad, "kNN anomaly head")
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
-          .sub("triage", &HeadOptions::triage, "kNN triage head")
+          .sub("triage", &HeadOptions::triage, "triage head (kNN or logistic regression)")
           .sub("rcl", &HeadOptions::rcl, "root cause: embedding deviation per entity")
           .sub("rcl_learned", &HeadOptions::rcl_learned, "root cause: listwise linear head")
           .sub("raw", &HeadOptions::raw, "root cause: the metric evidence's robust scorer")
@@ -228,9 +228,8 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   for (const auto& c : cases)
     if (!c.slices.empty() && !c.fault_type.empty()) ft_cases.push_back(&c);
   std::string best_kind = "delta";
-  TriageOptions best_ft = options.triage;
-  best_ft.state_aware = state_aware;
-  double best_acc = -1;
+  TriageChoice best{options.triage, -1};
+  best.options.state_aware = state_aware;
   std::vector<std::string> y;
   std::vector<int> cs;
   for (const auto* c : ft_cases) {
@@ -242,25 +241,32 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     for (const auto* c : ft_cases) x.push_back(h.case_vector(in, c->slices, c->start, kind));
     return x;
   };
+  // candidates: the kNN with k = 1, 3, 5, then the logistic regression with L2 = 0.001, 0.01, 0.1
+  std::vector<TriageOptions> models;
+  for (int k : {1, 3, 5}) {
+    TriageOptions to = best.options;
+    to.model = "knn";
+    to.neighbors = k;
+    models.push_back(to);
+  }
+  for (double l2 : {0.001, 0.01, 0.1}) {
+    TriageOptions to = best.options;
+    to.model = "logistic";
+    to.l2 = l2;
+    models.push_back(to);
+  }
   std::vector<std::string> kinds = {"delta", "mean", "both"};
-  if (in.ranker) kinds.push_back("events");  // last: the embedding kinds win ties
+  if (in.ranker) kinds.insert(kinds.end(), {"events", "events+top3"});  // last: the embedding kinds win ties
   for (const std::string& kind : kinds) {
-    const auto x = vectors(kind);
-    for (int k : {1, 3, 5}) {
-      TriageOptions to = options.triage;
-      to.state_aware = state_aware;
-      to.neighbors = k;
-      double acc = loo_accuracy(x, y, cs, to);
-      if (acc > best_acc + 1e-12) {
-        best_acc = acc;
-        best_kind = kind;
-        best_ft = to;
-      }
+    const TriageChoice c = choose_triage(vectors(kind), y, cs, models);
+    if (c.accuracy > best.accuracy + 1e-12) {
+      best = c;
+      best_kind = kind;
     }
   }
   if (!ft_cases.empty()) {
     const auto x = vectors(best_kind);
-    h.triage_ = KnnTriageHead(best_ft);
+    h.triage_ = TriageHead(best.options);
     h.triage_.fit(x, y, cs);
     h.triage_kind_ = best_kind;
     h.triage_fitted_ = true;
@@ -331,8 +337,10 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"states", h.partition_.num_states()},
              {"silhouette", h.partition_.silhouette()},
              {"ft_features", best_kind},
-             {"ft_neighbors", best_ft.neighbors},
-             {"ft_train_loo_accuracy", best_acc},
+             {"ft_model", best.options.model},
+             {"ft_neighbors", best.options.neighbors},
+             {"ft_l2", best.options.l2},
+             {"ft_train_loo_accuracy", best.accuracy},
              {"ft_fitted", h.triage_fitted_},
              {"rcl_head", kVariantNames[h.rcl_variant_]},
              {"rcl_train_loo_cases", loo_n}};
@@ -432,18 +440,27 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
 
 std::vector<float> FailureHeads::case_vector(const HeadInputs& in, const std::vector<size_t>& case_slices, TimeUs start,
                                              const std::string& kind) const {
-  if (kind == "events") {
+  if (kind == "events" || kind == "events+top3") {
     // which zero-label signals make the case's top entity surprising (its pattern, scaled to its largest):
-    // a missing log step, an ERROR step, a call lag, a KPI family ... tell fault types apart
+    // a missing log step, an ERROR step, a call lag, a KPI family ... tell fault types apart; events+top3
+    // appends the largest surprise of each signal over the three top entities (scaled the same way): a fault
+    // whose root cause ranks second still shows its pattern there, beside what outranked it
     RSLICER_CHECK(in.ranker != nullptr, InvalidInput, "heads: the events triage vector needs the zero-label ranker");
-    std::vector<float> v(in.ranker->signal_names().size(), 0.0f);
+    const size_t n = in.ranker->signal_names().size();
     const auto r = in.ranker->rank(case_slices);
-    if (!r.empty()) {
-      double top = 0;
-      for (double x : r[0].surprise) top = std::max(top, x);
-      for (size_t j = 0; j < v.size() && j < r[0].surprise.size(); ++j)
-        v[j] = top > 0 ? static_cast<float>(r[0].surprise[j] / top) : 0.0f;
-    }
+    auto scaled = [n](const std::vector<double>& x) {
+      std::vector<float> v(n, 0.0f);
+      const double top = x.empty() ? 0.0 : *std::max_element(x.begin(), x.end());
+      for (size_t j = 0; j < n && j < x.size(); ++j) v[j] = top > 0 ? static_cast<float>(x[j] / top) : 0.0f;
+      return v;
+    };
+    std::vector<float> v = scaled(r.empty() ? std::vector<double>{} : r[0].surprise);
+    if (kind == "events") return v;
+    std::vector<double> top3(n, 0.0);
+    for (size_t e = 0; e < r.size() && e < 3; ++e)
+      for (size_t j = 0; j < n && j < r[e].surprise.size(); ++j) top3[j] = std::max(top3[j], r[e].surprise[j]);
+    const auto t = scaled(top3);
+    v.insert(v.end(), t.begin(), t.end());
     return v;
   }
   const auto& s = *in.slices;
@@ -624,7 +641,7 @@ FailureHeads FailureHeads::from_json(const Json& j) {
                   "heads: unknown AD score '", h.ad_mode_, "'");
     h.triage_fitted_ = j.at("triage_fitted").get<bool>();
     h.triage_kind_ = j.at("triage_kind").get<std::string>();
-    if (h.triage_fitted_) h.triage_ = KnnTriageHead::from_json(j.at("triage"));
+    if (h.triage_fitted_) h.triage_ = TriageHead::from_json(j.at("triage"));
     h.rcl_variant_ = j.at("rcl_variant").get<int>();
     RSLICER_CHECK(h.rcl_variant_ >= kUnsupervised && h.rcl_variant_ <= kZeroLabel, ModelError,
                   "heads: unknown root-cause variant ", h.rcl_variant_);

@@ -14,11 +14,12 @@
 //                learned one, the entity head where the model has one, else the
 //                kNN; either alarms; "auto": the candidate that fits the
 //                labelled training slices best);
-//   triage       kNN on case vectors (case mean embedding, its change against
-//                the minutes before, both, or the pattern of zero-label
-//                signals of the top entity; kind and k chosen by
-//                leave-one-case-out on the training cases) - only when the
-//                training data has labels;
+//   triage       kNN or logistic regression on case vectors (case mean
+//                embedding, its change against the minutes before, both, the
+//                pattern of zero-label signals of the top entity, or that
+//                pattern and the largest signals of the top three; kind, model
+//                and its k or L2 chosen by leave-one-case-out on the training
+//                cases) - only when the training data has labels;
 //   root cause   the zero-label ranking (tasks/zero_label.h); with labelled
 //                training cases, label-trained heads on each entity's
 //                embedding deviation and raw evidence compete with it by
@@ -65,7 +66,7 @@ struct HeadOptions {
   AnomalyOptions ad;                 // kNN anomaly head
   SpotOptions spot = {0.01, 0.95, true};  // SPOT threshold; risk 0.01 for detect (rslicer eval uses the published
                                           // protocol's q = 0.1)
-  TriageOptions triage;              // kNN triage head; kind and k chosen by leave-one-case-out
+  TriageOptions triage;              // triage head; kind, model, k / L2 chosen by leave-one-case-out
   EmbeddingRcaOptions rcl;           // embedding deviation per entity
   LearnedRcaOptions rcl_learned;     // listwise linear root-cause head
   RawScoreOptions raw;               // the metric evidence's robust scorer (BARO)
@@ -167,7 +168,7 @@ class FailureHeads {
   AnomalyTimeline detect(const HeadInputs& in, const std::vector<size_t>& which, AdStream* stream = nullptr) const;
 
   bool has_triage() const { return triage_fitted_; }
-  // The fault type of a case (its slices, its start) by the kNN triage head; `states` from states().
+  // The fault type of a case (its slices, its start) by the triage head; `states` from states().
   TriageVerdict triage(const HeadInputs& in, const std::vector<int>& states, const std::vector<size_t>& case_slices,
                        TimeUs start) const;
   // Entities ranked best first with their evidence (`explain` top entities get sentences).
@@ -204,7 +205,7 @@ class FailureHeads {
   Spot event_spot_, entity_spot_;
   bool triage_fitted_ = false;
   std::string triage_kind_ = "delta";
-  KnnTriageHead triage_;
+  TriageHead triage_;
   int rcl_variant_ = kUnsupervised;
   size_t rcl_extra_ = 0;  // evidence features appended after the embedding features
   bool rcl_metric_ = false, rcl_trace_ = false;

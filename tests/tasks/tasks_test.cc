@@ -84,17 +84,69 @@ TEST(KnnAnomalyHead, ScoresAnomaliesAboveNormalsPerState) {
 TEST(Triage, KnnAndMajority) {
   std::vector<std::vector<float>> x = {{1, 0}, {0.9f, 0.1f}, {0, 1}, {0.1f, 0.9f}, {0.05f, 1}};
   std::vector<std::string> y = {"cpu", "cpu", "delay", "delay", "delay"};
-  KnnTriageHead h({1, false, true});
+  TriageHead h({1, false, true});
   h.fit(x, y, {0, 0, 0, 0, 0});
   EXPECT_EQ(h.predict({0.95f, 0.0f}, 0), "cpu");
   EXPECT_EQ(h.predict({0.0f, 0.7f}, 0), "delay");
   // State-aware: only neighbours of state 1 are used when state 1 has training cases.
-  KnnTriageHead hs({1, true, true});
+  TriageHead hs({1, true, true});
   hs.fit(x, y, {1, 0, 0, 0, 0});
   EXPECT_EQ(hs.predict({0.0f, 1.0f}, 1), "cpu");
   MajorityTriage m;
   m.fit(y);
   EXPECT_EQ(m.predict(), "delay");
+}
+
+// Pairs of cases that share a large "noise" pattern and differ only in one coordinate, which alone carries
+// the class: every case's nearest neighbour is its pair of the other class, so the kNN is wrong on all of them,
+// while the logistic regression weighs the one informative coordinate.
+TEST(Triage, LogisticRegressionFindsTheInformativeDirectionWhereNeighboursMislead) {
+  std::vector<std::vector<float>> x;
+  std::vector<std::string> y;
+  for (int i = 0; i < 6; ++i) {
+    const std::vector<float> noise = {3.0f * std::cos(1.1f * i), 3.0f * std::sin(1.1f * i), 2.0f + 0.5f * i,
+                                      static_cast<float>(i % 3)};
+    for (int cls = 0; cls < 2; ++cls) {
+      std::vector<float> v = {static_cast<float>(cls)};
+      v.insert(v.end(), noise.begin(), noise.end());
+      x.push_back(v);
+      y.push_back(cls ? "delay" : "cpu");
+    }
+  }
+  const std::vector<int> states(x.size(), 0);
+  TriageOptions knn;
+  knn.neighbors = 1;
+  TriageOptions logistic;
+  logistic.model = "logistic";
+  logistic.l2 = 0.001;
+  EXPECT_EQ(loo_accuracy(x, y, states, knn), 0.0);
+  EXPECT_EQ(loo_accuracy(x, y, states, logistic), 1.0);
+
+  const TriageChoice choice = choose_triage(x, y, states, {knn, logistic});
+  EXPECT_EQ(choice.options.model, "logistic");
+  EXPECT_EQ(choice.accuracy, 1.0);
+
+  TriageHead h(logistic);
+  h.fit(x, y, states);
+  std::vector<float> probe = {1.0f, -1.0f, 2.5f, 2.0f, 1.0f};  // a noise pattern no training case has
+  auto [label, confidence] = h.predict_with_confidence(probe, 0);
+  EXPECT_EQ(label, "delay");
+  EXPECT_GT(confidence, 0.5);
+  EXPECT_LE(confidence, 1.0);
+  probe[0] = 0.0f;
+  EXPECT_EQ(h.predict(probe, 0), "cpu");
+
+  // saved and loaded, it decides the same with the same confidence
+  const TriageHead back = TriageHead::from_json(nlohmann::json::parse(h.to_json().dump()));
+  EXPECT_EQ(back.options().model, "logistic");
+  probe[0] = 1.0f;
+  auto [label2, confidence2] = back.predict_with_confidence(probe, 0);
+  EXPECT_EQ(label2, label);
+  EXPECT_DOUBLE_EQ(confidence2, confidence);
+}
+
+TEST(Triage, ChooseTriageWithoutCandidatesChoosesNothing) {
+  EXPECT_EQ(choose_triage({{1.0f}, {0.0f}}, {"a", "b"}, {0, 0}, {}).accuracy, -1.0);
 }
 
 SliceEmbedding entity_slice(TimeUs start, const std::vector<std::vector<float>>& rows) {
