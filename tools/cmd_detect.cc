@@ -83,6 +83,7 @@ RSLICER_COMMAND(
           std::printf("incident %zu  %s .. %s  peak %.2f  %s\n", i + 1, format_time(inc.start).c_str(),
                       format_time(inc.end).c_str(), inc.peak_score,
                       inc.fault_type.label.empty() ? "" : ("fault type " + inc.fault_type.label).c_str());
+          if (!inc.alarmed_by.empty()) std::printf("  %s\n", alarmed_by_text(inc).c_str());
           for (size_t k = 0; k < inc.root_causes.size() && k < 3; ++k) {
             const auto& c = inc.root_causes[k];
             std::printf("  %zu. %-40s %s\n", k + 1, c.entity.c_str(), c.evidence.empty() ? "" : c.evidence[0].c_str());

@@ -77,7 +77,7 @@ std::string render_incidents_html(const DetectResult& r) {
       << (inc.fault_type.label.empty() ? std::string("unknown (the model was trained without labels)")
                                        : esc(inc.fault_type.label) + "</b> (confidence " +
                                              num(inc.fault_type.confidence, 2) + ")<b>")
-      << "</b></p>";
+      << "</b>" << (inc.alarmed_by.empty() ? "" : "; " + esc(alarmed_by_text(inc))) << "</p>";
     const auto overlapping = labels_in(r.labels, inc.start, inc.end);
     for (const auto* f : overlapping)
       h << "<div class='label'>label in the data (not used): <b>" << esc(f->fault_type) << "</b> on <b>"

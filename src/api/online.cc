@@ -143,7 +143,8 @@ struct OnlineDetector::Impl {
     }
     const HeadInputs in = inputs();
     AnomalyTimeline t = heads.detect(in, {i}, &ad_stream);
-    timeline.push_back({emb[i].start, emb[i].end, t.scores[0], t.thresholds[0], t.states[0], t.alarms[0]});
+    timeline.push_back(
+        {emb[i].start, emb[i].end, t.scores[0], t.thresholds[0], t.states[0], t.alarms[0], t.alarmed_by[0]});
     const TimeUs gap = static_cast<TimeUs>(options.detect.incident_gap_s * kUsPerSecond);
     if (t.alarms[0]) {
       ++counters.alarms;

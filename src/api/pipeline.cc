@@ -243,7 +243,8 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   AnomalyTimeline t = heads.detect(in, all);
   for (size_t i = 0; i < all.size(); ++i)
-    r.timeline.push_back({emb[i].start, emb[i].end, t.scores[i], t.thresholds[i], t.states[i], t.alarms[i]});
+    r.timeline.push_back(
+        {emb[i].start, emb[i].end, t.scores[i], t.thresholds[i], t.states[i], t.alarms[i], t.alarmed_by[i]});
 
   // Incidents: runs of alarms whose decision times are at most incident_gap_s apart.
   const TimeUs gap = static_cast<TimeUs>(o.incident_gap_s * kUsPerSecond);
@@ -261,6 +262,14 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
   return r;
 }
 
+namespace {
+// the part that alarmed on most slices first (ties by name), so that a stored incident reads back the same
+void sort_alarmed_by(Incident& inc) {
+  std::sort(inc.alarmed_by.begin(), inc.alarmed_by.end(),
+            [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+}
+}  // namespace
+
 Incident build_incident(const std::vector<size_t>& run, const std::vector<TimelinePoint>& timeline,
                         const std::vector<int>& states, const FailureHeads& heads, const HeadInputs& in,
                         const DetectOptions& o, double stride_s) {
@@ -273,6 +282,12 @@ Incident build_incident(const std::vector<size_t>& run, const std::vector<Timeli
   inc.end = timeline[run.back()].end;
   inc.onset = timeline[run.front()].end - stride;
   for (size_t i : run) inc.peak_score = std::max(inc.peak_score, timeline[i].score);
+  for (std::uint8_t bit : {kAdEvents, kAdEmbedding, kAdEntity}) {
+    int n = 0;
+    for (size_t i : run) n += (timeline[i].alarmed_by & bit) != 0;
+    if (n > 0) inc.alarmed_by.push_back({ad_part_names(bit).front(), n});
+  }
+  sort_alarmed_by(inc);
   std::map<int, int> votes;
   for (size_t i : run) votes[states[i]]++;
   int best = -1;
@@ -291,6 +306,16 @@ Incident build_incident(const std::vector<size_t>& run, const std::vector<Timeli
   return inc;
 }
 
+std::string alarmed_by_text(const Incident& inc) {
+  std::string out;
+  for (size_t k = 0; k < inc.alarmed_by.size(); ++k) {
+    const auto& [part, n] = inc.alarmed_by[k];
+    out += (k == 0 ? "alarmed by the " : ", the ") + part + " (" + std::to_string(n) +
+           (k == 0 ? " of " + std::to_string(inc.slices.size()) + " slices)" : ")");
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- incidents.json
 
 namespace {
@@ -302,12 +327,15 @@ double unix_s(TimeUs t) { return static_cast<double>(t) / kUsPerSecond; }
 nlohmann::json to_json(const Incident& inc) {
   nlohmann::json causes = nlohmann::json::array();
   for (const auto& c : inc.root_causes) causes.push_back({{"entity", c.entity}, {"score", c.score}, {"evidence", c.evidence}});
+  nlohmann::json alarmed = nlohmann::json::object();
+  for (const auto& [part, n] : inc.alarmed_by) alarmed[part] = n;
   return {{"start", unix_s(inc.start)},
           {"end", unix_s(inc.end)},
           {"peak_score", inc.peak_score},
           {"state", inc.state},
           {"fault_type", {{"label", inc.fault_type.label}, {"confidence", inc.fault_type.confidence}}},
           {"root_causes", causes},
+          {"alarmed_by", alarmed},
           {"open", inc.open}};
 }
 
@@ -326,6 +354,9 @@ Incident incident_from_json(const nlohmann::json& j) {
       inc.root_causes.push_back(
           {c.at("entity").get<std::string>(), c.at("score").get<double>(), c.at("evidence").get<std::vector<std::string>>()});
     inc.open = j.value("open", false);
+    if (j.contains("alarmed_by"))  // absent in incidents stored by an older rslicer
+      for (const auto& [part, n] : j.at("alarmed_by").items()) inc.alarmed_by.push_back({part, n.get<int>()});
+    sort_alarmed_by(inc);
     if (j.contains("slices")) inc.slices = j.at("slices").get<std::vector<size_t>>();
     return inc;
   } catch (const nlohmann::json::exception& e) {
@@ -339,7 +370,8 @@ nlohmann::json to_json(const TimelinePoint& p) {
           {"score", p.score},
           {"threshold", p.threshold},
           {"state", p.state},
-          {"alarm", p.alarm}};
+          {"alarm", p.alarm},
+          {"alarmed_by", ad_part_names(p.alarmed_by)}};
 }
 
 nlohmann::json to_json(const DetectResult& r) {

@@ -82,6 +82,7 @@ struct TimelinePoint {
   double score = 0, threshold = 0;
   int state = 0;                   // runtime state (AD view)
   bool alarm = false;
+  std::uint8_t alarmed_by = 0;     // AdPart bits (tune/heads.h): the AD scores that passed their own threshold
 };
 
 struct Incident {
@@ -93,7 +94,13 @@ struct Incident {
   std::vector<RankedCause> root_causes;  // best first, with evidence
   std::vector<size_t> slices;      // timeline positions of its alarmed slices
   bool open = false;               // online: alarms may still join it (always false offline)
+  // per AD score ("event signals", "state embedding", "entity head"): on how many of the alarmed slices it
+  // passed its own threshold; tells an alarm with localisable evidence from one the embedding alone raised
+  std::vector<std::pair<std::string, int>> alarmed_by;
 };
+
+// "alarmed by the event signals (4 of 4 slices), the state embedding (1)"; "" when unknown.
+std::string alarmed_by_text(const Incident& incident);
 
 struct DetectResult {
   std::string model, data, format;

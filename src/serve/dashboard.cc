@@ -52,7 +52,8 @@ async function refresh(){
       const c = el('div', undefined, 'card' + (inc.open ? ' open' : ''));
       const h = el('div'); h.append(el('b', t(inc.start) + ' .. ' + t(inc.end)), el('span', inc.open ? 'open' : 'closed', 'badge'));
       c.append(h, el('div', 'peak score ' + inc.peak_score.toFixed(2) + ', runtime state ' + inc.state +
-               (inc.fault_type.label ? (', fault type ' + inc.fault_type.label + ' (' + (100*inc.fault_type.confidence).toFixed(0) + '%)') : ''), 'muted'));
+               (inc.fault_type.label ? (', fault type ' + inc.fault_type.label + ' (' + (100*inc.fault_type.confidence).toFixed(0) + '%)') : '') +
+               alarmedBy(inc), 'muted'));
       if (!inc.root_causes.length || inc.root_causes[0].score < 1)
         c.append(el('div', 'no clear root cause: the strongest signal is common in this data (surprise below 1)', 'muted'));
       const tb = el('table'); const hr = el('tr'); hr.append(el('th','#'), el('th','root cause'), el('th','score'), el('th','evidence')); tb.append(hr);
@@ -66,6 +67,11 @@ async function refresh(){
   } catch (e) {
     const s = document.getElementById('status'); s.className='muted'; s.textContent = 'cannot reach the server: ' + e;
   }
+}
+// which AD scores passed their threshold, on how many of the incident's alarmed slices
+function alarmedBy(inc) {
+  const parts = Object.entries(inc.alarmed_by || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return parts.length ? ', alarmed by the ' + parts.map(([p, n]) => p + ' (' + n + (n === 1 ? ' slice' : ' slices') + ')').join(', the ') : '';
 }
 refresh(); setInterval(refresh, 2000);
 </script></body></html>

@@ -87,6 +87,11 @@ Store::Store(const std::string& dir, const std::string& model_dir) : impl_(std::
               " threshold REAL, state INTEGER, alarm INTEGER);"
               "CREATE TABLE IF NOT EXISTS incidents (start INTEGER PRIMARY KEY, open INTEGER, json TEXT NOT NULL);"
               "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);");
+  {  // which AD scores alarmed (TimelinePoint::alarmed_by): a column that stores written before it lack
+    Statement has(impl_->db, "SELECT COUNT(*) FROM pragma_table_info('timeline') WHERE name = 'alarmed_by'", path_);
+    if (has.step() && has.i64(0) == 0)
+      impl_->exec(path_, "ALTER TABLE timeline ADD COLUMN alarmed_by INTEGER NOT NULL DEFAULT 0;");
+  }
   Statement version(impl_->db, "SELECT value FROM meta WHERE key = 'schema_version'", path_);
   if (version.step()) {
     const std::string v = version.text(0);
@@ -103,9 +108,11 @@ Store::~Store() { sqlite3_close(impl_->db); }
 
 OnlineCheckpoint Store::load() {
   OnlineCheckpoint c;
-  Statement tl(impl_->db, "SELECT start, end, score, threshold, state, alarm FROM timeline ORDER BY start", path_);
+  Statement tl(impl_->db, "SELECT start, end, score, threshold, state, alarm, alarmed_by FROM timeline ORDER BY start",
+               path_);
   while (tl.step())
-    c.timeline.push_back({tl.i64(0), tl.i64(1), tl.f64(2), tl.f64(3), static_cast<int>(tl.i64(4)), tl.i64(5) != 0});
+    c.timeline.push_back({tl.i64(0), tl.i64(1), tl.f64(2), tl.f64(3), static_cast<int>(tl.i64(4)), tl.i64(5) != 0,
+                          static_cast<std::uint8_t>(tl.i64(6))});
   Statement inc(impl_->db, "SELECT json FROM incidents ORDER BY start", path_);
   while (inc.step()) {
     try {
@@ -133,7 +140,8 @@ void Store::save(const OnlineDetector& online, bool with_state) {
   im.exec(path_, "BEGIN");
   try {
     Statement tl(im.db,
-                 "INSERT OR REPLACE INTO timeline (start, end, score, threshold, state, alarm) VALUES (?, ?, ?, ?, ?, ?)",
+                 "INSERT OR REPLACE INTO timeline (start, end, score, threshold, state, alarm, alarmed_by)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                  path_);
     for (size_t i = im.timeline_written; i < r.timeline.size(); ++i) {
       const auto& p = r.timeline[i];
@@ -143,6 +151,7 @@ void Store::save(const OnlineDetector& online, bool with_state) {
           .bind(4, p.threshold)
           .bind(5, static_cast<std::int64_t>(p.state))
           .bind(6, static_cast<std::int64_t>(p.alarm))
+          .bind(7, static_cast<std::int64_t>(p.alarmed_by))
           .run();
     }
     // the last stored incident may have grown or closed since; later ones are new

@@ -60,6 +60,14 @@ AdParts ad_parts(const std::string& mode) {
 
 }  // namespace
 
+std::vector<std::string> ad_part_names(std::uint8_t parts) {
+  std::vector<std::string> out;
+  if (parts & kAdEmbedding) out.push_back("state embedding");
+  if (parts & kAdEvents) out.push_back("event signals");
+  if (parts & kAdEntity) out.push_back("entity head");
+  return out;
+}
+
 std::vector<size_t> slices_within(const std::vector<SliceEmbedding>& s, TimeUs a, TimeUs b) {
   std::vector<size_t> out;
   auto it = std::lower_bound(s.begin(), s.end(), a, [](const SliceEmbedding& e, TimeUs t) { return e.start < t; });
@@ -413,24 +421,29 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     // each score against its own SPOT threshold; with several, the slice's score is the largest relative one
     double score = 0, thr = 0, rel = 0;
     bool alarm = false;
-    auto part = [&](Spot& spot, double value) {
+    std::uint8_t by = 0;
+    auto part = [&](Spot& spot, double value, AdPart bit) {
       double th = 0;
-      alarm = spot.step(value, &th) || alarm;
+      if (spot.step(value, &th)) {
+        alarm = true;
+        by |= bit;
+      }
       rel = std::max(rel, th > 0 ? value / th : 0.0);
       score = value;
       thr = th;
     };
-    if (use_embedding) part(stream->spot, ad_score(adv[i], s));
+    if (use_embedding) part(stream->spot, ad_score(adv[i], s), kAdEmbedding);
     if (use_events) {
       auto r = ad_ranker->rank({i});
-      part(stream->event_spot, r.empty() ? 0.0 : r[0].score);
+      part(stream->event_spot, r.empty() ? 0.0 : r[0].score, kAdEvents);
     }
-    if (use_entity) part(stream->entity_spot, entity_ad_score(adv[i]));
+    if (use_entity) part(stream->entity_spot, entity_ad_score(adv[i]), kAdEntity);
     if (used > 1) {
       score = rel;
       thr = 1.0;
     }
     t.alarms.push_back(alarm);
+    t.alarmed_by.push_back(by);
     t.scores.push_back(score);
     t.thresholds.push_back(thr);
     t.states.push_back(s);

@@ -125,12 +125,18 @@ struct TrainingCase {
   std::string root_cause, level;   // FaultEvent::root_cause and level
 };
 
+// The parts of the AD score, as bits of AnomalyTimeline::alarmed_by.
+enum AdPart : std::uint8_t { kAdEmbedding = 1, kAdEvents = 2, kAdEntity = 4 };
+// "state embedding", "event signals", "entity head" for the bits set, in that order.
+std::vector<std::string> ad_part_names(std::uint8_t parts);
+
 // The AD decisions over a run of slices.
 struct AnomalyTimeline {
   // scores and thresholds: the embedding score with "embedding"; otherwise each score relative to its own
   // threshold and the larger of the two ("both") with threshold 1
   std::vector<double> scores, thresholds;
   std::vector<bool> alarms;
+  std::vector<std::uint8_t> alarmed_by;  // per slice: the AdPart bits whose score passed its own threshold
   std::vector<int> states;  // AD state of each slice
 };
 

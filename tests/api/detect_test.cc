@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -139,16 +140,46 @@ TEST(Detect, LabelsAreNeverUsedAndTheModelFolderRoundTrips) {
   EXPECT_THROW(Pipeline::load(w.dir + "/nope"), std::exception);
 }
 
+// An SRE must see whether an incident was raised by localisable event signals or by the embedding alone.
+TEST(Detect, EveryAlarmSaysWhichScoreRaisedIt) {
+  const World& w = world();
+  DetectResult r = Pipeline::load(w.model)->detect(w.dir + "/faulty", "auto", {}, {}, false);
+  for (const auto& p : r.timeline) EXPECT_EQ(p.alarm, p.alarmed_by != 0) << p.start;
+  ASSERT_FALSE(r.incidents.empty());
+  const std::set<std::string> known = {"state embedding", "event signals", "entity head"};
+  for (const auto& inc : r.incidents) {
+    ASSERT_FALSE(inc.alarmed_by.empty());
+    int total = 0;
+    for (const auto& [part, n] : inc.alarmed_by) {
+      EXPECT_TRUE(known.count(part)) << part;
+      EXPECT_GE(n, 1);
+      EXPECT_LE(n, static_cast<int>(inc.slices.size()));
+      int by_timeline = 0;  // the count is the timeline's
+      for (size_t i : inc.slices) {
+        const auto names = ad_part_names(r.timeline[i].alarmed_by);
+        by_timeline += std::find(names.begin(), names.end(), part) != names.end();
+      }
+      EXPECT_EQ(n, by_timeline) << part;
+      total += n;
+    }
+    EXPECT_GE(total, static_cast<int>(inc.slices.size())) << "every alarmed slice passed at least one threshold";
+    EXPECT_EQ(incident_from_json(to_json(inc)).alarmed_by, inc.alarmed_by);
+    const std::string text = alarmed_by_text(inc);
+    EXPECT_EQ(text.rfind("alarmed by the " + inc.alarmed_by[0].first + " (", 0), 0u) << text;
+  }
+}
+
 TEST(Detect, IncidentsJsonSchemaAndHtmlRendersInChromium) {
   const World& w = world();
   DetectResult r = Pipeline::load(w.model)->detect(w.dir + "/faulty", "auto", {}, {}, false);
   const nlohmann::json j = to_json(r);
   for (const char* k : {"model", "data", "slices", "timeline", "incidents"}) EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["slices"].get<size_t>(), j["timeline"].size());
-  for (const char* k : {"start", "end", "score", "threshold", "state", "alarm"}) EXPECT_TRUE(j["timeline"][0].contains(k));
+  for (const char* k : {"start", "end", "score", "threshold", "state", "alarm", "alarmed_by"})
+    EXPECT_TRUE(j["timeline"][0].contains(k));
   ASSERT_FALSE(j["incidents"].empty());
   const auto& inc = j["incidents"][0];
-  for (const char* k : {"start", "end", "peak_score", "state", "fault_type", "root_causes", "open"})
+  for (const char* k : {"start", "end", "peak_score", "state", "fault_type", "root_causes", "alarmed_by", "open"})
     EXPECT_TRUE(inc.contains(k));
   EXPECT_FALSE(inc["open"].get<bool>());  // offline, every incident is closed
   EXPECT_TRUE(inc["fault_type"].contains("label") && inc["fault_type"].contains("confidence"));

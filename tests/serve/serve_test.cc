@@ -339,6 +339,10 @@ TEST(ServeCli, CurlJsonAndDashboard) {
   EXPECT_NE(dom.find("<svg"), std::string::npos);
   EXPECT_NE(dom.find("class=\"card"), std::string::npos);
   EXPECT_NE(dom.find(incidents["incidents"][0]["root_causes"][0]["entity"].get<std::string>()), std::string::npos);
+  ASSERT_FALSE(incidents["incidents"][0]["alarmed_by"].empty());  // which AD score raised it, on its card
+  EXPECT_NE(dom.find("alarmed by the "), std::string::npos);
+  for (const auto& [part, n] : incidents["incidents"][0]["alarmed_by"].items())
+    EXPECT_NE(dom.find(part + " (" + std::to_string(n.get<int>()) + " slice"), std::string::npos) << part;
 
   // SIGTERM ends it cleanly
   kill_cli_server(server, "TERM");
@@ -416,6 +420,7 @@ TEST(ServeCli, StoreSurvivesKillMinus9) {
       EXPECT_EQ(after["incidents"][i]["start"], before["incidents"][i]["start"]);
       if (!before["incidents"][i]["open"].get<bool>()) {  // an open one may have grown before the kill
         EXPECT_EQ(after["incidents"][i]["root_causes"], before["incidents"][i]["root_causes"]);
+        EXPECT_EQ(after["incidents"][i]["alarmed_by"], before["incidents"][i]["alarmed_by"]);
       }
       EXPECT_FALSE(after["incidents"][i]["open"].get<bool>());
     }
