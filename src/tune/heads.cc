@@ -420,14 +420,10 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     const int s = ad_partition_.assign(adv[i].state);
     // each score against its own SPOT threshold; with several, the slice's score is the largest relative one
     double score = 0, thr = 0, rel = 0;
-    bool alarm = false;
-    std::uint8_t by = 0;
+    std::uint8_t by = 0;  // the parts that alarmed; the slice alarms when any did
     auto part = [&](Spot& spot, double value, AdPart bit) {
       double th = 0;
-      if (spot.step(value, &th)) {
-        alarm = true;
-        by |= bit;
-      }
+      if (spot.step(value, &th)) by |= bit;
       rel = std::max(rel, th > 0 ? value / th : 0.0);
       score = value;
       thr = th;
@@ -442,7 +438,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
       score = rel;
       thr = 1.0;
     }
-    t.alarms.push_back(alarm);
+    t.alarms.push_back(by != 0);
     t.alarmed_by.push_back(by);
     t.scores.push_back(score);
     t.thresholds.push_back(thr);
