@@ -40,6 +40,7 @@ EntityDirectory entity_directory(const Catalog& catalog) {
 // ---------------------------------------------------------------- train
 
 TrainSummary train_model(const TrainRequest& rq) {
+  const auto t0 = std::chrono::steady_clock::now();
   const TrainConfig& config = rq.config;
   TrainConfig::schema().validate(config);
   RSLICER_CHECK(!rq.out_dir.empty(), InvalidInput, "train: no output folder for the model");
@@ -108,6 +109,7 @@ TrainSummary train_model(const TrainRequest& rq) {
   topt.out_dir = rq.out_dir;
   topt.resume = rq.resume;
   topt.progress = rq.progress;
+  topt.spent_s = seconds_since(t0);  // reading and simulating count against the budget
   TrainSummary summary;
   summary.encoder = train_encoder(config, sets, topt);
 

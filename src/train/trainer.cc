@@ -72,7 +72,8 @@ const config::Schema<TrainConfig>& TrainConfig::schema() {
                Range::at_least(1))
           .num("min_delta", &TrainConfig::min_delta, "an improvement smaller than this does not count",
                Range::at_least(0))
-          .num("max_minutes", &TrainConfig::max_minutes, "wall-clock budget for training (0 = none)",
+          .num("max_minutes", &TrainConfig::max_minutes, "wall-clock budget in minutes for reading the training data and training the encoder; an epoch "
+               "starts only if the longest so far still fits, and is cut short at the budget (0 = none)",
                Range::at_least(0))
           .flag("weak_labels", &TrainConfig::weak_labels, "use the fault labels of the training part for L_anom")
           .num("embed_batch", &TrainConfig::embed_batch, "batch size when embedding", Range::at_least(1))
@@ -240,7 +241,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
   std::int64_t n_train = 0;
   for (const auto& s : sets) n_train += static_cast<std::int64_t>(s.train.size());
   RSLICER_CHECK(n_train >= 2, InvalidInput, "need at least 2 training slices, got ", n_train);
-  at::set_num_threads(config.threads);
+  set_compute_threads(config.threads);
   torch::manual_seed(config.seed);
   // The entity head exists when some source's labels can teach it (L_entity).
   EncoderConfig encoder_config = config.encoder;
@@ -304,12 +305,29 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
   }
 
   TrainResult result;
-  double budget_s = config.max_minutes > 0 ? config.max_minutes * 60.0 : INFINITY;
+  const TrainBudget budget(config.max_minutes);
+  // seconds spent on this model so far: earlier runs (a resume), reading the data, this call
+  auto spent = [&] {
+    return prior_seconds + options.spent_s +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  };
+  // the longest epoch so far (training and validation), and the last validation's time: what the budget plans with
+  double longest_epoch_s = 0, validation_s = 0;
+  for (const auto& h : history) {
+    longest_epoch_s = std::max(longest_epoch_s, h.value("seconds", 0.0) + h.value("validation_seconds", 0.0));
+    validation_s = h.value("validation_seconds", 0.0);
+  }
   std::int64_t slices_seen = 0;
   double train_seconds = 0;
   int epoch = start_epoch;
   bool stopped = false;
   for (; epoch < config.max_epochs && !stopped; ++epoch) {
+    if (!history.empty() && !budget.start_epoch(spent(), longest_epoch_s)) {
+      if (options.progress)
+        std::fprintf(stderr, "time budget of %.1f min: %.0f s left, the longest epoch took %.0f s; stopping before epoch %d\n",
+                     config.max_minutes, budget.budget_s - spent(), longest_epoch_s, epoch + 1);
+      break;
+    }
     torch::manual_seed(config.seed + 7919ULL * static_cast<std::uint64_t>(epoch + 1));
     std::mt19937_64 rng(config.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(epoch + 1)));
     std::discrete_distribution<size_t> pick_set(ratios.begin(), ratios.end());
@@ -317,7 +335,9 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
     Progress bar(cat("train epoch ", epoch + 1, "/", config.max_epochs), steps_per_epoch, options.progress, 5.0);
     auto e0 = std::chrono::steady_clock::now();
     double sum_total = 0, sum_modal = 0, sum_temp = 0, sum_anom = 0, sum_entity = 0;
-    for (std::int64_t step = 0; step < steps_per_epoch; ++step) {
+    std::int64_t steps_done = 0;
+    bool cut = false;
+    for (std::int64_t step = 0; step < steps_per_epoch && !cut; ++step) {
       std::vector<BatchRef> refs;
       for (int r = 0; r < config.batch_runs; ++r) {
         size_t si = usable[pick_set(rng)];
@@ -345,10 +365,17 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
       bar.update(step + 1, cat("loss ", sum_total / n, " (modal ", sum_modal / n, " temp ", sum_temp / n, " anom ",
                                sum_anom / n, encoder_config.entity_head ? cat(" entity ", sum_entity / n) : "", ") | ", static_cast<int>((step + 1) * batch_size / std::max(el, 1e-9)),
                                " slices/s"));
+      steps_done = step + 1;
+      cut = steps_done < steps_per_epoch && budget.cut_epoch(spent(), validation_s);
     }
+    if (cut && options.progress)
+      std::fprintf(stderr, "time budget of %.1f min reached: epoch %d cut after %lld of %lld steps\n",
+                   config.max_minutes, epoch + 1, static_cast<long long>(steps_done),
+                   static_cast<long long>(steps_per_epoch));
     double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
     train_seconds += epoch_s;
     // validation
+    const auto v0 = std::chrono::steady_clock::now();
     double val = 0;
     double vn = 0;
     {
@@ -361,7 +388,9 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
         vn += static_cast<double>(vb.size());
       }
     }
-    double n = static_cast<double>(steps_per_epoch);
+    validation_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - v0).count();
+    longest_epoch_s = std::max(longest_epoch_s, epoch_s + validation_s);
+    double n = static_cast<double>(steps_done);
     double val_loss = vn > 0 ? val / vn : sum_total / n;  // no validation slices: training loss
     bool improved = val_loss < best_val - config.min_delta;
     if (improved) {
@@ -371,7 +400,7 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
     } else {
       ++bad_epochs;
     }
-    double total_s = prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    double total_s = spent();
     history.push_back({{"epoch", epoch + 1},
                        {"loss", sum_total / n},
                        {"modal", sum_modal / n},
@@ -379,11 +408,15 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
                        {"anom", sum_anom / n},
                        {"entity", sum_entity / n},
                        {"validation_loss", val_loss},
-                       {"lr", lr_at(config, (epoch + 1) * steps_per_epoch - 1, total_steps)},
+                       {"lr", lr_at(config, static_cast<std::int64_t>(epoch) * steps_per_epoch + steps_done - 1,
+                                    total_steps)},
                        {"seconds", epoch_s},
+                       {"validation_seconds", validation_s},
+                       {"steps", steps_done},
+                       {"cut_by_budget", cut},
                        {"improved", improved}});
     bar.finish(cat("loss ", sum_total / n, " | validation ", val_loss, improved ? " (best)" : "", " | ",
-                   static_cast<int>(steps_per_epoch * batch_size / std::max(epoch_s, 1e-9)), " slices/s"));
+                   static_cast<int>(steps_done * batch_size / std::max(epoch_s, 1e-9)), " slices/s"));
     TrainCheckpoint ck;
     ck.epoch = epoch;
     ck.best_validation_loss = best_val;
@@ -397,10 +430,8 @@ TrainResult train_encoder(const TrainConfig& config, const std::vector<TrainingS
       if (options.progress) std::fprintf(stderr, "early stop: no validation improvement for %d epochs\n", bad_epochs);
       stopped = true;
     }
-    if (total_s > budget_s) {
-      if (options.progress) std::fprintf(stderr, "time budget of %.1f min reached\n", config.max_minutes);
-      stopped = true;
-    }
+    if (cut) stopped = true;
+    if (options.stop_after_epoch && options.stop_after_epoch(epoch + 1)) stopped = true;
   }
 
   // the model folder gets the best epoch's weights

@@ -3,7 +3,9 @@
 // model folder that `rslicer train` writes is api/model.h's.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,9 +53,12 @@ struct TrainConfig {
   double grad_clip = 1.0;           // max global gradient norm
   std::int32_t patience = 6;        // early stopping: epochs without validation improvement
   double min_delta = 1e-4;          // improvement smaller than this does not count
-  double max_minutes = 9.0;         // wall-clock budget for training (0 = none); the best checkpoint is kept
+  double max_minutes = 9.0;         // wall-clock budget for reading the training data and training the encoder
+                                    // (0 = none; TrainBudget below); the heads are fitted after it
   bool weak_labels = true;          // use fault labels of the training part for L_anom
-  std::int64_t embed_batch = 256;   // batch size when embedding
+  std::int64_t embed_batch = 8;     // batch size when embedding (slices of similar length together; small
+                                    // batches keep attention's [B, H, T, T] in cache: 1,455 slices/s on
+                                    // TrainTicket at 8, 895 at 32, 414 at 256, docs/performance.md)
   HeadOptions heads;                // the state-aware heads fitted after the encoder
   std::string ad_view = "auto";     // AD embeddings: all, metrics (traces/logs masked), metrics+traces (logs
                                     // masked), auto = metrics when traces/logs cover under half of the training
@@ -79,6 +84,23 @@ struct TrainOptions {
   std::string out_dir;              // folder (created); checkpoints go to out_dir/checkpoint
   bool resume = false;              // continue from out_dir/checkpoint after an interruption
   bool progress = true;             // progress bar with loss terms and slices/s
+  double spent_s = 0;               // seconds this run already spent before train_encoder (reading, simulating):
+                                    // they count against max_minutes
+  // Called after each epoch's checkpoint with the number of epochs done so far (resumed ones included); true
+  // ends training there as an interruption would (tests; a caller's own stop condition).
+  std::function<bool(int epochs_done)> stop_after_epoch;
+};
+
+// The wall-clock budget (max_minutes) as a cap, not a check after the fact: an epoch starts only when the
+// longest epoch so far (its training steps and its validation) still fits in what is left, and a running
+// epoch is cut short after the step at which the time spent plus one validation would pass the budget. An
+// epoch cut short counts as done: its checkpoint is saved, and a resume goes on with the next epoch. A run
+// always takes at least one step, so a budget spent by reading alone still yields a model.
+struct TrainBudget {
+  double budget_s = INFINITY;  // max_minutes * 60, or infinity for 0
+  explicit TrainBudget(double max_minutes) : budget_s(max_minutes > 0 ? max_minutes * 60.0 : INFINITY) {}
+  bool start_epoch(double spent_s, double longest_epoch_s) const { return spent_s + longest_epoch_s <= budget_s; }
+  bool cut_epoch(double spent_s, double validation_s) const { return spent_s + validation_s > budget_s; }
 };
 
 struct TrainResult {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
@@ -261,10 +262,10 @@ TEST(Trainer, ResumeAfterInterruptionMatchesUninterrupted) {
   TrainConfig c = tiny_config();
   std::string dir = testing::make_temp_dir("rslicer-resume");
   train_saved(c, sets_for(d, c), quiet(dir + "/full"));
-  // "interrupted": a time budget that stops after the first epoch
-  TrainConfig cut = c;
-  cut.max_minutes = 1e-9;
-  TrainResult first = train_saved(cut, sets_for(d, cut), quiet(dir + "/resumed"));
+  // "interrupted" after the first epoch
+  TrainOptions interrupted = quiet(dir + "/resumed");
+  interrupted.stop_after_epoch = [](int done) { return done >= 1; };
+  TrainResult first = train_saved(c, sets_for(d, c), interrupted);
   EXPECT_EQ(first.epochs, 1);
   TrainOptions o = quiet(dir + "/resumed");
   o.resume = true;
@@ -279,6 +280,56 @@ TEST(Trainer, ResumeAfterInterruptionMatchesUninterrupted) {
   TrainConfig other = c;
   other.encoder.d_model = 32;
   EXPECT_THROW(train_saved(other, sets_for(d, other), o), ModelError);
+  fs::remove_all(dir);
+}
+
+TEST(TrainBudget, AnEpochStartsOnlyWhenTheLongestSoFarStillFits) {
+  const TrainBudget b(2.0);  // 120 s
+  EXPECT_DOUBLE_EQ(b.budget_s, 120.0);
+  EXPECT_TRUE(b.start_epoch(0, 0));
+  EXPECT_TRUE(b.start_epoch(80, 40));   // ends at 120 s, on the budget
+  EXPECT_FALSE(b.start_epoch(81, 40));  // would end past it
+  EXPECT_FALSE(b.cut_epoch(100, 20));
+  EXPECT_TRUE(b.cut_epoch(101, 20));    // one more validation would pass it
+  const TrainBudget none(0);            // 0: no budget
+  EXPECT_TRUE(none.start_epoch(1e12, 1e12));
+  EXPECT_FALSE(none.cut_epoch(1e12, 1e12));
+}
+
+TEST(Trainer, ABudgetSpentByReadingCutsTheFirstEpochAndStopsAResume) {
+  Dataset d = synthetic(90);
+  TrainConfig c = tiny_config();
+  c.steps_per_epoch = 6;
+  c.max_minutes = 1;
+  std::string dir = testing::make_temp_dir("rslicer-budget");
+  // reading "took" longer than the budget: one step is still taken, so there is a model
+  TrainOptions o = quiet(dir + "/m");
+  o.spent_s = 61;
+  TrainResult r = train_saved(c, sets_for(d, c), o);
+  EXPECT_EQ(r.epochs, 1);
+  ASSERT_EQ(r.log["history"].size(), 1u);
+  const auto& h = r.log["history"][0];
+  EXPECT_EQ(h["steps"], 1);
+  EXPECT_TRUE(h["cut_by_budget"].get<bool>());
+  EXPECT_GE(h["validation_seconds"].get<double>(), 0.0);
+  EXPECT_TRUE(std::isfinite(h["loss"].get<double>()));  // the mean over the steps taken, not over 6
+  auto m = EmbeddingModel::load(dir + "/m");
+  EXPECT_EQ(m->embed(d.slices).size(), d.slices.size());
+  // a resume whose budget is spent starts no epoch (the checkpoint's history says one took time)
+  o.resume = true;
+  TrainResult again = train_saved(c, sets_for(d, c), o);
+  EXPECT_EQ(again.epochs, 1);
+  EXPECT_EQ(again.log["history"].size(), 1u);
+  // without a budget the same run takes every step of every epoch
+  c.max_minutes = 0;
+  TrainOptions free = quiet(dir + "/free");
+  free.spent_s = 61;
+  TrainResult all = train_saved(c, sets_for(d, c), free);
+  EXPECT_EQ(all.epochs, 3);
+  for (const auto& e : all.log["history"]) {
+    EXPECT_EQ(e["steps"], 6);
+    EXPECT_FALSE(e["cut_by_budget"].get<bool>());
+  }
   fs::remove_all(dir);
 }
 
