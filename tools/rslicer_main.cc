@@ -10,6 +10,16 @@
 #include "core/errors.h"
 #include "core/progress.h"
 
+// jemalloc (CMakeLists.txt, rslicer_use_fast_malloc) reads this at start-up; MALLOC_CONF in the environment
+// still overrides it. The encoder frees and allocates the same large activation tensors at every batch; with
+// jemalloc's default decay their pages went back to the kernel and were faulted in again at the next batch (a
+// fifth of the time in page faults; on TrainTicket training ran at 9 instead of 80 slices/s and embedding at 65
+// instead of 414 slices/s, docs/performance.md). Keeping freed pages holds the process's memory at its peak,
+// which it reaches anyway. Without jemalloc this variable is unused.
+extern "C" {
+const char* malloc_conf = "dirty_decay_ms:-1";
+}
+
 namespace rslicer::cli {
 std::vector<CommandEntry>& command_registry() {
   static std::vector<CommandEntry> registry;

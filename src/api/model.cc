@@ -35,7 +35,7 @@ PrepareOptions EmbeddingModel::prepare_options(const ReadOptions& read, bool pro
 }
 
 std::vector<SliceEmbedding> EmbeddingModel::embed(const std::vector<FeatureSlice>& slices, bool progress) const {
-  at::set_num_threads(config_.threads);
+  set_compute_threads(config_.threads);
   return embed_slices(*encoder_, slices, config_.embed_batch, progress);
 }
 

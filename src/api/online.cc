@@ -1,7 +1,5 @@
 #include "api/online.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,19 +14,6 @@
 #include "tasks/zero_label.h"
 
 namespace rslicer {
-
-namespace {
-
-// The online pipeline embeds one small slice at a time: OpenBLAS's own thread pool (Debian's libopenblas0-pthread,
-// which at::set_num_threads does not reach) only spins in sched_yield between such calls and takes the core the
-// HTTP decoders need (serve_bench: 97k -> 122k records/s). Single-threaded BLAS for the process; a no-op with
-// another BLAS.
-void single_threaded_blas() {
-  using SetThreads = void (*)(int);
-  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(1);
-}
-
-}  // namespace
 
 struct OnlineDetector::Impl {
   const EmbeddingModel& model;
@@ -92,7 +77,6 @@ struct OnlineDetector::Impl {
     slicer = std::make_unique<Slicer>(so, std::vector<FaultEvent>{}, [this](Slice&& s) { cut(std::move(s)); });
     ad_stream = heads.ad_stream();
     if (prepare.prior_profile) prior = *prepare.prior_profile;
-    single_threaded_blas();
   }
 
   void cut(Slice&& slice) {

@@ -1,9 +1,13 @@
 #include "model/runtime_encoder.h"
 
+#include <dlfcn.h>
+
 #include "model/qwen3_backbone.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <numeric>
 
 #include "core/errors.h"
 #include "core/progress.h"
@@ -127,6 +131,12 @@ torch::Tensor slice_entity_logits(const EncoderOutput& out, std::int64_t row, co
   return (logits.unsqueeze(0) + off).logsumexp(1);
 }
 
+void set_compute_threads(int threads) {
+  at::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(threads);
+}
+
 std::shared_ptr<RuntimeEncoder> make_encoder(const EncoderConfig& config) {
   config::validate(config);
   if (config.backbone == "native") return std::make_shared<NativeEncoder>(config);
@@ -139,14 +149,30 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
   torch::NoGradGuard no_grad;
   bool was_training = encoder.is_training();
   encoder.eval();
-  std::vector<SliceEmbedding> out;
-  out.reserve(slices.size());
+  std::vector<SliceEmbedding> out(slices.size());
   Progress bar("embed", static_cast<std::int64_t>(slices.size()), progress, 5.0);
   const auto edim = encoder.config().entity_dim;
+  // Batches of slices of similar length: a batch is padded to its longest slice per modality and attention costs
+  // the square of that, so slices in their input order (a trace-heavy minute beside a metrics-only one) spent most
+  // of the time on padding. Each slice's embedding does not depend on its batch-mates (padding is masked).
+  std::vector<size_t> order(slices.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::vector<std::array<size_t, kNumModalities>> len(slices.size());
+  for (size_t i = 0; i < slices.size(); ++i)
+    for (int m = 0; m < kNumModalities; ++m) len[i][m] = slices[i].tokens[m].size();
+  auto cost = [&](size_t i) {  // attention's share: the square of each modality's length
+    size_t c = 0;
+    for (size_t n : len[i]) c += n * n;
+    return c;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const size_t ca = cost(a), cb = cost(b);
+    return ca != cb ? ca < cb : len[a] < len[b];
+  });
   for (size_t first = 0; first < slices.size(); first += static_cast<size_t>(batch_size)) {
     size_t last = std::min(slices.size(), first + static_cast<size_t>(batch_size));
     std::vector<const FeatureSlice*> ptrs;
-    for (size_t i = first; i < last; ++i) ptrs.push_back(&slices[i]);
+    for (size_t k = first; k < last; ++k) ptrs.push_back(&slices[order[k]]);
     EncoderBatch batch = make_batch(ptrs);
     EncoderOutput o = encoder.forward(batch);
     auto state = o.state.to(torch::kFloat32).contiguous();
@@ -155,9 +181,10 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
     std::array<torch::Tensor, kNumModalities> ent;
     for (int m = 0; m < kNumModalities; ++m) ent[m] = o.entity_tokens[m].to(torch::kFloat32).contiguous();
     const bool scored = o.entity_logits[0].defined();
-    for (size_t i = first; i < last; ++i) {
+    for (size_t k = first; k < last; ++k) {
+      const size_t i = order[k];
       const FeatureSlice& s = slices[i];
-      const std::int64_t bi = static_cast<std::int64_t>(i - first);
+      const std::int64_t bi = static_cast<std::int64_t>(k - first);
       SliceEmbedding e;
       e.index = s.index;
       e.start = s.start;
@@ -202,7 +229,7 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
         auto sc = slice_entity_logits(o, bi, s, e.entities).contiguous();
         e.entity_scores.assign(sc.data_ptr<float>(), sc.data_ptr<float>() + sc.numel());
       }
-      out.push_back(std::move(e));
+      out[i] = std::move(e);
     }
     bar.update(static_cast<std::int64_t>(last));
   }

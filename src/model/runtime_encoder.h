@@ -89,6 +89,12 @@ torch::Tensor slice_entity_logits(const EncoderOutput& out, std::int64_t row, co
 // ModelError when the qwen3 route is requested but unavailable.
 std::shared_ptr<RuntimeEncoder> make_encoder(const EncoderConfig& config);
 
+// Threads for torch's own kernels (at::set_num_threads) and for the BLAS it calls. Debian's libtorch calls
+// libopenblas0-pthread, whose own thread pool at::set_num_threads does not reach: between small matmuls it only
+// spins in sched_yield and takes a core (the online pipeline, one slice at a time: serve_bench 97k -> 122k
+// records/s with one BLAS thread). A no-op for the BLAS part with another BLAS.
+void set_compute_threads(int threads);
+
 // Runs the encoder in eval mode (no grad) over `slices` in batches and returns
 // one SliceEmbedding per slice, in order: the state embedding and, per entity
 // that has tokens, the mean of its tokens' entity projections (entity ids
