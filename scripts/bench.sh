@@ -5,14 +5,14 @@
 #
 #   bash scripts/bench.sh                 # every benchmark
 #   bash scripts/bench.sh bench_ingest    # one: bench_ingest tokenizer_bench qwen3_bench sim_bench embedding_quality
-#                                         #      serve_bench
+#                                         #      serve_bench product
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d build ] || bash scripts/setup.sh --no-demo
 cmake -S . -B build -DRSLICER_BUILD_BENCH=ON >/dev/null
 cmake --build build -j "$(nproc)" --target benchmarks
 names=("$@")
-((${#names[@]})) || names=(bench_ingest tokenizer_bench sim_bench qwen3_bench embedding_quality serve_bench)
+((${#names[@]})) || names=(bench_ingest tokenizer_bench sim_bench qwen3_bench embedding_quality serve_bench product)
 for b in "${names[@]}"; do
   echo "==> build/bench/$b"
   case "$b" in
@@ -47,6 +47,11 @@ for b in "${names[@]}"; do
       "./build/bench/$b" build/bench/serve_dense/model build/bench/serve_dense/faulty
       echo "-- dense, protobuf, paced at 100,000 spans/s"
       "./build/bench/$b" build/bench/serve_dense/model build/bench/serve_dense/faulty --rate 100000 ;;
+    product)
+      # rslicer train / embed as a user runs them: the whole train command against 10 minutes, embedding against
+      # 500 slices/s, the model folder against 50 MB; then the same with the simulator mix (the entity head)
+      bash bench/product_bench.sh
+      bash bench/product_bench.sh "" -- --config examples/simulator-mix.json ;;
     *) "./build/bench/$b" ;;
   esac
 done
