@@ -27,7 +27,7 @@ $R embed --model "$out/model" --data "$data" --out "$out/embeddings.csv" 2>"$out
 embed_line=$(grep -E "slices embedded in" "$out/embed.log" | tail -1)
 echo "$embed_line"
 model_bytes=$(du -sb "$out/model" | cut -f1)
-# keep the checkpoint out of the model's size only if train left one (it does: resume needs it); report both
+# the folder includes the resume checkpoint that train leaves; the table shows its share
 ckpt_bytes=$( [ -d "$out/model/checkpoint" ] && du -sb "$out/model/checkpoint" | cut -f1 || echo 0)
 
 /usr/bin/env python3 - "$t0" "$t1" "$model_bytes" "$ckpt_bytes" "$embed_line" "$out/train.log" <<'EOF'
