@@ -60,6 +60,17 @@ AdParts ad_parts(const std::string& mode) {
 
 }  // namespace
 
+double sign_test_p(int wins, int losses) {
+  RSLICER_CHECK(wins >= 0 && losses >= 0, InvalidInput, "sign test: negative counts ", wins, ", ", losses);
+  const int n = wins + losses;
+  if (n == 0) return 1.0;
+  // P(X >= wins) for X ~ Binomial(n, 1/2), summed in log space so that large n does not overflow
+  double p = 0;
+  for (int k = wins; k <= n; ++k)
+    p += std::exp(std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0) - n * std::log(2.0));
+  return std::min(1.0, p);
+}
+
 std::vector<std::string> ad_part_names(std::uint8_t parts) {
   std::vector<std::string> out;
   if (parts & kAdEmbedding) out.push_back("state embedding");
@@ -116,7 +127,12 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .flag("rcl_entity_scores", &HeadOptions::rcl_entity_scores,
                 "the zero-label root-cause ranking also uses the encoder's learned root-cause score per entity")
           .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
-               Range::above(0));
+               Range::above(0))
+          .num("rcl_switch_p", &HeadOptions::rcl_switch_p,
+               "root cause: a label-using head replaces the parameter-free ranking only if it wins the paired "
+               "leave-one-case-out comparison on the training cases with a one-sided sign test p <= this (1: the best "
+               "leave-one-out AC@1 wins)",
+               Range::closed(0, 1));
   return s;
 }
 
@@ -297,17 +313,20 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   std::vector<int> variants = {kUnsupervised, kLearned};
   if (h.rcl_extra_) variants = {kUnsupervised, kCompactEvidence, kLearned, kLearnedEvidence};
   if (in.ranker) variants.insert(variants.begin(), kZeroLabel);  // no parameter at all: first on ties
+  // hit[var][case]: the variant's leave-one-out top-1 is the case's root cause
+  std::vector<std::vector<char>> hit(5);
   std::vector<int> loo_hits(5, 0);
   int loo_n = 0;
   for (size_t c = 0; c < tr_feats.size(); ++c) {
     if (tr_target[c] < 0) continue;
     ++loo_n;
+    std::vector<char> top1(5, 0);
     const std::string& truth = tr_feats[c][tr_target[c]].entity;
     auto u = h.rank_features(tr_feats[c], kUnsupervised);
-    if (!u.empty() && u[0].entity == truth) ++loo_hits[kUnsupervised];
+    top1[kUnsupervised] = !u.empty() && u[0].entity == truth;
     if (in.ranker) {
       auto z = in.ranker->rank(cases[c].slices);
-      if (!z.empty() && in.entities->names.at(z[0].entity) == truth) ++loo_hits[kZeroLabel];
+      top1[kZeroLabel] = !z.empty() && in.entities->names.at(z[0].entity) == truth;
     }
     for (int var : variants) {
       if (var == kUnsupervised || var == kZeroLabel) continue;
@@ -321,13 +340,32 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       LearnedRcaHead lh(options.rcl_learned);
       lh.fit(xs, ts);
       auto l = lh.rank(h.project(tr_feats[c], var));
-      if (!l.empty() && l[0].entity == truth) ++loo_hits[var];
+      top1[var] = !l.empty() && l[0].entity == truth;
+    }
+    for (int var = 0; var < 5; ++var) {
+      hit[var].push_back(top1[var]);
+      loo_hits[var] += top1[var];
     }
   }
-  h.rcl_variant_ = variants.front();  // without enough labelled cases: the parameter-free ranking
+  // The parameter-free ranking (the first variant) stays unless a label-using head beats it clearly: a paired,
+  // one-sided sign test over the training cases (wins = cases only the head gets right). A head chosen on a
+  // one- or two-case lead from a few dozen cases generalised worse than the ranking it replaced (docs/results.md).
+  const int base = variants.front();
+  h.rcl_variant_ = base;  // also without enough labelled cases
+  Json switch_p = Json::object();
   if (loo_n >= 4)
-    for (int var : variants)
-      if (loo_hits[var] > loo_hits[h.rcl_variant_]) h.rcl_variant_ = var;
+    for (int var : variants) {
+      if (var == base) continue;
+      int wins = 0, losses = 0;
+      for (int c = 0; c < loo_n; ++c) {
+        wins += hit[var][c] && !hit[base][c];
+        losses += !hit[var][c] && hit[base][c];
+      }
+      const double p = sign_test_p(wins, losses);
+      switch_p[kVariantNames[var]] = p;
+      const bool clear = options.rcl_switch_p >= 1 || p <= options.rcl_switch_p;
+      if (clear && loo_hits[var] > loo_hits[h.rcl_variant_]) h.rcl_variant_ = var;
+    }
   h.rcl_head_ = LearnedRcaHead(options.rcl_learned);
   if (h.rcl_variant_ != kUnsupervised && h.rcl_variant_ != kZeroLabel) {
     std::vector<std::vector<EntityFeatures>> xs;
@@ -351,7 +389,9 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"ft_train_loo_accuracy", best.accuracy},
              {"ft_fitted", h.triage_fitted_},
              {"rcl_head", kVariantNames[h.rcl_variant_]},
-             {"rcl_train_loo_cases", loo_n}};
+             {"rcl_train_loo_cases", loo_n},
+             {"rcl_switch_p", options.rcl_switch_p},
+             {"rcl_train_loo_sign_test_p", switch_p}};
   for (int var : variants)
     h.info_["rcl_train_loo_ac1"][kVariantNames[var]] = loo_n ? static_cast<double>(loo_hits[var]) / loo_n : 0.0;
   if (!ad_f1s.is_null()) h.info_["ad_score_train_point_f1"] = ad_f1s;

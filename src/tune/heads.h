@@ -80,6 +80,9 @@ struct HeadOptions {
   bool rcl_entity_scores = false;    // ... and the encoder's learned root-cause score per entity (a model trained
                                      // with L_entity; docs/results.md)
   double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t
+  double rcl_switch_p = 1;           // a label-using root-cause head replaces the parameter-free ranking only
+                                     // if it beats it on the training cases (leave one case out) with a one-sided
+                                     // sign test p at most this; 1 = the best leave-one-out AC@1 wins
   static const config::Schema<HeadOptions>& schema();
 };
 
@@ -129,6 +132,9 @@ struct TrainingCase {
 enum AdPart : std::uint8_t { kAdEmbedding = 1, kAdEvents = 2, kAdEntity = 4 };
 // "state embedding", "event signals", "entity head" for the bits set, in that order.
 std::vector<std::string> ad_part_names(std::uint8_t parts);
+
+// One-sided exact sign test: P(X >= wins) for X ~ Binomial(wins + losses, 1/2); 1 without discordant pairs.
+double sign_test_p(int wins, int losses);
 
 // The AD decisions over a run of slices.
 struct AnomalyTimeline {

@@ -206,6 +206,9 @@ TEST(Evaluate, RclHeadUsesSpanSelfTimeEvidence) {
   EXPECT_GT(with["rcl"]["ac@1"].get<double>(), 0.9);
   std::string head = with["fold_info"][0]["rcl_head"];
   EXPECT_NE(head.find("evidence"), std::string::npos) << head;
+  // it replaced the parameter-free ranking because it won the paired comparison clearly, not by a case or two
+  EXPECT_LE(with["fold_info"][0]["rcl_train_loo_sign_test_p"][head].get<double>(), 0.05)
+      << with["fold_info"][0].dump();
   o.rcl_trace_evidence = false;
   nlohmann::json without = evaluate_synthetic(d, o, 10).metrics;
   EXPECT_LT(without["rcl"]["ac@1"].get<double>(), 0.6);

@@ -88,6 +88,18 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
 }
 
+TEST(SignTest, IsTheExactOneSidedBinomialTail) {
+  EXPECT_EQ(sign_test_p(0, 0), 1.0) << "no discordant case: no evidence";
+  EXPECT_DOUBLE_EQ(sign_test_p(2, 0), 0.25);
+  EXPECT_DOUBLE_EQ(sign_test_p(5, 0), 1.0 / 32);
+  EXPECT_NEAR(sign_test_p(8, 2), 56.0 / 1024, 1e-12);  // C(10,8) + C(10,9) + C(10,10) = 56
+  EXPECT_NEAR(sign_test_p(1, 1), 0.75, 1e-12);
+  EXPECT_NEAR(sign_test_p(0, 3), 1.0, 1e-12);
+  EXPECT_LT(sign_test_p(400, 300), 1e-4) << "large counts do not overflow";
+  EXPECT_GT(sign_test_p(400, 300), 0.0);
+  EXPECT_THROW(sign_test_p(-1, 2), InvalidInput);
+}
+
 TEST(FailureHeads, EntityScoreNeedsAModelWithTheHead) {
   const auto v = slices(false);
   const HeadInputs in = inputs(v);
