@@ -347,9 +347,9 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       loo_hits[var] += top1[var];
     }
   }
-  // The parameter-free ranking (the first variant) stays unless a label-using head beats it clearly: a paired,
-  // one-sided sign test over the training cases (wins = cases only the head gets right). A head chosen on a
-  // one- or two-case lead from a few dozen cases generalised worse than the ranking it replaced (docs/results.md).
+  // A label-using head replaces the parameter-free ranking (the first variant) when it has more leave-one-out hits
+  // and, with rcl_switch_p < 1, also wins a paired one-sided sign test over the training cases (wins = cases only
+  // the head gets right). The default 1 keeps the best-LOO rule; the p values are reported either way.
   const int base = variants.front();
   h.rcl_variant_ = base;  // also without enough labelled cases
   Json switch_p = Json::object();
