@@ -75,7 +75,8 @@ const config::Schema<TrainConfig>& TrainConfig::schema() {
           .num("max_minutes", &TrainConfig::max_minutes, "wall-clock budget in minutes for reading the training data and training the encoder; an epoch "
                "starts only if the longest so far still fits, and is cut short at the budget (0 = none)",
                Range::at_least(0))
-          .flag("weak_labels", &TrainConfig::weak_labels, "use the fault labels of the training part for L_anom")
+          .flag("weak_labels", &TrainConfig::weak_labels, "use the fault labels of the training part (and of simulator sources) for "
+                "L_anom; off by default (it lowered AD and triage on held-out simulated systems, docs/results.md)")
           .num("embed_batch", &TrainConfig::embed_batch, "batch size when embedding", Range::at_least(1))
           .sub("heads", &TrainConfig::heads, "the state-aware heads fitted after the encoder")
           .text("ad_view", &TrainConfig::ad_view,

@@ -55,7 +55,9 @@ struct TrainConfig {
   double min_delta = 1e-4;          // improvement smaller than this does not count
   double max_minutes = 9.0;         // wall-clock budget for reading the training data and training the encoder
                                     // (0 = none; TrainBudget below); the heads are fitted after it
-  bool weak_labels = true;          // use fault labels of the training part for L_anom
+  bool weak_labels = false;         // use fault labels of the training part for L_anom (off: on three held-out
+                                    // simulated systems it lowered AD and triage and never helped root cause,
+                                    // docs/results.md "Weak labels and the root-cause head choice")
   std::int64_t embed_batch = 8;     // batch size when embedding (slices of similar length together; small
                                     // batches keep attention's [B, H, T, T] in cache: 1,455 slices/s on
                                     // TrainTicket at 8, 895 at 32, 414 at 256, docs/performance.md)

@@ -315,7 +315,6 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   if (in.ranker) variants.insert(variants.begin(), kZeroLabel);  // no parameter at all: first on ties
   // hit[var][case]: the variant's leave-one-out top-1 is the case's root cause
   std::vector<std::vector<char>> hit(5);
-  std::vector<int> loo_hits(5, 0);
   int loo_n = 0;
   for (size_t c = 0; c < tr_feats.size(); ++c) {
     if (tr_target[c] < 0) continue;
@@ -342,11 +341,9 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       auto l = lh.rank(h.project(tr_feats[c], var));
       top1[var] = !l.empty() && l[0].entity == truth;
     }
-    for (int var = 0; var < 5; ++var) {
-      hit[var].push_back(top1[var]);
-      loo_hits[var] += top1[var];
-    }
+    for (int var = 0; var < 5; ++var) hit[var].push_back(top1[var]);
   }
+  auto loo_hits = [&](int var) { return static_cast<int>(std::count(hit[var].begin(), hit[var].end(), 1)); };
   // A label-using head replaces the parameter-free ranking (the first variant) when it has more leave-one-out hits
   // and, with rcl_switch_p < 1, also wins a paired one-sided sign test over the training cases (wins = cases only
   // the head gets right). The default 1 keeps the best-LOO rule; the p values are reported either way.
@@ -364,7 +361,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       const double p = sign_test_p(wins, losses);
       switch_p[kVariantNames[var]] = p;
       const bool clear = options.rcl_switch_p >= 1 || p <= options.rcl_switch_p;
-      if (clear && loo_hits[var] > loo_hits[h.rcl_variant_]) h.rcl_variant_ = var;
+      if (clear && loo_hits(var) > loo_hits(h.rcl_variant_)) h.rcl_variant_ = var;
     }
   h.rcl_head_ = LearnedRcaHead(options.rcl_learned);
   if (h.rcl_variant_ != kUnsupervised && h.rcl_variant_ != kZeroLabel) {
@@ -393,7 +390,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"rcl_switch_p", options.rcl_switch_p},
              {"rcl_train_loo_sign_test_p", switch_p}};
   for (int var : variants)
-    h.info_["rcl_train_loo_ac1"][kVariantNames[var]] = loo_n ? static_cast<double>(loo_hits[var]) / loo_n : 0.0;
+    h.info_["rcl_train_loo_ac1"][kVariantNames[var]] = loo_n ? static_cast<double>(loo_hits(var)) / loo_n : 0.0;
   if (!ad_f1s.is_null()) h.info_["ad_score_train_point_f1"] = ad_f1s;
   // the initial SPOT threshold of each score the mode combines, in the mode's order
   const AdParts used = ad_parts(h.ad_mode_);
