@@ -108,6 +108,10 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .sub("partition", &HeadOptions::partition, "k-means partition of runtime states")
           .sub("ad", &HeadOptions::ad, "kNN anomaly head")
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
+          .text("spot_calibration", &HeadOptions::spot_calibration,
+                "the training slices each SPOT threshold is calibrated on: all (label-free), or normal (those outside "
+                "the labelled faults; all when fewer than 30 are)",
+                {"all", "normal"})
           .sub("triage", &HeadOptions::triage, "triage head (kNN or logistic regression)")
           .sub("rcl", &HeadOptions::rcl, "root cause: embedding deviation per entity")
           .sub("rcl_learned", &HeadOptions::rcl_learned, "root cause: listwise linear head")
@@ -174,12 +178,26 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   ao.state_aware = state_aware;
   h.ad_ = KnnAnomalyHead(ao);
   h.ad_.fit(refs, static_cast<int>(adv[train[0]].state.size()), times, rstates);
+  // the scores each SPOT is calibrated on: those of all training slices, or of the normal ones only
+  std::vector<size_t> calib_at;  // positions into train
+  for (size_t k = 0; k < train.size(); ++k)
+    if (!labelled_faulty[train[k]] && adv[train[k]].faults.empty()) calib_at.push_back(k);
+  if (options.spot_calibration != "normal" || calib_at.size() < kMinNormalCalibration) {
+    calib_at.resize(train.size());
+    for (size_t k = 0; k < train.size(); ++k) calib_at[k] = k;
+  }
+  auto calibrated = [&](const std::vector<double>& scores) {
+    Spot s(options.spot);
+    std::vector<double> xs;
+    for (size_t k : calib_at) xs.push_back(scores[k]);
+    s.fit(xs);
+    return s;
+  };
   std::vector<double> calib;
   for (size_t i : train) calib.push_back(h.ad_.score(adv[i].state.data(), st_ad[i], adv[i].start));
   for (double& x : calib)
     if (!std::isfinite(x)) x = 0;
-  h.spot_ = Spot(options.spot);
-  h.spot_.fit(calib);
+  h.spot_ = calibrated(calib);
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
   // the learned score: the entity head's where the AD view has it (a model trained with L_entity; a slice without
   // entities has no scores either way)
@@ -191,8 +209,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   std::vector<double> ent;
   if (has_entity) {
     for (size_t i : train) ent.push_back(entity_ad_score(adv[i]));
-    h.entity_spot_ = Spot(options.spot);
-    h.entity_spot_.fit(ent);
+    h.entity_spot_ = calibrated(ent);
     h.entity_ad_ = true;
   }
   const std::string learned = has_entity ? "entity" : "embedding";
@@ -202,8 +219,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       auto r = ad_ranker->rank({i});
       ev.push_back(r.empty() ? 0.0 : r[0].score);
     }
-    h.event_spot_ = Spot(options.spot);
-    h.event_spot_.fit(ev);
+    h.event_spot_ = calibrated(ev);
     h.event_ad_ = true;
   }
   // without the event score (no ranker) each pair keeps its learned part
@@ -374,6 +390,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"ad_states", h.ad_partition_.num_states()},
              {"ad_silhouette", h.ad_partition_.silhouette()},
              {"spot_initial_threshold", h.spot_.threshold()},
+             {"spot_calibration_slices", calib_at.size()},
              {"event_spot_threshold", h.event_ad_ ? h.event_spot_.threshold() : 0.0},
              {"entity_spot_threshold", h.entity_ad_ ? h.entity_spot_.threshold() : 0.0},
              {"normal_references", times.size()},

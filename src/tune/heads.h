@@ -31,6 +31,7 @@
 // never reads labels. No libtorch: the embeddings come in as SliceEmbeddings.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -53,6 +54,9 @@
 
 namespace rslicer {
 
+// heads.spot_calibration=normal needs this many normal training slices, else SPOT is calibrated on all of them
+constexpr size_t kMinNormalCalibration = 30;
+
 struct HeadOptions {
   bool state_aware = true;           // false: one global state (K = 1), the ablation
   std::string ad_score = "both";     // embedding: kNN distance of the state embedding; events: the slice's most
@@ -66,6 +70,8 @@ struct HeadOptions {
   AnomalyOptions ad;                 // kNN anomaly head
   SpotOptions spot = {0.01, 0.95, true};  // SPOT threshold; risk 0.01 for detect (rslicer eval uses the published
                                           // protocol's q = 0.1)
+  std::string spot_calibration = "all";  // the training slices SPOT is calibrated on: all, or normal (outside the
+                                         // labelled faults, where there are at least kMinNormalCalibration)
   TriageOptions triage;              // triage head; kind, model, k / L2 chosen by leave-one-case-out
   EmbeddingRcaOptions rcl;           // embedding deviation per entity
   LearnedRcaOptions rcl_learned;     // listwise linear root-cause head

@@ -88,6 +88,31 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
 }
 
+// SPOT calibrated on all training slices puts the threshold among the fault scores when faults fill much of the
+// training part; calibrated on the normal ones it sits just above normal, and it falls back to all when too few
+// normal slices exist.
+TEST(FailureHeads, SpotCanBeCalibratedOnTheNormalTrainingSlices) {
+  auto v = slices(true);
+  for (size_t i = 0; i < v.size(); ++i)
+    if (faulty(i)) v[i].faults = {0};
+  const HeadInputs in = inputs(v);
+  const auto train = range(130, 200);  // 20 faulty, 50 normal
+  HeadOptions all, normal;
+  all.ad_score = normal.ad_score = "entity";
+  normal.spot_calibration = "normal";
+  const auto ha = FailureHeads::fit(in, train, {}, all, 1), hn = FailureHeads::fit(in, train, {}, normal, 1);
+  EXPECT_EQ(ha.info()["spot_calibration_slices"], 70);
+  EXPECT_EQ(hn.info()["spot_calibration_slices"], 50);
+  const double ta = ha.info()["entity_spot_threshold"], tn = hn.info()["entity_spot_threshold"];
+  EXPECT_GT(ta, 1.0) << "all: among the fault slices' scores (about 3)";
+  EXPECT_LT(tn, 0.1) << "normal: just above the normal slices' scores (about 0.005)";
+  EXPECT_EQ(FailureHeads::from_json(hn.to_json()).detect(in, range(0, 130)).alarms, hn.detect(in, range(0, 130)).alarms);
+  const auto few = FailureHeads::fit(in, range(165, 195), {}, normal, 1);  // 20 normal < kMinNormalCalibration
+  EXPECT_EQ(few.info()["spot_calibration_slices"], 30);
+  normal.spot_calibration = "faulty";
+  EXPECT_THROW(FailureHeads::fit(in, train, {}, normal, 1), std::exception);
+}
+
 TEST(SignTest, IsTheExactOneSidedBinomialTail) {
   EXPECT_EQ(sign_test_p(0, 0), 1.0) << "no discordant case: no evidence";
   EXPECT_DOUBLE_EQ(sign_test_p(2, 0), 0.25);
