@@ -152,8 +152,11 @@ MethodOutput majority(const FoldContext& c) {
 
 MethodOutput spot_raw(const FoldContext& c) {
   const EvalData& d = *c.data;
+  // calibrated on the same training slices as our heads' SPOT (heads.spot_calibration)
   std::vector<double> calib, test;
-  for (size_t i : c.train) calib.push_back(d.raw_scores[i]);
+  for (size_t k : spot_calibration_positions(
+           c.train, [&](size_t i) { return d.slice_faults[i].empty(); }, c.heads.spot_calibration))
+    calib.push_back(d.raw_scores[c.train[k]]);
   for (size_t i : c.test) test.push_back(d.raw_scores[i]);
   Spot spot(c.options.spot);
   spot.fit(calib);

@@ -109,8 +109,8 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .sub("ad", &HeadOptions::ad, "kNN anomaly head")
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
           .text("spot_calibration", &HeadOptions::spot_calibration,
-                "the training slices each SPOT threshold is calibrated on: all (label-free), or normal (those outside "
-                "the labelled faults; all when fewer than 30 are)",
+                "the training slices each SPOT threshold is calibrated on: normal (those outside the labelled faults; "
+                "all when fewer than 30 are), or all (label-free)",
                 {"all", "normal"})
           .sub("triage", &HeadOptions::triage, "triage head (kNN or logistic regression)")
           .sub("rcl", &HeadOptions::rcl, "root cause: embedding deviation per entity")
@@ -141,6 +141,21 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
 }
 
 // ---------------------------------------------------------------- fit
+
+std::vector<size_t> spot_calibration_positions(const std::vector<size_t>& train,
+                                               const std::function<bool(size_t)>& normal, const std::string& how) {
+  RSLICER_CHECK(how == "all" || how == "normal", InvalidInput, "heads.spot_calibration: '", how,
+                "' is neither 'all' nor 'normal'");
+  std::vector<size_t> at;
+  if (how == "normal")
+    for (size_t k = 0; k < train.size(); ++k)
+      if (normal(train[k])) at.push_back(k);
+  if (how == "all" || at.size() < kMinNormalCalibration) {
+    at.resize(train.size());
+    for (size_t k = 0; k < train.size(); ++k) at[k] = k;
+  }
+  return at;
+}
 
 FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& train,
                                const std::vector<TrainingCase>& cases, const HeadOptions& options,
@@ -178,14 +193,8 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   ao.state_aware = state_aware;
   h.ad_ = KnnAnomalyHead(ao);
   h.ad_.fit(refs, static_cast<int>(adv[train[0]].state.size()), times, rstates);
-  // the scores each SPOT is calibrated on: those of all training slices, or of the normal ones only
-  std::vector<size_t> calib_at;  // positions into train
-  for (size_t k = 0; k < train.size(); ++k)
-    if (!labelled_faulty[train[k]] && adv[train[k]].faults.empty()) calib_at.push_back(k);
-  if (options.spot_calibration != "normal" || calib_at.size() < kMinNormalCalibration) {
-    calib_at.resize(train.size());
-    for (size_t k = 0; k < train.size(); ++k) calib_at[k] = k;
-  }
+  const std::vector<size_t> calib_at = spot_calibration_positions(
+      train, [&](size_t i) { return !labelled_faulty[i] && adv[i].faults.empty(); }, options.spot_calibration);
   auto calibrated = [&](const std::vector<double>& scores) {
     Spot s(options.spot);
     std::vector<double> xs;

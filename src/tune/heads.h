@@ -33,6 +33,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,12 @@ namespace rslicer {
 // heads.spot_calibration=normal needs this many normal training slices, else SPOT is calibrated on all of them
 constexpr size_t kMinNormalCalibration = 30;
 
+// The positions into `train` whose scores calibrate a SPOT threshold. `how` = "all": every one (label-free);
+// "normal": those for which normal(train[k]) holds (outside the labelled faults), or every one when fewer than
+// kMinNormalCalibration are. Throws InvalidInput on another `how`.
+std::vector<size_t> spot_calibration_positions(const std::vector<size_t>& train,
+                                               const std::function<bool(size_t)>& normal, const std::string& how);
+
 struct HeadOptions {
   bool state_aware = true;           // false: one global state (K = 1), the ablation
   std::string ad_score = "both";     // embedding: kNN distance of the state embedding; events: the slice's most
@@ -70,8 +77,9 @@ struct HeadOptions {
   AnomalyOptions ad;                 // kNN anomaly head
   SpotOptions spot = {0.01, 0.95, true};  // SPOT threshold; risk 0.01 for detect (rslicer eval uses the published
                                           // protocol's q = 0.1)
-  std::string spot_calibration = "all";  // the training slices SPOT is calibrated on: all, or normal (outside the
-                                         // labelled faults, where there are at least kMinNormalCalibration)
+  std::string spot_calibration = "normal";  // the training slices SPOT is calibrated on: normal (outside the
+                                            // labelled faults, where there are at least kMinNormalCalibration;
+                                            // else all), or all (label-free)
   TriageOptions triage;              // triage head; kind, model, k / L2 chosen by leave-one-case-out
   EmbeddingRcaOptions rcl;           // embedding deviation per entity
   LearnedRcaOptions rcl_learned;     // listwise linear root-cause head

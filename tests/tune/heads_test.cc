@@ -99,7 +99,8 @@ TEST(FailureHeads, SpotCanBeCalibratedOnTheNormalTrainingSlices) {
   const auto train = range(130, 200);  // 20 faulty, 50 normal
   HeadOptions all, normal;
   all.ad_score = normal.ad_score = "entity";
-  normal.spot_calibration = "normal";
+  all.spot_calibration = "all";
+  EXPECT_EQ(normal.spot_calibration, "normal") << "the default";
   const auto ha = FailureHeads::fit(in, train, {}, all, 1), hn = FailureHeads::fit(in, train, {}, normal, 1);
   EXPECT_EQ(ha.info()["spot_calibration_slices"], 70);
   EXPECT_EQ(hn.info()["spot_calibration_slices"], 50);
