@@ -65,6 +65,14 @@ RSLICER_COMMAND(
                         t.value("score", std::string()).c_str(), t.value("threshold", 0.0));
           thresholds += buf;
         }
+        // the slices they were calibrated on, and why all of them when the normal ones were asked for
+        const std::string note = h.value("spot_calibration_note", std::string());
+        thresholds += "; calibrated on " +
+                      std::string(h.value("spot_calibration", std::string()) == "normal" ? "the " : "all ") +
+                      std::to_string(h.value("spot_calibration_slices", 0)) +
+                      (h.value("spot_calibration", std::string()) == "normal" ? " normal training slices"
+                                                                               : " training slices") +
+                      (note.empty() ? "" : ": " + note);
         // the triage model the training cases' leave-one-out chose, and its case vectors
         std::string triage = "not fitted (no labels)";
         if (h.value("ft_fitted", false)) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/errors.h"
+#include "tasks/evidence.h"
 
 namespace rslicer {
 
@@ -142,19 +143,40 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
 
 // ---------------------------------------------------------------- fit
 
-std::vector<size_t> spot_calibration_positions(const std::vector<size_t>& train,
-                                               const std::function<bool(size_t)>& normal, const std::string& how) {
+SpotCalibration spot_calibration_positions(const std::vector<size_t>& train, const std::function<bool(size_t)>& normal,
+                                           const std::string& how,
+                                           const std::function<std::uint8_t(size_t)>& modalities) {
   RSLICER_CHECK(how == "all" || how == "normal", InvalidInput, "heads.spot_calibration: '", how,
                 "' is neither 'all' nor 'normal'");
-  std::vector<size_t> at;
-  if (how == "normal")
-    for (size_t k = 0; k < train.size(); ++k)
-      if (normal(train[k])) at.push_back(k);
-  if (how == "all" || at.size() < kMinNormalCalibration) {
-    at.resize(train.size());
-    for (size_t k = 0; k < train.size(); ++k) at[k] = k;
+  SpotCalibration c;
+  auto all = [&](std::string why) {
+    c.at.resize(train.size());
+    for (size_t k = 0; k < train.size(); ++k) c.at[k] = k;
+    c.normal = false;
+    c.note = std::move(why);
+    return c;
+  };
+  if (how == "all") return all("");
+  for (size_t k = 0; k < train.size(); ++k)
+    if (normal(train[k])) c.at.push_back(k);
+  if (c.at.size() < kMinNormalCalibration)
+    return all(std::to_string(c.at.size()) + " normal training slices, fewer than " +
+               std::to_string(kMinNormalCalibration));
+  if (modalities) {
+    static const char* const kNames[] = {"metrics", "traces", "logs"};
+    for (int m = 0; m < 3; ++m) {
+      size_t in_all = 0, in_normal = 0;
+      for (size_t i : train) in_all += (modalities(i) >> m) & 1u;
+      for (size_t k : c.at) in_normal += (modalities(train[k]) >> m) & 1u;
+      const double share_all = static_cast<double>(in_all) / train.size();
+      const double share_normal = static_cast<double>(in_normal) / c.at.size();
+      if (share_normal < kMinCalibrationCoverage * share_all)
+        return all("the normal training slices under-represent " + std::string(kNames[m]) + ", " +
+                   short_number(100 * share_normal) + " % of them carry it against " + short_number(100 * share_all) +
+                   " % of all training slices");
+    }
   }
-  return at;
+  return c;
 }
 
 FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& train,
@@ -193,8 +215,10 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   ao.state_aware = state_aware;
   h.ad_ = KnnAnomalyHead(ao);
   h.ad_.fit(refs, static_cast<int>(adv[train[0]].state.size()), times, rstates);
-  const std::vector<size_t> calib_at = spot_calibration_positions(
-      train, [&](size_t i) { return !labelled_faulty[i] && adv[i].faults.empty(); }, options.spot_calibration);
+  const SpotCalibration calibration = spot_calibration_positions(
+      train, [&](size_t i) { return !labelled_faulty[i] && adv[i].faults.empty(); }, options.spot_calibration,
+      [&](size_t i) { return adv[i].mask.bits; });
+  const std::vector<size_t>& calib_at = calibration.at;
   auto calibrated = [&](const std::vector<double>& scores) {
     Spot s(options.spot);
     std::vector<double> xs;
@@ -400,6 +424,8 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"ad_silhouette", h.ad_partition_.silhouette()},
              {"spot_initial_threshold", h.spot_.threshold()},
              {"spot_calibration_slices", calib_at.size()},
+             {"spot_calibration", calibration.normal ? "normal" : "all"},
+             {"spot_calibration_note", calibration.note},
              {"event_spot_threshold", h.event_ad_ ? h.event_spot_.threshold() : 0.0},
              {"entity_spot_threshold", h.entity_ad_ ? h.entity_spot_.threshold() : 0.0},
              {"normal_references", times.size()},

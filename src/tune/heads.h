@@ -58,11 +58,24 @@ namespace rslicer {
 // heads.spot_calibration=normal needs this many normal training slices, else SPOT is calibrated on all of them
 constexpr size_t kMinNormalCalibration = 30;
 
-// The positions into `train` whose scores calibrate a SPOT threshold. `how` = "all": every one (label-free);
-// "normal": those for which normal(train[k]) holds (outside the labelled faults), or every one when fewer than
-// kMinNormalCalibration are. Throws InvalidInput on another `how`.
-std::vector<size_t> spot_calibration_positions(const std::vector<size_t>& train,
-                                               const std::function<bool(size_t)>& normal, const std::string& how);
+// heads.spot_calibration=normal also needs the normal slices to carry each modality the score reads: a modality
+// carried by a share of them below this times its share among all training slices (on a data set whose traces
+// exist only around faults, say) falls back to all, since a threshold never calibrated on it would alarm on it
+constexpr double kMinCalibrationCoverage = 0.5;
+
+// The training slices a SPOT threshold is calibrated on.
+struct SpotCalibration {
+  std::vector<size_t> at;  // positions into `train`
+  bool normal = true;      // false: all of them
+  std::string note;        // why all when normal was asked for ("" otherwise)
+};
+// `how` = "all": every training slice (label-free); "normal": those for which normal(train[k]) holds (outside the
+// labelled faults), or every one when fewer than kMinNormalCalibration are or when, with `modalities` (the
+// ModalityMask bits of a slice the score reads), the normal ones under-represent a modality (kMinCalibrationCoverage).
+// Throws InvalidInput on another `how`.
+SpotCalibration spot_calibration_positions(const std::vector<size_t>& train, const std::function<bool(size_t)>& normal,
+                                           const std::string& how,
+                                           const std::function<std::uint8_t(size_t)>& modalities = {});
 
 struct HeadOptions {
   bool state_aware = true;           // false: one global state (K = 1), the ablation

@@ -173,6 +173,8 @@ TEST(TrainCli, TrainMixesADatasetWithTheSimulator) {
   // the summary names the AD score in use (the entity head's, paired with the event score) and its thresholds
   EXPECT_TRUE(std::regex_search(out, std::regex("score (events\\+)?entity \\(SPOT thresholds: [^)]*entity [0-9]")))
       << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex("SPOT thresholds: [^)]*; calibrated on (the|all) [0-9]+ ")))
+      << "and the slices SPOT was calibrated on: " << out;
   fs::remove_all(dir);
 }
 

@@ -114,6 +114,50 @@ TEST(FailureHeads, SpotCanBeCalibratedOnTheNormalTrainingSlices) {
   EXPECT_THROW(FailureHeads::fit(in, train, {}, normal, 1), std::exception);
 }
 
+// Traces only around the faults (as in Nezha's folder): a threshold calibrated on the normal slices would never
+// have seen a trace signal, so the calibration falls back to all slices and says why; where the normal slices
+// carry traces too it stays on them.
+TEST(FailureHeads, SpotFallsBackToAllWhenTheNormalSlicesLackAModality) {
+  auto v = slices(true);
+  for (size_t i = 0; i < v.size(); ++i) {
+    v[i].mask.set(Modality::kMetrics);
+    if (faulty(i)) {
+      v[i].faults = {0};
+      v[i].mask.set(Modality::kTraces);
+    }
+  }
+  const HeadInputs in = inputs(v);
+  const auto train = range(130, 200);  // 20 faulty with traces, 50 normal without
+  HeadOptions o;
+  o.ad_score = "entity";
+  const auto lacking = FailureHeads::fit(in, train, {}, o, 1).info();
+  EXPECT_EQ(lacking["spot_calibration"], "all");
+  EXPECT_EQ(lacking["spot_calibration_slices"], 70);
+  EXPECT_NE(lacking["spot_calibration_note"].get<std::string>().find("under-represent traces"), std::string::npos)
+      << lacking["spot_calibration_note"];
+  for (size_t i = 130; i < 150; ++i) v[i].mask.set(Modality::kTraces);  // 20 of the 50 normal ones carry traces
+  const auto covered = FailureHeads::fit(in, train, {}, o, 1).info();
+  EXPECT_EQ(covered["spot_calibration"], "normal");
+  EXPECT_EQ(covered["spot_calibration_slices"], 50);
+  EXPECT_EQ(covered["spot_calibration_note"], "");
+}
+
+TEST(SpotCalibration, PositionsIntoTheTrainingSlices) {
+  const std::vector<size_t> train = range(100, 150);
+  auto even = [](size_t i) { return i % 2 == 0; };
+  const auto c = spot_calibration_positions(train, [](size_t) { return true; }, "normal");
+  EXPECT_EQ(c.at.size(), 50u);
+  EXPECT_TRUE(c.normal);
+  const auto few = spot_calibration_positions(train, even, "normal");  // 25 < kMinNormalCalibration
+  EXPECT_FALSE(few.normal);
+  EXPECT_EQ(few.at.size(), 50u);
+  EXPECT_NE(few.note.find("fewer than 30"), std::string::npos) << few.note;
+  const auto every = spot_calibration_positions(range(100, 200), even, "normal");
+  ASSERT_EQ(every.at.size(), 50u);
+  EXPECT_EQ(every.at[1], 2u) << "positions into train, not slice indices";
+  EXPECT_TRUE(spot_calibration_positions(train, even, "all").note.empty());
+}
+
 TEST(SignTest, IsTheExactOneSidedBinomialTail) {
   EXPECT_EQ(sign_test_p(0, 0), 1.0) << "no discordant case: no evidence";
   EXPECT_DOUBLE_EQ(sign_test_p(2, 0), 0.25);
