@@ -86,7 +86,10 @@ RSLICER_COMMAND(
         std::printf("heads on %zu slices, %zu labelled faults: %d runtime states, AD view %s, score %s (SPOT thresholds: "
                     "%s), triage %s, root cause: %s\n",
                     s.head_slices, s.labelled_cases, h.value("states", 0), s.ad_view.c_str(),
-                    h.value("ad_score", std::string()).c_str(),
+                    (h.value("ad_score", std::string()) +
+                     (h.value("ad_score_note", std::string()).empty() ? ""
+                                                                       : " (" + h.value("ad_score_note", std::string()) + ")"))
+                        .c_str(),
                     thresholds.c_str(),
                     triage.c_str(),
                     h.value("rcl_head", std::string()).c_str());

@@ -170,10 +170,12 @@ SpotCalibration spot_calibration_positions(const std::vector<size_t>& train, con
       for (size_t k : c.at) in_normal += (modalities(train[k]) >> m) & 1u;
       const double share_all = static_cast<double>(in_all) / train.size();
       const double share_normal = static_cast<double>(in_normal) / c.at.size();
-      if (share_normal < kMinCalibrationCoverage * share_all)
+      if (share_normal < kMinCalibrationCoverage * share_all) {
+        c.lacking = kNames[m];
         return all("the normal training slices under-represent " + std::string(kNames[m]) + ", " +
                    short_number(100 * share_normal) + " % of them carry it against " + short_number(100 * share_all) +
                    " % of all training slices");
+      }
     }
   }
   return c;
@@ -255,8 +257,11 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     h.event_spot_ = calibrated(ev);
     h.event_ad_ = true;
   }
-  // without the event score (no ranker) each pair keeps its learned part
-  const std::string both = h.event_ad_ ? "events+" + learned : learned;
+  // without the event score (no ranker) each pair keeps its learned part. The kNN's normal references are the
+  // normal training slices: where they under-represent a modality the score reads, the kNN measures its mere
+  // presence (2023-01-30: traces in normal hours), and "both" keeps the event score alone
+  const bool knn_blind = learned == "embedding" && !calibration.lacking.empty();
+  const std::string both = h.event_ad_ ? (knn_blind ? "events" : "events+" + learned) : learned;
   if (options.ad_score == "embedding" || options.ad_score == "entity") h.ad_mode_ = options.ad_score;
   else if (options.ad_score == "events") h.ad_mode_ = h.event_ad_ ? "events" : "embedding";
   else if (options.ad_score == "events+embedding") h.ad_mode_ = h.event_ad_ ? "events+embedding" : "embedding";
@@ -426,6 +431,10 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"spot_calibration_slices", calib_at.size()},
              {"spot_calibration", calibration.normal ? "normal" : "all"},
              {"spot_calibration_note", calibration.note},
+             {"ad_score_note", knn_blind && h.event_ad_ && (options.ad_score == "both" || options.ad_score == "auto")
+                                   ? "the kNN's normal references under-represent " + calibration.lacking +
+                                         "; both = the event score alone"
+                                   : std::string()},
              {"event_spot_threshold", h.event_ad_ ? h.event_spot_.threshold() : 0.0},
              {"entity_spot_threshold", h.entity_ad_ ? h.entity_spot_.threshold() : 0.0},
              {"normal_references", times.size()},

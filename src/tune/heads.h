@@ -68,6 +68,7 @@ struct SpotCalibration {
   std::vector<size_t> at;  // positions into `train`
   bool normal = true;      // false: all of them
   std::string note;        // why all when normal was asked for ("" otherwise)
+  std::string lacking;     // the modality the normal slices under-represent ("" when none or not checked)
 };
 // `how` = "all": every training slice (label-free); "normal": those for which normal(train[k]) holds (outside the
 // labelled faults), or every one when fewer than kMinNormalCalibration are or when, with `modalities` (the

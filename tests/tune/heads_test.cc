@@ -132,6 +132,7 @@ TEST(FailureHeads, SpotFallsBackToAllWhenTheNormalSlicesLackAModality) {
   o.ad_score = "entity";
   const auto lacking = FailureHeads::fit(in, train, {}, o, 1).info();
   EXPECT_EQ(lacking["spot_calibration"], "all");
+  EXPECT_EQ(lacking["ad_score_note"], "") << "the entity head's score reads no normal references";
   EXPECT_EQ(lacking["spot_calibration_slices"], 70);
   EXPECT_NE(lacking["spot_calibration_note"].get<std::string>().find("under-represent traces"), std::string::npos)
       << lacking["spot_calibration_note"];
