@@ -111,7 +111,8 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
           .text("spot_calibration", &HeadOptions::spot_calibration,
                 "the training slices each SPOT threshold is calibrated on: normal (those outside the labelled faults; "
-                "all when fewer than 30 are), or all (label-free)",
+                "all when fewer than 30 are or when they under-represent a modality the AD view reads, and then the "
+                "default AD score leaves out the kNN), or all (label-free)",
                 {"all", "normal"})
           .sub("triage", &HeadOptions::triage, "triage head (kNN or logistic regression)")
           .sub("rcl", &HeadOptions::rcl, "root cause: embedding deviation per entity")

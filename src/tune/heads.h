@@ -12,8 +12,11 @@
 //                slice holds a root cause (a model trained with L_entity),
 //                with its own SPOT (ad_score "both": the event score and the
 //                learned one, the entity head where the model has one, else the
-//                kNN; either alarms; "auto": the candidate that fits the
-//                labelled training slices best);
+//                kNN; either alarms; the event score alone where the normal
+//                training slices lack a modality the kNN would read; "auto":
+//                the candidate that fits the labelled training slices best);
+//                each SPOT is calibrated on the normal training slices where
+//                they carry the modalities the scores read, else on all;
 //   triage       kNN or logistic regression on case vectors (case mean
 //                embedding, its change against the minutes before, both, the
 //                pattern of zero-label signals of the top entity, or that
