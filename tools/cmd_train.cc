@@ -66,13 +66,14 @@ RSLICER_COMMAND(
           thresholds += buf;
         }
         // the slices they were calibrated on, and why all of them when the normal ones were asked for
+        const bool on_normal = h.value("spot_calibration", std::string()) == "normal";
         const std::string note = h.value("spot_calibration_note", std::string());
-        thresholds += "; calibrated on " +
-                      std::string(h.value("spot_calibration", std::string()) == "normal" ? "the " : "all ") +
+        thresholds += std::string("; calibrated on ") + (on_normal ? "the " : "all ") +
                       std::to_string(h.value("spot_calibration_slices", 0)) +
-                      (h.value("spot_calibration", std::string()) == "normal" ? " normal training slices"
-                                                                               : " training slices") +
-                      (note.empty() ? "" : ": " + note);
+                      (on_normal ? " normal training slices" : " training slices") + (note.empty() ? "" : ": " + note);
+        // the AD score in use, and why where the default left out the kNN
+        const std::string ad_note = h.value("ad_score_note", std::string());
+        const std::string ad_score = h.value("ad_score", std::string()) + (ad_note.empty() ? "" : " (" + ad_note + ")");
         // the triage model the training cases' leave-one-out chose, and its case vectors
         std::string triage = "not fitted (no labels)";
         if (h.value("ft_fitted", false)) {
@@ -86,10 +87,7 @@ RSLICER_COMMAND(
         std::printf("heads on %zu slices, %zu labelled faults: %d runtime states, AD view %s, score %s (SPOT thresholds: "
                     "%s), triage %s, root cause: %s\n",
                     s.head_slices, s.labelled_cases, h.value("states", 0), s.ad_view.c_str(),
-                    (h.value("ad_score", std::string()) +
-                     (h.value("ad_score_note", std::string()).empty() ? ""
-                                                                       : " (" + h.value("ad_score_note", std::string()) + ")"))
-                        .c_str(),
+                    ad_score.c_str(),
                     thresholds.c_str(),
                     triage.c_str(),
                     h.value("rcl_head", std::string()).c_str());

@@ -205,11 +205,13 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   std::vector<bool> labelled_faulty(main.size(), false);
   for (const auto& c : cases)
     for (size_t i : c.slices) labelled_faulty[i] = true;
+  // the normal training slices: the kNN's references, and what SPOT is calibrated on where they suffice
+  auto normal_slice = [&](size_t i) { return !labelled_faulty[i] && adv[i].faults.empty(); };
   std::vector<float> refs;
   std::vector<TimeUs> times;
   std::vector<int> rstates;
   for (size_t i : train)
-    if (!labelled_faulty[i] && adv[i].faults.empty()) {
+    if (normal_slice(i)) {
       refs.insert(refs.end(), adv[i].state.begin(), adv[i].state.end());
       times.push_back(adv[i].start);
       rstates.push_back(st_ad[i]);
@@ -219,8 +221,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   h.ad_ = KnnAnomalyHead(ao);
   h.ad_.fit(refs, static_cast<int>(adv[train[0]].state.size()), times, rstates);
   const SpotCalibration calibration = spot_calibration_positions(
-      train, [&](size_t i) { return !labelled_faulty[i] && adv[i].faults.empty(); }, options.spot_calibration,
-      [&](size_t i) { return adv[i].mask.bits; });
+      train, normal_slice, options.spot_calibration, [&](size_t i) { return adv[i].mask.bits; });
   const std::vector<size_t>& calib_at = calibration.at;
   auto calibrated = [&](const std::vector<double>& scores) {
     Spot s(options.spot);
