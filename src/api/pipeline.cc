@@ -86,6 +86,9 @@ TrainSummary train_model(const TrainRequest& rq) {
                    p.templates.size(), static_cast<long long>(p.parse_stats.rejected), p.seconds);
   }
   std::vector<TrainingSet> sets;
+  std::vector<size_t> head_slices;  // the first source's training part, including the slices purged between
+                                    // train and validation: the heads need no early stopping, and a labelled
+                                    // case with a slice there would otherwise be left out
   for (size_t i = 0; i < prepared.size(); ++i) {
     TrainingSet ts;
     ts.data = &prepared[i];
@@ -99,6 +102,7 @@ TrainSummary train_model(const TrainRequest& rq) {
     Split sp = time_split(slice_windows(prepared[i].slices), config.split, prepared[i].faults);
     ts.train = sp.train;
     ts.validation = sp.validation;
+    if (i == 0) head_slices = sp.first_part;
     if (rq.progress)
       std::fprintf(stderr, "split (%s): %zu train, %zu validation, %zu test slices%s\n", config.split.by.c_str(),
                    sp.train.size(), sp.validation.size(), sp.test.size(),
@@ -116,9 +120,6 @@ TrainSummary train_model(const TrainRequest& rq) {
   // The heads, on the first source's training part (train + validation, never its test part).
   const Dataset& d = prepared.front();
   EmbeddingModel model(config, summary.encoder.encoder, d.features, prepared.back().drain_state);
-  std::vector<size_t> head_slices = sets.front().train;
-  head_slices.insert(head_slices.end(), sets.front().validation.begin(), sets.front().validation.end());
-  std::sort(head_slices.begin(), head_slices.end());
   summary.ad_view = resolve_ad_view(config.ad_view, trace_log_coverage(d.slices, head_slices));
   if (rq.progress) std::fprintf(stderr, "fitting the heads on %zu slices (AD view: %s)\n", head_slices.size(),
                                 summary.ad_view.c_str());

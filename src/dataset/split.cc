@@ -229,6 +229,7 @@ Split time_split(const std::vector<TimeRange>& windows, const SplitSpec& spec, c
   windows_inside(windows, INT64_MIN, split.validation_start, split.train);
   windows_inside(windows, split.validation_start, split.test_start, split.validation);
   windows_inside(windows, split.test_start, INT64_MAX, split.test);
+  windows_inside(windows, INT64_MIN, split.test_start, split.first_part);
   return split;
 }
 

@@ -82,6 +82,8 @@ struct Split {
   std::vector<size_t> train;        // indices into the slices, in time order
   std::vector<size_t> validation;
   std::vector<size_t> test;
+  std::vector<size_t> first_part;   // every slice before the test part: train, validation and the slices
+                                    // that straddle their boundary (purged from both for early stopping)
   TimeUs validation_start = 0;      // boundaries (UTC microseconds)
   TimeUs test_start = 0;
 };

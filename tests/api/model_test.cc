@@ -129,6 +129,9 @@ TEST(TimeSplit, OrderedDisjointAndPurged) {
   for (size_t i : sp.test) EXPECT_GE(d.slices[i].start, sp.test_start);
   // windows of 3 strides straddle each boundary: 2 purged at each
   EXPECT_EQ(sp.train.size() + sp.validation.size() + sp.test.size(), 100u - 4u);
+  // the first part (the heads' slices) keeps the straddlers of train / validation, not those of the test start
+  EXPECT_EQ(sp.first_part.size(), sp.train.size() + sp.validation.size() + 2u);
+  for (size_t i : sp.first_part) EXPECT_LE(d.slices[i].end, sp.test_start);
   // gaps do not count: the same slices with a one-day hole in the middle split alike
   Dataset g = synthetic(100);
   for (size_t i = 50; i < g.slices.size(); ++i) {
@@ -152,6 +155,7 @@ TEST(TimeSplit, OrderedDisjointAndPurged) {
   Split all = time_split(slice_windows(d.slices), SplitSpec{}, d.faults);
   EXPECT_TRUE(all.test.empty());
   EXPECT_EQ(all.train.size() + all.validation.size(), 100u - 2u);
+  EXPECT_EQ(all.first_part.size(), 100u);
   EXPECT_NEAR(static_cast<double>(all.validation.size()), 15.0, 1.0);
 }
 

@@ -177,6 +177,28 @@ TEST(TrainCli, TracesOnlyAroundFaultsAreNamedInTheSummary) {
   fs::remove_all(dir);
 }
 
+// The heads see the whole training part: a labelled fault whose slices straddle the train / validation boundary
+// (purged from both for early stopping) still counts.
+TEST(TrainCli, HeadsCountAFaultAtTheValidationBoundary) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  std::string dir = testing::make_temp_dir("rslicer-cli-boundary");
+  write_tiny_dataset(dir + "/data");
+  // 120 minutes, faults at minutes 40 and 90: validation from about minute 90 puts the boundary in the second
+  testing::write_file(dir + "/config.json", R"({
+    "encoder": {"d_model": 16, "heads": 2, "layers": 1, "ff_dim": 32, "embed_dim": 8, "entity_dim": 4, "fusion_hidden": 16},
+    "max_epochs": 1, "batch_runs": 4, "run_len": 3, "split": {"validation_fraction": 0.25}
+  })");
+  int rc = -1;
+  const std::string out = testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --format aiops22 --out " +
+                                                   dir + "/model --config " + dir + "/config.json 2>&1",
+                                               &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("heads on ([0-9]+) slices, ([0-9]+) labelled faults"))) << out;
+  EXPECT_EQ(m[2].str(), "2") << out;
+  fs::remove_all(dir);
+}
+
 // The simulator named as a training source beside a dataset (issue 6).
 TEST(TrainCli, TrainMixesADatasetWithTheSimulator) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
