@@ -111,8 +111,9 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
           .text("spot_calibration", &HeadOptions::spot_calibration,
                 "the training slices each SPOT threshold is calibrated on: normal (those outside the labelled faults; "
-                "all when fewer than 30 are or when they under-represent a modality the AD view reads, and then the "
-                "default AD score leaves out the kNN), or all (label-free)",
+                "all when fewer than 30 are or when they under-represent a modality the AD view reads), or all "
+                "(label-free); under either, where the normal slices under-represent such a modality, the default AD "
+                "score leaves out the kNN (its references are the normal slices)",
                 {"all", "normal"})
           .sub("triage", &HeadOptions::triage, "triage head (kNN or logistic regression)")
           .sub("rcl", &HeadOptions::rcl, "root cause: embedding deviation per entity")
@@ -157,28 +158,35 @@ SpotCalibration spot_calibration_positions(const std::vector<size_t>& train, con
     c.note = std::move(why);
     return c;
   };
-  if (how == "all") return all("");
+  std::vector<size_t> normal_at;
   for (size_t k = 0; k < train.size(); ++k)
-    if (normal(train[k])) c.at.push_back(k);
-  if (c.at.size() < kMinNormalCalibration)
-    return all(std::to_string(c.at.size()) + " normal training slices, fewer than " +
-               std::to_string(kMinNormalCalibration));
-  if (modalities) {
+    if (normal(train[k])) normal_at.push_back(k);
+  // whether the normal slices under-represent a modality: checked whatever `how`, since they are also the kNN's
+  // references
+  std::string lacking, lacking_note;
+  if (modalities && normal_at.size() >= kMinNormalCalibration) {
     static const char* const kNames[] = {"metrics", "traces", "logs"};
-    for (int m = 0; m < 3; ++m) {
+    for (int m = 0; m < 3 && lacking.empty(); ++m) {
       size_t in_all = 0, in_normal = 0;
       for (size_t i : train) in_all += (modalities(i) >> m) & 1u;
-      for (size_t k : c.at) in_normal += (modalities(train[k]) >> m) & 1u;
+      for (size_t k : normal_at) in_normal += (modalities(train[k]) >> m) & 1u;
       const double share_all = static_cast<double>(in_all) / train.size();
-      const double share_normal = static_cast<double>(in_normal) / c.at.size();
+      const double share_normal = static_cast<double>(in_normal) / normal_at.size();
       if (share_normal < kMinCalibrationCoverage * share_all) {
-        c.lacking = kNames[m];
-        return all("the normal training slices under-represent " + std::string(kNames[m]) + ", " +
-                   short_number(100 * share_normal) + " % of them carry it against " + short_number(100 * share_all) +
-                   " % of all training slices");
+        lacking = kNames[m];
+        lacking_note = "the normal training slices under-represent " + lacking + ", " +
+                       short_number(100 * share_normal) + " % of them carry it against " +
+                       short_number(100 * share_all) + " % of all training slices";
       }
     }
   }
+  c.lacking = lacking;
+  if (how == "all") return all("");
+  if (normal_at.size() < kMinNormalCalibration)
+    return all(std::to_string(normal_at.size()) + " normal training slices, fewer than " +
+               std::to_string(kMinNormalCalibration));
+  if (!lacking.empty()) return all(lacking_note);
+  c.at = std::move(normal_at);
   return c;
 }
 

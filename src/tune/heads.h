@@ -76,7 +76,8 @@ struct SpotCalibration {
 // `how` = "all": every training slice (label-free); "normal": those for which normal(train[k]) holds (outside the
 // labelled faults), or every one when fewer than kMinNormalCalibration are or when, with `modalities` (the
 // ModalityMask bits of a slice the score reads), the normal ones under-represent a modality (kMinCalibrationCoverage).
-// Throws InvalidInput on another `how`.
+// `lacking` is set either way (the normal slices are also the kNN's references), when at least
+// kMinNormalCalibration of them exist. Throws InvalidInput on another `how`.
 SpotCalibration spot_calibration_positions(const std::vector<size_t>& train, const std::function<bool(size_t)>& normal,
                                            const std::string& how,
                                            const std::function<std::uint8_t(size_t)>& modalities = {});

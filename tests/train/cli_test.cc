@@ -166,6 +166,15 @@ TEST(TrainCli, TracesOnlyAroundFaultsAreNamedInTheSummary) {
                                                 "under-represent traces, 0 % of them carry it")))
       << out;
   EXPECT_NE(out.find("score events (the kNN's normal references under-represent traces"), std::string::npos) << out;
+  // calibrating SPOT on all training slices does not change what the kNN's references are
+  const std::string all = testing::run_command(rslicer_bin() + " -q train --data " + dir +
+                                                   "/data --format aiops22 --ad-view all --out " + dir +
+                                                   "/m-all --config " + dir +
+                                                   "/config.json --set heads.spot_calibration=all 2>&1",
+                                               &rc);
+  ASSERT_EQ(rc, 0) << all;
+  EXPECT_NE(all.find("score events (the kNN's normal references under-represent traces"), std::string::npos) << all;
+  EXPECT_TRUE(std::regex_search(all, std::regex("calibrated on all [0-9]+ training slices\\)"))) << all;
   // where the AD view leaves traces out (auto picks metrics on such data) nothing is lacking
   const std::string metrics = testing::run_command(rslicer_bin() + " -q train --data " + dir +
                                                        "/data --format aiops22 --out " + dir + "/m2 --config " + dir +

@@ -157,6 +157,17 @@ TEST(SpotCalibration, PositionsIntoTheTrainingSlices) {
   ASSERT_EQ(every.at.size(), 50u);
   EXPECT_EQ(every.at[1], 2u) << "positions into train, not slice indices";
   EXPECT_TRUE(spot_calibration_positions(train, even, "all").note.empty());
+  // traces only on the odd (not normal) slices: the normal ones lack them, whatever the calibration asked for
+  auto traces_odd = [](size_t i) -> std::uint8_t { return i % 2 ? 3 : 1; };
+  const auto normal_lacking = spot_calibration_positions(range(100, 200), even, "normal", traces_odd);
+  EXPECT_FALSE(normal_lacking.normal);
+  EXPECT_EQ(normal_lacking.lacking, "traces");
+  const auto all_lacking = spot_calibration_positions(range(100, 200), even, "all", traces_odd);
+  EXPECT_EQ(all_lacking.at.size(), 100u);
+  EXPECT_TRUE(all_lacking.note.empty());
+  EXPECT_EQ(all_lacking.lacking, "traces") << "the kNN's references are the normal slices under both";
+  EXPECT_EQ(spot_calibration_positions(range(100, 200), even, "all", [](size_t) -> std::uint8_t { return 3; }).lacking,
+            "");
 }
 
 TEST(SignTest, IsTheExactOneSidedBinomialTail) {
