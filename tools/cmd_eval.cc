@@ -83,6 +83,7 @@ RSLICER_COMMAND("eval",
                     auto rq = resolve(*f);
                     auto r = rslicer::eval::run_eval(rq);
                     std::printf("%s", rslicer::eval::results_table(r).c_str());
+                    std::printf("%s", rslicer::eval::reading_notes(r).c_str());
                     std::printf("report: %s\n", r.report_html.c_str());
                     return 0;
                   };
@@ -101,6 +102,7 @@ RSLICER_COMMAND("demo",
                     std::printf("\nRuntimeSlicer demo on %s (%s split: %zu train / %zu test cases)\n",
                                 rq.data_path.c_str(), rq.split.c_str(), r.train_cases.size(), r.test_cases.size());
                     std::printf("%s", rslicer::eval::results_table(r).c_str());
+                    std::printf("%s", rslicer::eval::reading_notes(r).c_str());
                     std::printf("AD: evt = published event-level protocol (inflatable), pt = honest point-wise, "
                                 "alarmT = fraction of time in alarm; RCL: exact entity matching.\n");
                     std::printf("report: %s (%.0f s)\n", r.report_html.c_str(), r.seconds);

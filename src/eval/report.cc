@@ -379,4 +379,34 @@ std::string results_table(const EvalResult& r) {
   return o.str();
 }
 
+std::string reading_notes(const EvalResult& r) {
+  std::ostringstream o;
+  const MethodScores* always = r.find("always_anomalous");
+  if (always && always->ad && always->ad->point.points > 0) {
+    // alarming everywhere: its point precision is the share of test slices inside a labelled fault
+    const double share = always->ad->point.prf.precision;
+    o << "AD: " << num(100 * share, 0) << " % of the test slices lie inside a labelled fault, so alarming everywhere "
+      << "(always_anomalous) scores point F1 " << num(always->ad->point.prf.f1)
+      << (share >= 0.3 ? "; with this much fault time alarming everywhere is hard to beat point-wise, whatever a detector can do" : "")
+      << ".\n";
+  }
+  const MethodScores* ours = r.find("rslicer");
+  if (ours && ours->ad && ours->fold_info.is_array() && !ours->fold_info.empty()) {
+    std::set<std::string> modes, notes;
+    for (const auto& fi : ours->fold_info) {
+      modes.insert(fi.value("ad_score", std::string()));
+      const std::string n = fi.value("ad_score_note", std::string());
+      if (!n.empty()) notes.insert(n);
+    }
+    std::string list;
+    for (const auto& m : modes) list += (list.empty() ? "" : ", ") + m;
+    o << "AD score of ours: " << list;
+    for (const auto& n : notes) o << " (" << n << ")";
+    if (modes.size() == 1 && *modes.begin() == "events")
+      o << "; the event score uses no encoder, so ours and raw_backbone alarm alike";
+    o << ".\n";
+  }
+  return o.str();
+}
+
 }  // namespace rslicer::eval

@@ -20,5 +20,8 @@ std::string render_html(const EvalResult& r);
 
 // A short plain-text results table (the demo and eval print it).
 std::string results_table(const EvalResult& r);
+// Lines under the table that say what its AD columns can show on this data: the share of test slices inside a
+// labelled fault (what always_anomalous scores), and which AD score ours used and why ("" when neither applies).
+std::string reading_notes(const EvalResult& r);
 
 }  // namespace rslicer::eval

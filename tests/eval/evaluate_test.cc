@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "api/html.h"
 #include "eval/report.h"
 #include "test_util.h"
 
@@ -157,6 +158,16 @@ TEST(Evaluate, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
   EXPECT_EQ(text.find("<script"), std::string::npos);
   EXPECT_EQ(text.find("http://"), text.find("http://www.w3.org/2000/svg"));  // no external resources
   EXPECT_NE(results_table(r).find("baro"), std::string::npos);
+  // the notes under the table: the fault share always_anomalous scores, and ours' AD score
+  const std::string notes = reading_notes(r);
+  const double share = m["baselines"]["always_anomalous"]["ad"]["point"]["precision"].get<double>();
+  EXPECT_NE(notes.find("AD: " + html::num(100 * share, 0) + " % of the test slices lie inside a labelled fault"),
+            std::string::npos)
+      << notes;
+  EXPECT_EQ(notes.find("hard to beat"), std::string::npos) << "a fault share under 30 %: " << notes;
+  EXPECT_NE(notes.find("AD score of ours: " + r.find("rslicer")->fold_info[0]["ad_score"].get<std::string>()),
+            std::string::npos)
+      << notes;
 
   if (!testing::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed";
   double busy = testing::chromium_screenshot_busy_fraction(html, dir + "/shot.png");
