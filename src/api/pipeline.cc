@@ -117,7 +117,7 @@ TrainSummary train_model(const TrainRequest& rq) {
   TrainSummary summary;
   summary.encoder = train_encoder(config, sets, topt);
 
-  // The heads, on the first source's training part (train + validation, never its test part).
+  // The heads, on the first source's training part (every slice before its test part, never the test part).
   const Dataset& d = prepared.front();
   EmbeddingModel model(config, summary.encoder.encoder, d.features, prepared.back().drain_state);
   summary.ad_view = resolve_ad_view(config.ad_view, trace_log_coverage(d.slices, head_slices));

@@ -387,7 +387,9 @@ std::string reading_notes(const EvalResult& r) {
     const double share = always->ad->point.prf.precision;
     o << "AD: " << num(100 * share, 0) << " % of the test slices lie inside a labelled fault, so alarming everywhere "
       << "(always_anomalous) scores point F1 " << num(always->ad->point.prf.f1)
-      << (share >= 0.3 ? "; with this much fault time alarming everywhere is hard to beat point-wise, whatever a detector can do" : "")
+      << (share >= 0.3 ? "; with this much fault time alarming everywhere is hard to beat point-wise, whatever a "
+                         "detector can do"
+                       : "")
       << ".\n";
   }
   const MethodScores* ours = r.find("rslicer");
