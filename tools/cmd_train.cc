@@ -84,9 +84,10 @@ RSLICER_COMMAND(
             std::snprintf(buf, sizeof buf, "kNN (k = %d)", h.value("ft_neighbors", 0));
           triage = std::string(buf) + " on " + h.value("ft_features", std::string()) + " vectors";
         }
-        std::printf("heads on %zu slices, %zu labelled faults: %d runtime states, AD view %s, score %s (SPOT thresholds: "
+        std::printf("heads on %zu slices, %zu labelled fault%s: %d runtime states, AD view %s, score %s (SPOT thresholds: "
                     "%s), triage %s, root cause: %s\n",
-                    s.head_slices, s.labelled_cases, h.value("states", 0), s.ad_view.c_str(),
+                    s.head_slices, s.labelled_cases, s.labelled_cases == 1 ? "" : "s", h.value("states", 0),
+                    s.ad_view.c_str(),
                     ad_score.c_str(),
                     thresholds.c_str(),
                     triage.c_str(),
