@@ -50,6 +50,7 @@ RSLICER_COMMAND(
       f->flags.bind(sub, "--gap", "incident_gap_s");
       f->flags.bind(sub, "--min-slices", "min_incident_slices");
       f->flags.bind(sub, "--root-causes", "root_causes");
+      f->flags.add_set(sub);  // e.g. --set split_on_root_cause=false
       return [f]() {
         using namespace rslicer;
         DetectOptions o;

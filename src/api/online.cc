@@ -46,6 +46,7 @@ struct OnlineDetector::Impl {
   std::vector<TimelinePoint> history;  // decided before a restart (restore()); positions above count after it
   std::vector<Incident> history_incidents;
   std::vector<size_t> run;           // the alarms of the current run
+  std::vector<Id> run_tops;          // their top-ranked entities, each slice ranked alone (root_cause_takeover)
   bool run_reported = false;         // its incident is incidents.back()
   std::vector<Incident> incidents;
   OnlineCounters counters;
@@ -134,6 +135,25 @@ struct OnlineDetector::Impl {
       ++counters.alarms;
       if (!run.empty() && emb[i].end - emb[run.back()].end > gap) close_run();
       run.push_back(i);
+      if (options.detect.split_on_root_cause && in.ranker) {  // another root cause taking over starts an incident
+        const auto ranked = in.ranker->rank({i});
+        run_tops.push_back(ranked.empty() || !(ranked[0].score > 0) ? kNoId : ranked[0].entity);
+        const size_t at = root_cause_takeover(run_tops, takeover_slices(options.detect));
+        if (at < run_tops.size()) {
+          const std::vector<size_t> next(run.begin() + static_cast<std::ptrdiff_t>(at), run.end());
+          const std::vector<Id> next_tops(run_tops.begin() + static_cast<std::ptrdiff_t>(at), run_tops.end());
+          run.resize(at);
+          if (static_cast<std::int32_t>(run.size()) >= options.detect.min_incident_slices) {
+            update_incident(in);  // the finished part as it ends now
+          } else if (run_reported) {  // too short on its own, as offline: the open incident is withdrawn
+            incidents.pop_back();
+            run_reported = false;
+          }
+          close_run();
+          run = next;
+          run_tops = next_tops;
+        }
+      }
       update_incident(in);
     } else if (!run.empty() && emb[i].end - emb[run.back()].end > gap) {
       close_run();
@@ -188,6 +208,7 @@ struct OnlineDetector::Impl {
   void close_run() {
     if (run_reported) incidents.back().open = false;
     run.clear();
+    run_tops.clear();
     run_reported = false;
   }
 };

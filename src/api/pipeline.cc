@@ -187,8 +187,27 @@ const config::Schema<DetectOptions>& DetectOptions::schema() {
           .num("min_incident_slices", &DetectOptions::min_incident_slices,
                "shorter runs of alarmed slices are not reported as incidents", Range::at_least(1))
           .num("root_causes", &DetectOptions::root_causes, "ranked entities reported per incident",
-               Range::closed(1, 1000));
+               Range::closed(1, 1000))
+          .flag("split_on_root_cause", &DetectOptions::split_on_root_cause,
+                "a run of alarms splits into two incidents where another entity tops the ranking of as many "
+                "consecutive slices as an incident needs (at least 2)");
   return s;
+}
+
+size_t root_cause_takeover(const std::vector<Id>& tops, size_t k) {
+  const size_t n = tops.size();
+  if (k == 0 || n <= k) return n;
+  Id leader = kNoId;
+  for (size_t j = 0; j < n - k && leader == kNoId; ++j) leader = tops[j];
+  const Id t = tops[n - k];
+  if (leader == kNoId || t == kNoId || t == leader) return n;
+  for (size_t j = n - k; j < n; ++j)
+    if (tops[j] != t) return n;
+  return n - k;
+}
+
+size_t takeover_slices(const DetectOptions& o) {
+  return static_cast<size_t>(std::max<std::int32_t>(2, o.min_incident_slices));
 }
 
 Pipeline::Pipeline(std::unique_ptr<EmbeddingModel> model, std::string model_dir)
@@ -249,13 +268,29 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
     r.timeline.push_back(
         {emb[i].start, emb[i].end, t.scores[i], t.thresholds[i], t.states[i], t.alarms[i], t.alarmed_by[i]});
 
-  // Incidents: runs of alarms whose decision times are at most incident_gap_s apart.
+  // Incidents: runs of alarms whose decision times are at most incident_gap_s apart, split where another root
+  // cause takes over (the same rule as online: slice by slice, each slice ranked alone).
   const TimeUs gap = static_cast<TimeUs>(o.incident_gap_s * kUsPerSecond);
   std::vector<std::vector<size_t>> runs;
+  std::vector<Id> tops;  // the current run's per-slice top entities
   for (size_t i = 0; i < all.size(); ++i) {
     if (!t.alarms[i]) continue;
-    if (!runs.empty() && emb[i].end - emb[runs.back().back()].end <= gap) runs.back().push_back(i);
-    else runs.push_back({i});
+    if (!runs.empty() && emb[i].end - emb[runs.back().back()].end <= gap) {
+      runs.back().push_back(i);
+    } else {
+      runs.push_back({i});
+      tops.clear();
+    }
+    if (!o.split_on_root_cause) continue;
+    const auto ranked = ranker.rank({i});
+    tops.push_back(ranked.empty() || !(ranked[0].score > 0) ? kNoId : ranked[0].entity);
+    const size_t at = root_cause_takeover(tops, takeover_slices(o));
+    if (at < tops.size()) {
+      std::vector<size_t> next(runs.back().begin() + static_cast<std::ptrdiff_t>(at), runs.back().end());
+      runs.back().resize(at);
+      runs.push_back(std::move(next));
+      tops.erase(tops.begin(), tops.begin() + static_cast<std::ptrdiff_t>(at));
+    }
   }
   const std::vector<int> states = heads.states(emb);
   for (const auto& run : runs)

@@ -73,8 +73,18 @@ struct DetectOptions {
   double incident_gap_s = 300;     // alarmed slices whose decision times are at most this far apart join one incident
   std::int32_t min_incident_slices = 2;  // shorter runs of alarms are left on the timeline, not reported as incidents
   std::int32_t root_causes = 5;    // ranked entities reported per incident (all are ranked)
+  bool split_on_root_cause = true;  // a run of alarms splits where another root cause takes over (root_cause_takeover)
   static const config::Schema<DetectOptions>& schema();
 };
+
+// Where another root cause takes over a run of alarmed slices: `tops` are the top-ranked entities of the run's
+// slices one by one (the zero-label ranking of each slice alone; kNoId where no entity signal stands out). When
+// the last `k` slices share a top entity other than the run's leader (the first top of the rest of the run), the
+// run splits before them and that position is returned; otherwise tops.size(). Back-to-back faults whose alarms
+// never pause thus become one incident each, each ranked at its own onset.
+size_t root_cause_takeover(const std::vector<Id>& tops, size_t k);
+// The k detect uses: as many slices as an incident needs, at least 2.
+size_t takeover_slices(const DetectOptions& o);
 
 // One decision per slice. Times are the slice window [start, end).
 struct TimelinePoint {

@@ -81,6 +81,30 @@ const World& world() {
   return w;
 }
 
+// Back-to-back faults whose alarms never pause: a run splits where another entity tops the ranking of k
+// consecutive slices, so each fault gets an incident ranked at its own onset.
+TEST(Incidents, AnotherRootCauseTakingOverSplitsARun) {
+  const Id a = 1, b = 2;
+  EXPECT_EQ(root_cause_takeover({a, a, b, b}, 2), 2u);
+  EXPECT_EQ(root_cause_takeover({a, b, b}, 2), 1u);
+  EXPECT_EQ(root_cause_takeover({a, a, a, b, b, b}, 3), 3u);
+  EXPECT_EQ(root_cause_takeover({kNoId, a, b, b}, 2), 2u) << "the leader is the first slice with a top entity";
+  // no takeover: returns the size
+  EXPECT_EQ(root_cause_takeover({a, a, b}, 2), 3u) << "one slice of another top is not enough";
+  EXPECT_EQ(root_cause_takeover({a, b, a, b}, 2), 4u) << "the last k must agree";
+  EXPECT_EQ(root_cause_takeover({a, b, b}, 3), 3u) << "nothing left before them";
+  EXPECT_EQ(root_cause_takeover({a, a, a}, 2), 3u) << "the leader itself";
+  EXPECT_EQ(root_cause_takeover({kNoId, b, b}, 2), 3u) << "no leader yet";
+  EXPECT_EQ(root_cause_takeover({a, kNoId, kNoId}, 2), 3u) << "no entity signal takes nothing over";
+  EXPECT_EQ(root_cause_takeover({a, b, b}, 0), 3u);
+  DetectOptions o;
+  EXPECT_EQ(takeover_slices(o), 2u);
+  o.min_incident_slices = 1;
+  EXPECT_EQ(takeover_slices(o), 2u) << "at least 2, so a single slice never splits an incident";
+  o.min_incident_slices = 4;
+  EXPECT_EQ(takeover_slices(o), 4u);
+}
+
 TEST(Detect, SimulatedFaultsAreFoundWithTheirRootCauseAndEvidence) {
   const World& w = world();
   auto p = Pipeline::load(w.model);
