@@ -46,8 +46,9 @@ std::string render_incidents_html(const DetectResult& r) {
   if (r.rejected_records) h << "; " << r.rejected_records << " malformed records were skipped (see rslicer inspect)";
   h << ".</p>";
   h << "<p class='note'>An incident is a run of alarmed slices whose decision times lie at most the configured gap "
-       "apart. Root causes are ranked by the model's heads from this data alone; the sentences under each entity "
-       "are the deviations that ranked it. "
+       "apart, split (unless turned off) where another entity tops the ranking of as many consecutive slices as an "
+       "incident needs (so back-to-back faults get one incident each). Root causes are ranked by the model's heads "
+       "from this data alone; the sentences under each entity are the deviations that ranked it. "
     << (r.labels.empty() ? std::string("The data has no fault labels.")
                          : "Fault labels found in the data are shown beside the incidents for comparison; the "
                            "pipeline never read them.")
