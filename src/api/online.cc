@@ -136,12 +136,11 @@ struct OnlineDetector::Impl {
       if (!run.empty() && emb[i].end - emb[run.back()].end > gap) close_run();
       run.push_back(i);
       if (options.detect.split_on_root_cause && in.ranker) {  // another root cause taking over starts an incident
-        const auto ranked = in.ranker->rank({i});
-        run_tops.push_back(ranked.empty() || !(ranked[0].score > 0) ? kNoId : ranked[0].entity);
+        run_tops.push_back(top_entity_alone(*in.ranker, i));
         const size_t at = root_cause_takeover(run_tops, takeover_slices(options.detect));
         if (at < run_tops.size()) {
-          const std::vector<size_t> next(run.begin() + static_cast<std::ptrdiff_t>(at), run.end());
-          const std::vector<Id> next_tops(run_tops.begin() + static_cast<std::ptrdiff_t>(at), run_tops.end());
+          std::vector<size_t> next(run.begin() + static_cast<std::ptrdiff_t>(at), run.end());
+          std::vector<Id> next_tops(run_tops.begin() + static_cast<std::ptrdiff_t>(at), run_tops.end());
           run.resize(at);
           if (static_cast<std::int32_t>(run.size()) >= options.detect.min_incident_slices) {
             update_incident(in);  // the finished part as it ends now
@@ -150,8 +149,8 @@ struct OnlineDetector::Impl {
             run_reported = false;
           }
           close_run();
-          run = next;
-          run_tops = next_tops;
+          run = std::move(next);
+          run_tops = std::move(next_tops);
         }
       }
       update_incident(in);

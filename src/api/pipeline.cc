@@ -206,6 +206,11 @@ size_t root_cause_takeover(const std::vector<Id>& tops, size_t k) {
   return n - k;
 }
 
+Id top_entity_alone(const ZeroLabelRanker& ranker, size_t slice) {
+  const auto ranked = ranker.rank({slice});
+  return ranked.empty() || !(ranked[0].score > 0) ? kNoId : ranked[0].entity;
+}
+
 size_t takeover_slices(const DetectOptions& o) {
   return static_cast<size_t>(std::max<std::int32_t>(2, o.min_incident_slices));
 }
@@ -282,8 +287,7 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
       tops.clear();
     }
     if (!o.split_on_root_cause) continue;
-    const auto ranked = ranker.rank({i});
-    tops.push_back(ranked.empty() || !(ranked[0].score > 0) ? kNoId : ranked[0].entity);
+    tops.push_back(top_entity_alone(ranker, i));
     const size_t at = root_cause_takeover(tops, takeover_slices(o));
     if (at < tops.size()) {
       std::vector<size_t> next(runs.back().begin() + static_cast<std::ptrdiff_t>(at), runs.back().end());

@@ -83,6 +83,9 @@ struct DetectOptions {
 // run splits before them and that position is returned; otherwise tops.size(). Back-to-back faults whose alarms
 // never pause thus become one incident each, each ranked at its own onset.
 size_t root_cause_takeover(const std::vector<Id>& tops, size_t k);
+// A slice's entry in `tops`: the entity the zero-label ranking of that slice alone puts first, kNoId when none
+// has a signal.
+Id top_entity_alone(const ZeroLabelRanker& ranker, size_t slice);
 // The k detect uses: as many slices as an incident needs, at least 2.
 size_t takeover_slices(const DetectOptions& o);
 

@@ -154,7 +154,7 @@ MethodOutput spot_raw(const FoldContext& c) {
   const EvalData& d = *c.data;
   // calibrated on the same training slices as our heads' SPOT (heads.spot_calibration)
   std::vector<double> calib, test;
-  // (its score reads metrics only, so their coverage is the one that matters)
+  // (no modality coverage check: its score reads metrics only)
   for (size_t k : spot_calibration_positions(
                       c.train, [&](size_t i) { return d.slice_faults[i].empty(); }, c.heads.spot_calibration)
                       .at)

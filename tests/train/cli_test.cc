@@ -76,6 +76,14 @@ void write_tiny_dataset(const std::string& dir, bool spans_only_in_faults = fals
   write_dataset(dir, "aiops22", d);
 }
 
+// `rslicer -q train` on DIR/data (aiops22) with DIR/config.json into DIR/MODEL, plus `extra` flags; stdout and
+// stderr together, the exit status in *rc.
+std::string quiet_train(const std::string& dir, const std::string& model, const std::string& extra, int* rc) {
+  return testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --format aiops22 --out " + dir + "/" +
+                                  model + " --config " + dir + "/config.json " + extra + " 2>&1",
+                              rc);
+}
+
 TEST(TrainCli, TrainThenEmbedEndToEnd) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
   std::string dir = testing::make_temp_dir("rslicer-cli");
@@ -157,29 +165,19 @@ TEST(TrainCli, TracesOnlyAroundFaultsAreNamedInTheSummary) {
     "max_epochs": 1, "batch_runs": 4, "run_len": 3
   })");
   int rc = -1;
-  const std::string out = testing::run_command(rslicer_bin() + " -q train --data " + dir +
-                                                   "/data --format aiops22 --ad-view all --out " + dir +
-                                                   "/model --config " + dir + "/config.json 2>&1",
-                                               &rc);
+  const std::string out = quiet_train(dir, "model", "--ad-view all", &rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_TRUE(std::regex_search(out, std::regex("calibrated on all [0-9]+ training slices: the normal training slices "
                                                 "under-represent traces, 0 % of them carry it")))
       << out;
   EXPECT_NE(out.find("score events (the kNN's normal references under-represent traces"), std::string::npos) << out;
   // calibrating SPOT on all training slices does not change what the kNN's references are
-  const std::string all = testing::run_command(rslicer_bin() + " -q train --data " + dir +
-                                                   "/data --format aiops22 --ad-view all --out " + dir +
-                                                   "/m-all --config " + dir +
-                                                   "/config.json --set heads.spot_calibration=all 2>&1",
-                                               &rc);
+  const std::string all = quiet_train(dir, "m-all", "--ad-view all --set heads.spot_calibration=all", &rc);
   ASSERT_EQ(rc, 0) << all;
   EXPECT_NE(all.find("score events (the kNN's normal references under-represent traces"), std::string::npos) << all;
   EXPECT_TRUE(std::regex_search(all, std::regex("calibrated on all [0-9]+ training slices\\)"))) << all;
   // where the AD view leaves traces out (auto picks metrics on such data) nothing is lacking
-  const std::string metrics = testing::run_command(rslicer_bin() + " -q train --data " + dir +
-                                                       "/data --format aiops22 --out " + dir + "/m2 --config " + dir +
-                                                       "/config.json 2>&1",
-                                                   &rc);
+  const std::string metrics = quiet_train(dir, "m2", "", &rc);
   ASSERT_EQ(rc, 0) << metrics;
   EXPECT_NE(metrics.find("AD view metrics"), std::string::npos) << metrics;
   EXPECT_TRUE(std::regex_search(metrics, std::regex("calibrated on the [0-9]+ normal training slices\\)"))) << metrics;
@@ -198,9 +196,7 @@ TEST(TrainCli, HeadsCountAFaultAtTheValidationBoundary) {
     "max_epochs": 1, "batch_runs": 4, "run_len": 3, "split": {"validation_fraction": 0.25}
   })");
   int rc = -1;
-  const std::string out = testing::run_command(rslicer_bin() + " -q train --data " + dir + "/data --format aiops22 --out " +
-                                                   dir + "/model --config " + dir + "/config.json 2>&1",
-                                               &rc);
+  const std::string out = quiet_train(dir, "model", "", &rc);
   ASSERT_EQ(rc, 0) << out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(out, m, std::regex("heads on ([0-9]+) slices, ([0-9]+) labelled faults"))) << out;
