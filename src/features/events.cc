@@ -332,6 +332,7 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
   // (entity, key) -> stats, and the kind of each key
   std::map<std::pair<Id, std::uint64_t>, EventStats> acc;
   std::unordered_map<std::uint64_t, EventKind> kinds;
+  std::unordered_map<std::uint64_t, Id> callers;  // edge key -> the caller's service
   auto stats = [&](EventKind kind, Id entity, std::uint64_t key) -> EventStats& {
     kinds.emplace(key, kind);
     return acc[{entity, key}];
@@ -407,8 +408,10 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     for (size_t c : children[i]) {
       const Span& ch = slice.spans[c];
       if (ch.entity == s.entity || ch.entity == kNoId) continue;
-      EventStats& e = stats(EventKind::kEdge, ch.entity,
-                            key_of(EventKind::kEdge, svc + " -> " + service_name(ch.entity) + "|" + op_name(ch.operation)));
+      const std::uint64_t key =
+          key_of(EventKind::kEdge, svc + " -> " + service_name(ch.entity) + "|" + op_name(ch.operation));
+      callers.emplace(key, catalog_.service_of(s.entity));
+      EventStats& e = stats(EventKind::kEdge, ch.entity, key);
       e.n += 1;
       e.errors += ch.error ? 1 : 0;
       e.a.add(static_cast<double>(std::max<TimeUs>(0, ch.start - s.start)));
@@ -427,7 +430,8 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
   out.events.reserve(acc.size());
   for (auto& [ek, st] : acc) {
     st.panes = 1;
-    out.events.push_back({kinds[ek.second], ek.first, ek.second, std::move(st)});
+    const auto c = callers.find(ek.second);
+    out.events.push_back({kinds[ek.second], ek.first, ek.second, std::move(st), c == callers.end() ? kNoId : c->second});
   }
   return out;
 }
@@ -443,11 +447,13 @@ std::unordered_map<std::uint64_t, std::vector<size_t>> index_by_key(const PaneSu
 std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
                                              const ProfileLookup& profile, const EventOptions& o) {
   std::map<std::pair<Id, std::uint64_t>, std::pair<EventKind, EventStats>> merged;
+  std::unordered_map<std::uint64_t, Id> callers;
   for (const PaneSummary* p : window)
     for (const auto& e : p->events) {
       auto& m = merged[{e.entity, e.key}];
       m.first = e.kind;
       m.second.merge(e.stats, 1);
+      if (e.caller != kNoId) callers.emplace(e.key, e.caller);
     }
   std::map<Id, double> entity_lines;
   for (const auto& [ek, v] : merged)
@@ -461,6 +467,7 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
     d.kind = v.first;
     d.entity = ek.first;
     d.key = ek.second;
+    if (auto c = callers.find(d.key); c != callers.end()) d.caller = c->second;
     d.n = w.n;
     d.profile_n = p.n;
     d.ready = p.n >= o.min_samples;

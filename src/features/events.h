@@ -92,6 +92,7 @@ struct PaneEvent {
   Id entity = kNoId;       // pod / entity (the callee for edges)
   std::uint64_t key = 0;   // profile key (by service), see EventSummarizer
   EventStats stats;
+  Id caller = kNoId;       // edges: the caller's service (part of the key)
 };
 
 struct PaneSummary {
@@ -176,6 +177,7 @@ struct EventDeviation {
   bool is_new = false, ready = false, has_steps = false;
   double profile_n = 0;
   double score = 0;                    // deviation, the budget order
+  Id caller = kNoId;                   // edges: the caller's service
 };
 
 // The profile statistics of a key as one slice sees them (the profile minus

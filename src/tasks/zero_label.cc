@@ -193,8 +193,20 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
       if (auto* r = row(mt.entities[i]))
         for (int j = 0; j < kKpiSlots; ++j) up((*r)[kFirstKpi + j], std::fabs(mt.values[i * mt.dim + j]));
   }
-  if (options_.event_signals)
-    for (const EventDeviation& d : (*deviations_)[slice]) {
+  if (options_.event_signals) {
+    const auto& devs = (*deviations_)[slice];
+    const std::vector<bool> to_caller = caller_charged(slice);
+    for (size_t i = 0; i < devs.size(); ++i) {
+      const EventDeviation& d = devs[i];
+      if (to_caller[i]) {  // the caller's pods among the slice's candidates
+        const size_t n = out.size();
+        for (size_t c = 0; c < n; ++c)
+          if (catalog_->service_of(out[c].first) == d.caller) {
+            up(out[c].second[kLag], d.z_a);
+            up(out[c].second[kGap], d.z_b);
+          }
+        continue;
+      }
       auto* r = row(d.entity);
       if (!r) continue;
       if (d.kind == EventKind::kEdge && options_.call_edges) {
@@ -208,6 +220,7 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
         up((*r)[kErrorLines], d.error_share * std::max(0.0, d.rate_ratio + (d.is_new ? 1.0 : 0.0)));
       }
     }
+  }
   if (score_signal_ >= 0) {
     const SliceEmbedding& e = (*embeddings_)[slice];
     for (size_t i = 0; i < e.entities.size() && i < e.entity_scores.size(); ++i)
@@ -230,6 +243,57 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
       }
     }
   }
+}
+
+std::vector<bool> ZeroLabelRanker::caller_charged(size_t slice, std::map<Id, size_t>* lagging_with) const {
+  const auto& devs = (*deviations_)[slice];
+  std::vector<bool> out(devs.size(), false);
+  if (!options_.event_signals || !options_.call_edges) return out;
+  // a call between two services that lags; the services it links
+  auto lagging = [&](const EventDeviation& d, Id& callee) {
+    if (d.kind != EventKind::kEdge || d.caller == kNoId || !(d.z_a >= options_.min_z)) return false;
+    callee = catalog_->service_of(d.entity);
+    return callee != d.caller;
+  };
+  std::map<Id, std::vector<Id>> linked;  // service -> the services it has lagging calls with, either way
+  std::map<Id, std::vector<Id>> called;  // service -> the other services it calls in the slice
+  Id callee = kNoId;
+  for (const auto& d : devs) {
+    if (d.kind == EventKind::kEdge && d.caller != kNoId && catalog_->service_of(d.entity) != d.caller)
+      called[d.caller].push_back(catalog_->service_of(d.entity));
+    if (lagging(d, callee)) {
+      linked[d.caller].push_back(callee);
+      linked[callee].push_back(d.caller);
+    }
+  }
+  if (linked.empty()) return out;
+  auto unique = [](std::map<Id, std::vector<Id>>& m) {
+    for (auto& [s, v] : m) {
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+    }
+  };
+  unique(linked);
+  unique(called);
+  auto size_of = [](const std::map<Id, std::vector<Id>>& m, Id s) -> size_t {
+    auto it = m.find(s);
+    return it == m.end() ? 0 : it->second.size();
+  };
+  for (size_t i = 0; i < devs.size(); ++i) {
+    if (!lagging(devs[i], callee)) continue;
+    const Id caller = devs[i].caller;
+    const size_t by_caller = size_of(linked, caller);
+    // its sends lag, not one callee among many (a gateway that calls everything and lags with two)
+    const auto& lagged = linked[caller];
+    const auto& callees = called[caller];
+    const auto lagging_callees = std::count_if(callees.begin(), callees.end(), [&](Id s) {
+      return std::binary_search(lagged.begin(), lagged.end(), s);
+    });
+    out[i] = lagging_callees >= 2 && 2 * static_cast<size_t>(lagging_callees) >= callees.size() &&
+             by_caller > size_of(linked, callee);
+    if (out[i] && lagging_with) (*lagging_with)[devs[i].caller] = by_caller;
+  }
+  return out;
 }
 
 double ZeroLabelRanker::surprise(size_t j, double v) const {
@@ -334,12 +398,33 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
                                                   size_t max_sentences) const {
   std::vector<std::pair<double, std::string>> out;
   // the deviation of the entity that gives each event signal its value
+  // (edges: the call whose lag or wait is charged to the entity, and whether to its pods as the caller)
+  const Id service = catalog_->service_of(score.entity);
+  bool charged_as_caller = false;
+  size_t caller_lags_with = 0;
   auto best_dev = [&](EventKind kind, double EventDeviation::*field) -> const EventDeviation* {
     const EventDeviation* best = nullptr;
-    for (size_t i : case_slices)
-      for (const auto& d : (*deviations_)[i])
-        if (d.entity == score.entity && d.kind == kind && (!best || d.*field > best->*field)) best = &d;
+    for (size_t i : case_slices) {
+      const auto& devs = (*deviations_)[i];
+      std::map<Id, size_t> lagging_with;
+      const std::vector<bool> to_caller =
+          kind == EventKind::kEdge ? caller_charged(i, &lagging_with) : std::vector<bool>(devs.size(), false);
+      for (size_t k = 0; k < devs.size(); ++k) {
+        const EventDeviation& d = devs[k];
+        const bool mine = to_caller[k] ? d.caller == service : d.entity == score.entity;
+        if (mine && d.kind == kind && (!best || d.*field > best->*field)) {
+          best = &d;
+          charged_as_caller = to_caller[k];
+          caller_lags_with = to_caller[k] ? lagging_with[d.caller] : 0;
+        }
+      }
+    }
     return best;
+  };
+  auto as_caller = [&] {
+    return charged_as_caller ? " (charged to the caller: its calls lag with " + std::to_string(caller_lags_with) +
+                                   " services)"
+                             : std::string();
   };
   for (size_t j = 0; j < score.surprise.size(); ++j) {
     const double s = score.surprise[j];
@@ -360,12 +445,13 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
     } else if (j == kLag) {
       if (auto* d = best_dev(EventKind::kEdge, &EventDeviation::z_a))
         text = "calls from " + caller_of(name_of(names, d->key)) + " to " + after_bar(name_of(names, d->key)) +
-               ": start lag " + short_duration_us(d->median_a) + ", " + short_duration_us(d->normal_a) + " normally";
+               ": start lag " + short_duration_us(d->median_a) + ", " + short_duration_us(d->normal_a) + " normally" +
+               as_caller();
     } else if (j == kGap) {
       if (auto* d = best_dev(EventKind::kEdge, &EventDeviation::z_b))
         text = "calls from " + caller_of(name_of(names, d->key)) + ": the caller waits " +
                short_duration_us(d->median_b) + " beyond " + after_bar(name_of(names, d->key)) + "'s own time, " +
-               short_duration_us(d->normal_b) + " normally";
+               short_duration_us(d->normal_b) + " normally" + as_caller();
     } else if (j == kErrorLines) {
       const EventDeviation* best = nullptr;
       double bv = 0;

@@ -21,13 +21,20 @@
 // surprise is -log10 of the share of (slice, entity) rows of the data with
 // a value at least as large, so a signal that is often large (a noisy KPI,
 // a flaky service's error lines) counts little and one that is large only
-// now counts a lot. An entity's score is its largest surprise; ties go to
+// now counts a lot. A lagging call (start lag) is charged to the end that
+// explains more of the slice's lagging calls: where the caller's service
+// lags with at least two of the services it calls, at least half of them,
+// and with more services (calling or called) than the callee's service,
+// the caller sends late (its egress is delayed, or it starts its children
+// late) and the lag and wait of that call are its pods', not the callee's.
+// A hub that calls many services and lags with two of them keeps nothing. An entity's score is its largest surprise; ties go to
 // the larger sum. The calibration and the normal embeddings come from the
 // data being ranked (offline: all of it; a live stream: its past), never
 // from labels.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -101,6 +108,9 @@ class ZeroLabelRanker {
 
  private:
   void signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out) const;
+  // Per deviation of the slice: whether its lagging call is charged to the caller's pods instead of the callee
+  // (explaining away; see the .cc). Also the number of services each charged caller lags with.
+  std::vector<bool> caller_charged(size_t slice, std::map<Id, size_t>* lagging_with = nullptr) const;
   double surprise(size_t signal, double value) const;
 
   ZeroLabelOptions options_;

@@ -354,5 +354,74 @@ TEST(CalibrationArchive, ThinningHalvesRowsAndKeepsEveryOtherValue) {
   EXPECT_TRUE(a.values[2].empty());
 }
 
+// Lagging calls are charged to the end that explains more of them. A pod whose requests leave late makes every
+// call it sends lag: those lags are its own, not each callee's. A callee whose only lagging call is from a caller
+// that lags with nobody else keeps its lag, as before, and so do the callees of a hub that lags with few of the
+// services it calls.
+TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
+  Catalog cat;
+  const Id front = cat.entity("front-0", EntityKind::kPod, "front");
+  const Id a = cat.entity("a-0", EntityKind::kPod, "a");
+  const Id b = cat.entity("b-0", EntityKind::kPod, "b");
+  const Id c = cat.entity("c-0", EntityKind::kPod, "c");
+  const Id d = cat.entity("d-0", EntityKind::kPod, "d");
+  const Id e = cat.entity("e-0", EntityKind::kPod, "e");
+  const Id f = cat.entity("f-0", EntityKind::kPod, "f");
+  const Id g = cat.entity("g-0", EntityKind::kPod, "g");
+  const Id h = cat.entity("h-0", EntityKind::kPod, "h");
+  const Id pods[] = {front, a, b, c, d, e, f, g, h};
+  auto edge = [&](Id caller_pod, Id callee, double lag) {
+    EventDeviation dv;
+    dv.kind = EventKind::kEdge;
+    dv.entity = callee;
+    dv.caller = cat.service_of(caller_pod);
+    dv.key = 1000 + callee;
+    dv.z_a = lag;
+    dv.z_b = lag;
+    return dv;
+  };
+  // front calls a, e, f, g and h; a calls b, c and d. 60 normal slices in which every call has a small lag,
+  // then three faulty ones.
+  auto calls = [&](double front_a, double a_out, double front_e) {
+    return std::vector<EventDeviation>{edge(front, a, front_a), edge(a, b, a_out),       edge(a, c, a_out),
+                                       edge(a, d, a_out),       edge(front, e, front_e), edge(front, f, 0.5),
+                                       edge(front, g, 0.5),     edge(front, h, 0.5)};
+  };
+  std::vector<FeatureSlice> slices(63);
+  std::vector<std::vector<EventDeviation>> devs(slices.size());
+  for (size_t i = 0; i < slices.size(); ++i) {
+    for (Id p : pods) slices[i].tokens[static_cast<int>(Modality::kTraces)].entities.push_back(p);
+    devs[i] = calls(0.5, 0.5, 0.5);
+  }
+  devs[60] = calls(0.5, 20, 0.5);  // a's requests leave late (its calls to b, c and d lag); the call into it does not
+  devs[61] = calls(0.5, 0.5, 20);  // only the call into e lags (front lags with e alone): e's, as before
+  devs[62] = calls(20, 0.5, 20);   // front lags with a and e, 2 of the 5 services it calls: theirs, not front's
+  ZeroLabelOptions o;
+  o.kind = "";
+  o.metrics = false;
+  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  const auto late_sender = r.rank({60});
+  ASSERT_FALSE(late_sender.empty());
+  EXPECT_EQ(late_sender[0].entity, a);
+  EXPECT_GT(late_sender[0].score, 1.0);
+  for (size_t k = 1; k < late_sender.size(); ++k) EXPECT_LT(late_sender[k].score, 0.5) << cat.entities.name(late_sender[k].entity);
+  const std::unordered_map<std::uint64_t, std::string> names = {{1000 + b, "a -> b|GET /b"}, {1000 + c, "a -> c|GET /c"},
+                                                                 {1000 + d, "a -> d|GET /d"}};
+  const auto why = r.explain(late_sender[0], {60}, names, {});
+  ASSERT_FALSE(why.empty());
+  EXPECT_NE(why[0].find("calls from a to GET /"), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find("charged to the caller: its calls lag with 3 services"), std::string::npos) << why[0];
+  const auto slow_callee = r.rank({61});
+  ASSERT_FALSE(slow_callee.empty());
+  EXPECT_EQ(slow_callee[0].entity, e);
+  EXPECT_GT(slow_callee[0].score, 1.0);
+  const auto hub = r.rank({62});
+  ASSERT_GE(hub.size(), 2u);
+  EXPECT_TRUE((hub[0].entity == a && hub[1].entity == e) || (hub[0].entity == e && hub[1].entity == a));
+  // without the call-edge signals nothing is charged to anyone
+  o.call_edges = false;
+  EXPECT_LT(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({60})[0].score, 0.5);
+}
+
 }  // namespace
 }  // namespace rslicer
