@@ -354,6 +354,19 @@ TEST(CalibrationArchive, ThinningHalvesRowsAndKeepsEveryOtherValue) {
   EXPECT_TRUE(a.values[2].empty());
 }
 
+// A call-edge deviation: calls from `caller_pod`'s service into `callee` with start lag z `lag` (and the same
+// caller-minus-callee z).
+EventDeviation lag_edge(const Catalog& cat, Id caller_pod, Id callee, double lag) {
+  EventDeviation dv;
+  dv.kind = EventKind::kEdge;
+  dv.entity = callee;
+  dv.caller = cat.service_of(caller_pod);
+  dv.key = 1000 + 100 * static_cast<std::uint64_t>(caller_pod) + callee;
+  dv.z_a = lag;
+  dv.z_b = lag;
+  return dv;
+}
+
 // Lagging calls are charged to the end that explains more of them. A pod whose requests leave late makes every
 // call it sends lag: those lags are its own, not each callee's. A callee whose only lagging call is from a caller
 // that lags with nobody else keeps its lag, as before, and so do the callees of a hub that lags with few of the
@@ -370,16 +383,7 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   const Id g = cat.entity("g-0", EntityKind::kPod, "g");
   const Id h = cat.entity("h-0", EntityKind::kPod, "h");
   const Id pods[] = {front, a, b, c, d, e, f, g, h};
-  auto edge = [&](Id caller_pod, Id callee, double lag) {
-    EventDeviation dv;
-    dv.kind = EventKind::kEdge;
-    dv.entity = callee;
-    dv.caller = cat.service_of(caller_pod);
-    dv.key = 1000 + callee;
-    dv.z_a = lag;
-    dv.z_b = lag;
-    return dv;
-  };
+  auto edge = [&](Id caller_pod, Id callee, double lag) { return lag_edge(cat, caller_pod, callee, lag); };
   // front calls a, e, f, g and h; a calls b, c and d. 60 normal slices in which every call has a small lag,
   // then three faulty ones.
   auto calls = [&](double front_a, double a_out, double front_e) {
@@ -405,8 +409,9 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   EXPECT_EQ(late_sender[0].entity, a);
   EXPECT_GT(late_sender[0].score, 1.0);
   for (size_t k = 1; k < late_sender.size(); ++k) EXPECT_LT(late_sender[k].score, 0.5) << cat.entities.name(late_sender[k].entity);
-  const std::unordered_map<std::uint64_t, std::string> names = {{1000 + b, "a -> b|GET /b"}, {1000 + c, "a -> c|GET /c"},
-                                                                 {1000 + d, "a -> d|GET /d"}};
+  const std::unordered_map<std::uint64_t, std::string> names = {{lag_edge(cat, a, b, 0).key, "a -> b|GET /b"},
+                                                                 {lag_edge(cat, a, c, 0).key, "a -> c|GET /c"},
+                                                                 {lag_edge(cat, a, d, 0).key, "a -> d|GET /d"}};
   const auto why = r.explain(late_sender[0], {60}, names, {});
   ASSERT_FALSE(why.empty());
   EXPECT_NE(why[0].find("calls from a to GET /"), std::string::npos) << why[0];
@@ -432,13 +437,7 @@ TEST(ZeroLabel, ALastingDeviationOutranksAOneSliceBurst) {
   const Id burst = cat.entity("burst-0", EntityKind::kPod, "burst");
   const Id lasting = cat.entity("lasting-0", EntityKind::kPod, "lasting");
   auto edge = [&](Id callee, double lag) {  // one caller each: no lag is charged to a caller
-    EventDeviation dv;
-    dv.kind = EventKind::kEdge;
-    dv.entity = callee;
-    dv.caller = cat.service_of(callee == burst ? caller : other_caller);
-    dv.key = 2000 + callee;
-    dv.z_a = lag;
-    return dv;
+    return lag_edge(cat, callee == burst ? caller : other_caller, callee, lag);
   };
   std::vector<FeatureSlice> slices(103);
   std::vector<std::vector<EventDeviation>> devs(slices.size());
