@@ -1,10 +1,13 @@
-// rslicer serve --model MODEL_DIR [--listen 127.0.0.1:4318] [--token-file F]
+// rslicer serve --model MODEL_DIR [--listen 127.0.0.1:4318] [--token-file F] [--gap S] [--min-slices N]
+//               [--root-causes N] [--set KEY=VALUE]
 // An OTLP/HTTP receiver with live runtime state, alarms and ranked root causes (src/serve/server.h).
 #include <csignal>
 #include <cstdio>
 #include <memory>
 
+#include "api/pipeline.h"
 #include "command.h"
+#include "config_flags.h"
 #include "core/errors.h"
 #include "core/strings.h"
 #include "data_path.h"
@@ -21,6 +24,7 @@ struct ServeFlags {
   double max_body_mb = 32;
   std::int64_t max_queue = 2000000;
   bool log_requests = false;
+  rslicer::cli::ConfigFlags<rslicer::DetectOptions> detect;  // how alarms become incidents, as for `detect`
 };
 
 RSLICER_COMMAND(
@@ -42,6 +46,10 @@ RSLICER_COMMAND(
       sub.add_option("--max-queue", f->max_queue, "Records queued for the pipeline before requests get 503")
           ->check(CLI::Range(static_cast<std::int64_t>(1000), static_cast<std::int64_t>(1) << 40));
       sub.add_flag("-v,--log-requests", f->log_requests, "One line per request on stderr");
+      f->detect.bind(sub, "--gap", "incident_gap_s");
+      f->detect.bind(sub, "--min-slices", "min_incident_slices");
+      f->detect.bind(sub, "--root-causes", "root_causes");
+      f->detect.add_set(sub);  // e.g. --set split_on_root_cause=false
       return [f]() {
         using namespace rslicer;
         ServeOptions o;
@@ -56,6 +64,7 @@ RSLICER_COMMAND(
         o.max_body_bytes = static_cast<std::size_t>(f->max_body_mb * 1024 * 1024);
         o.max_queued_records = f->max_queue;
         o.online.allowed_lateness_s = f->lateness;
+        f->detect.apply(o.online.detect);
         o.log_requests = f->log_requests;
         o.store_dir = f->store;
         // SIGINT / SIGTERM end the server: blocked here, awaited below (the server's threads inherit the mask)

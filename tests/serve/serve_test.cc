@@ -350,11 +350,12 @@ TEST(ServeCli, CurlJsonAndDashboard) {
   std::filesystem::remove_all(dir);
 }
 
-// `rslicer replay` sends every record of a dataset; the server counts what it says it sent.
+// `rslicer replay` sends every record of a dataset; the server counts what it says it sent. The server runs with
+// detect's incident flags.
 TEST(ServeCli, ReplayCommandSendsEveryRecord) {
   const World& w = world();
   const std::string dir = testing::make_temp_dir("rslicer-serve-replay");
-  const CliServer server = start_cli_server(w.model, dir);
+  const CliServer server = start_cli_server(w.model, dir, "--root-causes 1 --set split_on_root_cause=false");
   ASSERT_TRUE(server.up) << testing::run_command("cat " + server.log);
   int code = -1;
   const std::string out = testing::run_command(cat(testing::binary_dir(), "/bin/rslicer -q replay --data ", w.faulty,
@@ -369,6 +370,10 @@ TEST(ServeCli, ReplayCommandSendsEveryRecord) {
   EXPECT_EQ(stats["accepted"]["metrics"].get<std::int64_t>(), std::stoll(m[2]));
   EXPECT_EQ(stats["accepted"]["logs"].get<std::int64_t>(), std::stoll(m[3]));
   EXPECT_GT(stats["pipeline"]["slices"].get<std::int64_t>(), 100);
+  // serve takes detect's incident flags: one root cause per incident here (3 by default)
+  const json incidents = json::parse(testing::run_command(cat("curl -s ", server.base, "/api/incidents")));
+  ASSERT_FALSE(incidents["incidents"].empty());
+  for (const auto& i : incidents["incidents"]) EXPECT_EQ(i["root_causes"].size(), 1u);
   // an endpoint that is not there: a clear error, exit code 3 (I/O)
   const std::string bad = testing::run_command(
       cat(testing::binary_dir(), "/bin/rslicer -q replay --data ", w.faulty, " --to http://127.0.0.1:1 2>&1"), &code);
