@@ -340,11 +340,13 @@ std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& cas
     s.entity = e;
     s.raw = v.first;
     s.surprise.resize(k);
+    s.peak.resize(k);
     std::vector<double> fam(16, -1e300);
     std::vector<int> fam_best(16, -1);
     for (size_t j = 0; j < k; ++j) {
       // the mean of its two largest slice surprises: a deviation that lasts counts fully, a one-slice burst half
-      s.surprise[j] = persistence ? 0.5 * (surprise(j, v.first[j]) + surprise(j, v.second[j])) : surprise(j, v.first[j]);
+      s.peak[j] = surprise(j, v.first[j]);
+      s.surprise[j] = persistence ? 0.5 * (s.peak[j] + surprise(j, v.second[j])) : s.peak[j];
       // a family's surprise: its largest member's, corrected for the number of members
       const double adj = s.surprise[j] - std::log10(static_cast<double>(family_size_[family_[j]]));
       if (adj > fam[family_[j]]) {

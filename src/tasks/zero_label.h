@@ -68,6 +68,7 @@ struct ZeroLabelScore {
   double score = 0;              // largest surprise (of a family, see the .cc)
   int best = -1;                 // the signal that gave it (index into ZeroLabelRanker::signal_names())
   std::vector<double> surprise;  // per signal: over several slices the mean of its two largest slice surprises
+  std::vector<double> peak;      // per signal: its largest slice surprise (what fault type a signal pattern tells)
   std::vector<double> raw;       // per signal, the raw value (the largest over the slices)
 };
 
