@@ -316,37 +316,26 @@ std::vector<double> ZeroLabelRanker::entity_signals(size_t slice, Id entity) con
 
 std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& case_slices) const {
   const size_t k = names_.size();
-  std::map<Id, std::pair<std::vector<double>, std::vector<double>>> raw;  // per signal: largest, second largest
+  std::map<Id, std::vector<double>> raw;
   std::vector<std::pair<Id, std::vector<double>>> rows;
   for (size_t i : case_slices) {
     signals_of(i, rows);
     for (auto& [e, v] : rows) {
-      auto& [first, second] = raw[e];
-      if (first.empty()) first.assign(k, 0.0), second.assign(k, 0.0);
-      for (size_t j = 0; j < k; ++j) {
-        if (v[j] > first[j]) {
-          second[j] = first[j];
-          first[j] = v[j];
-        } else if (v[j] > second[j]) {
-          second[j] = v[j];
-        }
-      }
+      auto& r = raw[e];
+      if (r.empty()) r.assign(k, 0.0);
+      for (size_t j = 0; j < k; ++j) r[j] = std::max(r[j], v[j]);
     }
   }
-  const bool persistence = case_slices.size() >= 2;
   std::vector<std::pair<ZeroLabelScore, double>> scored;
   for (auto& [e, v] : raw) {
     ZeroLabelScore s;
     s.entity = e;
-    s.raw = v.first;
+    s.raw = v;
     s.surprise.resize(k);
-    s.peak.resize(k);
     std::vector<double> fam(16, -1e300);
     std::vector<int> fam_best(16, -1);
     for (size_t j = 0; j < k; ++j) {
-      // the mean of its two largest slice surprises: a deviation that lasts counts fully, a one-slice burst half
-      s.peak[j] = surprise(j, v.first[j]);
-      s.surprise[j] = persistence ? 0.5 * (s.peak[j] + surprise(j, v.second[j])) : s.peak[j];
+      s.surprise[j] = surprise(j, v[j]);
       // a family's surprise: its largest member's, corrected for the number of members
       const double adj = s.surprise[j] - std::log10(static_cast<double>(family_size_[family_[j]]));
       if (adj > fam[family_[j]]) {

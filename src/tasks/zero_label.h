@@ -21,19 +21,16 @@
 // surprise is -log10 of the share of (slice, entity) rows of the data with a
 // value at least as large, so a signal that is often large (a noisy KPI, a
 // flaky service's error lines) counts little and one that is large only now
-// counts a lot. Over a case of several slices a signal's surprise is the
-// mean of its two largest slice surprises: a deviation that lasts two slices
-// or more counts fully, a burst in one slice (a recording edge, a flaky
-// service's few errors) half. A lagging call (start lag) is charged to the
-// end that explains more of the slice's lagging calls: where the caller's
-// service lags with at least two of the services it calls, at least half of
-// them, and with more services (calling or called) than the callee's
-// service, the caller sends late (its egress is delayed, or it starts its
-// children late) and the lag and wait of that call are its pods', not the
-// callee's. A hub that calls many services and lags with two of them keeps
-// nothing. An entity's score is its largest surprise; ties go to the larger
-// sum. The calibration and the normal embeddings come from the data being
-// ranked (offline: all of it; a live stream: its past), never from labels.
+// counts a lot. A lagging call (start lag) is charged to the end that
+// explains more of the slice's lagging calls: where the caller's service
+// lags with at least two of the services it calls, at least half of them,
+// and with more services (calling or called) than the callee's service, the
+// caller sends late (its egress is delayed, or it starts its children late)
+// and the lag and wait of that call are its pods', not the callee's. A hub
+// that calls many services and lags with two of them keeps nothing. An
+// entity's score is its largest surprise; ties go to the larger sum. The
+// calibration and the normal embeddings come from the data being ranked
+// (offline: all of it; a live stream: its past), never from labels.
 #pragma once
 
 #include <cstdint>
@@ -65,11 +62,10 @@ struct ZeroLabelOptions {
 // One ranked entity of a case.
 struct ZeroLabelScore {
   Id entity = kNoId;
-  double score = 0;              // largest surprise (of a family, see the .cc)
+  double score = 0;              // largest surprise
   int best = -1;                 // the signal that gave it (index into ZeroLabelRanker::signal_names())
-  std::vector<double> surprise;  // per signal: over several slices the mean of its two largest slice surprises
-  std::vector<double> peak;      // per signal: its largest slice surprise (what fault type a signal pattern tells)
-  std::vector<double> raw;       // per signal, the raw value (the largest over the slices)
+  std::vector<double> surprise;  // per signal
+  std::vector<double> raw;       // per signal, the raw value
 };
 
 // The calibration rows of slices whose tokens were released (a live stream's older past): per signal the

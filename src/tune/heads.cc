@@ -558,8 +558,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
 std::vector<float> FailureHeads::case_vector(const HeadInputs& in, const std::vector<size_t>& case_slices, TimeUs start,
                                              const std::string& kind) const {
   if (kind == "events" || kind == "events+top3") {
-    // which zero-label signals make the case's top entity surprising (its pattern of peak surprises, the largest
-    // slice's, scaled to its largest):
+    // which zero-label signals make the case's top entity surprising (its pattern, scaled to its largest):
     // a missing log step, an ERROR step, a call lag, a KPI family ... tell fault types apart; events+top3
     // appends the largest surprise of each signal over the three top entities (scaled the same way): a fault
     // whose root cause ranks second still shows its pattern there, beside what outranked it
@@ -572,11 +571,11 @@ std::vector<float> FailureHeads::case_vector(const HeadInputs& in, const std::ve
       for (size_t j = 0; j < n && j < x.size(); ++j) v[j] = top > 0 ? static_cast<float>(x[j] / top) : 0.0f;
       return v;
     };
-    std::vector<float> v = scaled(r.empty() ? std::vector<double>{} : r[0].peak);
+    std::vector<float> v = scaled(r.empty() ? std::vector<double>{} : r[0].surprise);
     if (kind == "events") return v;
     std::vector<double> top3(n, 0.0);
     for (size_t e = 0; e < r.size() && e < 3; ++e)
-      for (size_t j = 0; j < n && j < r[e].peak.size(); ++j) top3[j] = std::max(top3[j], r[e].peak[j]);
+      for (size_t j = 0; j < n && j < r[e].surprise.size(); ++j) top3[j] = std::max(top3[j], r[e].surprise[j]);
     const auto t = scaled(top3);
     v.insert(v.end(), t.begin(), t.end());
     return v;

@@ -428,37 +428,5 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   EXPECT_LT(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({60})[0].score, 0.5);
 }
 
-// Over a case of several slices a deviation that lasts outranks a larger one in a single slice (a burst counts
-// half); a case of one slice ranks by the largest, as before.
-TEST(ZeroLabel, ALastingDeviationOutranksAOneSliceBurst) {
-  Catalog cat;
-  const Id caller = cat.entity("caller-0", EntityKind::kPod, "caller");
-  const Id other_caller = cat.entity("other-0", EntityKind::kPod, "other");
-  const Id burst = cat.entity("burst-0", EntityKind::kPod, "burst");
-  const Id lasting = cat.entity("lasting-0", EntityKind::kPod, "lasting");
-  auto edge = [&](Id callee, double lag) {  // one caller each: no lag is charged to a caller
-    return lag_edge(cat, callee == burst ? caller : other_caller, callee, lag);
-  };
-  std::vector<FeatureSlice> slices(103);
-  std::vector<std::vector<EventDeviation>> devs(slices.size());
-  for (size_t i = 0; i < slices.size(); ++i) {
-    for (Id p : {caller, other_caller, burst, lasting}) slices[i].tokens[static_cast<int>(Modality::kTraces)].entities.push_back(p);
-    devs[i] = {edge(burst, i == 100 ? 20 : 0.5), edge(lasting, i >= 100 ? 10 : 0.5)};
-  }
-  ZeroLabelOptions o;
-  o.kind = "";
-  o.metrics = false;
-  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
-  const auto three = r.rank({100, 101, 102});
-  ASSERT_GE(three.size(), 2u);
-  EXPECT_EQ(three[0].entity, lasting);
-  EXPECT_EQ(three[1].entity, burst);
-  EXPECT_GT(three[1].score, 0.5);  // the burst still counts, half
-  const auto one = r.rank({100});
-  ASSERT_GE(one.size(), 2u);
-  EXPECT_EQ(one[0].entity, burst);
-  EXPECT_DOUBLE_EQ(one[0].raw[3], 20.0);  // raw values stay the largest over the slices
-}
-
 }  // namespace
 }  // namespace rslicer
