@@ -370,7 +370,7 @@ TEST(ServeCli, ReplayCommandSendsEveryRecord) {
   EXPECT_EQ(stats["accepted"]["metrics"].get<std::int64_t>(), std::stoll(m[2]));
   EXPECT_EQ(stats["accepted"]["logs"].get<std::int64_t>(), std::stoll(m[3]));
   EXPECT_GT(stats["pipeline"]["slices"].get<std::int64_t>(), 100);
-  // serve takes detect's incident flags: one root cause per incident here (3 by default)
+  // serve takes detect's incident flags: one root cause per incident here (5 by default)
   const json incidents = json::parse(testing::run_command(cat("curl -s ", server.base, "/api/incidents")));
   ASSERT_FALSE(incidents["incidents"].empty());
   for (const auto& i : incidents["incidents"]) EXPECT_EQ(i["root_causes"].size(), 1u);
