@@ -12,6 +12,7 @@
 #include "config_flags.h"
 #include "core/errors.h"
 #include "data_path.h"
+#include "incident_flags.h"
 #include "read_flags.h"
 
 namespace {
@@ -47,10 +48,7 @@ RSLICER_COMMAND(
       sub.add_flag("--online", f->online,
                    "Decide as `rslicer serve` would: windows close by data time, profiles and calibration from the "
                    "past only (a replay into serve gives the same incidents)");
-      f->flags.bind(sub, "--gap", "incident_gap_s");
-      f->flags.bind(sub, "--min-slices", "min_incident_slices");
-      f->flags.bind(sub, "--root-causes", "root_causes");
-      f->flags.add_set(sub);  // e.g. --set split_on_root_cause=false
+      rslicer::cli::add_incident_flags(sub, f->flags);
       return [f]() {
         using namespace rslicer;
         DetectOptions o;

@@ -5,12 +5,11 @@
 #include <cstdio>
 #include <memory>
 
-#include "api/pipeline.h"
 #include "command.h"
-#include "config_flags.h"
 #include "core/errors.h"
 #include "core/strings.h"
 #include "data_path.h"
+#include "incident_flags.h"
 #include "serve/server.h"
 
 namespace {
@@ -46,10 +45,7 @@ RSLICER_COMMAND(
       sub.add_option("--max-queue", f->max_queue, "Records queued for the pipeline before requests get 503")
           ->check(CLI::Range(static_cast<std::int64_t>(1000), static_cast<std::int64_t>(1) << 40));
       sub.add_flag("-v,--log-requests", f->log_requests, "One line per request on stderr");
-      f->detect.bind(sub, "--gap", "incident_gap_s");
-      f->detect.bind(sub, "--min-slices", "min_incident_slices");
-      f->detect.bind(sub, "--root-causes", "root_causes");
-      f->detect.add_set(sub);  // e.g. --set split_on_root_cause=false
+      rslicer::cli::add_incident_flags(sub, f->detect);
       return [f]() {
         using namespace rslicer;
         ServeOptions o;
