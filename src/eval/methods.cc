@@ -224,11 +224,12 @@ MethodOutput trained_ranking(const FoldContext& c, bool event_signals, bool embe
   return zero_label_ranking(c, zo, c.trained);
 }
 
-MethodOutput event_rules(const FoldContext& c, bool span_patterns, bool call_edges) {
+MethodOutput event_rules(const FoldContext& c, bool span_patterns, bool call_edges, bool tail_extrapolation = true) {
   ZeroLabelOptions zo;
   zo.kind = c.options.root_cause_kind;
   zo.span_patterns = span_patterns;
   zo.call_edges = call_edges;
+  zo.tail_extrapolation = tail_extrapolation;
   return zero_label_ranking(c, zo, nullptr);
 }
 
@@ -341,6 +342,13 @@ std::vector<Method> methods(bool with_untrained) {
                false, false});
   m.push_back({"event_rules_no_call_edges", "ablation", "event_rules without the call-edge signals",
                [has_events](const FoldContext& c) { return has_events(c) ? event_rules(c, true, false) : MethodOutput{}; },
+               false, false});
+  m.push_back({"event_rules_rank_only", "ablation",
+               "event_rules with the rank surprise alone (no power-law tail for the call-time signals beyond the "
+               "calibration's 99.9th percentile)",
+               [has_events](const FoldContext& c) {
+                 return has_events(c) ? event_rules(c, true, true, false) : MethodOutput{};
+               },
                false, false});
   m.push_back({"rslicer_with_embedding_signals", "ablation",
                "the zero-label ranking on the event signals plus the trained per-entity embedding deviations",

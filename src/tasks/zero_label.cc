@@ -296,14 +296,25 @@ std::vector<bool> ZeroLabelRanker::caller_charged(size_t slice, std::map<Id, siz
   return out;
 }
 
-double ZeroLabelRanker::surprise(size_t j, double v) const {
+double ZeroLabelRanker::surprise(size_t j, double v, bool tail_extrapolation) const {
   if (!(v > 0) || rows_[j] <= 0) return 0;
   const bool share = j == kMissing || j == kEarly || j == kErrorStep;
   const bool no_floor = j == kErrorLines || static_cast<int>(j) == score_signal_;  // only their rarity counts
   if (v < (share ? options_.min_share : no_floor ? 0.0 : options_.min_z)) return 0;
   const auto& s = sorted_[j];
   const double ge = static_cast<double>(s.end() - std::lower_bound(s.begin(), s.end(), v));
-  return -std::log10((ge + 1.0) / (rows_[j] + 1.0));
+  const double rank = -std::log10((ge + 1.0) / (rows_[j] + 1.0));
+  if (!tail_extrapolation || (j != kLag && j != kGap)) return rank;
+  // Beyond the 99.9th percentile of the rows (p_at), P(X >= v) = p_at * (v / u_at)^-alpha with alpha from the
+  // 99th (p_from) and 99.9th percentiles: the body of the distribution, below where other faults' values pile up.
+  constexpr double p_from = 1e-2, p_at = 1e-3;
+  const auto g_from = static_cast<size_t>(rows_[j] * p_from), g_at = static_cast<size_t>(rows_[j] * p_at);
+  if (g_at < 1 || g_from > s.size()) return rank;
+  const double u_from = s[s.size() - g_from], u_at = s[s.size() - g_at];
+  if (!(v > u_at) || !(u_at > u_from)) return rank;
+  // (at most 3: a body that ends abruptly would otherwise make every value past it all but impossible)
+  const double alpha = std::min(3.0, std::log10(p_from / p_at) / std::log10(u_at / u_from));
+  return std::max(rank, -std::log10(p_at) + alpha * std::log10(v / u_at));
 }
 
 std::vector<double> ZeroLabelRanker::entity_signals(size_t slice, Id entity) const {
@@ -314,7 +325,8 @@ std::vector<double> ZeroLabelRanker::entity_signals(size_t slice, Id entity) con
   return std::vector<double>(names_.size(), 0.0);
 }
 
-std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& case_slices) const {
+std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& case_slices,
+                                                  bool tail_extrapolation) const {
   const size_t k = names_.size();
   std::map<Id, std::vector<double>> raw;
   std::vector<std::pair<Id, std::vector<double>>> rows;
@@ -335,7 +347,7 @@ std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& cas
     std::vector<double> fam(16, -1e300);
     std::vector<int> fam_best(16, -1);
     for (size_t j = 0; j < k; ++j) {
-      s.surprise[j] = surprise(j, v[j]);
+      s.surprise[j] = surprise(j, v[j], tail_extrapolation);
       // a family's surprise: its largest member's, corrected for the number of members
       const double adj = s.surprise[j] - std::log10(static_cast<double>(family_size_[family_[j]]));
       if (adj > fam[family_[j]]) {

@@ -21,7 +21,14 @@
 // surprise is -log10 of the share of (slice, entity) rows of the data with a
 // value at least as large, so a signal that is often large (a noisy KPI, a
 // flaky service's error lines) counts little and one that is large only now
-// counts a lot. A lagging call (start lag) is charged to the end that
+// counts a lot. The top of that calibration is where the data's other
+// faults sit (on TrainTicket the largest 0.1 % of start lags are z 6 to
+// 1,300), so the rank alone would score a call that lags at z 30 and one at
+// z 1,000 the same: for the two call-time signals, whose values are
+// unbounded, a value beyond the 99.9th percentile of the rows is scored
+// on a power-law tail fitted through the 99th and 99.9th percentiles
+// (exponent at most 3; never below its rank surprise). The event AD score
+// keeps the rank surprise (docs/results.md). A lagging call (start lag) is charged to the end that
 // explains more of the slice's lagging calls: where the caller's service
 // lags with at least two of the services it calls, at least half of them,
 // and with more services (calling or called) than the callee's service, the
@@ -54,6 +61,8 @@ struct ZeroLabelOptions {
   bool call_edges = true;        // the call-edge signals,
   bool log_lines = true;         // the ERROR log-line signal,
   bool metrics = true;           // the metric family
+  bool tail_extrapolation = true;  // the call-time signals' surprise beyond the calibration's 99.9th percentile from
+                                   // a power-law tail (false: the rank surprise alone, which saturates there)
   std::int32_t max_calibration_rows = 200000;  // rows kept per signal for the calibration (evenly sampled)
   double min_z = 3;              // a z signal (times, metrics, embedding distances) below this counts as 0
   double min_share = 0.1;        // a share signal (log steps) below this counts as 0
@@ -92,7 +101,12 @@ class ZeroLabelRanker {
   void archive(size_t slice, CalibrationArchive& archive) const;
 
   // Candidates of the case (its slice positions), best first.
-  std::vector<ZeroLabelScore> rank(const std::vector<size_t>& case_slices) const;
+  std::vector<ZeroLabelScore> rank(const std::vector<size_t>& case_slices) const {
+    return rank(case_slices, options_.tail_extrapolation);
+  }
+  // ... with or without the call-time signals' power-law tail, whatever the options say (the event AD score
+  // thresholds the rank surprise alone: docs/results.md)
+  std::vector<ZeroLabelScore> rank(const std::vector<size_t>& case_slices, bool tail_extrapolation) const;
 
   // Sentences for one ranked entity, strongest signal first: the deviations behind its signals, with the
   // names of operations, callers, log steps and KPIs ("calls from ts-order-service (GET /x): start lag
@@ -111,7 +125,7 @@ class ZeroLabelRanker {
   // Per deviation of the slice: whether its lagging call is charged to the caller's pods instead of the callee
   // (explaining away; see the .cc). Also the number of services each charged caller lags with.
   std::vector<bool> caller_charged(size_t slice, std::map<Id, size_t>* lagging_with = nullptr) const;
-  double surprise(size_t signal, double value) const;
+  double surprise(size_t signal, double value, bool tail_extrapolation) const;
 
   ZeroLabelOptions options_;
   const std::vector<FeatureSlice>* slices_ = nullptr;

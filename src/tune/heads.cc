@@ -133,6 +133,12 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "the zero-label root-cause ranking also uses per-modality entity embedding deviations")
           .flag("rcl_entity_scores", &HeadOptions::rcl_entity_scores,
                 "the zero-label root-cause ranking also uses the encoder's learned root-cause score per entity")
+          .flag("event_tail", &HeadOptions::event_tail,
+                "the zero-label root-cause ranking scores call times beyond its calibration's "
+                "99.9th percentile on a power-law tail fitted below it (false: their rank alone, which saturates "
+                "where the data's other faults sit)")
+          .flag("ad_event_tail", &HeadOptions::ad_event_tail,
+                "the event AD score uses that tail too (off: its rank surprise alone)")
           .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
                Range::above(0))
           .num("rcl_switch_p", &HeadOptions::rcl_switch_p,
@@ -261,7 +267,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   std::vector<double> ev;
   if (ad_ranker && options.ad_score != "embedding" && options.ad_score != "entity") {
     for (size_t i : train) {
-      auto r = ad_ranker->rank({i});
+      auto r = ad_ranker->rank({i}, options.ad_event_tail);
       ev.push_back(r.empty() ? 0.0 : r[0].score);
     }
     h.event_spot_ = calibrated(ev);
@@ -486,6 +492,7 @@ ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& a
   zo.kind = options.rcl.kind;
   zo.embedding_signals = options.rcl_embedding_signals && ad_view == "all";
   zo.entity_scores = options.rcl_entity_scores && ad_view == "all";
+  zo.tail_extrapolation = options.event_tail;
   if (ad_view != "all") zo.span_patterns = zo.log_lines = false;
   if (ad_view == "metrics") zo.call_edges = false;
   return zo;
@@ -538,7 +545,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     };
     if (use_embedding) part(stream->spot, ad_score(adv[i], s), kAdEmbedding);
     if (use_events) {
-      auto r = ad_ranker->rank({i});
+      auto r = ad_ranker->rank({i}, options_.ad_event_tail);
       part(stream->event_spot, r.empty() ? 0.0 : r[0].score, kAdEvents);
     }
     if (use_entity) part(stream->entity_spot, entity_ad_score(adv[i]), kAdEntity);

@@ -428,5 +428,59 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   EXPECT_LT(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({60})[0].score, 0.5);
 }
 
+// The top of a call-time signal's calibration is where the data's other faults sit, so its rank alone scores a
+// call that lags at z 40 like one at z 400. Beyond the 99.9th percentile of the rows the surprise follows a
+// power-law tail fitted through the 99th and 99.9th percentiles: never below the rank surprise, continuous where
+// the tail begins, and larger for the larger lag.
+TEST(ZeroLabel, CallTimesBeyondTheCalibrationsBodyKeepTheirMagnitude) {
+  Catalog cat;
+  const Id cx = cat.entity("cx-0", EntityKind::kPod, "cx"), x = cat.entity("x-0", EntityKind::kPod, "x");
+  const Id cy = cat.entity("cy-0", EntityKind::kPod, "cy"), y = cat.entity("y-0", EntityKind::kPod, "y");
+  const Id cw = cat.entity("cw-0", EntityKind::kPod, "cw"), w = cat.entity("w-0", EntityKind::kPod, "w");
+  const Id pods[] = {cx, x, cy, y, cw, w};
+  // 4,000 slices (24,000 rows): every call lags a little (a Pareto body: z 0.1 / sqrt(1 - u), 3.2 at its 99.9th
+  // percentile), ten earlier faults lag at z 30 into w, and the last slice is the case: x's calls lag at z 40,
+  // y's at z 400.
+  const size_t n = 4000;
+  std::vector<FeatureSlice> slices(n);
+  std::vector<std::vector<EventDeviation>> devs(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (Id p : pods) slices[i].tokens[static_cast<int>(Modality::kTraces)].entities.push_back(p);
+    size_t k = 0;
+    for (auto [caller, callee] : {std::pair{cx, x}, std::pair{cy, y}, std::pair{cw, w}}) {
+      const double u = std::fmod(0.6180339887 * static_cast<double>(3 * i + k++), 1.0);
+      devs[i].push_back(lag_edge(cat, caller, callee, 0.1 / std::sqrt(1.0 - u)));
+    }
+  }
+  for (size_t i = 100; i < 110; ++i) devs[i][2] = lag_edge(cat, cw, w, 30);
+  const size_t at = n - 1;
+  devs[at] = {lag_edge(cat, cx, x, 40), lag_edge(cat, cy, y, 400), lag_edge(cat, cw, w, 0.05)};
+  ZeroLabelOptions o;
+  o.kind = "";
+  o.metrics = false;
+  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  auto score_of = [](const std::vector<ZeroLabelScore>& ranked, Id e) {
+    for (const auto& z : ranked)
+      if (z.entity == e) return z.score;
+    return -1.0;
+  };
+  const auto rank_only = r.rank({at}, false), tail = r.rank({at});
+  // the rank alone: both are beyond every other value of the data, a hair apart
+  EXPECT_NEAR(score_of(rank_only, x), score_of(rank_only, y), 0.2);
+  EXPECT_GT(score_of(rank_only, x), 3.0);
+  // the tail: y first, well ahead, and neither below its rank surprise
+  ASSERT_FALSE(tail.empty());
+  EXPECT_EQ(tail[0].entity, y);
+  EXPECT_GT(score_of(tail, y), score_of(tail, x) + 1.0);
+  EXPECT_GE(score_of(tail, x), score_of(rank_only, x));
+  // an earlier fault's z 30: beyond the body too, between the body's top and the case's lags
+  const double earlier = score_of(r.rank({100}), w);
+  EXPECT_GE(earlier, score_of(r.rank({100}, false), w));
+  EXPECT_LT(earlier, score_of(tail, x));
+  // options.tail_extrapolation = false is the rank alone
+  o.tail_extrapolation = false;
+  EXPECT_EQ(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({at})[0].score, rank_only[0].score);
+}
+
 }  // namespace
 }  // namespace rslicer
