@@ -249,9 +249,11 @@ std::vector<bool> ZeroLabelRanker::caller_charged(size_t slice, std::map<Id, siz
   const auto& devs = (*deviations_)[slice];
   std::vector<bool> out(devs.size(), false);
   if (!options_.event_signals || !options_.call_edges) return out;
-  // a call between two services that lags; the services it links
+  // a call between two services that lags (its start) or waits (the caller beyond the callee's own time: a
+  // CPU-starved caller handles its replies late); the services it links
   auto lagging = [&](const EventDeviation& d, Id& callee) {
-    if (d.kind != EventKind::kEdge || d.caller == kNoId || !(d.z_a >= options_.min_z)) return false;
+    if (d.kind != EventKind::kEdge || d.caller == kNoId || !(d.z_a >= options_.min_z || d.z_b >= options_.min_z))
+      return false;
     callee = catalog_->service_of(d.entity);
     return callee != d.caller;
   };
@@ -434,7 +436,7 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
     return best;
   };
   auto as_caller = [&] {
-    return charged_as_caller ? " (charged to the caller: its calls lag with " + std::to_string(caller_lags_with) +
+    return charged_as_caller ? " (charged to the caller: its calls lag or wait with " + std::to_string(caller_lags_with) +
                                    " services)"
                              : std::string();
   };

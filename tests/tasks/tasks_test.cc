@@ -367,6 +367,22 @@ EventDeviation lag_edge(const Catalog& cat, Id caller_pod, Id callee, double lag
   return dv;
 }
 
+// `n` slices in which each of `pods` has trace tokens.
+std::vector<FeatureSlice> trace_slices(size_t n, std::initializer_list<Id> pods) {
+  std::vector<FeatureSlice> slices(n);
+  for (auto& s : slices)
+    for (Id p : pods) s.tokens[static_cast<int>(Modality::kTraces)].entities.push_back(p);
+  return slices;
+}
+
+// `ranked` puts `e` first with a clear signal and nobody else near it.
+void expect_alone_first(const std::vector<ZeroLabelScore>& ranked, Id e, const Catalog& cat) {
+  ASSERT_FALSE(ranked.empty());
+  EXPECT_EQ(ranked[0].entity, e);
+  EXPECT_GT(ranked[0].score, 1.0);
+  for (size_t k = 1; k < ranked.size(); ++k) EXPECT_LT(ranked[k].score, 0.5) << cat.entities.name(ranked[k].entity);
+}
+
 // Lagging calls are charged to the end that explains more of them. A pod whose requests leave late makes every
 // call it sends lag: those lags are its own, not each callee's. A callee whose only lagging call is from a caller
 // that lags with nobody else keeps its lag, as before, and so do the callees of a hub that lags with few of the
@@ -382,7 +398,6 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   const Id f = cat.entity("f-0", EntityKind::kPod, "f");
   const Id g = cat.entity("g-0", EntityKind::kPod, "g");
   const Id h = cat.entity("h-0", EntityKind::kPod, "h");
-  const Id pods[] = {front, a, b, c, d, e, f, g, h};
   auto edge = [&](Id caller_pod, Id callee, double lag) { return lag_edge(cat, caller_pod, callee, lag); };
   // front calls a, e, f, g and h; a calls b, c and d. 60 normal slices in which every call has a small lag,
   // then three faulty ones.
@@ -391,12 +406,8 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
                                        edge(a, d, a_out),       edge(front, e, front_e), edge(front, f, 0.5),
                                        edge(front, g, 0.5),     edge(front, h, 0.5)};
   };
-  std::vector<FeatureSlice> slices(63);
-  std::vector<std::vector<EventDeviation>> devs(slices.size());
-  for (size_t i = 0; i < slices.size(); ++i) {
-    for (Id p : pods) slices[i].tokens[static_cast<int>(Modality::kTraces)].entities.push_back(p);
-    devs[i] = calls(0.5, 0.5, 0.5);
-  }
+  const auto slices = trace_slices(63, {front, a, b, c, d, e, f, g, h});
+  std::vector<std::vector<EventDeviation>> devs(slices.size(), calls(0.5, 0.5, 0.5));
   devs[60] = calls(0.5, 20, 0.5);  // a's requests leave late (its calls to b, c and d lag); the call into it does not
   devs[61] = calls(0.5, 0.5, 20);  // only the call into e lags (front lags with e alone): e's, as before
   devs[62] = calls(20, 0.5, 20);   // front lags with a and e, 2 of the 5 services it calls: theirs, not front's
@@ -405,17 +416,14 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   o.metrics = false;
   const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
   const auto late_sender = r.rank({60});
-  ASSERT_FALSE(late_sender.empty());
-  EXPECT_EQ(late_sender[0].entity, a);
-  EXPECT_GT(late_sender[0].score, 1.0);
-  for (size_t k = 1; k < late_sender.size(); ++k) EXPECT_LT(late_sender[k].score, 0.5) << cat.entities.name(late_sender[k].entity);
+  expect_alone_first(late_sender, a, cat);
   const std::unordered_map<std::uint64_t, std::string> names = {{lag_edge(cat, a, b, 0).key, "a -> b|GET /b"},
                                                                  {lag_edge(cat, a, c, 0).key, "a -> c|GET /c"},
                                                                  {lag_edge(cat, a, d, 0).key, "a -> d|GET /d"}};
   const auto why = r.explain(late_sender[0], {60}, names, {});
   ASSERT_FALSE(why.empty());
   EXPECT_NE(why[0].find("calls from a to GET /"), std::string::npos) << why[0];
-  EXPECT_NE(why[0].find("charged to the caller: its calls lag with 3 services"), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find("charged to the caller: its calls lag or wait with 3 services"), std::string::npos) << why[0];
   const auto slow_callee = r.rank({61});
   ASSERT_FALSE(slow_callee.empty());
   EXPECT_EQ(slow_callee[0].entity, e);
@@ -426,6 +434,32 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   // without the call-edge signals nothing is charged to anyone
   o.call_edges = false;
   EXPECT_LT(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({60})[0].score, 0.5);
+}
+
+// A CPU-starved caller handles its replies late: its calls to several services show the caller waiting beyond
+// each callee's own time, with no start lag. Those waits are its own, as with lag.
+TEST(ZeroLabel, WaitingOnSeveralServicesIsChargedToTheCaller) {
+  Catalog cat;
+  const Id a = cat.entity("a-0", EntityKind::kPod, "a");
+  const Id b = cat.entity("b-0", EntityKind::kPod, "b");
+  const Id c = cat.entity("c-0", EntityKind::kPod, "c");
+  const Id d = cat.entity("d-0", EntityKind::kPod, "d");
+  auto waits = [&](double w) {
+    std::vector<EventDeviation> out;
+    for (Id callee : {b, c, d}) {
+      EventDeviation dv = lag_edge(cat, a, callee, 0.5);
+      dv.z_b = w;
+      out.push_back(dv);
+    }
+    return out;
+  };
+  const auto slices = trace_slices(61, {a, b, c, d});
+  std::vector<std::vector<EventDeviation>> devs(slices.size(), waits(0.5));
+  devs[60] = waits(20);
+  ZeroLabelOptions o;
+  o.kind = "";
+  o.metrics = false;
+  expect_alone_first(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({60}), a, cat);
 }
 
 // The top of a call-time signal's calibration is where the data's other faults sit, so its rank alone scores a
