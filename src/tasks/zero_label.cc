@@ -436,8 +436,8 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
     return best;
   };
   auto as_caller = [&] {
-    return charged_as_caller ? " (charged to the caller: its calls lag or wait with " + std::to_string(caller_lags_with) +
-                                   " services)"
+    return charged_as_caller ? " (charged to the caller: its calls lag or wait with " +
+                                   std::to_string(caller_lags_with) + " services)"
                              : std::string();
   };
   for (size_t j = 0; j < score.surprise.size(); ++j) {

@@ -28,9 +28,9 @@
 // unbounded, a value beyond the 99.9th percentile of the rows is scored
 // on a power-law tail fitted through the 99th and 99.9th percentiles
 // (exponent at most 3; never below its rank surprise). The event AD score
-// keeps the rank surprise (docs/results.md). A lagging call (start lag, or a caller waiting
-// beyond the callee's own time) is charged to the end that explains more of
-// the slice's lagging calls: where the caller's service
+// keeps the rank surprise (docs/results.md). A lagging call (start lag, or
+// a caller waiting beyond the callee's own time) is charged to the end that
+// explains more of the slice's lagging calls: where the caller's service
 // lags with at least two of the services it calls, at least half of them,
 // and with more services (calling or called) than the callee's service, the
 // caller sends late (its egress is delayed, or it starts its children late)

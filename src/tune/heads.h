@@ -111,8 +111,9 @@ struct HeadOptions {
                                        // (off: on TrainTicket they lowered AC@1 from 0.80 to 0.60, docs/results.md)
   bool rcl_entity_scores = false;    // ... and the encoder's learned root-cause score per entity (a model trained
                                      // with L_entity; docs/results.md)
-  bool event_tail = true;            // the zero-label root-cause ranking scores call times beyond its calibration's 99.9th
-                                     // percentile on a power-law tail (ZeroLabelOptions::tail_extrapolation)
+  bool event_tail = true;            // the zero-label root-cause ranking scores call times beyond its
+                                     // calibration's 99.9th percentile on a power-law tail
+                                     // (ZeroLabelOptions::tail_extrapolation)
   bool ad_event_tail = false;        // ... and so does the event AD score (off: SPOT's threshold on the heavier tail
                                      // alarmed less on simulated days, docs/results.md)
   double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t
