@@ -313,6 +313,16 @@ std::string ad_points_csv(const EvalResult& r) {
   return out;
 }
 
+// One CSV line of the given fields, quoted where needed.
+template <size_t N>
+void append_csv_row(std::string& out, const std::string (&fields)[N]) {
+  for (size_t k = 0; k < N; ++k) {
+    if (k > 0) out += ',';
+    append_csv_field(out, fields[k]);
+  }
+  out += '\n';
+}
+
 // Every ranked case of every method: where the labelled root cause landed, what came first and why.
 std::string rcl_cases_csv(const EvalResult& r) {
   std::string out = "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence\n";
@@ -335,11 +345,24 @@ std::string rcl_cases_csv(const EvalResult& r) {
                                     ranking.size() > 1 ? ranking[1].entity : "",
                                     ranking.size() > 2 ? ranking[2].entity : "",
                                     why};
-      for (size_t k = 0; k < std::size(fields); ++k) {
-        if (k > 0) out += ',';
-        append_csv_field(out, fields[k]);
-      }
-      out += '\n';
+      append_csv_row(out, fields);
+    }
+  }
+  return out;
+}
+
+// Every triaged case of every method: the labelled fault type beside the predicted one.
+std::string triage_cases_csv(const EvalResult& r) {
+  std::string out = "method,time,root_cause,fault_type,predicted\n";
+  for (const auto& run : r.runs) {
+    if (!run.ft) continue;
+    const FtRun& f = *run.ft;
+    for (size_t i = 0; i < f.cases.size(); ++i) {
+      const FaultEvent& fe = r.faults.at(f.cases[i]);
+      const std::string fields[] = {run.name, format_time(fe.start), fe.root_cause,
+                                    i < f.truth.size() ? f.truth[i] : fe.fault_type,
+                                    i < f.pred.size() ? f.pred[i] : ""};
+      append_csv_row(out, fields);
     }
   }
   return out;
@@ -353,6 +376,7 @@ std::string write_report(const std::string& out_dir, const EvalResult& r) {
   write_text((dir / "metrics.json").string(), r.metrics.dump(2) + "\n");
   write_text((dir / "ad_points.csv").string(), ad_points_csv(r));
   write_text((dir / "rcl_cases.csv").string(), rcl_cases_csv(r));
+  write_text((dir / "triage_cases.csv").string(), triage_cases_csv(r));
   const std::string hpath = (dir / "report.html").string();
   write_text(hpath, render_html(r));
   return hpath;

@@ -64,6 +64,13 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
   const auto [rcl_header, rcl_rows] = lines_of(dir + "/report/rcl_cases.csv", "baro");
   EXPECT_EQ(rcl_header, "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence");
   EXPECT_EQ(rcl_rows, j["cases"]["test"].get<size_t>());
+  const auto [ft_header, ft_rows] = lines_of(dir + "/report/triage_cases.csv", "rslicer");
+  EXPECT_EQ(ft_header, "method,time,root_cause,fault_type,predicted");
+  size_t triaged = 0;  // every triaged case once, as the confusion matrix counts them
+  for (const auto& row : j["ft"]["confusion"])
+    for (const auto& n : row) triaged += n.get<size_t>();
+  EXPECT_GT(triaged, 0u);
+  EXPECT_EQ(ft_rows, triaged);
 
   // a given model: the heads are refitted with the request's settings (here the SPOT risk and the AD score
   // chosen on the training slices); what the model fixes (its features) cannot be changed, and saying so is an
