@@ -261,6 +261,9 @@ const config::Schema<EventOptions>& EventOptions::schema() {
                "a log step is expected when this share of the profile's spans have it", Range::open_closed(0, 1))
           .num("rare_pair", &EventOptions::rare_pair, "a step pair is rare below this share of the profile's spans",
                Range::closed_open(0, 1))
+          .flag("latest_pane", &EventOptions::latest_pane,
+                "time z values (call lag and wait, span duration and self time) also from the slice's latest pane "
+                "alone, scaled to the window's count: a fault shows in its first minute")
           .num("trace_tokens_per_entity", &EventOptions::trace_tokens_per_entity,
                "trace token budget per entity (the most deviant are kept)", Range::closed(1, 256))
           .num("log_tokens_per_entity", &EventOptions::log_tokens_per_entity,
@@ -444,8 +447,10 @@ std::unordered_map<std::uint64_t, std::vector<size_t>> index_by_key(const PaneSu
 
 // ---------------------------------------------------------------- deviations
 
-std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
-                                             const ProfileLookup& profile, const EventOptions& o) {
+namespace {
+
+std::vector<EventDeviation> merged_deviations(const std::vector<const PaneSummary*>& window,
+                                              const ProfileLookup& profile, const EventOptions& o) {
   std::map<std::pair<Id, std::uint64_t>, std::pair<EventKind, EventStats>> merged;
   std::unordered_map<std::uint64_t, Id> callers;
   for (const PaneSummary* p : window)
@@ -533,6 +538,35 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
     d.score = std::max({d.z_a / 3.0, d.z_b / 3.0, 10.0 * d.error_excess, 10.0 * d.missing, 10.0 * d.early,
                         10.0 * d.error_step, 10.0 * d.rare_pair, std::fabs(d.rate_ratio) / 2.0});
     out.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
+                                             const ProfileLookup& profile, const EventOptions& o) {
+  std::vector<EventDeviation> out = merged_deviations(window, profile, o);
+  if (!o.latest_pane || window.size() < 2) return out;
+  // A median moves once delayed calls are most of the window: a fault that began in the latest pane shows in
+  // that pane's median first. Its z is scaled to the window's call count, so that without a fault it spreads as
+  // the window's does (a median of n values varies as 1 / sqrt(n)).
+  std::map<std::pair<Id, std::uint64_t>, size_t> at;
+  for (size_t i = 0; i < out.size(); ++i) at[{out[i].entity, out[i].key}] = i;
+  for (const EventDeviation& d : merged_deviations({window.back()}, profile, o)) {
+    auto it = at.find({d.entity, d.key});
+    if (it == at.end()) continue;  // (the window holds every key of its panes)
+    EventDeviation& w = out[it->second];
+    const double f = w.n > 0 ? std::sqrt(std::min(1.0, d.n / w.n)) : 0.0;
+    if (d.z_a * f > w.z_a) {
+      w.z_a = d.z_a * f;
+      w.median_a = d.median_a;
+    }
+    if (d.z_b * f > w.z_b) {
+      w.z_b = d.z_b * f;
+      w.median_b = d.median_b;
+    }
+    w.score = std::max({w.score, w.z_a / 3.0, w.z_b / 3.0});
   }
   return out;
 }

@@ -132,6 +132,10 @@ struct EventOptions {
   double rel_floor = 0.1;             // and as a share of the profile median
   double expected_step = 0.9;         // a step is expected when this share of the profile's spans have it
   double rare_pair = 0.01;            // a step pair is rare below this share of the profile's spans
+  // time z values (a call edge's start lag and caller-minus-callee time, a span's duration and self time) also
+  // from the slice's latest pane alone, scaled by sqrt(pane count / window count) (the same spread without a
+  // fault); the larger counts, so a fault in its first minute shows before its calls are most of the window
+  bool latest_pane = true;
   std::int32_t trace_tokens_per_entity = 16;  // budget per entity; the most deviant tokens are kept
   std::int32_t log_tokens_per_entity = 8;
   static const config::Schema<EventOptions>& schema();
@@ -184,7 +188,8 @@ struct EventDeviation {
 // the panes left out for that slice).
 using ProfileLookup = std::function<EventStats(std::uint64_t key)>;
 
-// Deviations of every (entity, key) of a window (the merged panes of a slice) from its profile.
+// Deviations of every (entity, key) of a window (the merged panes of a slice) from its profile; with
+// options.latest_pane, time z values that deviate more in the window's last pane keep that pane's (scaled) z.
 std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
                                              const ProfileLookup& profile, const EventOptions& options);
 

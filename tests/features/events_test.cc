@@ -163,6 +163,56 @@ TEST(EventTokens, CausalProfileSeesOnlyThePast) {
   EXPECT_LT(std::fabs(find(dev[21], EventKind::kEdge, w.pod_a)->z_a), 1.0);
 }
 
+// Three-minute slices with a one-minute stride (the default shape): slice m holds minutes m-2..m; the calls
+// into pod_a are delayed in minute `delayed` only.
+Slice three_minutes(const World& w, int m, int delayed) {
+  Slice s;
+  s.index = m;
+  s.start = (100 + m - 2) * kUsPerMinute;
+  s.end = (100 + m + 1) * kUsPerMinute;
+  for (int k = m - 2; k <= m; ++k) {
+    Slice one = w.minute(k, k == delayed ? 800000 : 0, {0, 1, 2});
+    s.spans.insert(s.spans.end(), one.spans.begin(), one.spans.end());
+    s.logs.insert(s.logs.end(), one.logs.begin(), one.logs.end());
+  }
+  sort_by_time(s.spans);
+  sort_by_time(s.logs);
+  return s;
+}
+
+// A delay that began in a slice's latest minute is a third of the window's calls: the window's median lag does
+// not move, the latest pane's does. With latest_pane (the default) the slice that ends with that minute shows it,
+// its z scaled to the window's call count; without, only a slice where the delayed calls are most of the window
+// would. A normal slice keeps its small z either way.
+TEST(EventTokens, ADelayShowsInTheMinuteItBegins) {
+  for (bool latest : {true, false}) {
+    SCOPED_TRACE(latest ? "latest_pane" : "window only");
+    World w;
+    FeatureState st;
+    st.options.events.latest_pane = latest;
+    FeatureExtractor ex(st, w.catalog, World::text, 60);
+    std::vector<FeatureSlice> slices;
+    for (int m = 2; m < 40; ++m) slices.push_back(ex.extract(three_minutes(w, m, 20)));
+    ex.keep_deviations(true);
+    ex.finish(slices);
+    const auto& dev = ex.deviations();
+    const EventDeviation* first = find(dev[20 - 2], EventKind::kEdge, w.pod_a);  // ends with the delayed minute
+    const EventDeviation* normal = find(dev[30 - 2], EventKind::kEdge, w.pod_a);
+    ASSERT_NE(first, nullptr);
+    ASSERT_NE(normal, nullptr);
+    EXPECT_EQ(first->n, 30);  // the window's calls, whichever median counts
+    EXPECT_LT(std::fabs(normal->z_a), 1.0);
+    if (latest) {
+      // +800 ms against the 1 ms floor, times sqrt(10 / 30)
+      EXPECT_GT(first->z_a, 0.5 * 800 / std::sqrt(3.0));
+      EXPECT_LT(first->z_a, 1.5 * 800 / std::sqrt(3.0));
+      EXPECT_NEAR(first->median_a, 801000, 0.3 * 801000);  // the evidence quotes the pane's lag
+    } else {
+      EXPECT_LT(first->z_a, 3.0);
+    }
+  }
+}
+
 // profile = reference: only the panes inside the given normal periods form the profile (Nezha's fault-free
 // minute as the only normal data, or a user's known-good hour).
 TEST(EventTokens, ReferenceProfileIsBuiltFromTheNormalPeriodsOnly) {
