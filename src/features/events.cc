@@ -449,27 +449,49 @@ std::unordered_map<std::uint64_t, std::vector<size_t>> index_by_key(const PaneSu
 
 namespace {
 
-std::vector<EventDeviation> merged_deviations(const std::vector<const PaneSummary*>& window,
-                                              const ProfileLookup& profile, const EventOptions& o) {
-  std::map<std::pair<Id, std::uint64_t>, std::pair<EventKind, EventStats>> merged;
+// One key of a window: its statistics over the window and, with EventOptions::latest_pane, the two time
+// histograms of the window's last pane alone.
+struct WindowKey {
+  EventKind kind = EventKind::kOperation;
+  EventStats w;
+  bool in_latest = false;  // the key has spans / calls in the last pane
+  double latest_n = 0;
+  LogHist latest_a, latest_b;
+};
+
+}  // namespace
+
+std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
+                                             const ProfileLookup& profile, const EventOptions& o) {
+  // A median moves once delayed calls are most of the window: a fault that began in the latest pane shows in
+  // that pane's median first. Its z is scaled to the window's call count, so that without a fault it spreads as
+  // the window's does (a median of n values varies as 1 / sqrt(n)); the larger z counts.
+  const PaneSummary* latest = o.latest_pane && window.size() >= 2 ? window.back() : nullptr;
+  std::map<std::pair<Id, std::uint64_t>, WindowKey> merged;
   std::unordered_map<std::uint64_t, Id> callers;
   for (const PaneSummary* p : window)
     for (const auto& e : p->events) {
-      auto& m = merged[{e.entity, e.key}];
-      m.first = e.kind;
-      m.second.merge(e.stats, 1);
+      WindowKey& m = merged[{e.entity, e.key}];
+      m.kind = e.kind;
+      m.w.merge(e.stats, 1);
+      if (p == latest) {
+        m.in_latest = true;
+        m.latest_n += e.stats.n;
+        m.latest_a.merge(e.stats.a);
+        m.latest_b.merge(e.stats.b);
+      }
       if (e.caller != kNoId) callers.emplace(e.key, e.caller);
     }
   std::map<Id, double> entity_lines;
   for (const auto& [ek, v] : merged)
-    if (v.first == EventKind::kTemplate) entity_lines[ek.first] += v.second.n;
+    if (v.kind == EventKind::kTemplate) entity_lines[ek.first] += v.w.n;
   std::vector<EventDeviation> out;
   out.reserve(merged.size());
   for (const auto& [ek, v] : merged) {
-    const EventStats& w = v.second;
+    const EventStats& w = v.w;
     const EventStats p = profile(ek.second);
     EventDeviation d;
-    d.kind = v.first;
+    d.kind = v.kind;
     d.entity = ek.first;
     d.key = ek.second;
     if (auto c = callers.find(d.key); c != callers.end()) d.caller = c->second;
@@ -490,6 +512,20 @@ std::vector<EventDeviation> merged_deviations(const std::vector<const PaneSummar
     }
     d.z_a = robust_z(w.a, p.a, o, &d.median_a, &d.normal_a);
     d.z_b = robust_z(w.b, p.b, o, &d.median_b, &d.normal_b);
+    if (v.in_latest) {
+      const double f = w.n > 0 ? std::sqrt(std::min(1.0, v.latest_n / w.n)) : 0.0;
+      double median = 0, normal = 0;
+      const double z_a = robust_z(v.latest_a, p.a, o, &median, &normal) * f;
+      if (z_a > d.z_a) {
+        d.z_a = z_a;
+        d.median_a = median;
+      }
+      const double z_b = robust_z(v.latest_b, p.b, o, &median, &normal) * f;
+      if (z_b > d.z_b) {
+        d.z_b = z_b;
+        d.median_b = median;
+      }
+    }
     if (w.n >= o.min_samples && p.n >= o.min_samples) d.error_excess = w.errors / w.n - p.errors / p.n;
     d.has_steps = w.with_steps > 0 || p.with_steps > 0;
     if (d.kind == EventKind::kOperation && w.n >= o.min_samples && p.with_steps >= o.min_samples) {
@@ -538,35 +574,6 @@ std::vector<EventDeviation> merged_deviations(const std::vector<const PaneSummar
     d.score = std::max({d.z_a / 3.0, d.z_b / 3.0, 10.0 * d.error_excess, 10.0 * d.missing, 10.0 * d.early,
                         10.0 * d.error_step, 10.0 * d.rare_pair, std::fabs(d.rate_ratio) / 2.0});
     out.push_back(d);
-  }
-  return out;
-}
-
-}  // namespace
-
-std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
-                                             const ProfileLookup& profile, const EventOptions& o) {
-  std::vector<EventDeviation> out = merged_deviations(window, profile, o);
-  if (!o.latest_pane || window.size() < 2) return out;
-  // A median moves once delayed calls are most of the window: a fault that began in the latest pane shows in
-  // that pane's median first. Its z is scaled to the window's call count, so that without a fault it spreads as
-  // the window's does (a median of n values varies as 1 / sqrt(n)).
-  std::map<std::pair<Id, std::uint64_t>, size_t> at;
-  for (size_t i = 0; i < out.size(); ++i) at[{out[i].entity, out[i].key}] = i;
-  for (const EventDeviation& d : merged_deviations({window.back()}, profile, o)) {
-    auto it = at.find({d.entity, d.key});
-    if (it == at.end()) continue;  // (the window holds every key of its panes)
-    EventDeviation& w = out[it->second];
-    const double f = w.n > 0 ? std::sqrt(std::min(1.0, d.n / w.n)) : 0.0;
-    if (d.z_a * f > w.z_a) {
-      w.z_a = d.z_a * f;
-      w.median_a = d.median_a;
-    }
-    if (d.z_b * f > w.z_b) {
-      w.z_b = d.z_b * f;
-      w.median_b = d.median_b;
-    }
-    w.score = std::max({w.score, w.z_a / 3.0, w.z_b / 3.0});
   }
   return out;
 }
