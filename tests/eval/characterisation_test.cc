@@ -48,10 +48,10 @@ class CharacterisationCli : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     if (!testing::exists(rslicer_bin())) return;
-    // The trained encoder's numbers depend on the float rounding of the CPU kernels, which libtorch and OpenBLAS
-    // pick per machine (AVX-512 where the CPU has it): on an AVX-512 machine the AD numbers of the golden files,
-    // made on an AVX2 one, moved in the second decimal. The commands run here use the AVX2 kernels wherever the
-    // CPU has AVX2 (every x86-64 machine this project builds on), so the goldens hold across machines.
+    // The trained encoder's numbers depend on the float rounding of the CPU kernels, which OpenBLAS and libtorch
+    // pick per machine (AVX-512 where the CPU has it): on an AVX-512 machine the AD numbers of the golden files
+    // moved in the second decimal, from OpenBLAS's AVX-512 sgemm (docs/results.md). The commands run here use the
+    // AVX2 kernels of both wherever the CPU has AVX2, so the goldens hold across machines.
     std::ifstream cpuinfo("/proc/cpuinfo");
     const std::string cpu((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
     if (cpu.find(" avx2") != std::string::npos) {
