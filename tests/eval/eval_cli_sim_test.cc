@@ -166,5 +166,48 @@ TEST(EvalCli, ZeroLabelWithAReferenceProfile) {
   std::filesystem::remove_all(dir);
 }
 
+// scripts/drop_services.py (docs/results.md, "Half the services without tracing"): the copy lacks every span of
+// the removed services and keeps the rest, and the zero-label ranking runs on it.
+TEST(EvalCli, ZeroLabelWithUntracedServices) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  const std::string dir = testing::make_temp_dir("rslicer-eval-untraced");
+  int rc = -1;
+  std::string out = simulate(dir, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const std::string script = "/usr/bin/python3 " + testing::source_dir() + "/scripts/drop_services.py ";
+  out = testing::run_command(script + dir + "/data " + dir + "/half --every 2 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  // "removed K services (S spans): a, b, ..."
+  const auto colon = out.find("): ");
+  ASSERT_EQ(out.rfind("removed ", 0), 0u) << out;
+  ASSERT_NE(colon, std::string::npos) << out;
+  const std::string first = out.substr(colon + 3, out.find_first_of(",\n", colon + 3) - colon - 3);
+  ASSERT_FALSE(first.empty()) << out;
+  auto spans_of = [&](const std::string& data) {
+    return testing::run_command("find " + data + " -name '*_trace.csv.gz' -exec zcat {} + | grep -c ',"
+                                + first + "-' || true");
+  };
+  EXPECT_GT(std::stoi(spans_of(dir + "/data")), 0) << first;
+  EXPECT_EQ(std::stoi(spans_of(dir + "/half")), 0) << first << " still has spans in the copy";
+  const auto lines = [&](const std::string& data) {
+    return std::stol(testing::run_command("find " + data + " -name '*_trace.csv.gz' -exec zcat {} + | wc -l"));
+  };
+  EXPECT_GT(lines(dir + "/half"), 0) << "the other services' spans stay";
+  EXPECT_LT(lines(dir + "/half"), lines(dir + "/data"));
+  out = testing::run_command(rslicer_bin() + " -q eval --data " + dir + "/half --out " + dir +
+                                 "/zl --split zero-label --methods event_rules 2>&1",
+                             &rc);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream in(dir + "/zl/metrics.json");
+  ASSERT_TRUE(in);
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["cases"]["test"].get<int>(), 6) << "every fault is still scored, metrics carry the untraced pods";
+  // an existing output folder is refused, not overwritten
+  out = testing::run_command(script + dir + "/data " + dir + "/half --every 2 2>&1", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("exists"), std::string::npos) << out;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace rslicer
