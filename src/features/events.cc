@@ -55,10 +55,13 @@ double count_of(const std::vector<std::pair<std::uint64_t, double>>& v, std::uin
 double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, double* wm, double* pm) {
   *wm = w.quantile(0.5);
   *pm = p.quantile(0.5);
-  if (w.n < o.min_samples || p.n < o.min_samples) return 0;
+  const double need = o.min_window_samples > 0 ? std::min(o.min_window_samples, o.min_samples) : o.min_samples;
+  if (w.n < need || w.n <= 0 || p.n < o.min_samples) return 0;
   const double iqr = p.quantile(0.75) - p.quantile(0.25);
   const double scale = std::max({iqr / 1.349, o.floor_us, o.rel_floor * *pm});
-  return (*wm - *pm) / scale;
+  // fewer window samples than min_samples (min_window_samples): the z shrinks as the median's noise grows
+  const double shrink = w.n < o.min_samples ? std::sqrt(w.n / o.min_samples) : 1.0;
+  return shrink * (*wm - *pm) / scale;
 }
 
 }  // namespace
@@ -253,6 +256,10 @@ const config::Schema<EventOptions>& EventOptions::schema() {
                Range::above(0))
           .num("min_samples", &EventOptions::min_samples,
                "fewer window or profile samples of a statistic: its deviation is 0 (unknown)", Range::at_least(1))
+          .num("min_window_samples", &EventOptions::min_window_samples,
+               "time statistics: calls a window needs for a z, if fewer than min_samples (0 = min_samples); the z "
+               "shrinks by sqrt(n / min_samples). 1 helps where traces are sampled (docs/results.md)",
+               Range::at_least(0))
           .num("floor_us", &EventOptions::floor_us, "robust scale floor of time z values (microseconds)",
                Range::above(0))
           .num("rel_floor", &EventOptions::rel_floor, "robust scale floor as a share of the profile median",

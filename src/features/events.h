@@ -128,6 +128,10 @@ struct EventOptions {
   double exclusion_s = 300;           // loo: panes within this of the slice window are left out of its profile
   double horizon_s = 86400;           // causal: panes older than this leave the profile
   std::int32_t min_samples = 3;       // fewer window or profile samples of a statistic: its deviation is 0 (unknown)
+  // time statistics (call lags, durations): the calls a window needs for a z when fewer than min_samples (0 = the
+  // same); a z from n < min_samples calls shrinks by sqrt(n / min_samples). 1 helps where traces are sampled
+  // and costs where they are complete (docs/results.md, "Sampled traces")
+  std::int32_t min_window_samples = 0;
   double floor_us = 1000;             // robust scale floor of time z values (1 ms)
   double rel_floor = 0.1;             // and as a share of the profile median
   double expected_step = 0.9;         // a step is expected when this share of the profile's spans have it

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -209,6 +210,42 @@ TEST(EventTokens, ADelayShowsInTheMinuteItBegins) {
       EXPECT_NEAR(first->median_a, 801000, 0.3 * 801000);  // the evidence quotes the pane's lag
     } else {
       EXPECT_LT(first->z_a, 3.0);
+    }
+  }
+}
+
+// Sampled traces: the delayed minute keeps one traced call into pod_a. With min_samples = 3 its lag is unknown
+// (z 0); min_window_samples = 1 scores it, shrunk by sqrt(1 / 3), and a normal minute stays normal either way.
+TEST(EventTokens, OneSampledCallCountsWithMinWindowSamples) {
+  for (int min_window : {0, 1}) {
+    SCOPED_TRACE("min_window_samples " + std::to_string(min_window));
+    World w;
+    FeatureState st;
+    st.options.events.min_window_samples = min_window;
+    FeatureOptions::schema().validate(st.options);
+    FeatureExtractor ex(st, w.catalog, World::text, 60);
+    std::vector<FeatureSlice> slices;
+    for (int m = 0; m < 40; ++m) {
+      Slice s = w.minute(m, m == 20 ? 800000 : 0, {0, 1, 2});
+      if (m == 20)  // only request 0's trace was sampled
+        s.spans.erase(std::remove_if(s.spans.begin(), s.spans.end(),
+                                     [](const Span& x) { return x.trace_id.view().rfind("t20-0", 0) != 0; }),
+                      s.spans.end());
+      slices.push_back(ex.extract(s));
+    }
+    ex.keep_deviations(true);
+    ex.finish(slices);
+    const EventDeviation* delayed = find(ex.deviations()[20], EventKind::kEdge, w.pod_a);
+    const EventDeviation* normal = find(ex.deviations()[30], EventKind::kEdge, w.pod_a);
+    ASSERT_NE(delayed, nullptr);
+    ASSERT_NE(normal, nullptr);
+    EXPECT_EQ(delayed->n, 1);
+    EXPECT_LT(std::fabs(normal->z_a), 1.0);
+    if (min_window == 0) {
+      EXPECT_EQ(delayed->z_a, 0.0);
+    } else {  // +800 ms against the 1 ms floor, times sqrt(1 / 3)
+      EXPECT_GT(delayed->z_a, 0.8 * 800 / std::sqrt(3.0));
+      EXPECT_LT(delayed->z_a, 1.2 * 800 / std::sqrt(3.0));
     }
   }
 }
