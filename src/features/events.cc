@@ -56,7 +56,7 @@ double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, doubl
   *wm = w.quantile(0.5);
   *pm = p.quantile(0.5);
   const double need = o.min_window_samples > 0 ? std::min(o.min_window_samples, o.min_samples) : o.min_samples;
-  if (w.n < need || w.n <= 0 || p.n < o.min_samples) return 0;
+  if (w.n < need || p.n < o.min_samples) return 0;  // need >= 1: both options are at least 1 when they count
   const double iqr = p.quantile(0.75) - p.quantile(0.25);
   const double scale = std::max({iqr / 1.349, o.floor_us, o.rel_floor * *pm});
   // fewer window samples than min_samples (min_window_samples): the z shrinks as the median's noise grows

@@ -206,6 +206,15 @@ TEST(EvalCli, ZeroLabelWithUntracedServices) {
   out = testing::run_command(script + dir + "/data " + dir + "/half --every 2 2>&1", &rc);
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("exists"), std::string::npos) << out;
+  // a trace file it cannot read is named with its line, not skipped
+  testing::write_gzip_file(dir + "/bad/trace/00_00_trace.csv.gz", "TraceID,SpanID\nt1,s1\n");
+  out = testing::run_command(script + dir + "/bad " + dir + "/bad-out --every 2 2>&1", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("00_00_trace.csv.gz: line 1: no PodName column"), std::string::npos) << out;
+  testing::write_gzip_file(dir + "/short/trace/00_00_trace.csv.gz", "TraceID,SpanID,PodName\nt1,s1\n");
+  out = testing::run_command(script + dir + "/short " + dir + "/short-out --every 2 2>&1", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("00_00_trace.csv.gz: line 2: 2 fields"), std::string::npos) << out;
   std::filesystem::remove_all(dir);
 }
 
