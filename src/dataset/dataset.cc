@@ -125,6 +125,26 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   out.drain_state = miner.to_json();
   out.templates = miner.templates();
   out.parse_stats = source.stats();
+  if (extractor && extractor->edge_sparsity().rows > 0) {  // min_window_samples auto: what the data said
+    const EdgeSparsity& sp = out.edge_sparsity = extractor->edge_sparsity();
+    const EventOptions& eo = extractor->state().options.events;
+    auto pct = [](double x) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.1f%%", 100.0 * x);
+      return std::string(b);
+    };
+    const std::string note =
+        cat(pct(sp.share()), " of the windows' call edges have fewer than ", eo.min_samples,
+            " calls (", sp.few, " of ", sp.rows, ")",
+            eo.min_window_samples == 1
+                ? cat(", at least ", pct(eo.sparse_edge_share),
+                      ": sampled or low-rate traces; call times are scored from single calls "
+                      "(features.events.min_window_samples -1 chose 1)")
+                : cat(", under ", pct(eo.sparse_edge_share), ": a call time needs ", eo.min_samples,
+                      " calls in a window (features.events.min_window_samples -1 chose 0)"));
+    if (eo.min_window_samples == 1) out.parse_stats.notes.push_back(note);
+    if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
+  }
   if (extractor && extractor->prior_overlap() > 0) {  // after the source's stats: a note of this pass
     const std::string note = cat(extractor->prior_overlap(),
                                  " slice(s) of this data lie in the period the model's saved event profile was built "

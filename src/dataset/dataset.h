@@ -46,6 +46,7 @@ struct Dataset {
   std::vector<FeatureSlice> slices;       // in time order
   FeatureState features;                  // extractor state after the pass (KPI slots, key names)
   EventProfile profile;                   // the event profile of this data's panes (label-free; a model saves it)
+  EdgeSparsity edge_sparsity;             // measured when features.events.min_window_samples was -1 (rows 0: not)
   std::vector<std::vector<EventDeviation>> deviations;  // per slice: the event deviations behind its trace and
                                                         // log tokens (unsquashed numbers, for rules and evidence)
   std::unordered_map<std::uint64_t, std::string> event_names;  // event and log-step keys -> names

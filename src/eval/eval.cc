@@ -432,6 +432,10 @@ EvalResult run_eval(const EvalRequest& o) {
                 {"format", data.format},
                 {"ad_view", res.ad_view},
                 {"trace_log_coverage", coverage},
+                {"call_edges",  // features.events.min_window_samples as the data chose it (-1) or as given
+                 {{"window_rows", data.edge_sparsity.rows},
+                  {"short_share", data.edge_sparsity.share()},
+                  {"min_window_samples", data.features.options.events.min_window_samples}}},
                 {"train", TrainConfig::schema().to_json(config)},
                 {"eval", EvalOptions::schema().to_json(o.options)},
                 {"models", fold_models},

@@ -258,8 +258,14 @@ const config::Schema<EventOptions>& EventOptions::schema() {
                "fewer window or profile samples of a statistic: its deviation is 0 (unknown)", Range::at_least(1))
           .num("min_window_samples", &EventOptions::min_window_samples,
                "time statistics: calls a window needs for a z, if fewer than min_samples (0 = min_samples); the z "
-               "shrinks by sqrt(n / min_samples). 1 helps where traces are sampled (docs/results.md)",
-               Range::at_least(0))
+               "shrinks by sqrt(n / min_samples). 1 helps where traces are sampled (docs/results.md); -1: chosen "
+               "from the data (1 where sparse_edge_share of the windows' call edges have fewer than min_samples "
+               "calls, else 0), and saved so in a model",
+               Range::at_least(-1))
+          .num("sparse_edge_share", &EventOptions::sparse_edge_share,
+               "min_window_samples = -1: the share of window call edges with fewer than min_samples calls from "
+               "which the data counts as sparse (sampled or low-rate traces)",
+               Range::closed(0, 1))
           .num("floor_us", &EventOptions::floor_us, "robust scale floor of time z values (microseconds)",
                Range::above(0))
           .num("rel_floor", &EventOptions::rel_floor, "robust scale floor as a share of the profile median",
@@ -442,6 +448,25 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     st.panes = 1;
     const auto c = callers.find(ek.second);
     out.events.push_back({kinds[ek.second], ek.first, ek.second, std::move(st), c == callers.end() ? kNoId : c->second});
+  }
+  return out;
+}
+
+EdgeSparsity edge_sparsity(const std::vector<const PaneSummary*>& panes,
+                           const std::vector<std::pair<TimeUs, TimeUs>>& windows, double min_samples) {
+  EdgeSparsity out;
+  std::map<std::pair<Id, std::uint64_t>, double> calls;
+  size_t first = 0;  // windows come in time order: the first pane that can lie in the next one
+  for (const auto& [start, end] : windows) {
+    while (first < panes.size() && panes[first]->start < start) ++first;
+    calls.clear();
+    for (size_t k = first; k < panes.size() && panes[k]->start < end; ++k)
+      for (const auto& e : panes[k]->events)
+        if (e.kind == EventKind::kEdge) calls[{e.entity, e.key}] += e.stats.n;
+    for (const auto& [ek, n] : calls) {
+      out.rows += 1;
+      out.few += n < min_samples;
+    }
   }
   return out;
 }

@@ -130,8 +130,11 @@ struct EventOptions {
   std::int32_t min_samples = 3;       // fewer window or profile samples of a statistic: its deviation is 0 (unknown)
   // time statistics (call lags, durations): the calls a window needs for a z when fewer than min_samples (0 = the
   // same); a z from n < min_samples calls shrinks by sqrt(n / min_samples). 1 helps where traces are sampled
-  // and costs where they are complete (docs/results.md, "Sampled traces")
-  std::int32_t min_window_samples = 0;
+  // and costs where they are complete (docs/results.md, "Sampled traces"). -1 (auto): chosen from the data by
+  // FeatureExtractor::finish() (1 where at least `sparse_edge_share` of the windows' call edges have fewer than
+  // min_samples calls, else 0); the resolved value is what a model saves
+  std::int32_t min_window_samples = -1;
+  double sparse_edge_share = 1.0 / 3.0;
   double floor_us = 1000;             // robust scale floor of time z values (1 ms)
   double rel_floor = 0.1;             // and as a share of the profile median
   double expected_step = 0.9;         // a step is expected when this share of the profile's spans have it
@@ -196,6 +199,16 @@ using ProfileLookup = std::function<EventStats(std::uint64_t key)>;
 // options.latest_pane, time z values that deviate more in the window's last pane keep that pane's (scaled) z.
 std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary*>& window,
                                              const ProfileLookup& profile, const EventOptions& options);
+
+// Call-edge sparsity of `panes` (time order) seen through windows [start, end) (the slices'): of the (window,
+// callee, edge key) rows with at least one call, those with fewer than `min_samples` calls. A row is what
+// event_deviations() scores; head-sampled or low-rate traces leave most of them short of a median.
+struct EdgeSparsity {
+  double rows = 0, few = 0;
+  double share() const { return rows > 0 ? few / rows : 0.0; }
+};
+EdgeSparsity edge_sparsity(const std::vector<const PaneSummary*>& panes,
+                           const std::vector<std::pair<TimeUs, TimeUs>>& windows, double min_samples);
 
 // Index of a pane's events by profile key (for subtracting panes from a profile per key).
 std::unordered_map<std::uint64_t, std::vector<size_t>> index_by_key(const PaneSummary& pane);

@@ -445,6 +445,7 @@ std::vector<EventDeviation> FeatureExtractor::finish_causal(FeatureSlice& fs, co
 const EventProfile& FeatureExtractor::causal_profile() const { return impl_->running; }
 
 void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProfile* prior) {
+  resolve_min_window_samples(slices);
   const EventOptions& eo = state_.options.events;
   deviations_.assign(slices.size(), {});
   if (eo.profile == "causal") {  // the online path over slices already in memory
@@ -526,6 +527,19 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
     finish_slice(si, lookup);
   }
   for (auto& s : slices) s.head_pane.reset();
+}
+
+void FeatureExtractor::resolve_min_window_samples(const std::vector<FeatureSlice>& slices) {
+  EventOptions& eo = state_.options.events;
+  if (eo.min_window_samples >= 0) return;
+  std::vector<const PaneSummary*> panes;
+  std::vector<std::pair<TimeUs, TimeUs>> windows;
+  for (const auto& s : slices) {
+    if (s.head_pane) panes.push_back(s.head_pane.get());
+    windows.push_back({s.start, s.end});
+  }
+  sparsity_ = rslicer::edge_sparsity(panes, windows, eo.min_samples);
+  eo.min_window_samples = sparsity_.rows > 0 && sparsity_.share() >= eo.sparse_edge_share ? 1 : 0;
 }
 
 std::vector<EventDeviation> FeatureExtractor::add_event_tokens(FeatureSlice& fs,

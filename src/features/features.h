@@ -148,6 +148,9 @@ class FeatureExtractor {
   // Slices whose own panes the prior already holds (the data overlaps the period the prior was built from, e.g.
   // a model's training data): their profile leaves the prior out (finish() and finish_causal()).
   size_t prior_overlap() const { return prior_overlap_; }
+  // The call-edge sparsity finish() measured when options.events.min_window_samples was -1 (auto) and resolved
+  // it to 1 or 0 (state().options then holds the resolved value); rows 0 when it did not.
+  const EdgeSparsity& edge_sparsity() const { return sparsity_; }
   // Per slice, the deviations finish() turned into tokens (within the budgets); all of them after
   // keep_deviations(true) (tests, diagnostics).
   void keep_deviations(bool on) { keep_deviations_ = on; }
@@ -160,6 +163,8 @@ class FeatureExtractor {
  private:
   // Adds the tokens of `devs` within the budgets; returns the deviations kept.
   std::vector<EventDeviation> add_event_tokens(FeatureSlice& fs, const std::vector<EventDeviation>& devs);
+  void resolve_min_window_samples(const std::vector<FeatureSlice>& slices);
+  EdgeSparsity sparsity_;
   struct Impl;
   EventProfile profile_;
   bool keep_deviations_ = false;

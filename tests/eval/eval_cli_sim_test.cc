@@ -202,6 +202,29 @@ TEST(EvalCli, ZeroLabelWithUntracedServices) {
   ASSERT_TRUE(in);
   const auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["cases"]["test"].get<int>(), 6) << "every fault is still scored, metrics carry the untraced pods";
+  // features.events.min_window_samples = -1 (default) measures the window call edges: with every trace a call
+  // time needs 3 calls in a window (chose 0); with one trace in ten (head sampling) most edges hold fewer, and
+  // single calls count (chose 1). The run says so and metrics.json keeps it.
+  out = testing::run_command(script + dir + "/data " + dir + "/sampled --trace-share 0.1 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  for (const std::string copy : {"data", "sampled"}) {
+    out = testing::run_command(rslicer_bin() + " eval --data " + dir + "/" + copy + " --out " + dir + "/zl-" + copy +
+                                   " --split zero-label --methods event_rules 2>&1",
+                               &rc);
+    ASSERT_EQ(rc, 0) << out;
+    const bool sampled = copy == "sampled";
+    const std::string said = sampled ? "call times are scored from single calls (features.events.min_window_samples "
+                                       "-1 chose 1)"
+                                     : "a call time needs 3 calls in a window (features.events.min_window_samples -1 "
+                                       "chose 0)";
+    EXPECT_NE(out.find(said), std::string::npos) << out;
+    std::ifstream in_copy(dir + "/zl-" + copy + "/metrics.json");
+    ASSERT_TRUE(in_copy);
+    const auto edges = nlohmann::json::parse(in_copy)["config"]["call_edges"];
+    EXPECT_GT(edges["window_rows"].get<double>(), 0) << edges;
+    EXPECT_EQ(edges["short_share"].get<double>() >= 1.0 / 3.0, sampled) << edges;
+    EXPECT_EQ(edges["min_window_samples"].get<int>(), sampled ? 1 : 0) << edges;
+  }
   // an existing output folder is refused, not overwritten
   out = testing::run_command(script + dir + "/data " + dir + "/half --every 2 2>&1", &rc);
   EXPECT_NE(rc, 0);

@@ -250,6 +250,55 @@ TEST(EventTokens, OneSampledCallCountsWithMinWindowSamples) {
   }
 }
 
+// min_window_samples = -1 (the default) measures how many of the windows' call edges have fewer than
+// min_samples calls: where every trace is kept (10 calls a minute) a call time needs 3 calls; where one trace in
+// ten is (1 call a minute), single calls count, and the extractor's state keeps the value it chose (a model saves
+// it). An explicit value is kept without measuring.
+TEST(EventTokens, AutoMinWindowSamplesFollowsTheCallEdgesSparsity) {
+  struct Case {
+    bool sampled;
+    std::int32_t option, chosen;
+    double share;
+  };
+  for (const Case& c : {Case{false, -1, 0, 0.0}, Case{true, -1, 1, 1.0}, Case{true, 0, 0, -1}}) {
+    SCOPED_TRACE(std::string(c.sampled ? "sampled" : "complete") + ", option " + std::to_string(c.option));
+    World w;
+    FeatureState st;
+    EXPECT_EQ(st.options.events.min_window_samples, -1);  // the default
+    st.options.events.min_window_samples = c.option;
+    FeatureOptions::schema().validate(st.options);
+    FeatureExtractor ex(st, w.catalog, World::text, 60);
+    std::vector<FeatureSlice> slices;
+    for (int m = 0; m < 40; ++m) {
+      Slice s = w.minute(m, m == 20 ? 800000 : 0, {0, 1, 2});
+      if (c.sampled)  // only request 0's trace of each minute
+        s.spans.erase(std::remove_if(s.spans.begin(), s.spans.end(),
+                                     [&](const Span& x) {
+                                       return x.trace_id.view().rfind("t" + std::to_string(m) + "-0", 0) != 0;
+                                     }),
+                      s.spans.end());
+      slices.push_back(ex.extract(s));
+    }
+    ex.keep_deviations(true);
+    ex.finish(slices);
+    EXPECT_EQ(ex.state().options.events.min_window_samples, c.chosen);
+    if (c.share < 0) {
+      EXPECT_EQ(ex.edge_sparsity().rows, 0.0);  // not measured
+    } else {
+      EXPECT_EQ(ex.edge_sparsity().rows, 40.0);  // one edge (gateway -> order-service) in each one-minute window
+      EXPECT_DOUBLE_EQ(ex.edge_sparsity().share(), c.share);
+    }
+    const EventDeviation* delayed = find(ex.deviations()[20], EventKind::kEdge, w.pod_a);
+    ASSERT_NE(delayed, nullptr);
+    if (c.chosen == 1)
+      EXPECT_GT(delayed->z_a, 0.8 * 800 / std::sqrt(3.0));
+    else if (c.sampled)
+      EXPECT_EQ(delayed->z_a, 0.0);
+    else
+      EXPECT_GT(delayed->z_a, 100.0);
+  }
+}
+
 // profile = reference: only the panes inside the given normal periods form the profile (Nezha's fault-free
 // minute as the only normal data, or a user's known-good hour).
 TEST(EventTokens, ReferenceProfileIsBuiltFromTheNormalPeriodsOnly) {
