@@ -125,7 +125,7 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   out.drain_state = miner.to_json();
   out.templates = miner.templates();
   out.parse_stats = source.stats();
-  if (extractor && extractor->edge_sparsity().rows > 0) {  // min_window_samples auto: what the data said
+  if (extractor && extractor->edge_sparsity().rows > 0) {  // min_window_samples: what the data says of it
     const EdgeSparsity& sp = out.edge_sparsity = extractor->edge_sparsity();
     const EventOptions& eo = extractor->state().options.events;
     auto pct = [](double x) {
@@ -133,17 +133,31 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
       std::snprintf(b, sizeof b, "%.1f%%", 100.0 * x);
       return std::string(b);
     };
-    const std::string note =
-        cat(pct(sp.share()), " of the windows' call edges have fewer than ", eo.min_samples,
-            " calls (", sp.few, " of ", sp.rows, ")",
-            eo.min_window_samples == 1
-                ? cat(", at least ", pct(eo.sparse_edge_share),
-                      ": sampled or low-rate traces; call times are scored from single calls "
-                      "(features.events.min_window_samples -1 chose 1)")
-                : cat(", under ", pct(eo.sparse_edge_share), ": a call time needs ", eo.min_samples,
-                      " calls in a window (features.events.min_window_samples -1 chose 0)"));
-    if (eo.min_window_samples == 1) out.parse_stats.notes.push_back(note);
-    if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
+    const bool sparse = sp.share() >= eo.sparse_edge_share;
+    const std::string share = cat(pct(sp.share()), " of the windows' call edges have fewer than ", eo.min_samples,
+                                  " calls (", sp.few, " of ", sp.rows, ")");
+    std::string note;
+    bool keep = true;  // a note of the run, not only a progress line
+    if (sp.chose && sparse)
+      note = cat(share, ", at least ", pct(eo.sparse_edge_share),
+                 ": sampled or low-rate traces; call times are scored from single calls "
+                 "(features.events.min_window_samples -1 chose 1)");
+    else if (sp.chose) {
+      keep = false;
+      note = cat(share, ", under ", pct(eo.sparse_edge_share), ": a call time needs ", eo.min_samples,
+                 " calls in a window (features.events.min_window_samples -1 chose 0)");
+    } else if (sparse && eo.min_window_samples == 0)
+      note = cat(share, ": sampled or low-rate traces, but features.events.min_window_samples is 0 (given, or the "
+                 "model's), so a call time needs ", eo.min_samples, " calls and thin edges go unscored; -1 lets the "
+                 "data choose (a model: train it on such data)");
+    else if (!sparse && eo.min_window_samples == 1)
+      note = cat(share, ": most call edges carry enough calls, but features.events.min_window_samples is 1 (given, "
+                 "or the model's): single calls count, which costs where traces are complete (docs/results.md, "
+                 "\"Sampled traces\")");
+    if (!note.empty()) {
+      if (keep) out.parse_stats.notes.push_back(note);
+      if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
+    }
   }
   if (extractor && extractor->prior_overlap() > 0) {  // after the source's stats: a note of this pass
     const std::string note = cat(extractor->prior_overlap(),

@@ -544,6 +544,8 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
     }
     d.z_a = robust_z(w.a, p.a, o, &d.median_a, &d.normal_a);
     d.z_b = robust_z(w.b, p.b, o, &d.median_b, &d.normal_b);
+    d.calls_a = w.a.n;
+    d.calls_b = w.b.n;
     if (v.in_latest) {
       const double f = w.n > 0 ? std::sqrt(std::min(1.0, v.latest_n / w.n)) : 0.0;
       double median = 0, normal = 0;
@@ -551,11 +553,13 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
       if (z_a > d.z_a) {
         d.z_a = z_a;
         d.median_a = median;
+        d.calls_a = v.latest_a.n;
       }
       const double z_b = robust_z(v.latest_b, p.b, o, &median, &normal) * f;
       if (z_b > d.z_b) {
         d.z_b = z_b;
         d.median_b = median;
+        d.calls_b = v.latest_b.n;
       }
     }
     if (w.n >= o.min_samples && p.n >= o.min_samples) d.error_excess = w.errors / w.n - p.errors / p.n;

@@ -181,6 +181,7 @@ struct EventDeviation {
   double n = 0, rate_ratio = 0;        // calls / spans / lines in the window; log rate ratio vs profile
   double z_a = 0, z_b = 0;             // operation: duration, self time; edge: start lag, caller minus callee
   double median_a = 0, normal_a = 0, median_b = 0, normal_b = 0;  // microseconds, for evidence
+  double calls_a = 0, calls_b = 0;     // the values behind median_a / median_b (the window's, or its latest pane's)
   double error_excess = 0, missing = 0, early = 0, error_step = 0, rare_pair = 0, new_step = 0;
   std::uint64_t missing_step = 0;      // the expected step that went missing most
   double missing_normal = 0, missing_seen = 0;  // its share of spans in the profile and in the window
@@ -205,6 +206,7 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
 // event_deviations() scores; head-sampled or low-rate traces leave most of them short of a median.
 struct EdgeSparsity {
   double rows = 0, few = 0;
+  bool chose = false;  // FeatureExtractor::finish(): min_window_samples was -1 and this chose it
   double share() const { return rows > 0 ? few / rows : 0.0; }
 };
 EdgeSparsity edge_sparsity(const std::vector<const PaneSummary*>& panes,

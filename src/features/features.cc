@@ -531,7 +531,6 @@ void FeatureExtractor::finish(std::vector<FeatureSlice>& slices, const EventProf
 
 void FeatureExtractor::resolve_min_window_samples(const std::vector<FeatureSlice>& slices) {
   EventOptions& eo = state_.options.events;
-  if (eo.min_window_samples >= 0) return;
   std::vector<const PaneSummary*> panes;
   std::vector<std::pair<TimeUs, TimeUs>> windows;
   for (const auto& s : slices) {
@@ -539,7 +538,9 @@ void FeatureExtractor::resolve_min_window_samples(const std::vector<FeatureSlice
     windows.push_back({s.start, s.end});
   }
   sparsity_ = rslicer::edge_sparsity(panes, windows, eo.min_samples);
+  if (eo.min_window_samples >= 0) return;  // given, or a model's
   eo.min_window_samples = sparsity_.rows > 0 && sparsity_.share() >= eo.sparse_edge_share ? 1 : 0;
+  sparsity_.chose = true;
 }
 
 std::vector<EventDeviation> FeatureExtractor::add_event_tokens(FeatureSlice& fs,

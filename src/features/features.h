@@ -148,8 +148,8 @@ class FeatureExtractor {
   // Slices whose own panes the prior already holds (the data overlaps the period the prior was built from, e.g.
   // a model's training data): their profile leaves the prior out (finish() and finish_causal()).
   size_t prior_overlap() const { return prior_overlap_; }
-  // The call-edge sparsity finish() measured when options.events.min_window_samples was -1 (auto) and resolved
-  // it to 1 or 0 (state().options then holds the resolved value); rows 0 when it did not.
+  // The call-edge sparsity of the data finish() saw; where options.events.min_window_samples was -1 (auto) it
+  // chose 1 or 0 from it (`chose`; state().options then holds the resolved value).
   const EdgeSparsity& edge_sparsity() const { return sparsity_; }
   // Per slice, the deviations finish() turned into tokens (within the budgets); all of them after
   // keep_deviations(true) (tests, diagnostics).

@@ -399,6 +399,12 @@ std::string caller_of(const std::string& edge) {
   auto a = edge.find(" -> ");
   return a == std::string::npos ? edge : edge.substr(0, a);
 }
+// " (1 call)", " (median of 12 calls)": how much the quoted time rests on ("" when not known)
+std::string of_calls(double n) {
+  const auto k = static_cast<long long>(std::llround(n));
+  if (k <= 0) return "";
+  return k == 1 ? " (1 call)" : " (median of " + std::to_string(k) + " calls)";
+}
 std::string quoted(std::string s) {
   if (s.size() > 90) s = s.substr(0, 87) + "...";
   return "\"" + s + "\"";
@@ -459,13 +465,14 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
     } else if (j == kLag) {
       if (auto* d = best_dev(EventKind::kEdge, &EventDeviation::z_a))
         text = "calls from " + caller_of(name_of(names, d->key)) + " to " + after_bar(name_of(names, d->key)) +
-               ": start lag " + short_duration_us(d->median_a) + ", " + short_duration_us(d->normal_a) + " normally" +
-               as_caller();
+               ": start lag " + short_duration_us(d->median_a) + of_calls(d->calls_a) + ", " +
+               short_duration_us(d->normal_a) + " normally" + as_caller();
     } else if (j == kGap) {
       if (auto* d = best_dev(EventKind::kEdge, &EventDeviation::z_b))
         text = "calls from " + caller_of(name_of(names, d->key)) + ": the caller waits " +
-               short_duration_us(d->median_b) + " beyond " + after_bar(name_of(names, d->key)) + "'s own time, " +
-               short_duration_us(d->normal_b) + " normally" + as_caller();
+               short_duration_us(d->median_b) + of_calls(d->calls_b) + " beyond " +
+               after_bar(name_of(names, d->key)) + "'s own time, " + short_duration_us(d->normal_b) + " normally" +
+               as_caller();
     } else if (j == kErrorLines) {
       const EventDeviation* best = nullptr;
       double bv = 0;

@@ -225,6 +225,14 @@ TEST(EvalCli, ZeroLabelWithUntracedServices) {
     EXPECT_EQ(edges["short_share"].get<double>() >= 1.0 / 3.0, sampled) << edges;
     EXPECT_EQ(edges["min_window_samples"].get<int>(), sampled ? 1 : 0) << edges;
   }
+  // a value that does not fit the data (given, or a model's) is kept, and the run says what the data looks like
+  out = testing::run_command(rslicer_bin() + " eval --data " + dir + "/sampled --out " + dir +
+                                 "/zl-forced --split zero-label --methods event_rules"
+                                 " --set features.events.min_window_samples=0 2>&1",
+                             &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("sampled or low-rate traces, but features.events.min_window_samples is 0"), std::string::npos)
+      << out;
   // an existing output folder is refused, not overwritten
   out = testing::run_command(script + dir + "/data " + dir + "/half --every 2 2>&1", &rc);
   EXPECT_NE(rc, 0);

@@ -411,6 +411,9 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   devs[60] = calls(0.5, 20, 0.5);  // a's requests leave late (its calls to b, c and d lag); the call into it does not
   devs[61] = calls(0.5, 0.5, 20);  // only the call into e lags (front lags with e alone): e's, as before
   devs[62] = calls(20, 0.5, 20);   // front lags with a and e, 2 of the 5 services it calls: theirs, not front's
+  // the evidence says how many calls a quoted time rests on (sampled traces leave single calls)
+  for (int k = 1; k <= 3; ++k) devs[60][k].calls_a = devs[60][k].calls_b = 1;
+  devs[61][4].calls_a = devs[61][4].calls_b = 12;
   ZeroLabelOptions o;
   o.kind = "";
   o.metrics = false;
@@ -423,11 +426,16 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   const auto why = r.explain(late_sender[0], {60}, names, {});
   ASSERT_FALSE(why.empty());
   EXPECT_NE(why[0].find("calls from a to GET /"), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find(" (1 call), "), std::string::npos) << why[0];
   EXPECT_NE(why[0].find("charged to the caller: its calls lag or wait with 3 services"), std::string::npos) << why[0];
   const auto slow_callee = r.rank({61});
   ASSERT_FALSE(slow_callee.empty());
   EXPECT_EQ(slow_callee[0].entity, e);
   EXPECT_GT(slow_callee[0].score, 1.0);
+  const auto why_e = r.explain(slow_callee[0], {61}, {{lag_edge(cat, front, e, 0).key, "front -> e|GET /e"}}, {});
+  ASSERT_FALSE(why_e.empty());
+  EXPECT_NE(why_e[0].find("GET /e: start lag "), std::string::npos) << why_e[0];
+  EXPECT_NE(why_e[0].find(" (median of 12 calls), "), std::string::npos) << why_e[0];
   const auto hub = r.rank({62});
   ASSERT_GE(hub.size(), 2u);
   EXPECT_TRUE((hub[0].entity == a && hub[1].entity == e) || (hub[0].entity == e && hub[1].entity == a));
