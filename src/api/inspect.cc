@@ -30,6 +30,7 @@ InspectReport inspect_dataset(const InspectOptions& options) {
   rep.metric_entities = d.metric_entities;
   rep.metric_kpis = d.metric_kpis;
   rep.trace_ids = d.trace_ids;
+  rep.untraced_callees = d.untraced_callees;
   rep.operations = static_cast<std::int64_t>(d.catalog.operations.size());
   for (size_t i = 0; i < d.catalog.entities.size(); ++i) ++rep.entities_by_kind[entity_kind_name(d.catalog.entity_info[i].kind)];
   rep.templates = d.templates;
@@ -51,7 +52,12 @@ nlohmann::json inspect_to_json(const InspectReport& r) {
                   {"non_finite_skipped", r.counts.metric_non_finite},
                   {"entities", r.metric_entities},
                   {"kpis", r.metric_kpis}};
-  j["traces"] = {{"spans", r.counts.spans}, {"traces", r.trace_ids}, {"operations", r.operations}};
+  nlohmann::json callees = nlohmann::json::array();
+  for (const auto& [name, n] : r.untraced_callees) callees.push_back({{"name", name}, {"client_spans", n}});
+  j["traces"] = {{"spans", r.counts.spans},
+                 {"traces", r.trace_ids},
+                 {"operations", r.operations},
+                 {"untraced_callees", callees}};
   nlohmann::json top = nlohmann::json::array();
   for (size_t i = 0; i < r.templates.size() && i < 20; ++i)
     top.push_back({{"id", r.templates[i].id}, {"count", r.templates[i].count}, {"template", r.templates[i].text()}});
@@ -98,6 +104,13 @@ std::string inspect_to_text(const InspectReport& r, int top_templates) {
                 static_cast<long long>(r.counts.metric_non_finite));
   line(buf);
   line(cat("traces    ", r.counts.spans, " spans in ", r.trace_ids, " traces, ", r.operations, " operations"));
+  if (!r.untraced_callees.empty()) {
+    std::string list;
+    for (size_t i = 0; i < r.untraced_callees.size() && i < 8; ++i)
+      list += cat(i ? ", " : "", r.untraced_callees[i].first, " (", r.untraced_callees[i].second, ")");
+    if (r.untraced_callees.size() > 8) list += cat(", and ", r.untraced_callees.size() - 8, " more");
+    line(cat("            called without spans of their own (named by client spans): ", list));
+  }
   line(cat("logs      ", r.counts.log_records, " records, ", r.template_count, " templates"));
   for (int i = 0; i < top_templates && i < static_cast<int>(r.templates.size()); ++i) {
     std::string t = r.templates[i].text();

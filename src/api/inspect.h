@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,7 @@ struct InspectReport {
   std::map<std::string, std::int64_t> entities_by_kind;  // "pod" -> N
   std::int64_t metric_entities = 0, metric_kpis = 0;
   std::int64_t trace_ids = 0, operations = 0;
+  std::vector<std::pair<std::string, std::int64_t>> untraced_callees;  // Dataset::untraced_callees
   TimeUs first_time = 0, last_time = 0;
   ReadCounts counts;
   std::vector<LogTemplate> templates;  // sorted by count, descending

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/errors.h"
@@ -58,6 +59,8 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   TimeUs last_start = INT64_MIN;
   std::unordered_set<Id> metric_entities, metric_kpis;
   std::unordered_set<IdString> trace_ids;
+  std::unordered_set<Id> span_services;
+  std::unordered_map<Id, std::int64_t> peer_calls;  // named callee's service -> client spans naming it
   auto count = [&] {
     if ((++records & 0xfffff) == 0)
       progress.update(records, cat(records, " records, ", out.slices.size(), " slices, ", miner.templates().size(),
@@ -72,6 +75,8 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   };
   hooks.span = [&](Span& s) {
     trace_ids.insert(s.trace_id);
+    span_services.insert(catalog.service_of(s.entity));
+    if (s.peer != kNoId) ++peer_calls[catalog.service_of(s.peer)];
     for (auto* o : observers) o->span(s, catalog);
     count();
   };
@@ -180,6 +185,10 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   out.metric_entities = static_cast<std::int64_t>(metric_entities.size());
   out.metric_kpis = static_cast<std::int64_t>(metric_kpis.size());
   out.trace_ids = static_cast<std::int64_t>(trace_ids.size());
+  for (const auto& [peer, n] : peer_calls)
+    if (!span_services.count(peer)) out.untraced_callees.emplace_back(catalog.entities.name(peer), n);
+  std::sort(out.untraced_callees.begin(), out.untraced_callees.end(),
+            [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

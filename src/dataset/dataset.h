@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,6 +59,9 @@ struct Dataset {
   std::int64_t slices_with[kNumModalities] = {0, 0, 0};  // slices holding each modality
   std::int64_t metric_entities = 0, metric_kpis = 0;    // distinct entities / KPIs with metric points
   std::int64_t trace_ids = 0;             // distinct trace ids
+  // Services that client spans name as their callee (Span::peer) but that have no span of their own (a
+  // database, an uninstrumented service): name and client span count, most called first.
+  std::vector<std::pair<std::string, std::int64_t>> untraced_callees;
   TimeUs first_time = 0, last_time = 0;   // earliest and latest record time (0 when none)
   double seconds = 0;                     // wall time of the pass
 

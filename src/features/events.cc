@@ -277,6 +277,9 @@ const config::Schema<EventOptions>& EventOptions::schema() {
           .flag("latest_pane", &EventOptions::latest_pane,
                 "time z values (call lag and wait, span duration and self time) also from the slice's latest pane "
                 "alone, scaled to the window's count: a fault shows in its first minute")
+          .flag("client_span_peers", &EventOptions::client_span_peers,
+                "a client span that names its callee (OTLP peer.service, server.address) and has no child span "
+                "elsewhere is a call into that callee (a database, an uninstrumented service)")
           .num("trace_tokens_per_entity", &EventOptions::trace_tokens_per_entity,
                "trace token budget per entity (the most deviant are kept)", Range::closed(1, 256))
           .num("log_tokens_per_entity", &EventOptions::log_tokens_per_entity,
@@ -310,8 +313,8 @@ std::vector<std::pair<TimeUs, TimeUs>> reference_periods(const std::string& refe
 
 // ---------------------------------------------------------------- EventSummarizer
 
-EventSummarizer::EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride)
-    : catalog_(catalog), template_text_(std::move(template_text)), stride_(stride) {}
+EventSummarizer::EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride, bool client_span_peers)
+    : catalog_(catalog), template_text_(std::move(template_text)), stride_(stride), client_span_peers_(client_span_peers) {}
 
 const std::string& EventSummarizer::key_name(std::uint64_t key) const {
   static const std::string unknown = "unknown";
@@ -339,6 +342,26 @@ const std::string& EventSummarizer::service_name(Id entity) {
   static const std::string unknown = "unknown";
   if (entity == kNoId || entity >= catalog_.entities.size()) return unknown;
   return catalog_.entities.name(catalog_.service_of(entity));
+}
+
+Id EventSummarizer::callee_of_peer(Id peer) {
+  if (peer == kNoId || peer >= catalog_.entity_info.size()) return kNoId;
+  if (catalog_.entity_info[peer].kind != EntityKind::kService) return peer;
+  if (sole_pod_entities_ != catalog_.entity_info.size()) {
+    sole_pod_entities_ = catalog_.entity_info.size();
+    constexpr Id kSeveral = kNoId - 1;
+    sole_pod_.assign(sole_pod_entities_, kNoId);
+    for (Id e = 0; e < sole_pod_entities_; ++e) {
+      const EntityInfo& info = catalog_.entity_info[e];
+      if ((info.kind != EntityKind::kPod && info.kind != EntityKind::kInstance) || info.service >= sole_pod_entities_)
+        continue;
+      Id& sole = sole_pod_[info.service];
+      sole = sole == kNoId ? e : kSeveral;
+    }
+    for (Id& e : sole_pod_)
+      if (e == kSeveral) e = kNoId;
+  }
+  return sole_pod_[peer] == kNoId ? peer : sole_pod_[peer];
 }
 
 PaneSummary EventSummarizer::summarize(const Slice& slice) {
@@ -388,6 +411,16 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
       child_us += slice.spans[c].duration_us;
       calls_out |= slice.spans[c].entity != s.entity;
     }
+    // A client span without a child span elsewhere that names its callee (a database, an uninstrumented
+    // service): a call into that entity, charged to it as an edge like a traced call.
+    Id named_callee = kNoId;
+    if (!calls_out && s.peer != kNoId && client_span_peers_) {
+      named_callee = callee_of_peer(s.peer);
+      if (named_callee != kNoId && catalog_.service_of(named_callee) != catalog_.service_of(s.entity))
+        calls_out = true;
+      else
+        named_callee = kNoId;
+    }
     op.a.add(static_cast<double>(s.duration_us));
     // Self time of the entity's own work. A span that calls another entity is a call: its time beyond the
     // callee's is the network and queueing between them, which belongs to the edge into the callee.
@@ -432,6 +465,16 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
       e.errors += ch.error ? 1 : 0;
       e.a.add(static_cast<double>(std::max<TimeUs>(0, ch.start - s.start)));
       e.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - ch.duration_us)));
+    }
+    if (named_callee != kNoId) {
+      // no callee span: no start lag, and the caller's wait is the whole call
+      const std::uint64_t key = key_of(EventKind::kEdge, svc + " -> " + service_name(named_callee) +
+                                                             std::string(kNamedPeerMark) + "|" + op_name(s.operation));
+      callers.emplace(key, catalog_.service_of(s.entity));
+      EventStats& e = stats(EventKind::kEdge, named_callee, key);
+      e.n += 1;
+      e.errors += s.error ? 1 : 0;
+      e.b.add(static_cast<double>(s.duration_us));
     }
   }
   // log templates of the head pane

@@ -45,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -143,6 +144,8 @@ struct EventOptions {
   // from the slice's latest pane alone, scaled by sqrt(pane count / window count) (the same spread without a
   // fault); the larger counts, so a fault in its first minute shows before its calls are most of the window
   bool latest_pane = true;
+  // a client span without a child span elsewhere that names its callee (Span::peer) is a call into that callee
+  bool client_span_peers = true;
   std::int32_t trace_tokens_per_entity = 16;  // budget per entity; the most deviant tokens are kept
   std::int32_t log_tokens_per_entity = 8;
   static const config::Schema<EventOptions>& schema();
@@ -152,11 +155,17 @@ struct EventOptions {
 std::vector<std::pair<TimeUs, TimeUs>> reference_periods(const std::string& reference);
 
 // Builds the summary of a slice's head pane.
+// Marks the call edge into a callee that has no span of its own, known from the caller's client span
+// naming it (Span::peer): the edge's key reads "caller -> callee<mark>|client operation", and its second
+// time (`b`) is the whole client span, the callee's work and the network together.
+inline constexpr std::string_view kNamedPeerMark = " (client span)";
+
 class EventSummarizer {
  public:
   using Text = std::function<std::string(Id)>;
   // `template_text`: template id -> text (the step and template identity).
-  EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride);
+  // `client_span_peers`: EventOptions::client_span_peers.
+  EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride, bool client_span_peers = true);
   PaneSummary summarize(const Slice& slice);
   // Display name of a profile key (for token word pieces and evidence).
   const std::string& key_name(std::uint64_t key) const;
@@ -166,9 +175,15 @@ class EventSummarizer {
   std::uint64_t key_of(EventKind kind, const std::string& name);
   std::uint64_t step_of(Id template_id);
   const std::string& service_name(Id entity);
+  // The entity charged with a call a client span names (Span::peer): a service's only pod or instance
+  // when it has exactly one (root causes are ranked among pods), else the named entity itself.
+  Id callee_of_peer(Id peer);
   const Catalog& catalog_;
+  std::vector<Id> sole_pod_;  // by service entity: its only pod or instance, kNoId for none or several
+  size_t sole_pod_entities_ = 0;  // catalog size sole_pod_ was built for (the catalog grows when streaming)
   Text template_text_;
   TimeUs stride_;
+  bool client_span_peers_;
   std::unordered_map<std::uint64_t, std::string> names_;
   std::unordered_map<Id, std::uint64_t> steps_;
 };

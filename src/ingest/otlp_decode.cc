@@ -379,6 +379,44 @@ std::int32_t span_status_code(Attr attr) {
   return http < 0 ? 0 : http;
 }
 
+// SpanKind values (OTLP trace.proto) and their protojson names, by value.
+constexpr std::int64_t kSpanKindClient = 3;
+constexpr std::int64_t kSpanKindProducer = 4;
+const char* const kSpanKindNames[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER",
+                                      "SPAN_KIND_CLIENT",      "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"};
+
+// An IP literal names no service: v4 digits and dots, or any address with a colon (v6).
+bool ip_literal(std::string_view host) {
+  if (host.find(':') != std::string_view::npos) return true;
+  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
+}
+
+// The entity a client span calls, from its attributes (`attr(key)` -> text): peer.service (the
+// semantic conventions' name for the remote service), else the host of server.address / net.peer.name
+// (older conventions): the name of an entity already known, else its first DNS label when that is one
+// or the name is Kubernetes service DNS (<service>.<namespace>.svc...), else the whole host name. IP
+// addresses name nothing. A name not yet in the catalog becomes a service entity. kNoId when unnamed.
+template <typename Attr>
+Id peer_entity(Catalog& c, Attr attr) {
+  std::string name = attr("peer.service");
+  if (name.empty()) {
+    std::string host = attr("server.address");
+    if (host.empty()) host = attr("net.peer.name");
+    if (const auto colon = host.find(':'); colon != std::string::npos && host.find(':', colon + 1) == std::string::npos)
+      host.resize(colon);  // host:port
+    if (host.empty() || ip_literal(host)) return kNoId;
+    name = host;
+    if (const auto dot = host.find('.'); dot != std::string::npos && c.entities.find(host) == kNoId) {
+      const std::string first = host.substr(0, dot);
+      if (c.entities.find(first) != kNoId || host.find(".svc.") != std::string::npos || ends_with(host, ".svc"))
+        name = first;
+    }
+  }
+  if (name.empty()) return kNoId;
+  const Id known = c.entities.find(name);
+  return known != kNoId ? known : c.entity(name, EntityKind::kService);
+}
+
 // Structured log bodies (a kvlistValue: {"level": "error", "message": "..."}
 // as JSON loggers emit them): the message is the value of the first message
 // key, the level that of the first level key when the record has no
@@ -578,12 +616,13 @@ class Context {
     if (!is_zero_id(parent)) s.parent_id = parent;
   }
 
-  // Name, protocol status and error of a checked span; appends it.
+  // Name, protocol status, error and (client spans) named callee of a checked span; appends it.
   template <typename Attr>
-  void end_span(Span&& s, std::string_view name, std::int64_t otlp_status, Attr attr) {
+  void end_span(Span&& s, std::string_view name, std::int64_t otlp_status, std::int64_t kind, Attr attr) {
     s.operation = catalog_.operations.intern(name);
     s.status_code = span_status_code(attr);
     s.error = span_error(otlp_status, s.status_code);
+    if (kind == kSpanKindClient || kind == kSpanKindProducer) s.peer = peer_entity(catalog_, attr);
     ++counts_.spans;
     out_.emplace_back(std::move(s));
   }
@@ -757,6 +796,17 @@ std::string json_id(const json& obj, const char* key) {
   return id;
 }
 
+// SpanKind, as a number or as protojson's enum name.
+std::int64_t json_span_kind(const json& span) {
+  const json* k = member(span, "kind");
+  if (!k) return 0;
+  if (!k->is_string()) return json_int(*k).value_or(0);
+  const std::string& v = k->get_ref<const std::string&>();
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(std::size(kSpanKindNames)); ++i)
+    if (v == kSpanKindNames[i]) return i;
+  return parse_int(v).value_or(0);
+}
+
 void json_spans(Context& cx, const json& block) {
   json_each(cx, block, "scopeSpans", "instrumentationLibrarySpans", "spans", [&cx](Id entity, const json& sp) {
     Span out;
@@ -765,7 +815,7 @@ void json_spans(Context& cx, const json& block) {
     if (!cx.begin_span(entity, out, json_time(sp, "startTimeUnixNano"), json_time(sp, "endTimeUnixNano"))) return;
     cx.set_parent(out, json_id(sp, "parentSpanId"));
     const json* attrs = member(sp, "attributes");
-    cx.end_span(std::move(out), json_text(sp, "name"), json_status(sp),
+    cx.end_span(std::move(out), json_text(sp, "name"), json_status(sp), json_span_kind(sp),
                 [attrs](const char* key) { return json_attribute(attrs, key); });
   });
 }
@@ -879,7 +929,7 @@ void pb_resource(Context& cx, const pbt::ResourceSpans& block) {
         if (!cx.begin_span(entity, out, pb_time(sp.start_time_unix_nano()), pb_time(sp.end_time_unix_nano()))) return;
         cx.set_parent(out, hex_of(sp.parent_span_id()));
         const PbAttrs& attrs = sp.attributes();
-        cx.end_span(std::move(out), sp.name(), sp.status().code(),
+        cx.end_span(std::move(out), sp.name(), sp.status().code(), sp.kind(),
                     [&attrs](const char* key) { return pb_attribute(attrs, key); });
       });
 }
@@ -1031,6 +1081,12 @@ void encode_spans(const std::vector<Record>& records, const Catalog& c, pbct::Ex
         sp->set_name(s.operation < c.operations.size() ? utf8_clean(c.operations.name(s.operation)) : std::string());
         sp->set_start_time_unix_nano(ns_of(s.start));
         sp->set_end_time_unix_nano(ns_of(s.start + s.duration_us));
+        if (s.peer != kNoId && s.peer < c.entities.size()) {
+          sp->set_kind(pbt::Span::SPAN_KIND_CLIENT);
+          add_string_attribute(sp->mutable_attributes(), "peer.service", c.entities.name(s.peer));
+        } else {
+          sp->set_kind(pbt::Span::SPAN_KIND_SERVER);
+        }
         if (s.status_code != 0)
           add_int_attribute(sp->mutable_attributes(),
                             s.status_code >= 100 ? "http.response.status_code" : "rpc.grpc.status_code", s.status_code);

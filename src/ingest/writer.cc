@@ -800,16 +800,22 @@ void write_otlp(const std::string& dir, const DatasetRecords& d, const WriteOpti
             }
             b += ",\"name\":";
             json_string(b, n.operation(s.operation));
-            b += ",\"kind\":2,\"startTimeUnixNano\":";  // SPAN_KIND_SERVER
+            // A span that names its callee is a client span (SPAN_KIND_CLIENT, peer.service); else SERVER.
+            const bool client = s.peer != kNoId;
+            b += client ? ",\"kind\":3" : ",\"kind\":2";
+            b += ",\"startTimeUnixNano\":";
             ns_text(b, s.start);
             b += ",\"endTimeUnixNano\":";
             ns_text(b, s.start + s.duration_us);
-            if (s.status_code >= 100)
-              b += cat(",\"attributes\":[{\"key\":\"http.response.status_code\",\"value\":{\"intValue\":\"",
-                       s.status_code, "\"}}]");
-            else if (s.status_code != 0)
-              b += cat(",\"attributes\":[{\"key\":\"rpc.grpc.status_code\",\"value\":{\"intValue\":\"", s.status_code,
-                       "\"}}]");
+            std::string attrs;
+            if (s.status_code != 0)
+              attrs += cat("{\"key\":\"", s.status_code >= 100 ? "http.response.status_code" : "rpc.grpc.status_code",
+                           "\",\"value\":{\"intValue\":\"", s.status_code, "\"}}");
+            if (client) {
+              if (!attrs.empty()) attrs.push_back(',');
+              string_attr(attrs, "peer.service", n.entity(s.peer));
+            }
+            if (!attrs.empty()) b += ",\"attributes\":[" + attrs + "]";
             // ERROR when failed; an explicit OK only where the code alone would read as an error.
             if (s.error) b += ",\"status\":{\"code\":2}}";
             else if (ingest_detail::status_implies_error(s.status_code)) b += ",\"status\":{\"code\":1}}";

@@ -354,6 +354,7 @@ class TraceGen {
       s.parent_id = parent_span;
       s.status_code = o.status;
       s.error = o.error;
+      s.peer = callee.entity;  // the callee service, as OTel client instrumentation names it (peer.service)
       if (!conn_fail) {
         // slow on the wire (delay, retransmissions) or very slow at the callee
         const TimeUs wire_us = (o.end - t) - child_us;

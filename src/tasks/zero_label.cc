@@ -468,7 +468,15 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
                ": start lag " + short_duration_us(d->median_a) + of_calls(d->calls_a) + ", " +
                short_duration_us(d->normal_a) + " normally" + as_caller();
     } else if (j == kGap) {
-      if (auto* d = best_dev(EventKind::kEdge, &EventDeviation::z_b))
+      const EventDeviation* d = best_dev(EventKind::kEdge, &EventDeviation::z_b);
+      const std::string edge = d ? name_of(names, d->key) : std::string();
+      if (const auto mark = edge.find(kNamedPeerMark); d && mark != std::string::npos) {
+        const auto arrow = edge.find(" -> ");
+        const std::string callee = arrow < mark ? edge.substr(arrow + 4, mark - arrow - 4) : std::string("it");
+        text = "calls from " + caller_of(edge) + " to " + callee + " (" + after_bar(edge) +
+               "; no spans of its own, named by the client spans) take " + short_duration_us(d->median_b) +
+               of_calls(d->calls_b) + ", " + short_duration_us(d->normal_b) + " normally" + as_caller();
+      } else if (d)
         text = "calls from " + caller_of(name_of(names, d->key)) + ": the caller waits " +
                short_duration_us(d->median_b) + of_calls(d->calls_b) + " beyond " +
                after_bar(name_of(names, d->key)) + "'s own time, " + short_duration_us(d->normal_b) + " normally" +

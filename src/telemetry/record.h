@@ -91,6 +91,9 @@ struct Span {
   IdString parent_id;  // empty for a root span
   std::int32_t status_code = 0;  // protocol status when known (HTTP code, OTLP status), else 0
   bool error = false;            // the span failed (status code >= 500 or OTLP ERROR)
+  // A client span's callee as the span's own attributes name it (OTLP peer.service, server.address),
+  // kNoId when unnamed: how a call into a service or database without spans of its own is attributed.
+  Id peer = kNoId;
 };
 
 struct LogRecord {

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -26,6 +30,30 @@ TEST(InspectCli, JsonOnBundledSampleHasTheDocumentedKeys) {
   EXPECT_GT(j["slices"].get<long>(), 100);
   EXPECT_TRUE(j["rejected"]["count"].is_number());
   EXPECT_TRUE(j["rejected"]["examples"].is_array());
+  EXPECT_TRUE(j["traces"]["untraced_callees"].empty());  // Nezha's CSV spans name no callee
+}
+
+// A simulated system in OTLP: its databases and caches have no spans, and the callers' client spans name them
+// (peer.service); inspect lists them with their call counts.
+TEST(InspectCli, ListsTheCalleesThatOnlyClientSpansName) {
+  const std::string dir = testing::make_temp_dir("inspect_peers") + "/sim";
+  int rc = 0;
+  const std::string sim = testing::run_command(
+      rslicer_bin() + " -q simulate --format otlp --services 6 --hours 0.2 --faults 0 --seed 5 --out " + dir + " 2>&1",
+      &rc);
+  ASSERT_EQ(rc, 0) << sim;
+  const std::string out = testing::run_command(rslicer_bin() + " -q inspect --json --data " + dir + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const auto callees = nlohmann::json::parse(out)["traces"]["untraced_callees"];
+  std::vector<std::string> names;
+  for (const auto& c : callees) {
+    names.push_back(c["name"].get<std::string>());
+    EXPECT_GT(c["client_spans"].get<long>(), 0) << c;
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"mysql", "redis"})) << callees;  // the simulator's back ends
+  const std::string text = testing::run_command(rslicer_bin() + " -q inspect --data " + dir + " 2>&1", &rc);
+  EXPECT_NE(text.find("called without spans of their own (named by client spans): mysql ("), std::string::npos) << text;
 }
 
 TEST(InspectCli, DuplicatesDroppedMatchAnIndependentCount) {

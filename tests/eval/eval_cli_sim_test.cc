@@ -8,6 +8,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "test_util.h"
 
@@ -168,6 +171,53 @@ TEST(EvalCli, ZeroLabelWithAReferenceProfile) {
 
 // scripts/drop_services.py (docs/results.md, "Half the services without tracing"): the copy lacks every span of
 // the removed services and keeps the rest, and the zero-label ranking runs on it.
+// A database has no spans of its own; in OTLP its callers' client spans name it (peer.service). Network delays
+// injected into it are found by the calls into it (features.events.client_span_peers, on), and the evidence says
+// where the time was seen; with the names ignored the delay shows only at its callers and ranks lower.
+TEST(EvalCli, DelaysInADatabaseAreFoundByTheClientSpansThatNameIt) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  const std::string dir = testing::make_temp_dir("rslicer-eval-peers");
+  int rc = -1;
+  std::string out = testing::run_command(rslicer_bin() + " -q simulate --out " + dir +
+                                             "/data --format otlp --services 6 --hours 1.5 --faults 2 --seed 3"
+                                             " --set 'fault_services=[\"mysql\"]' --set 'fault_types=[\"network_delay\"]' 2>&1",
+                                         &rc);
+  ASSERT_EQ(rc, 0) << out;
+  // rank and top-1 evidence of each case (root causes and evidence hold no comma before the evidence column)
+  auto cases = [&](const std::string& name, const std::string& peers) {
+    const std::string o = testing::run_command(rslicer_bin() + " -q eval --data " + dir + "/data --out " + dir + "/" +
+                                                   name + " --split zero-label --methods event_rules"
+                                                   " --set features.events.client_span_peers=" + peers + " 2>&1",
+                                               &rc);
+    EXPECT_EQ(rc, 0) << o;
+    std::ifstream f(dir + "/" + name + "/rcl_cases.csv");
+    std::string line;
+    std::vector<std::pair<int, std::string>> rows;
+    while (std::getline(f, line)) {
+      if (line.rfind("event_rules,", 0) != 0) continue;
+      std::vector<std::string> col;
+      std::stringstream ss(line);
+      for (std::string c; col.size() < 8 && std::getline(ss, c, ',');) col.push_back(c);
+      std::string rest;
+      std::getline(ss, rest);
+      EXPECT_EQ(col[3], "mysql-0") << line;
+      rows.emplace_back(std::stoi(col[4]), rest);
+    }
+    return rows;
+  };
+  const auto on = cases("on", "true");
+  const auto off = cases("off", "false");
+  ASSERT_EQ(on.size(), 2u);
+  ASSERT_EQ(off.size(), 2u);
+  for (size_t i = 0; i < on.size(); ++i) {
+    EXPECT_EQ(on[i].first, 1) << on[i].second;
+    EXPECT_NE(on[i].second.find("to mysql ("), std::string::npos) << on[i].second;
+    EXPECT_NE(on[i].second.find("no spans of its own, named by the client spans) take "), std::string::npos)
+        << on[i].second;
+    EXPECT_GT(off[i].first, 1) << off[i].second;
+  }
+}
+
 TEST(EvalCli, ZeroLabelWithUntracedServices) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
   const std::string dir = testing::make_temp_dir("rslicer-eval-untraced");

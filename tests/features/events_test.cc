@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <tuple>
 
 #include "core/errors.h"
 #include "core/time.h"
@@ -248,6 +249,103 @@ TEST(EventTokens, OneSampledCallCountsWithMinWindowSamples) {
       EXPECT_LT(delayed->z_a, 1.2 * 800 / std::sqrt(3.0));
     }
   }
+}
+
+// A client span without a child span elsewhere that names its callee (Span::peer, from OTLP's peer.service or
+// server.address) is a call into that callee: charged to the service's only pod as an edge whose second time is
+// the whole call, and not to the caller's self time. A service with several pods keeps the charge itself; a
+// peer of the caller's own service, or a call whose callee span is there, adds no such edge.
+TEST(EventTokens, ACallIntoAnEntityWithoutSpansIsChargedToTheEntityItsClientSpanNames) {
+  World w;
+  const Id db_pod = w.catalog.entity("mysql-0", EntityKind::kPod, "mysql");
+  const Id db = w.catalog.service_of(db_pod);
+  w.catalog.entity("cache-0", EntityKind::kPod, "cache");
+  const Id cache = w.catalog.service_of(w.catalog.entity("cache-1", EntityKind::kPod, "cache"));
+  const Id self = w.catalog.service_of(w.front);
+  const Id op_db = w.catalog.operations.intern("SELECT orders");
+  const Id op_cache = w.catalog.operations.intern("GET session");
+  const Id op_self = w.catalog.operations.intern("GET /local");
+  auto minute = [&](int m, TimeUs db_us) {
+    Slice s = w.minute(m, 0, {0, 1, 2});
+    std::vector<Span> calls;
+    for (Span& x : s.spans) {
+      if (x.entity != w.front) continue;
+      x.peer = w.catalog.service_of(w.pod_a);  // its callee's span is there: a traced call
+      for (const auto& [op, peer, us] : std::vector<std::tuple<Id, Id, TimeUs>>{
+               {op_db, db, db_us + 10 * (calls.size() % 5)}, {op_cache, cache, 400}, {op_self, self, 700}}) {
+        Span c;
+        c.trace_id = x.trace_id;
+        c.span_id = x.span_id.str() + "-" + std::to_string(op);
+        c.parent_id = x.span_id;
+        c.entity = w.front;
+        c.operation = op;
+        c.start = x.start + 500;
+        c.duration_us = us;
+        c.peer = peer;
+        calls.push_back(c);
+      }
+    }
+    s.spans.insert(s.spans.end(), calls.begin(), calls.end());
+    sort_by_time(s.spans);
+    return s;
+  };
+
+  EventSummarizer sum(w.catalog, World::text, kUsPerMinute);
+  const PaneSummary pane = sum.summarize(minute(0, 2000));
+  auto event_of = [&](EventKind kind, Id entity, const std::string& text) -> const PaneEvent* {
+    for (const auto& e : pane.events)
+      if (e.kind == kind && e.entity == entity && sum.key_name(e.key).find(text) != std::string::npos) return &e;
+    return nullptr;
+  };
+  const PaneEvent* to_db = event_of(EventKind::kEdge, db_pod, std::string(kNamedPeerMark));
+  ASSERT_NE(to_db, nullptr);
+  EXPECT_EQ(sum.key_name(to_db->key), "gateway -> mysql (client span)|SELECT orders");
+  EXPECT_EQ(to_db->stats.n, 10);
+  EXPECT_EQ(to_db->stats.a.n, 0);   // no callee span: no start lag
+  EXPECT_EQ(to_db->stats.b.n, 10);  // the whole call
+  EXPECT_EQ(to_db->caller, self);
+  EXPECT_NE(event_of(EventKind::kEdge, cache, "gateway -> cache (client span)|GET session"), nullptr);
+  bool traced_edge = false;
+  for (const auto& e : pane.events) {
+    if (e.kind != EventKind::kEdge) continue;
+    const std::string key = sum.key_name(e.key);
+    EXPECT_EQ(key.find("GET /local"), std::string::npos) << key;  // a call into its own service: the caller's work
+    if (e.entity == w.pod_a) {  // its callee's span is there: the traced edge, the peer unused
+      traced_edge = true;
+      EXPECT_EQ(key.find(kNamedPeerMark), std::string::npos) << key;
+    }
+  }
+  EXPECT_TRUE(traced_edge);
+  // the caller's self time holds its local call, not the calls into mysql and cache
+  const PaneEvent* db_op = event_of(EventKind::kOperation, w.front, "SELECT orders");
+  const PaneEvent* self_op = event_of(EventKind::kOperation, w.front, "GET /local");
+  ASSERT_NE(db_op, nullptr);
+  ASSERT_NE(self_op, nullptr);
+  EXPECT_EQ(db_op->stats.a.n, 10);
+  EXPECT_EQ(db_op->stats.b.n, 0);
+  EXPECT_EQ(self_op->stats.b.n, 10);
+
+  // a slow database shows on the call into its pod, with the evidence's numbers
+  FeatureState st;
+  st.options.events.exclusion_s = 0;
+  FeatureExtractor ex(st, w.catalog, World::text, 60);
+  std::vector<FeatureSlice> slices;
+  for (int m = 0; m < 40; ++m) slices.push_back(ex.extract(minute(m, m == 20 ? 300000 : 2000)));
+  ex.keep_deviations(true);
+  ex.finish(slices);
+  const EventDeviation* slow = nullptr;
+  const EventDeviation* normal = nullptr;
+  for (const auto& d : ex.deviations()[20])
+    if (d.kind == EventKind::kEdge && d.entity == db_pod) slow = &d;
+  for (const auto& d : ex.deviations()[5])
+    if (d.kind == EventKind::kEdge && d.entity == db_pod) normal = &d;
+  ASSERT_NE(slow, nullptr);
+  ASSERT_NE(normal, nullptr);
+  EXPECT_GT(slow->z_b, 50.0);
+  EXPECT_NEAR(slow->median_b, 300000, 0.3 * 300000);
+  EXPECT_NEAR(slow->normal_b, 2000, 0.3 * 2000);
+  EXPECT_EQ(slow->z_a, 0.0);
+  EXPECT_LT(std::fabs(normal->z_b), 1.0);
 }
 
 // min_window_samples = -1 (the default) measures how many of the windows' call edges have fewer than

@@ -51,7 +51,8 @@ std::string describe(const Record& r, const Catalog& c) {
   if (const auto* s = std::get_if<Span>(&r)) {
     return "S " + std::to_string(s->start) + "+" + std::to_string(s->duration_us) + " " + entity(s->entity) + " " +
            c.operations.name(s->operation) + " " + s->trace_id.str() + "/" + s->span_id.str() + "<" +
-           s->parent_id.str() + " code=" + std::to_string(s->status_code) + (s->error ? " ERROR" : " ok");
+           s->parent_id.str() + " code=" + std::to_string(s->status_code) + (s->error ? " ERROR" : " ok") +
+           (s->peer != kNoId ? " peer=" + entity(s->peer) : "");
   }
   const auto& l = std::get<LogRecord>(r);
   return "L " + std::to_string(l.time) + " " + entity(l.entity) + " " + log_level_name(l.level) + " [" + l.message +
@@ -552,8 +553,10 @@ Fixture make_fixture() {
                                                                                   {svc, "latency.p99", 0.25},
                                                                                   {pod, "CpuUsage(m)", -3}})
     f.records.emplace_back(MetricPoint{t + static_cast<TimeUs>(v > 1 ? 1000 : 0), e, c.kpis.intern(kpi), v});
-  auto span = [&](Id e, const char* op, const char* id, const char* parent, std::int32_t code, bool error) {
+  auto span = [&](Id e, const char* op, const char* id, const char* parent, std::int32_t code, bool error,
+                  Id peer = kNoId) {
     Span s;
+    s.peer = peer;
     s.start = t + 5;
     s.duration_us = 1234;
     s.entity = e;
@@ -571,6 +574,8 @@ Fixture make_fixture() {
   span(pod2, "GET", "ffffffffffffffff", "a2fb4a1d1a96d312", 0, true);
   span(pod2, "grpc.Get", "0102030405060708", "a2fb4a1d1a96d312", 14, true);
   span(pod2, "grpc.Set", "0102030405060709", "a2fb4a1d1a96d312", 5, false);
+  // a client span into a database without spans of its own
+  span(pod, "SELECT orders", "0102030405060710", "53995c3f42cd8ad8", 0, false, c.entity("mysql", EntityKind::kService));
   auto log = [&](Id e, LogLevel level, const char* msg, const char* trace, const char* sid) {
     LogRecord l;
     l.time = t + 7;
@@ -596,6 +601,66 @@ std::vector<Record> of_signal(const std::vector<Record>& rs, OtlpSignal s) {
   for (const auto& r : rs)
     if (r.index() == index) out.push_back(r);
   return out;
+}
+
+TEST(OtlpDecode, ClientSpansNameTheirCalleeFromPeerAttributes) {
+  // (kind, attributes) -> the callee the span names, or "" for none
+  struct Case {
+    int kind;
+    std::vector<std::pair<const char*, const char*>> attrs;
+    const char* peer;
+  };
+  const std::vector<Case> cases = {
+      {3, {{"peer.service", "mysql"}, {"server.address", "db-7.example.com"}}, "mysql/service"},  // peer.service wins
+      {3, {{"server.address", "ledger.payments.svc.cluster.local"}}, "ledger/service"},  // Kubernetes service DNS
+      {3, {{"server.address", "cart.shop"}}, "cart/service"},        // first label: an entity already known
+      {3, {{"server.address", "api.example.com"}}, "api.example.com/service"},  // else the whole host
+      {3, {{"net.peer.name", "redis:6379"}}, "redis/service"},       // the older key; port dropped
+      {4, {{"server.address", "kafka"}}, "kafka/service"},           // a producer calls its broker
+      {3, {{"server.address", "10.0.3.7"}}, ""},                     // an address names no service
+      {3, {{"server.address", "fe80::1"}}, ""},
+      {2, {{"server.address", "mysql"}}, ""},                        // a server span's address is its own
+      {1, {{"peer.service", "mysql"}}, ""},                          // internal
+      {3, {}, ""},
+  };
+  std::string spans_json;
+  TraceRequest req;
+  auto* rs = req.add_resource_spans();
+  pod_resource(rs->mutable_resource());
+  auto* scope = rs->add_scope_spans();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    char id[17];
+    std::snprintf(id, sizeof id, "%016zx", i + 1);
+    std::string attrs;
+    auto* sp = scope->add_spans();
+    sp->set_trace_id(unhex(kTrace));
+    sp->set_span_id(unhex(id));
+    sp->set_name("call");
+    sp->set_kind(static_cast<otlp::trace::v1::Span::SpanKind>(cases[i].kind));
+    sp->set_start_time_unix_nano(kT0);
+    sp->set_end_time_unix_nano(kT0 + 1000000);
+    for (const auto& [k, v] : cases[i].attrs) {
+      add_attr(sp->mutable_attributes(), k, v);
+      attrs += std::string(attrs.empty() ? "" : ",") + R"({"key":")" + k + R"(","value":{"stringValue":")" + v + R"("}})";
+    }
+    // protojson may spell the kind as its enum name
+    const char* const names[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+                                 "SPAN_KIND_PRODUCER"};
+    const std::string kind = i % 2 ? std::to_string(cases[i].kind) : "\"" + std::string(names[cases[i].kind]) + "\"";
+    spans_json += std::string(spans_json.empty() ? "" : ",") + R"({"traceId":")" + kTrace + R"(","spanId":")" + id +
+                  R"(","name":"call","kind":)" + kind + R"(,"startTimeUnixNano":")" + std::to_string(kT0) +
+                  R"(","endTimeUnixNano":")" + std::to_string(kT0 + 1000000) + R"(","attributes":[)" + attrs + "]}";
+  }
+  const std::string body = std::string(R"({"resourceSpans":[{"resource":)") + kPodResourceJson +
+                           R"(,"scopeSpans":[{"spans":[)" + spans_json + "]}]}]}";
+  Sink j, p;
+  decode_both(j, body, p, req.SerializeAsString(), OtlpSignal::kTraces);
+  ASSERT_EQ(p.records.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string text = p.text()[i];
+    const auto at = text.find(" peer=");
+    EXPECT_EQ(at == std::string::npos ? std::string() : text.substr(at + 6), cases[i].peer) << "case " << i << ": " << text;
+  }
 }
 
 TEST(OtlpDecode, RecordsSurviveEncodeAndDecodeInBothEncodings) {
