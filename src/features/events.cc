@@ -277,6 +277,10 @@ const config::Schema<EventOptions>& EventOptions::schema() {
           .flag("latest_pane", &EventOptions::latest_pane,
                 "time z values (call lag and wait, span duration and self time) also from the slice's latest pane "
                 "alone, scaled to the window's count: a fault shows in its first minute")
+          .flag("split_failed_calls", &EventOptions::split_failed_calls,
+                "a span whose call into another entity failed counts under its own operation key, \"<operation> (a "
+                "call failed)\", and its ERROR/WARN lines not as errors of their templates: a failure is charged "
+                "where it starts, not to every caller")
           .flag("client_span_peers", &EventOptions::client_span_peers,
                 "a client span that names its callee (OTLP peer.service, server.address) and has no child span "
                 "elsewhere is a call into that callee (a database, an uninstrumented service)")
@@ -313,8 +317,12 @@ std::vector<std::pair<TimeUs, TimeUs>> reference_periods(const std::string& refe
 
 // ---------------------------------------------------------------- EventSummarizer
 
-EventSummarizer::EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride, bool client_span_peers)
-    : catalog_(catalog), template_text_(std::move(template_text)), stride_(stride), client_span_peers_(client_span_peers) {}
+EventSummarizer::EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride, const EventOptions& options)
+    : catalog_(catalog),
+      template_text_(std::move(template_text)),
+      stride_(stride),
+      client_span_peers_(options.client_span_peers),
+      split_failed_calls_(options.split_failed_calls) {}
 
 const std::string& EventSummarizer::key_name(std::uint64_t key) const {
   static const std::string unknown = "unknown";
@@ -364,6 +372,12 @@ Id EventSummarizer::callee_of_peer(Id peer) {
   return sole_pod_[peer] == kNoId ? peer : sole_pod_[peer];
 }
 
+Id EventSummarizer::named_callee(const Span& s) {
+  if (s.peer == kNoId || !client_span_peers_) return kNoId;
+  const Id callee = callee_of_peer(s.peer);
+  return callee != kNoId && catalog_.service_of(callee) != catalog_.service_of(s.entity) ? callee : kNoId;
+}
+
 PaneSummary EventSummarizer::summarize(const Slice& slice) {
   PaneSummary out;
   out.start = slice.start;
@@ -396,13 +410,44 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
   for (size_t i = 0; i < slice.logs.size(); ++i)
     if (!slice.logs[i].span_id.empty() && by_id.count(slice.logs[i].span_id)) logs_of[slice.logs[i].span_id].push_back(i);
 
+  // Whether a call of span i failed: a span of another entity under it (below spans of its own entity) is an
+  // error, or one of those own spans is a failed client span naming another service. Memoised per span; the walk
+  // is bounded by the slice's span count (parent ids may form a cycle in bad data).
+  std::vector<signed char> failed(split_failed_calls_ ? slice.spans.size() : 0, -1);
+  std::vector<size_t> walk;
+  auto call_failed = [&](size_t i) -> bool {
+    if (!split_failed_calls_) return false;
+    if (failed[i] >= 0) return failed[i] != 0;
+    const Id own = slice.spans[i].entity;
+    bool out = false;
+    walk.assign(1, i);
+    for (size_t steps = 0; !walk.empty() && !out && steps <= slice.spans.size(); ++steps) {
+      const size_t x = walk.back();
+      walk.pop_back();
+      bool elsewhere = false;
+      for (size_t c : children[x]) {
+        if (slice.spans[c].entity == own) {
+          walk.push_back(c);
+        } else {
+          elsewhere = true;
+          out |= slice.spans[c].error;
+        }
+      }
+      if (!elsewhere && slice.spans[x].error && named_callee(slice.spans[x]) != kNoId) out = true;
+    }
+    failed[i] = out ? 1 : 0;
+    return out;
+  };
+
   std::vector<std::uint64_t> seq, uniq, pairs;
   for (size_t i = 0; i < slice.spans.size(); ++i) {
     const Span& s = slice.spans[i];
     if (s.start < slice.start || s.start >= pane_end) continue;  // the head pane's spans only
     const std::string& svc = service_name(s.entity);
     // the operation
-    EventStats& op = stats(EventKind::kOperation, s.entity, key_of(EventKind::kOperation, svc + "|" + op_name(s.operation)));
+    std::string op_key = svc + "|" + op_name(s.operation);
+    if (call_failed(i)) op_key += kFailedCallMark;
+    EventStats& op = stats(EventKind::kOperation, s.entity, key_of(EventKind::kOperation, op_key));
     op.n += 1;
     op.errors += s.error ? 1 : 0;
     std::int64_t child_us = 0;
@@ -413,14 +458,8 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     }
     // A client span without a child span elsewhere that names its callee (a database, an uninstrumented
     // service): a call into that entity, charged to it as an edge like a traced call.
-    Id named_callee = kNoId;
-    if (!calls_out && s.peer != kNoId && client_span_peers_) {
-      named_callee = callee_of_peer(s.peer);
-      if (named_callee != kNoId && catalog_.service_of(named_callee) != catalog_.service_of(s.entity))
-        calls_out = true;
-      else
-        named_callee = kNoId;
-    }
+    const Id peer_callee = calls_out ? kNoId : named_callee(s);
+    calls_out |= peer_callee != kNoId;
     op.a.add(static_cast<double>(s.duration_us));
     // Self time of the entity's own work. A span that calls another entity is a call: its time beyond the
     // callee's is the network and queueing between them, which belongs to the edge into the callee.
@@ -466,12 +505,12 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
       e.a.add(static_cast<double>(std::max<TimeUs>(0, ch.start - s.start)));
       e.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - ch.duration_us)));
     }
-    if (named_callee != kNoId) {
+    if (peer_callee != kNoId) {
       // no callee span: no start lag, and the caller's wait is the whole call
-      const std::uint64_t key = key_of(EventKind::kEdge, svc + " -> " + service_name(named_callee) +
+      const std::uint64_t key = key_of(EventKind::kEdge, svc + " -> " + service_name(peer_callee) +
                                                              std::string(kNamedPeerMark) + "|" + op_name(s.operation));
       callers.emplace(key, catalog_.service_of(s.entity));
-      EventStats& e = stats(EventKind::kEdge, named_callee, key);
+      EventStats& e = stats(EventKind::kEdge, peer_callee, key);
       e.n += 1;
       e.errors += s.error ? 1 : 0;
       e.b.add(static_cast<double>(s.duration_us));
@@ -483,6 +522,10 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     const std::string text = l.template_id == kNoId ? std::string("<unparsed>") : template_text_(l.template_id);
     EventStats& t = stats(EventKind::kTemplate, l.entity, key_of(EventKind::kTemplate, service_name(l.entity) + "|" + text));
     t.n += 1;
+    if (split_failed_calls_ && !l.span_id.empty()) {  // a failure below, logged on its way up: not this entity's
+      auto it = by_id.find(l.span_id);
+      if (it != by_id.end() && call_failed(it->second)) continue;
+    }
     t.errors += l.level >= LogLevel::kError ? 1 : 0;
     t.warns += l.level == LogLevel::kWarn ? 1 : 0;
   }

@@ -146,6 +146,11 @@ struct EventOptions {
   bool latest_pane = true;
   // a client span without a child span elsewhere that names its callee (Span::peer) is a call into that callee
   bool client_span_peers = true;
+  // a span whose call into another entity failed (that entity's span is an error, or a client span naming
+  // another service is) counts under its own operation key ("<operation> (a call failed)"), and its ERROR and
+  // WARN lines not as its templates' errors: a failure shows at every caller up the chain, and only the entity
+  // where it starts should carry it as its own log steps
+  bool split_failed_calls = true;
   std::int32_t trace_tokens_per_entity = 16;  // budget per entity; the most deviant tokens are kept
   std::int32_t log_tokens_per_entity = 8;
   static const config::Schema<EventOptions>& schema();
@@ -159,13 +164,15 @@ std::vector<std::pair<TimeUs, TimeUs>> reference_periods(const std::string& refe
 // naming it (Span::peer): the edge's key reads "caller -> callee<mark>|client operation", and its second
 // time (`b`) is the whole client span, the callee's work and the network together.
 inline constexpr std::string_view kNamedPeerMark = " (client span)";
+// Marks the operation key of the spans whose call into another entity failed (EventOptions::split_failed_calls).
+inline constexpr std::string_view kFailedCallMark = " (a call failed)";
 
 class EventSummarizer {
  public:
   using Text = std::function<std::string(Id)>;
   // `template_text`: template id -> text (the step and template identity).
-  // `client_span_peers`: EventOptions::client_span_peers.
-  EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride, bool client_span_peers = true);
+  // `options`: client_span_peers and split_failed_calls are read.
+  EventSummarizer(const Catalog& catalog, Text template_text, TimeUs stride, const EventOptions& options = {});
   PaneSummary summarize(const Slice& slice);
   // Display name of a profile key (for token word pieces and evidence).
   const std::string& key_name(std::uint64_t key) const;
@@ -178,12 +185,14 @@ class EventSummarizer {
   // The entity charged with a call a client span names (Span::peer): a service's only pod or instance
   // when it has exactly one (root causes are ranked among pods), else the named entity itself.
   Id callee_of_peer(Id peer);
+  // The callee entity a client span names, when it is another service than the span's own; else kNoId.
+  Id named_callee(const Span& s);
   const Catalog& catalog_;
   std::vector<Id> sole_pod_;  // by service entity: its only pod or instance, kNoId for none or several
   size_t sole_pod_entities_ = 0;  // catalog size sole_pod_ was built for (the catalog grows when streaming)
   Text template_text_;
   TimeUs stride_;
-  bool client_span_peers_;
+  bool client_span_peers_, split_failed_calls_;
   std::unordered_map<std::uint64_t, std::string> names_;
   std::unordered_map<Id, std::uint64_t> steps_;
 };

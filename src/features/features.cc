@@ -237,7 +237,7 @@ FeatureExtractor::FeatureExtractor(FeatureState state, const Catalog& catalog, T
   auto text = template_text_ ? template_text_ : TemplateText([](Id id) { return cat("template ", id); });
   impl_->summarizer =
       std::make_unique<EventSummarizer>(catalog_, text, static_cast<TimeUs>(std::llround(stride_s * kUsPerSecond)),
-                                        state_.options.events.client_span_peers);
+                                        state_.options.events);
 }
 
 const EventSummarizer& FeatureExtractor::summarizer() const { return *impl_->summarizer; }

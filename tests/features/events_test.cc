@@ -348,6 +348,106 @@ TEST(EventTokens, ACallIntoAnEntityWithoutSpansIsChargedToTheEntityItsClientSpan
   EXPECT_LT(std::fabs(normal->z_b), 1.0);
 }
 
+// A failure below shows at every caller up the chain: a span whose call into another entity failed (the callee's
+// span is an error, or a client span of its own naming another service failed without a callee span) counts under
+// "<operation> (a call failed)", and its ERROR lines are not errors of their templates; the callee's own spans and
+// lines stay as they are. Off (split_failed_calls = false), everything counts where it was logged.
+TEST(EventTokens, ASpanWhoseCallFailedIsKeptApartFromItsOperation) {
+  World w;
+  const Id db = w.catalog.service_of(w.catalog.entity("mysql-0", EntityKind::kPod, "mysql"));
+  Slice s;
+  s.start = 100 * kUsPerMinute;
+  s.end = s.start + kUsPerMinute;
+  auto span = [&](const std::string& id, const std::string& parent, Id entity, Id op, bool error, Id peer = kNoId) {
+    Span x;
+    x.trace_id = "t-" + id.substr(0, 1);
+    x.span_id = id;
+    x.parent_id = parent;
+    x.entity = entity;
+    x.operation = op;
+    x.start = s.start + 1000;
+    x.duration_us = 5000;
+    x.error = error;
+    x.peer = peer;
+    s.spans.push_back(x);
+  };
+  auto log = [&](const std::string& id, Id entity, Id template_id, LogLevel level) {
+    LogRecord l;
+    l.time = s.start + 2000;
+    l.entity = entity;
+    l.trace_id = "t-" + id.substr(0, 1);
+    l.span_id = id;
+    l.template_id = template_id;
+    l.level = level;
+    s.logs.push_back(l);
+  };
+  const Id inner = w.catalog.operations.intern("internal");
+  const Id query = w.catalog.operations.intern("SELECT");
+  // trace a: front -> (its own inner span) -> pod_a, whose span fails; both log an ERROR line
+  span("a1", "", w.front, w.op_front, true);
+  span("a2", "a1", w.front, inner, false);
+  span("a3", "a2", w.pod_a, w.op_a, true);
+  log("a1", w.front, 4, LogLevel::kError);
+  log("a3", w.pod_a, 3, LogLevel::kError);
+  // trace b: pod_b's client span into mysql fails without a callee span; pod_b logs an ERROR line
+  span("b1", "", w.pod_b, w.ops_b[0], true);
+  span("b2", "b1", w.pod_b, query, true, db);
+  log("b1", w.pod_b, 5, LogLevel::kError);
+  // trace c: front's call into pod_a succeeds
+  span("c1", "", w.front, w.op_front, false);
+  span("c2", "c1", w.pod_a, w.op_a, false);
+  log("c1", w.front, 0, LogLevel::kInfo);
+  sort_by_time(s.spans);
+  sort_by_time(s.logs);
+
+  for (bool split : {true, false}) {
+    SCOPED_TRACE(split ? "split" : "not split");
+    EventOptions o;
+    o.split_failed_calls = split;
+    EventSummarizer sum(w.catalog, World::text, kUsPerMinute, o);
+    const PaneSummary pane = sum.summarize(s);
+    auto stats_of = [&](EventKind kind, Id entity, const std::string& key) -> const EventStats* {
+      for (const auto& e : pane.events)
+        if (e.kind == kind && e.entity == entity && sum.key_name(e.key) == key) return &e.stats;
+      return nullptr;
+    };
+    const EventStats* front_ok = stats_of(EventKind::kOperation, w.front, "gateway|GET /");
+    const EventStats* front_failed = stats_of(EventKind::kOperation, w.front, "gateway|GET /" + std::string(kFailedCallMark));
+    const EventStats* b_failed = stats_of(EventKind::kOperation, w.pod_b, "user-service|UserOp0" + std::string(kFailedCallMark));
+    const EventStats* callee = stats_of(EventKind::kOperation, w.pod_a, "order-service|OrderController.create");
+    const EventStats* front_line = stats_of(EventKind::kTemplate, w.front, "gateway|" + World::text(4));
+    const EventStats* b_line = stats_of(EventKind::kTemplate, w.pod_b, "user-service|" + World::text(5));
+    const EventStats* callee_line = stats_of(EventKind::kTemplate, w.pod_a, "order-service|" + World::text(3));
+    ASSERT_NE(front_ok, nullptr);
+    ASSERT_NE(callee, nullptr);
+    ASSERT_NE(front_line, nullptr);
+    ASSERT_NE(b_line, nullptr);
+    ASSERT_NE(callee_line, nullptr);
+    // the callee's own failure is its own either way
+    EXPECT_EQ(callee->error_step, 1);
+    EXPECT_EQ(callee_line->errors, 1);
+    if (split) {
+      EXPECT_EQ(front_ok->n, 1);  // trace c only
+      EXPECT_EQ(front_ok->error_step, 0);
+      ASSERT_NE(front_failed, nullptr);
+      EXPECT_EQ(front_failed->n, 1);
+      EXPECT_EQ(front_failed->error_step, 1);
+      ASSERT_NE(b_failed, nullptr);
+      EXPECT_EQ(b_failed->error_step, 1);
+      EXPECT_EQ(front_line->errors, 0);
+      EXPECT_EQ(front_line->n, 1);
+      EXPECT_EQ(b_line->errors, 0);
+    } else {
+      EXPECT_EQ(front_ok->n, 2);
+      EXPECT_EQ(front_ok->error_step, 1);
+      EXPECT_EQ(front_failed, nullptr);
+      EXPECT_EQ(b_failed, nullptr);
+      EXPECT_EQ(front_line->errors, 1);
+      EXPECT_EQ(b_line->errors, 1);
+    }
+  }
+}
+
 // min_window_samples = -1 (the default) measures how many of the windows' call edges have fewer than
 // min_samples calls: where every trace is kept (10 calls a minute) a call time needs 3 calls; where one trace in
 // ten is (1 call a minute), single calls count, and the extractor's state keeps the value it chose (a model saves
