@@ -39,7 +39,10 @@ std::string json_text(const Json& v) {
 namespace detail {
 
 void bad_type(const std::string& path, const Json& v, const char* want) {
-  throw InvalidInput(cat("bad value for '", path, "' in config: ", json_text(v), " (must be ", want, ")"));
+  // A lone word where a list is wanted is most often `--set key=word`: show the list's spelling.
+  const bool lone_item = std::string_view(want) == "an array of strings" && v.is_string();
+  const std::string hint = lone_item ? cat("; e.g. --set '", path, "=[", json_text(v), "]'") : std::string();
+  throw InvalidInput(cat("bad value for '", path, "' in config: ", json_text(v), " (must be ", want, hint, ")"));
 }
 
 void out_of_range(const std::string& path, const std::string& value, const std::string& allowed) {

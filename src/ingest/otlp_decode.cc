@@ -765,13 +765,22 @@ void json_metrics(Context& cx, const json& block) {
   });
 }
 
+// An OTLP enum field, as a number or as protojson's enum name (`names`, by value); absent or unknown reads 0.
+template <std::size_t N>
+std::int64_t json_enum(const json* field, const char* const (&names)[N]) {
+  if (!field) return 0;
+  if (!field->is_string()) return json_int(*field).value_or(0);
+  const std::string& v = field->get_ref<const std::string&>();
+  for (std::size_t i = 0; i < N; ++i)
+    if (v == names[i]) return static_cast<std::int64_t>(i);
+  return parse_int(v).value_or(0);
+}
+
+const char* const kStatusCodeNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
+
 std::int64_t json_status(const json& span) {
   const json* st = member(span, "status");
-  const json* c = st ? member(*st, "code") : nullptr;
-  if (!c) return 0;
-  if (!c->is_string()) return json_int(*c).value_or(0);
-  const std::string& v = c->get_ref<const std::string&>();
-  return v == "STATUS_CODE_ERROR" ? 2 : v == "STATUS_CODE_OK" ? 1 : parse_int(v).value_or(0);
+  return json_enum(st ? member(*st, "code") : nullptr, kStatusCodeNames);
 }
 
 std::string json_text(const json& obj, const char* key) {
@@ -796,16 +805,7 @@ std::string json_id(const json& obj, const char* key) {
   return id;
 }
 
-// SpanKind, as a number or as protojson's enum name.
-std::int64_t json_span_kind(const json& span) {
-  const json* k = member(span, "kind");
-  if (!k) return 0;
-  if (!k->is_string()) return json_int(*k).value_or(0);
-  const std::string& v = k->get_ref<const std::string&>();
-  for (std::int64_t i = 0; i < static_cast<std::int64_t>(std::size(kSpanKindNames)); ++i)
-    if (v == kSpanKindNames[i]) return i;
-  return parse_int(v).value_or(0);
-}
+std::int64_t json_span_kind(const json& span) { return json_enum(member(span, "kind"), kSpanKindNames); }
 
 void json_spans(Context& cx, const json& block) {
   json_each(cx, block, "scopeSpans", "instrumentationLibrarySpans", "spans", [&cx](Id entity, const json& sp) {

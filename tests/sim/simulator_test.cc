@@ -80,6 +80,12 @@ TEST(SimConfigTest, UnknownKeyWrongTypeAndBadValuesAreNamed) {
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("'cpu'"), std::string::npos);
   }
+  try {  // a lone name where a list is wanted: the message spells the list as --set takes it
+    parse_sim_config(R"({"fault_services": "mysql"})");
+    FAIL() << "a string accepted as a list";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find(R"(--set 'fault_services=["mysql"]')"), std::string::npos) << e.what();
+  }
   SimConfig c;
   c.services = 2;
   EXPECT_THROW(validate(c), InvalidInput);
