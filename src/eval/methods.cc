@@ -41,6 +41,9 @@ std::vector<size_t> case_slices(const FoldContext& c, size_t f) {
   return out;
 }
 
+// Entities a case's ranking keeps, with their evidence (rcl_cases.csv quotes the labelled root cause's).
+constexpr size_t kRankingKept = 10;
+
 // Scores a ranking against the case's label (exact entity and service level).
 void rank_case(const FoldContext& c, size_t f, std::vector<RankedCause> ranking, RclRun& run) {
   const FaultEvent& fe = c.data->faults[f];
@@ -57,7 +60,7 @@ void rank_case(const FoldContext& c, size_t f, std::vector<RankedCause> ranking,
     if (seen.insert(names.service(x)).second) services.push_back(names.service(x));
   const std::string label_service = names.service(fe.root_cause);
   run.rank_service.push_back(first_match(services, [&](const std::string& x) { return x == label_service; }));
-  if (ranking.size() > 10) ranking.resize(10);
+  if (ranking.size() > kRankingKept) ranking.resize(kRankingKept);
   run.rankings.push_back(std::move(ranking));
 }
 
@@ -114,7 +117,7 @@ MethodOutput heads_method(const FoldContext& c, const Representation& rep, bool 
 
   out.rcl.emplace();
   for (size_t f : c.fold->test_cases)
-    rank_case(c, f, h.rank(in, st, case_slices(c, f), d.faults[f].start, 3), *out.rcl);
+    rank_case(c, f, h.rank(in, st, case_slices(c, f), d.faults[f].start, kRankingKept), *out.rcl);
 
   out.info = h.info();
   out.info["fold"] = c.fold->name;
@@ -198,7 +201,7 @@ MethodOutput zero_label_ranking(const FoldContext& c, const ZeroLabelOptions& zo
     std::vector<RankedCause> ranking;
     for (const auto& z : ranker.rank(cs)) {
       RankedCause rc{d.catalog->entities.name(z.entity), z.score, {}};
-      if (ranking.size() < 3) rc.evidence = ranker.explain(z, cs, *d.event_names, *d.kpi_slots);
+      if (ranking.size() < kRankingKept) rc.evidence = ranker.explain(z, cs, *d.event_names, *d.kpi_slots);
       ranking.push_back(std::move(rc));
     }
     rank_case(c, f, std::move(ranking), *out.rcl);

@@ -325,7 +325,7 @@ void append_csv_row(std::string& out, const std::string (&fields)[N]) {
 
 // Every ranked case of every method: where the labelled root cause landed, what came first and why.
 std::string rcl_cases_csv(const EvalResult& r) {
-  std::string out = "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence\n";
+  std::string out = "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence,root_cause_evidence\n";
   for (const auto& run : r.runs) {
     if (!run.rcl) continue;
     const RclRun& c = *run.rcl;
@@ -333,18 +333,23 @@ std::string rcl_cases_csv(const EvalResult& r) {
       const FaultEvent& fe = r.faults.at(c.cases[i]);
       const std::vector<RankedCause> none;
       const auto& ranking = i < c.rankings.size() ? c.rankings[i] : none;
-      std::string why;
-      if (!ranking.empty())
-        for (const auto& e : ranking[0].evidence) why += (why.empty() ? "" : " / ") + e;
+      auto why = [&ranking](size_t k) {  // the evidence of the k-th ranked entity (0-based), empty past the kept top
+        std::string s;
+        if (k < ranking.size())
+          for (const auto& e : ranking[k].evidence) s += (s.empty() ? "" : " / ") + e;
+        return s;
+      };
+      const int rank = i < c.rank_exact.size() ? c.rank_exact[i] : 0;
       const std::string fields[] = {run.name,
                                     format_time(fe.start),
                                     fe.fault_type,
                                     fe.root_cause,
-                                    std::to_string(i < c.rank_exact.size() ? c.rank_exact[i] : 0),
+                                    std::to_string(rank),
                                     ranking.size() > 0 ? ranking[0].entity : "",
                                     ranking.size() > 1 ? ranking[1].entity : "",
                                     ranking.size() > 2 ? ranking[2].entity : "",
-                                    why};
+                                    why(0),
+                                    rank > 1 ? why(static_cast<size_t>(rank - 1)) : std::string()};
       append_csv_row(out, fields);
     }
   }
