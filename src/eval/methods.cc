@@ -224,6 +224,7 @@ MethodOutput trained_ranking(const FoldContext& c, bool event_signals, bool embe
   zo.event_signals = event_signals;
   zo.embedding_signals = embedding_signals;
   zo.entity_scores = entity_scores;
+  zo.effective_family = c.heads.event_kpi_family;
   return zero_label_ranking(c, zo, c.trained);
 }
 
@@ -233,6 +234,7 @@ MethodOutput event_rules(const FoldContext& c, bool span_patterns, bool call_edg
   zo.span_patterns = span_patterns;
   zo.call_edges = call_edges;
   zo.tail_extrapolation = tail_extrapolation;
+  zo.effective_family = c.heads.event_kpi_family;
   return zero_label_ranking(c, zo, nullptr);
 }
 

@@ -281,6 +281,10 @@ const config::Schema<EventOptions>& EventOptions::schema() {
                 "a span whose call into another entity failed counts under its own operation key, \"<operation> (a "
                 "call failed)\", and its ERROR/WARN lines not as errors of their templates: a failure is charged "
                 "where it starts, not to every caller")
+          .flag("failed_call_steps", &EventOptions::failed_call_steps,
+                "with split_failed_calls, the log steps of a span whose call failed (its ERROR steps, missing "
+                "steps, early end) count for its entity; off, they do not: a caller's reaction to a failed call "
+                "names the call, not a fault of the caller")
           .flag("client_span_peers", &EventOptions::client_span_peers,
                 "a client span that names its callee (OTLP peer.service, server.address) and has no child span "
                 "elsewhere is a call into that callee (a database, an uninstrumented service)")
@@ -322,7 +326,8 @@ EventSummarizer::EventSummarizer(const Catalog& catalog, Text template_text, Tim
       template_text_(std::move(template_text)),
       stride_(stride),
       client_span_peers_(options.client_span_peers),
-      split_failed_calls_(options.split_failed_calls) {}
+      split_failed_calls_(options.split_failed_calls),
+      failed_call_steps_(options.failed_call_steps) {}
 
 const std::string& EventSummarizer::key_name(std::uint64_t key) const {
   static const std::string unknown = "unknown";
@@ -446,7 +451,8 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     const std::string& svc = service_name(s.entity);
     // the operation
     std::string op_key = svc + "|" + op_name(s.operation);
-    if (call_failed(i)) op_key += kFailedCallMark;
+    const bool failed_call = call_failed(i);
+    if (failed_call) op_key += kFailedCallMark;
     EventStats& op = stats(EventKind::kOperation, s.entity, key_of(EventKind::kOperation, op_key));
     op.n += 1;
     op.errors += s.error ? 1 : 0;
@@ -465,8 +471,9 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     // callee's is the network and queueing between them, which belongs to the edge into the callee.
     if (!calls_out) op.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - child_us)));
     // its log steps
-    auto lit = s.span_id.empty() ? logs_of.end() : logs_of.find(s.span_id);
-    if (lit != logs_of.end()) {
+    if (failed_call && !failed_call_steps_) {
+      // its log steps are not counted at all (as neither present nor absent)
+    } else if (auto lit = s.span_id.empty() ? logs_of.end() : logs_of.find(s.span_id); lit != logs_of.end()) {
       seq.clear();
       bool error = false;
       for (size_t l : lit->second) {  // logs are in time order

@@ -151,6 +151,10 @@ struct EventOptions {
   // WARN lines not as its templates' errors: a failure shows at every caller up the chain, and only the entity
   // where it starts should carry it as its own log steps
   bool split_failed_calls = true;
+  // with split_failed_calls: the log steps of such a span (which steps, ERROR steps, an early end) count for its
+  // entity too; off, they do not: a caller logging its callee's failure says which call failed, not what is
+  // wrong with the caller, and the failed call itself is the callee's (its edge's errors)
+  bool failed_call_steps = true;
   std::int32_t trace_tokens_per_entity = 16;  // budget per entity; the most deviant tokens are kept
   std::int32_t log_tokens_per_entity = 8;
   static const config::Schema<EventOptions>& schema();
@@ -159,7 +163,6 @@ struct EventOptions {
 // The periods of EventOptions::reference, [start, end) each; throws InvalidInput naming the malformed part.
 std::vector<std::pair<TimeUs, TimeUs>> reference_periods(const std::string& reference);
 
-// Builds the summary of a slice's head pane.
 // Marks the call edge into a callee that has no span of its own, known from the caller's client span
 // naming it (Span::peer): the edge's key reads "caller -> callee<mark>|client operation", and its second
 // time (`b`) is the whole client span, the callee's work and the network together.
@@ -167,6 +170,7 @@ inline constexpr std::string_view kNamedPeerMark = " (client span)";
 // Marks the operation key of the spans whose call into another entity failed (EventOptions::split_failed_calls).
 inline constexpr std::string_view kFailedCallMark = " (a call failed)";
 
+// Builds the summary of a slice's head pane.
 class EventSummarizer {
  public:
   using Text = std::function<std::string(Id)>;
@@ -192,7 +196,7 @@ class EventSummarizer {
   size_t sole_pod_entities_ = 0;  // catalog size sole_pod_ was built for (the catalog grows when streaming)
   Text template_text_;
   TimeUs stride_;
-  bool client_span_peers_, split_failed_calls_;
+  bool client_span_peers_, split_failed_calls_, failed_call_steps_;
   std::unordered_map<std::uint64_t, std::string> names_;
   std::unordered_map<Id, std::uint64_t> steps_;
 };

@@ -122,15 +122,24 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     total += rows.size();
   }
   const size_t stride = std::max<size_t>(1, total / static_cast<size_t>(std::max(1, o.max_calibration_rows)));
-  size_t seen = 0;
+  size_t seen = 0, kept = 0;
+  struct Member {  // a positive value of a member of a family with several members, in a kept row
+    size_t row;
+    size_t signal;
+    double value;
+  };
+  std::vector<Member> members;
   for (size_t i = 0; i < slices.size(); ++i) {
     r.signals_of(i, rows);
     for (const auto& [e, v] : rows) {
       if (seen++ % stride != 0) continue;
       for (size_t j = 0; j < k; ++j) {
         r.rows_[j] += 1;
-        if (v[j] > 0) r.sorted_[j].push_back(v[j]);
+        if (!(v[j] > 0)) continue;
+        r.sorted_[j].push_back(v[j]);
+        if (r.family_size_[r.family_[j]] > 1) members.push_back({kept, j, v[j]});
       }
+      ++kept;
     }
   }
   if (archived && archived->rows > 0) {  // released slices of a live stream: every archived value counts
@@ -142,6 +151,34 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     }
   }
   for (auto& s : r.sorted_) std::sort(s.begin(), s.end());
+  r.family_n_.assign(r.family_size_.size(), 1.0);
+  for (size_t f = 0; f < r.family_size_.size(); ++f) r.family_n_[f] = std::max(1, r.family_size_[f]);
+  if (o.effective_family) {
+    // In the 1 % tail (surprise >= 2): how often does SOME member get there, against the members' own rates?
+    // Independent members: as often as their sum (n = the active members); members that always move together:
+    // as often as one of them (n = 1).
+    constexpr double kTail = 2;
+    std::vector<double> member_hits(k, 0.0), family_hits(r.family_size_.size(), 0.0);
+    std::vector<size_t> last_row(r.family_size_.size(), static_cast<size_t>(-1));
+    for (const Member& m : members) {
+      if (r.surprise(m.signal, m.value, false) < kTail) continue;
+      member_hits[m.signal] += 1;
+      const int f = r.family_[m.signal];
+      if (last_row[f] != m.row) {
+        last_row[f] = m.row;
+        family_hits[f] += 1;
+      }
+    }
+    for (size_t f = 0; f < r.family_size_.size(); ++f) {
+      double sum = 0, active = 0;
+      for (size_t j = 0; j < k; ++j)
+        if (r.family_[j] == static_cast<int>(f) && member_hits[j] > 0) {
+          sum += member_hits[j];
+          active += 1;
+        }
+      if (sum > 0) r.family_n_[f] = std::clamp(active * family_hits[f] / sum, 1.0, r.family_n_[f]);
+    }
+  }
   return r;
 }
 
@@ -350,8 +387,8 @@ std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& cas
     std::vector<int> fam_best(16, -1);
     for (size_t j = 0; j < k; ++j) {
       s.surprise[j] = surprise(j, v[j], tail_extrapolation);
-      // a family's surprise: its largest member's, corrected for the number of members
-      const double adj = s.surprise[j] - std::log10(static_cast<double>(family_size_[family_[j]]));
+      // a family's surprise: its largest member's, corrected for the number of members (that move independently)
+      const double adj = s.surprise[j] - std::log10(family_n_[family_[j]]);
       if (adj > fam[family_[j]]) {
         fam[family_[j]] = adj;
         fam_best[family_[j]] = static_cast<int>(j);

@@ -35,7 +35,13 @@
 // and with more services (calling or called) than the callee's service, the
 // caller sends late (its egress is delayed, or it starts its children late)
 // and the lag and wait of that call are its pods', not the callee's. A hub
-// that calls many services and lags with two of them keeps nothing. An
+// that calls many services and lags with two of them keeps nothing. The
+// KPI slots form one family: the best KPI's surprise is lowered by log10 of
+// the number of KPIs that move independently on this data, measured in the
+// 1 % tail (active members x the share of rows where some member reaches
+// surprise 2 / the summed shares of the members; a KPI and its rate that
+// always move together count once) with options.effective_family, else by
+// log10 of the number of slots (the default: docs/results.md). An
 // entity's score is its largest surprise; ties go to the larger sum. The
 // calibration and the normal embeddings come from the data being ranked
 // (offline: all of it; a live stream: its past), never from labels.
@@ -67,6 +73,8 @@ struct ZeroLabelOptions {
   std::int32_t max_calibration_rows = 200000;  // rows kept per signal for the calibration (evenly sampled)
   double min_z = 3;              // a z signal (times, metrics, embedding distances) below this counts as 0
   double min_share = 0.1;        // a share signal (log steps) below this counts as 0
+  bool effective_family = false;  // a family's best member is corrected for the number of its members that move
+                                  // independently on the data (measured, see the .cc), not for the family's size
 };
 
 // One ranked entity of a case.
@@ -140,6 +148,7 @@ class ZeroLabelRanker {
   int score_signal_ = -1;                    // the learned root-cause score, -1 when off
   std::vector<int> family_;                  // per signal: its family (max over a family, corrected for size)
   std::vector<int> family_size_;
+  std::vector<double> family_n_;             // per family: the number of members its best member is corrected for
   std::vector<std::vector<double>> sorted_;  // per signal: calibration values, ascending
   std::vector<double> rows_;                 // per signal: rows the values stand for
   // normal embedding per (entity, modality): mean and typical distance

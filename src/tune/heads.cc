@@ -137,6 +137,9 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "the zero-label root-cause ranking scores call times beyond its calibration's "
                 "99.9th percentile on a power-law tail fitted below it (false: their rank alone, which saturates "
                 "where the data's other faults sit)")
+          .flag("event_kpi_family", &HeadOptions::event_kpi_family,
+                "the zero-label ranking and the event AD score correct the best KPI's surprise for the number of "
+                "KPIs that move independently on the data (false, the default: for the number of KPI slots, 24)")
           .flag("ad_event_tail", &HeadOptions::ad_event_tail,
                 "the event AD score uses that tail too (off: its rank surprise alone)")
           .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
@@ -493,6 +496,7 @@ ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& a
   zo.embedding_signals = options.rcl_embedding_signals && ad_view == "all";
   zo.entity_scores = options.rcl_entity_scores && ad_view == "all";
   zo.tail_extrapolation = options.event_tail;
+  zo.effective_family = options.event_kpi_family;
   if (ad_view != "all") zo.span_patterns = zo.log_lines = false;
   if (ad_view == "metrics") zo.call_edges = false;
   return zo;

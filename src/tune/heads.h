@@ -114,6 +114,10 @@ struct HeadOptions {
   bool event_tail = true;            // the zero-label root-cause ranking scores call times beyond its
                                      // calibration's 99.9th percentile on a power-law tail
                                      // (ZeroLabelOptions::tail_extrapolation)
+  bool event_kpi_family = false;     // the zero-label ranking (and the event AD score) corrects the best KPI's
+                                     // surprise for the KPIs that move independently on the data, not the
+                                     // number of KPI slots (ZeroLabelOptions::effective_family; off: it lost
+                                     // on TrainTicket, root cause and AD, docs/results.md)
   bool ad_event_tail = false;        // ... and so does the event AD score (off: SPOT's threshold on the heavier tail
                                      // alarmed less on simulated days, docs/results.md)
   double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t

@@ -446,6 +446,24 @@ TEST(EventTokens, ASpanWhoseCallFailedIsKeptApartFromItsOperation) {
       EXPECT_EQ(b_line->errors, 1);
     }
   }
+  // failed_call_steps = false: the failed-call spans are still counted apart, without their log steps
+  EventOptions o;
+  o.failed_call_steps = false;
+  EventSummarizer sum(w.catalog, World::text, kUsPerMinute, o);
+  const PaneSummary pane = sum.summarize(s);
+  size_t failed_keys = 0;
+  for (const auto& e : pane.events) {
+    if (e.kind != EventKind::kOperation) continue;
+    const std::string key = sum.key_name(e.key);
+    SCOPED_TRACE(key);
+    if (key == "gateway|GET /") EXPECT_EQ(e.stats.with_steps, 1);  // trace c's line is a step as before
+    if (key.find(kFailedCallMark) == std::string::npos) continue;
+    ++failed_keys;
+    EXPECT_EQ(e.stats.n, 1);
+    EXPECT_EQ(e.stats.with_steps, 0);  // front's (a1) and pod_b's (b1) ERROR lines are not their steps
+    EXPECT_EQ(e.stats.error_step, 0);
+  }
+  EXPECT_EQ(failed_keys, 4u);  // front's a1 and a2, pod_b's b1 and its client span b2
 }
 
 // min_window_samples = -1 (the default) measures how many of the windows' call edges have fewer than

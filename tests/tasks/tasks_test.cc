@@ -524,5 +524,46 @@ TEST(ZeroLabel, CallTimesBeyondTheCalibrationsBodyKeepTheirMagnitude) {
   EXPECT_EQ(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({at})[0].score, rank_only[0].score);
 }
 
+// The KPI slots are one family: its best member is corrected for how many members could have produced it by
+// chance. A KPI and its rate move together, so with options.effective_family they count once: here two slots
+// that always agree and one independent slot move like 2 KPIs, not like the 24 slots (or 3 KPIs).
+TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
+  Catalog cat;
+  std::vector<Id> pods;
+  for (int k = 0; k < 6; ++k) pods.push_back(cat.entity("p" + std::to_string(k) + "-0", EntityKind::kPod, "p" + std::to_string(k)));
+  const int dim = token_dim(Modality::kMetrics);
+  const size_t n = 2000;
+  std::vector<FeatureSlice> slices(n);
+  size_t draw = 0;
+  auto noise = [&draw] {  // a Pareto body: z 0.5 / sqrt(1 - u), about 3 % of rows at z 3 or more
+    const double u = std::fmod(0.6180339887 * static_cast<double>(draw++), 1.0);
+    return static_cast<float>(0.5 / std::sqrt(1.0 - u));
+  };
+  for (size_t i = 0; i < n; ++i) {
+    TokenSet& mt = slices[i].tokens[static_cast<int>(Modality::kMetrics)];
+    mt.dim = dim;
+    for (Id p : pods) {
+      mt.entities.push_back(p);
+      std::vector<float> v(dim, 0.f);
+      v[0] = v[1] = noise();  // a KPI and its rate
+      v[2] = noise();         // an independent KPI
+      if (i == n - 1 && p == pods[1]) v[0] = v[1] = 50;  // the case: pod 1's KPI beyond anything seen
+      mt.values.insert(mt.values.end(), v.begin(), v.end());
+    }
+  }
+  const std::vector<std::vector<EventDeviation>> devs(n);
+  ZeroLabelOptions o;
+  o.kind = "";
+  const auto slots = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({n - 1});
+  o.effective_family = true;
+  const auto measured = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({n - 1});
+  ASSERT_FALSE(slots.empty());
+  ASSERT_FALSE(measured.empty());
+  EXPECT_EQ(slots[0].entity, pods[1]);
+  EXPECT_EQ(measured[0].entity, pods[1]);
+  // the same surprise, lowered by log10(24) against log10(about 2)
+  EXPECT_NEAR(measured[0].score - slots[0].score, std::log10(24.0 / 2.0), 0.1);
+}
+
 }  // namespace
 }  // namespace rslicer
