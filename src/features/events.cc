@@ -281,6 +281,10 @@ const config::Schema<EventOptions>& EventOptions::schema() {
                 "a span whose call into another entity failed counts under its own operation key, \"<operation> (a "
                 "call failed)\", and its ERROR/WARN lines not as errors of their templates: a failure is charged "
                 "where it starts, not to every caller")
+          .flag("child_steps", &EventOptions::child_steps,
+                "the operations of a span's direct child spans in the same entity (inner and client spans) are steps "
+                "of its pattern beside its log lines, so a span that stops calling what it normally calls shows "
+                "without logs")
           .flag("failed_call_steps", &EventOptions::failed_call_steps,
                 "with split_failed_calls, the log steps of a span whose call failed (its ERROR steps, missing "
                 "steps, early end) count for its entity; off, they do not: a caller's reaction to a failed call "
@@ -327,7 +331,8 @@ EventSummarizer::EventSummarizer(const Catalog& catalog, Text template_text, Tim
       stride_(stride),
       client_span_peers_(options.client_span_peers),
       split_failed_calls_(options.split_failed_calls),
-      failed_call_steps_(options.failed_call_steps) {}
+      failed_call_steps_(options.failed_call_steps),
+      child_steps_(options.child_steps) {}
 
 const std::string& EventSummarizer::key_name(std::uint64_t key) const {
   static const std::string unknown = "unknown";
@@ -348,6 +353,20 @@ std::uint64_t EventSummarizer::step_of(Id template_id) {
   const std::uint64_t k = fnv1a(text) | 1;  // never 0
   names_.emplace(k, text);
   steps_.emplace(template_id, k);
+  return k;
+}
+
+std::uint64_t EventSummarizer::child_step_of(const Span& child) {
+  const std::uint64_t id = (static_cast<std::uint64_t>(catalog_.service_of(child.entity)) << 32) | child.operation;
+  auto it = child_steps_of_.find(id);
+  if (it != child_steps_of_.end()) return it->second;
+  const std::string op = child.operation == kNoId || child.operation >= catalog_.operations.size()
+                             ? std::string("unknown")
+                             : catalog_.operations.name(child.operation);
+  const std::string text = cat(kChildStepMark, service_name(child.entity), " ", op);
+  const std::uint64_t k = fnv1a(text) | 1;  // never 0
+  names_.emplace(k, text);
+  child_steps_of_.emplace(id, k);
   return k;
 }
 
@@ -470,34 +489,37 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     // Self time of the entity's own work. A span that calls another entity is a call: its time beyond the
     // callee's is the network and queueing between them, which belongs to the edge into the callee.
     if (!calls_out) op.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - child_us)));
-    // its log steps
-    if (failed_call && !failed_call_steps_) {
-      // its log steps are not counted at all (as neither present nor absent)
-    } else if (auto lit = s.span_id.empty() ? logs_of.end() : logs_of.find(s.span_id); lit != logs_of.end()) {
+    // its steps: the log lines joined to it (their template ids, in time order) and, with child_steps, the
+    // operations of its direct child spans in the same entity (which steps occur; pairs are of log lines)
+    if (!failed_call || failed_call_steps_) {
       seq.clear();
       bool error = false;
-      for (size_t l : lit->second) {  // logs are in time order
-        seq.push_back(step_of(slice.logs[l].template_id));
-        error |= slice.logs[l].level >= LogLevel::kError;
-      }
-      op.with_steps += 1;
-      op.error_step += error ? 1 : 0;
+      if (auto lit = s.span_id.empty() ? logs_of.end() : logs_of.find(s.span_id); lit != logs_of.end())
+        for (size_t l : lit->second) {  // logs are in time order
+          seq.push_back(step_of(slice.logs[l].template_id));
+          error |= slice.logs[l].level >= LogLevel::kError;
+        }
       op.lines[std::min<size_t>(seq.size(), 15)] += 1;
       uniq = seq;
-      std::sort(uniq.begin(), uniq.end());
-      uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
-      std::vector<std::pair<std::uint64_t, double>> one;
-      for (auto u : uniq) one.push_back({u, 1});
-      merge_counts(op.steps, one, 1);
-      pairs.clear();
-      for (size_t k = 1; k < seq.size(); ++k) pairs.push_back(mix(seq[k - 1], seq[k]));
-      std::sort(pairs.begin(), pairs.end());
-      pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-      one.clear();
-      for (auto p : pairs) one.push_back({p, 1});
-      merge_counts(op.pairs, one, 1);
-    } else {
-      op.lines[0] += 1;
+      if (child_steps_)  // its own inner and client spans: a callee's span under a client span is the callee's
+        for (size_t c : children[i])
+          if (slice.spans[c].entity == s.entity) uniq.push_back(child_step_of(slice.spans[c]));
+      if (!uniq.empty()) {
+        op.with_steps += 1;
+        op.error_step += error ? 1 : 0;
+        std::sort(uniq.begin(), uniq.end());
+        uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+        std::vector<std::pair<std::uint64_t, double>> one;
+        for (auto u : uniq) one.push_back({u, 1});
+        merge_counts(op.steps, one, 1);
+        pairs.clear();
+        for (size_t k = 1; k < seq.size(); ++k) pairs.push_back(mix(seq[k - 1], seq[k]));
+        std::sort(pairs.begin(), pairs.end());
+        pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+        one.clear();
+        for (auto p : pairs) one.push_back({p, 1});
+        merge_counts(op.pairs, one, 1);
+      }
     }
     // calls into other entities: attributed to the callee
     for (size_t c : children[i]) {

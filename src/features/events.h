@@ -155,6 +155,10 @@ struct EventOptions {
   // entity too; off, they do not: a caller logging its callee's failure says which call failed, not what is
   // wrong with the caller, and the failed call itself is the callee's (its edge's errors)
   bool failed_call_steps = true;
+  // the operations of a span's direct child spans in its entity (inner and client spans) are steps of its
+  // pattern beside its log lines ("<mark>service operation"): a span that stops calling what it normally calls
+  // (an exception thrown before the calls) shows as an expected step missing without any log
+  bool child_steps = false;
   std::int32_t trace_tokens_per_entity = 16;  // budget per entity; the most deviant tokens are kept
   std::int32_t log_tokens_per_entity = 8;
   static const config::Schema<EventOptions>& schema();
@@ -169,6 +173,9 @@ std::vector<std::pair<TimeUs, TimeUs>> reference_periods(const std::string& refe
 inline constexpr std::string_view kNamedPeerMark = " (client span)";
 // Marks the operation key of the spans whose call into another entity failed (EventOptions::split_failed_calls).
 inline constexpr std::string_view kFailedCallMark = " (a call failed)";
+
+// Marks a step that is a child span's service and operation, not a log template (EventOptions::child_steps).
+inline constexpr std::string_view kChildStepMark = "child span: ";
 
 // Builds the summary of a slice's head pane.
 class EventSummarizer {
@@ -185,6 +192,7 @@ class EventSummarizer {
  private:
   std::uint64_t key_of(EventKind kind, const std::string& name);
   std::uint64_t step_of(Id template_id);
+  std::uint64_t child_step_of(const Span& child);  // the step of a child span (kChildStepMark)
   const std::string& service_name(Id entity);
   // The entity charged with a call a client span names (Span::peer): a service's only pod or instance
   // when it has exactly one (root causes are ranked among pods), else the named entity itself.
@@ -196,7 +204,8 @@ class EventSummarizer {
   size_t sole_pod_entities_ = 0;  // catalog size sole_pod_ was built for (the catalog grows when streaming)
   Text template_text_;
   TimeUs stride_;
-  bool client_span_peers_, split_failed_calls_, failed_call_steps_;
+  bool client_span_peers_, split_failed_calls_, failed_call_steps_, child_steps_;
+  std::unordered_map<std::uint64_t, std::uint64_t> child_steps_of_;  // (service << 32 | operation) -> step
   std::unordered_map<std::uint64_t, std::string> names_;
   std::unordered_map<Id, std::uint64_t> steps_;
 };

@@ -488,9 +488,13 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
     if (s < 1.0) continue;  // seen in at least every tenth row: not evidence
     std::string text;
     if (j == kMissing) {
-      if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::missing))
-        text = "log step " + quoted(name_of(names, d->missing_step)) + " of " + after_bar(name_of(names, d->key)) +
-               ": in " + pct(d->missing_normal) + " of its spans normally, " + pct(d->missing_seen) + " now";
+      if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::missing)) {
+        const std::string& step = name_of(names, d->missing_step);
+        const bool child = step.rfind(kChildStepMark, 0) == 0;  // a child span's operation, not a log line
+        text = (child ? "child span " + quoted(step.substr(kChildStepMark.size())) : "log step " + quoted(step)) +
+               " of " + after_bar(name_of(names, d->key)) + ": in " + pct(d->missing_normal) +
+               " of its spans normally, " + pct(d->missing_seen) + " now";
+      }
     } else if (j == kEarly) {
       if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::early))
         text = after_bar(name_of(names, d->key)) + " spans end early: " + pct(d->early) +

@@ -466,6 +466,70 @@ TEST(EventTokens, ASpanWhoseCallFailedIsKeptApartFromItsOperation) {
   EXPECT_EQ(failed_keys, 4u);  // front's a1 and a2, pod_b's b1 and its client span b2
 }
 
+// Without logs a span's pattern is its own child spans (child_steps): a span that normally makes its client
+// call and stops making it (an exception before the call) shows as an expected step missing, named as a child
+// span. Off (the default), a span without log lines has no pattern.
+TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
+  World w;
+  const Id query = w.catalog.operations.intern("SELECT orders");
+  auto minute = [&](int m, bool calls) {
+    Slice s;
+    s.index = m;
+    s.start = (100 + m) * kUsPerMinute;
+    s.end = s.start + kUsPerMinute;
+    for (int r = 0; r < 10; ++r) {
+      Span x;
+      x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
+      x.span_id = x.trace_id + "s";
+      x.entity = w.pod_a;
+      x.operation = w.op_a;
+      x.start = s.start + r * 5 * kUsPerSecond;
+      x.duration_us = 5000 + 10 * r;
+      s.spans.push_back(x);
+      if (!calls) continue;
+      Span c = x;
+      c.span_id = x.trace_id + "c";
+      c.parent_id = x.span_id;
+      c.operation = query;
+      c.start = x.start + 1000;
+      c.duration_us = 2000;
+      s.spans.push_back(c);
+    }
+    sort_by_time(s.spans);
+    return s;
+  };
+  for (bool on : {true, false}) {
+    SCOPED_TRACE(on ? "child steps" : "log steps only");
+    FeatureState st;
+    st.options.events.exclusion_s = 0;
+    st.options.events.child_steps = on;
+    FeatureExtractor ex(st, w.catalog, World::text, 60);
+    std::vector<FeatureSlice> slices;
+    for (int m = 0; m < 40; ++m) slices.push_back(ex.extract(minute(m, m != 20)));
+    ex.keep_deviations(true);
+    ex.finish(slices);
+    const EventDeviation* stopped = nullptr;
+    const EventDeviation* normal = nullptr;
+    for (const auto& d : ex.deviations()[20])
+      if (d.kind == EventKind::kOperation && d.entity == w.pod_a) stopped = &d;
+    for (const auto& d : ex.deviations()[5])
+      if (d.kind == EventKind::kOperation && d.entity == w.pod_a) normal = &d;
+    ASSERT_NE(stopped, nullptr);
+    ASSERT_NE(normal, nullptr);
+    EXPECT_EQ(normal->missing, 0.0);
+    if (!on) {
+      EXPECT_EQ(stopped->missing, 0.0);
+      continue;
+    }
+    EXPECT_NEAR(stopped->missing, 1.0, 1e-9);  // in every span normally, in none now
+    EXPECT_NEAR(stopped->missing_normal, 1.0, 1e-9);
+    const auto& names = ex.summarizer().key_names();
+    const auto name = names.find(stopped->missing_step);
+    ASSERT_NE(name, names.end());
+    EXPECT_EQ(name->second, std::string(kChildStepMark) + "order-service SELECT orders");
+  }
+}
+
 // min_window_samples = -1 (the default) measures how many of the windows' call edges have fewer than
 // min_samples calls: where every trace is kept (10 calls a minute) a call time needs 3 calls; where one trace in
 // ten is (1 call a minute), single calls count, and the extractor's state keeps the value it chose (a model saves

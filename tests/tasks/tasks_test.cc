@@ -565,5 +565,35 @@ TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
   EXPECT_NEAR(measured[0].score - slots[0].score, std::log10(24.0 / 2.0), 0.1);
 }
 
+// A missing step that is a child span (features.events.child_steps) reads as one, not as a log step.
+TEST(ZeroLabel, AMissingChildSpanIsNamedAsOne) {
+  Catalog cat;
+  const Id a = cat.entity("a-0", EntityKind::kPod, "a"), b = cat.entity("b-0", EntityKind::kPod, "b");
+  const auto slices = trace_slices(30, {a, b});
+  std::vector<std::vector<EventDeviation>> devs(slices.size());
+  EventDeviation d;
+  d.kind = EventKind::kOperation;
+  d.entity = a;
+  d.key = 7;
+  d.missing_step = 9;
+  d.missing = 1.0;
+  d.missing_normal = 1.0;
+  d.missing_seen = 0.0;
+  devs.back().push_back(d);
+  ZeroLabelOptions o;
+  o.kind = "";
+  o.metrics = false;
+  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  const auto ranked = r.rank({slices.size() - 1});
+  ASSERT_FALSE(ranked.empty());
+  ASSERT_EQ(ranked[0].entity, a);
+  const std::unordered_map<std::uint64_t, std::string> names = {
+      {7, "a|GET /a"}, {9, std::string(kChildStepMark) + "a SELECT orders"}};
+  const auto why = r.explain(ranked[0], {slices.size() - 1}, names, {});
+  ASSERT_FALSE(why.empty());
+  EXPECT_EQ(why[0].rfind("child span \"a SELECT orders\" of GET /a: in 100% of its spans normally, 0% now", 0), 0u)
+      << why[0];
+}
+
 }  // namespace
 }  // namespace rslicer
