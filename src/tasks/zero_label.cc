@@ -137,7 +137,7 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
         r.rows_[j] += 1;
         if (!(v[j] > 0)) continue;
         r.sorted_[j].push_back(v[j]);
-        if (r.family_size_[r.family_[j]] > 1) members.push_back({kept, j, v[j]});
+        if (o.effective_family && r.family_size_[r.family_[j]] > 1) members.push_back({kept, j, v[j]});
       }
       ++kept;
     }
