@@ -346,12 +346,17 @@ std::uint64_t EventSummarizer::key_of(EventKind kind, const std::string& name) {
   return k;
 }
 
+std::uint64_t EventSummarizer::named_step(const std::string& text) {
+  const std::uint64_t k = fnv1a(text) | 1;  // never 0
+  names_.emplace(k, text);
+  return k;
+}
+
 std::uint64_t EventSummarizer::step_of(Id template_id) {
   auto it = steps_.find(template_id);
   if (it != steps_.end()) return it->second;
-  const std::string text = template_id == kNoId ? std::string("<unparsed>") : template_text_(template_id);
-  const std::uint64_t k = fnv1a(text) | 1;  // never 0
-  names_.emplace(k, text);
+  const std::uint64_t k =
+      named_step(template_id == kNoId ? std::string("<unparsed>") : template_text_(template_id));
   steps_.emplace(template_id, k);
   return k;
 }
@@ -360,14 +365,15 @@ std::uint64_t EventSummarizer::child_step_of(const Span& child) {
   const std::uint64_t id = (static_cast<std::uint64_t>(catalog_.service_of(child.entity)) << 32) | child.operation;
   auto it = child_steps_of_.find(id);
   if (it != child_steps_of_.end()) return it->second;
-  const std::string op = child.operation == kNoId || child.operation >= catalog_.operations.size()
-                             ? std::string("unknown")
-                             : catalog_.operations.name(child.operation);
-  const std::string text = cat(kChildStepMark, service_name(child.entity), " ", op);
-  const std::uint64_t k = fnv1a(text) | 1;  // never 0
-  names_.emplace(k, text);
+  const std::uint64_t k =
+      named_step(cat(kChildStepMark, service_name(child.entity), " ", operation_name(child.operation)));
   child_steps_of_.emplace(id, k);
   return k;
+}
+
+const std::string& EventSummarizer::operation_name(Id op) const {
+  static const std::string unknown = "unknown";
+  return op == kNoId || op >= catalog_.operations.size() ? unknown : catalog_.operations.name(op);
 }
 
 const std::string& EventSummarizer::service_name(Id entity) {
@@ -413,9 +419,6 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
   auto stats = [&](EventKind kind, Id entity, std::uint64_t key) -> EventStats& {
     kinds.emplace(key, kind);
     return acc[{entity, key}];
-  };
-  auto op_name = [&](Id op) -> std::string {
-    return op == kNoId || op >= catalog_.operations.size() ? std::string("unknown") : catalog_.operations.name(op);
   };
 
   // Index the window's spans by id and its log lines by span id.
@@ -469,7 +472,7 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     if (s.start < slice.start || s.start >= pane_end) continue;  // the head pane's spans only
     const std::string& svc = service_name(s.entity);
     // the operation
-    std::string op_key = svc + "|" + op_name(s.operation);
+    std::string op_key = svc + "|" + operation_name(s.operation);
     const bool failed_call = call_failed(i);
     if (failed_call) op_key += kFailedCallMark;
     EventStats& op = stats(EventKind::kOperation, s.entity, key_of(EventKind::kOperation, op_key));
@@ -526,7 +529,7 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
       const Span& ch = slice.spans[c];
       if (ch.entity == s.entity || ch.entity == kNoId) continue;
       const std::uint64_t key =
-          key_of(EventKind::kEdge, svc + " -> " + service_name(ch.entity) + "|" + op_name(ch.operation));
+          key_of(EventKind::kEdge, svc + " -> " + service_name(ch.entity) + "|" + operation_name(ch.operation));
       callers.emplace(key, catalog_.service_of(s.entity));
       EventStats& e = stats(EventKind::kEdge, ch.entity, key);
       e.n += 1;
@@ -536,8 +539,9 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     }
     if (peer_callee != kNoId) {
       // no callee span: no start lag, and the caller's wait is the whole call
-      const std::uint64_t key = key_of(EventKind::kEdge, svc + " -> " + service_name(peer_callee) +
-                                                             std::string(kNamedPeerMark) + "|" + op_name(s.operation));
+      const std::uint64_t key =
+          key_of(EventKind::kEdge, svc + " -> " + service_name(peer_callee) + std::string(kNamedPeerMark) + "|" +
+                                       operation_name(s.operation));
       callers.emplace(key, catalog_.service_of(s.entity));
       EventStats& e = stats(EventKind::kEdge, peer_callee, key);
       e.n += 1;

@@ -191,8 +191,10 @@ class EventSummarizer {
 
  private:
   std::uint64_t key_of(EventKind kind, const std::string& name);
+  std::uint64_t named_step(const std::string& text);  // a step's id (never 0), its text kept as its name
   std::uint64_t step_of(Id template_id);
   std::uint64_t child_step_of(const Span& child);  // the step of a child span (kChildStepMark)
+  const std::string& operation_name(Id op) const;  // "unknown" for none
   const std::string& service_name(Id entity);
   // The entity charged with a call a client span names (Span::peer): a service's only pod or instance
   // when it has exactly one (root causes are ranked among pods), else the named entity itself.
