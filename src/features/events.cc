@@ -46,6 +46,45 @@ void merge_counts(std::vector<std::pair<std::uint64_t, double>>& out,
   out.swap(r);
 }
 
+// Which 10-s stretches of a slice were covered by log collection (EventOptions::log_gaps), by the share of
+// spans starting there that have a log line joined: a stretch where that share is under a quarter of the whole
+// slice's, while at least kMinExpected joined spans were expected there, was not; nor is any stretch of a
+// slice where no span has a joined line. A fault in one entity cannot empty a stretch of the whole system's logs.
+class LogCoverage {
+ public:
+  static constexpr TimeUs kStretch = 10 * kUsPerSecond;
+  static constexpr double kMinExpected = 8, kDrop = 4;
+  // `joined(i)`: whether span i has a log line joined.
+  template <class Joined>
+  LogCoverage(const Slice& slice, Joined joined) : start_(slice.start) {
+    const size_t n = static_cast<size_t>(std::max<TimeUs>(0, slice.end - slice.start) / kStretch) + 1;
+    std::vector<double> spans(n, 0), with(n, 0);
+    double all = 0, all_with = 0;
+    for (size_t i = 0; i < slice.spans.size(); ++i) {
+      const size_t b = stretch(slice.spans[i].start, n);
+      const bool j = joined(i);
+      spans[b] += 1;
+      with[b] += j;
+      all += 1;
+      all_with += j;
+    }
+    covered_.assign(n, all_with > 0);
+    if (all_with == 0) return;
+    for (size_t b = 0; b < n; ++b) {
+      const double expected = spans[b] * all_with / all;
+      if (expected >= kMinExpected && with[b] * kDrop < expected) covered_[b] = false;
+    }
+  }
+  bool covered(TimeUs t) const { return covered_[stretch(t, covered_.size())]; }
+
+ private:
+  size_t stretch(TimeUs t, size_t n) const {
+    return static_cast<size_t>(std::clamp<TimeUs>((t - start_) / kStretch, 0, static_cast<TimeUs>(n) - 1));
+  }
+  TimeUs start_;
+  std::vector<bool> covered_;
+};
+
 double count_of(const std::vector<std::pair<std::uint64_t, double>>& v, std::uint64_t k) {
   auto it = std::lower_bound(v.begin(), v.end(), k, [](const auto& p, std::uint64_t x) { return p.first < x; });
   return it != v.end() && it->first == k ? it->second : 0.0;
@@ -289,6 +328,11 @@ const config::Schema<EventOptions>& EventOptions::schema() {
                 "with split_failed_calls, the log steps of a span whose call failed (its ERROR steps, missing "
                 "steps, early end) count for its entity; off, they do not: a caller's reaction to a failed call "
                 "names the call, not a fault of the caller")
+          .flag("log_gaps", &EventOptions::log_gaps,
+                "spans in a 10-s stretch where far fewer spans than in the rest of the slice have a log line "
+                "joined (log collection starting late, a gap in the log files), or in a slice without any joined "
+                "line, are not judged on their log steps (off: every span is, and a gap reads as steps missing; with "
+                "child_steps every span is)")
           .flag("client_span_peers", &EventOptions::client_span_peers,
                 "a client span that names its callee (OTLP peer.service, server.address) and has no child span "
                 "elsewhere is a call into that callee (a database, an uninstrumented service)")
@@ -332,7 +376,8 @@ EventSummarizer::EventSummarizer(const Catalog& catalog, Text template_text, Tim
       client_span_peers_(options.client_span_peers),
       split_failed_calls_(options.split_failed_calls),
       failed_call_steps_(options.failed_call_steps),
-      child_steps_(options.child_steps) {}
+      child_steps_(options.child_steps),
+      log_gaps_(options.log_gaps) {}
 
 const std::string& EventSummarizer::key_name(std::uint64_t key) const {
   static const std::string unknown = "unknown";
@@ -437,6 +482,10 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
   for (size_t i = 0; i < slice.logs.size(); ++i)
     if (!slice.logs[i].span_id.empty() && by_id.count(slice.logs[i].span_id)) logs_of[slice.logs[i].span_id].push_back(i);
 
+  const LogCoverage log_coverage(slice, [&](size_t i) {
+    return !slice.spans[i].span_id.empty() && logs_of.count(slice.spans[i].span_id) > 0;
+  });
+
   // Whether a call of span i failed: a span of another entity under it (below spans of its own entity) is an
   // error, or one of those own spans is a failed client span naming another service. Memoised per span; the walk
   // is bounded by the slice's span count (parent ids may form a cycle in bad data).
@@ -494,7 +543,7 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     if (!calls_out) op.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - child_us)));
     // its steps: the log lines joined to it (their template ids, in time order) and, with child_steps, the
     // operations of its direct child spans in the same entity (which steps occur; pairs are of log lines)
-    if (!failed_call || failed_call_steps_) {
+    if ((!failed_call || failed_call_steps_) && (!log_gaps_ || child_steps_ || log_coverage.covered(s.start))) {
       seq.clear();
       bool error = false;
       if (auto lit = s.span_id.empty() ? logs_of.end() : logs_of.find(s.span_id); lit != logs_of.end())
@@ -683,12 +732,19 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
     }
     if (w.n >= o.min_samples && p.n >= o.min_samples) d.error_excess = w.errors / w.n - p.errors / p.n;
     d.has_steps = w.with_steps > 0 || p.with_steps > 0;
-    if (d.kind == EventKind::kOperation && w.n >= o.min_samples && p.with_steps >= o.min_samples) {
+    // the spans judged on their steps (EventOptions::log_gaps: not those in a gap of the log collection)
+    auto judged = [](const EventStats& x) {
+      double t = 0;
+      for (double c : x.lines) t += c;
+      return t;
+    };
+    const double w_n = judged(w), p_n = judged(p);
+    if (d.kind == EventKind::kOperation && w_n >= o.min_samples && p.with_steps >= o.min_samples) {
       // expected steps that went missing: largest drop of a step's share of spans
       for (const auto& [step, cnt] : p.steps) {
-        const double normal = cnt / p.n;  // share of all the key's spans that log this step
+        const double normal = cnt / p_n;  // share of the key's judged spans that log this step
         if (normal < o.expected_step) continue;
-        const double seen = count_of(w.steps, step) / w.n;
+        const double seen = count_of(w.steps, step) / w_n;
         if (normal - seen > d.missing) {
           d.missing = normal - seen;
           d.missing_step = step;
@@ -697,33 +753,28 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
         }
       }
       // spans ending early: fewer lines than the profile's 10th percentile
-      const double p_total = [&] {
-        double t = 0;
-        for (double x : p.lines) t += x;
-        return t;
-      }();
       int p10 = 0;
       for (double acc = 0; p10 < 16; ++p10) {
         acc += p.lines[p10];
-        if (acc >= 0.1 * p_total) break;
+        if (acc >= 0.1 * p_n) break;
       }
-      if (p10 > 0 && p_total > 0) {
+      if (p10 > 0) {
         double w_below = 0, p_below = 0;
         for (int k = 0; k < p10; ++k) {
           w_below += w.lines[k];
           p_below += p.lines[k];
         }
-        d.early = w_below / std::max(1.0, w.n) - p_below / p_total;
+        d.early = w_below / w_n - p_below / p_n;
       }
       if (w.with_steps >= 1) {
-        d.error_step = w.error_step / std::max(1.0, w.n) - p.error_step / std::max(1.0, p.n);
+        d.error_step = w.error_step / w_n - p.error_step / p_n;
         double rare = 0, fresh = 0;
         for (const auto& [pair, cnt] : w.pairs)
           if (count_of(p.pairs, pair) < o.rare_pair * p.with_steps) rare += cnt;
         for (const auto& [step, cnt] : w.steps)
           if (count_of(p.steps, step) < 0.5) fresh += cnt;
-        d.rare_pair = std::min(1.0, rare / w.n);
-        d.new_step = std::min(1.0, fresh / w.n);
+        d.rare_pair = std::min(1.0, rare / w_n);
+        d.new_step = std::min(1.0, fresh / w_n);
       }
     }
     d.score = std::max({d.z_a / 3.0, d.z_b / 3.0, 10.0 * d.error_excess, 10.0 * d.missing, 10.0 * d.early,

@@ -80,7 +80,7 @@ struct EventStats {
   LogHist a, b;           // operation: duration, self time; edge: start lag, caller minus callee duration
   double with_steps = 0;  // spans with at least one log line
   double error_step = 0;  // spans with an ERROR/FATAL line
-  std::array<double, 16> lines{};                    // spans by number of log lines (15+ in the last bin)
+  std::array<double, 16> lines{};  // spans judged on their steps by number of log lines (15+ in the last bin)
   std::vector<std::pair<std::uint64_t, double>> steps;  // step -> spans containing it (sorted by step)
   std::vector<std::pair<std::uint64_t, double>> pairs;  // consecutive step pair -> spans containing it (sorted)
   void merge(const EventStats& o, double sign = 1);
@@ -159,6 +159,11 @@ struct EventOptions {
   // pattern beside its log lines ("<mark>service operation"): a span that stops calling what it normally calls
   // (an exception thrown before the calls) shows as an expected step missing without any log
   bool child_steps = false;
+  // spans are judged on their log steps only where logs were being collected: in a 10-s stretch of the slice
+  // where far fewer spans than in the whole slice have a log line joined (log collection starting late, a gap in
+  // the log files) or in a slice without any joined line, a span's missing lines say nothing about its entity
+  // (with child_steps every span is judged: its child spans are steps whatever the logs)
+  bool log_gaps = true;
   std::int32_t trace_tokens_per_entity = 16;  // budget per entity; the most deviant tokens are kept
   std::int32_t log_tokens_per_entity = 8;
   static const config::Schema<EventOptions>& schema();
@@ -206,7 +211,7 @@ class EventSummarizer {
   size_t sole_pod_entities_ = 0;  // catalog size sole_pod_ was built for (the catalog grows when streaming)
   Text template_text_;
   TimeUs stride_;
-  bool client_span_peers_, split_failed_calls_, failed_call_steps_, child_steps_;
+  bool client_span_peers_, split_failed_calls_, failed_call_steps_, child_steps_, log_gaps_;
   std::unordered_map<std::uint64_t, std::uint64_t> child_steps_of_;  // (service << 32 | operation) -> step
   std::unordered_map<std::uint64_t, std::string> names_;
   std::unordered_map<Id, std::uint64_t> steps_;

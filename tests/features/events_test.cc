@@ -530,6 +530,82 @@ TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
   }
 }
 
+// Log collection that starts late (the first half of a minute has spans but no log lines, as at the start of
+// a recorded period) or is off for a whole minute says nothing about a span's steps: with log_gaps (the default)
+// those spans are not judged, and a span of one entity that stops logging while the others log on still is.
+TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
+  World w;
+  enum class Logs { kAll, kFirstHalfMissing, kNone, kPodASilent };
+  // pod_a: one span a second with two log lines (steps 0, 1); pod_b: three spans a second with one line (step 2)
+  auto minute = [&](int m, Logs logs) {
+    Slice s;
+    s.index = m;
+    s.start = (100 + m) * kUsPerMinute;
+    s.end = s.start + kUsPerMinute;
+    for (int r = 0; r < 240; ++r) {
+      const bool a = r % 4 == 0;
+      Span x;
+      x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
+      x.span_id = x.trace_id + "s";
+      x.entity = a ? w.pod_a : w.pod_b;
+      x.operation = a ? w.op_a : w.ops_b[0];
+      x.start = s.start + r * 250000;
+      x.duration_us = 5000;
+      s.spans.push_back(x);
+      if (logs == Logs::kNone || (logs == Logs::kFirstHalfMissing && r < 120) || (logs == Logs::kPodASilent && a))
+        continue;
+      for (Id step : a ? std::vector<Id>{0, 1} : std::vector<Id>{2}) {
+        LogRecord l;
+        l.time = x.start + 100 * (step + 1);
+        l.entity = x.entity;
+        l.trace_id = x.trace_id;
+        l.span_id = x.span_id;
+        l.template_id = step;
+        s.logs.push_back(l);
+      }
+    }
+    sort_by_time(s.spans);
+    sort_by_time(s.logs);
+    return s;
+  };
+  for (bool on : {true, false}) {
+    SCOPED_TRACE(on ? "log_gaps" : "every span judged");
+    FeatureState st;
+    st.options.events.exclusion_s = 0;
+    st.options.events.log_gaps = on;
+    FeatureExtractor ex(st, w.catalog, World::text, 60);
+    std::vector<FeatureSlice> slices;
+    for (int m = 0; m < 40; ++m)
+      slices.push_back(ex.extract(minute(m, m == 10   ? Logs::kFirstHalfMissing
+                                            : m == 20 ? Logs::kNone
+                                            : m == 30 ? Logs::kPodASilent
+                                                      : Logs::kAll)));
+    ex.keep_deviations(true);
+    ex.finish(slices);
+    auto op_a = [&](int m) {
+      const EventDeviation* d = nullptr;
+      for (const auto& x : ex.deviations()[m])
+        if (x.kind == EventKind::kOperation && x.entity == w.pod_a) d = &x;
+      return d;
+    };
+    for (int m : {5, 10, 20, 30}) ASSERT_NE(op_a(m), nullptr) << "minute " << m;
+    EXPECT_EQ(op_a(5)->missing, 0.0);
+    if (on) {  // the gaps: the spans with lines are judged, those without are not
+      EXPECT_EQ(op_a(10)->missing, 0.0);
+      EXPECT_LE(op_a(10)->early, 0.0);  // (minute 30's silent spans are in the profile)
+      EXPECT_EQ(op_a(20)->missing, 0.0);
+      EXPECT_LE(op_a(20)->early, 0.0);
+    } else {  // (the profile holds the other gaps: a step is in 37 of 39 minutes' spans)
+      EXPECT_GT(op_a(10)->missing, 0.4);
+      EXPECT_GT(op_a(10)->early, 0.4);
+      EXPECT_GT(op_a(20)->missing, 0.9);
+    }
+    // one entity falling silent while the others log on is a fault of that entity either way
+    EXPECT_GT(op_a(30)->missing, 0.9);
+    EXPECT_GT(op_a(30)->early, 0.9);
+  }
+}
+
 // min_window_samples = -1 (the default) measures how many of the windows' call edges have fewer than
 // min_samples calls: where every trace is kept (10 calls a minute) a call time needs 3 calls; where one trace in
 // ten is (1 call a minute), single calls count, and the extractor's state keeps the value it chose (a model saves
