@@ -130,14 +130,14 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
   out.drain_state = miner.to_json();
   out.templates = miner.templates();
   out.parse_stats = source.stats();
+  auto pct = [](double x) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f%%", 100.0 * x);
+    return std::string(b);
+  };
   if (extractor && extractor->edge_sparsity().rows > 0) {  // min_window_samples: what the data says of it
     const EdgeSparsity& sp = out.edge_sparsity = extractor->edge_sparsity();
     const EventOptions& eo = extractor->state().options.events;
-    auto pct = [](double x) {
-      char b[32];
-      std::snprintf(b, sizeof b, "%.1f%%", 100.0 * x);
-      return std::string(b);
-    };
     const bool sparse = sp.share() >= eo.sparse_edge_share;
     const std::string share = cat(pct(sp.share()), " of the windows' call edges have fewer than ", eo.min_samples,
                                   " calls (", sp.few, " of ", sp.rows, ")");
@@ -161,6 +161,21 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
                  "\"Sampled traces\")");
     if (!note.empty()) {
       if (keep) out.parse_stats.notes.push_back(note);
+      if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
+    }
+  }
+  if (extractor) {  // spans whose log steps were not judged (features.events.log_gaps): counted and said
+    const auto& g = extractor->summarizer().log_gaps();
+    if (g.gap_spans > 0 && g.judged > 0) {
+      const std::string note = cat(
+          g.gap_spans, " span(s) (",
+          g.gap_spans * 1000 < g.gap_spans + g.judged
+              ? std::string("under 0.1%")
+              : pct(static_cast<double>(g.gap_spans) / (g.gap_spans + g.judged)),
+          ") in ", g.gap_panes, " pane(s) lie where logs were not being collected (no log line joined to them nor to ",
+          "most spans around them, while other spans of the data have lines): they are not judged on their log "
+          "steps (features.events.log_gaps)");
+      out.parse_stats.notes.push_back(note);
       if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
     }
   }

@@ -215,26 +215,32 @@ bool has_entity_scores(const Representation& rep) {
                      [](const SliceEmbedding& e) { return !e.entity_scores.empty(); });
 }
 
+// The ranker's options for an eval row: the model's (ranker_options, so an option set for the heads holds for
+// every row that ranks with the same signals), ranking the baselines' entity kind.
+ZeroLabelOptions row_ranker_options(const FoldContext& c) {
+  ZeroLabelOptions zo = ranker_options(c.heads);
+  zo.kind = c.options.root_cause_kind;
+  return zo;
+}
+
 // The zero-label ranking on the trained representation with the given signals (the ablation rows).
 MethodOutput trained_ranking(const FoldContext& c, bool event_signals, bool embedding_signals, bool entity_scores) {
   if (!c.data->features || !c.data->deviations) return {};
   if (entity_scores && !has_entity_scores(*c.trained)) return {};
-  ZeroLabelOptions zo;
-  zo.kind = c.options.root_cause_kind;
+  ZeroLabelOptions zo = row_ranker_options(c);
   zo.event_signals = event_signals;
   zo.embedding_signals = embedding_signals;
   zo.entity_scores = entity_scores;
-  zo.effective_family = c.heads.event_kpi_family;
   return zero_label_ranking(c, zo, c.trained);
 }
 
+// The same per-entity deviations without the encoder; `tail_extrapolation` false is the ablation without it.
 MethodOutput event_rules(const FoldContext& c, bool span_patterns, bool call_edges, bool tail_extrapolation = true) {
-  ZeroLabelOptions zo;
-  zo.kind = c.options.root_cause_kind;
+  ZeroLabelOptions zo = row_ranker_options(c);
+  zo.embedding_signals = zo.entity_scores = false;
   zo.span_patterns = span_patterns;
   zo.call_edges = call_edges;
-  zo.tail_extrapolation = tail_extrapolation;
-  zo.effective_family = c.heads.event_kpi_family;
+  zo.tail_extrapolation = zo.tail_extrapolation && tail_extrapolation;
   return zero_label_ranking(c, zo, nullptr);
 }
 

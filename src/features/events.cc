@@ -516,6 +516,7 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
   };
 
   std::vector<std::uint64_t> seq, uniq, pairs;
+  bool pane_has_gap = false;
   for (size_t i = 0; i < slice.spans.size(); ++i) {
     const Span& s = slice.spans[i];
     if (s.start < slice.start || s.start >= pane_end) continue;  // the head pane's spans only
@@ -543,7 +544,13 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     if (!calls_out) op.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - child_us)));
     // its steps: the log lines joined to it (their template ids, in time order) and, with child_steps, the
     // operations of its direct child spans in the same entity (which steps occur; pairs are of log lines)
-    if ((!failed_call || failed_call_steps_) && (!log_gaps_ || child_steps_ || log_coverage.covered(s.start))) {
+    const bool in_gap = log_gaps_ && !child_steps_ && !log_coverage.covered(s.start);
+    if (in_gap) {
+      ++log_gap_counts_.gap_spans;
+      pane_has_gap = true;
+    }
+    if ((!failed_call || failed_call_steps_) && !in_gap) {
+      ++log_gap_counts_.judged;
       seq.clear();
       bool error = false;
       if (auto lit = s.span_id.empty() ? logs_of.end() : logs_of.find(s.span_id); lit != logs_of.end())
@@ -598,6 +605,7 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
       e.b.add(static_cast<double>(s.duration_us));
     }
   }
+  log_gap_counts_.gap_panes += pane_has_gap ? 1 : 0;
   // log templates of the head pane
   for (const auto& l : slice.logs) {
     if (l.time < slice.start || l.time >= pane_end || l.entity == kNoId) continue;

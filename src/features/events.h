@@ -193,6 +193,12 @@ class EventSummarizer {
   // Display name of a profile key (for token word pieces and evidence).
   const std::string& key_name(std::uint64_t key) const;
   const std::unordered_map<std::uint64_t, std::string>& key_names() const { return names_; }
+  // Spans of the summarised head panes: judged on their log steps, and left unjudged because they lie in a gap
+  // of the log collection (EventOptions::log_gaps), with the panes that held such spans.
+  struct LogGaps {
+    std::int64_t judged = 0, gap_spans = 0, gap_panes = 0;
+  };
+  const LogGaps& log_gaps() const { return log_gap_counts_; }
 
  private:
   std::uint64_t key_of(EventKind kind, const std::string& name);
@@ -215,6 +221,7 @@ class EventSummarizer {
   std::unordered_map<std::uint64_t, std::uint64_t> child_steps_of_;  // (service << 32 | operation) -> step
   std::unordered_map<std::uint64_t, std::string> names_;
   std::unordered_map<Id, std::uint64_t> steps_;
+  LogGaps log_gap_counts_;
 };
 
 // One key's deviation from its profile (the token values before squashing), for tokens and evidence.

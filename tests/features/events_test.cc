@@ -603,6 +603,11 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
     // one entity falling silent while the others log on is a fault of that entity either way
     EXPECT_GT(op_a(30)->missing, 0.9);
     EXPECT_GT(op_a(30)->early, 0.9);
+    // counted for the dataset pass's note: the first half of minute 10 and all of minute 20
+    const auto& gaps = ex.summarizer().log_gaps();
+    EXPECT_EQ(gaps.gap_spans, on ? 120 + 240 : 0);
+    EXPECT_EQ(gaps.gap_panes, on ? 2 : 0);
+    EXPECT_EQ(gaps.judged, 40 * 240 - gaps.gap_spans);
   }
 }
 
