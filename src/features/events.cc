@@ -47,9 +47,11 @@ void merge_counts(std::vector<std::pair<std::uint64_t, double>>& out,
 }
 
 // Which 10-s stretches of a slice were covered by log collection (EventOptions::log_gaps), by the share of
-// spans starting there that have a log line joined: a stretch where that share is under a quarter of the whole
-// slice's, while at least kMinExpected joined spans were expected there, was not; nor is any stretch of a
-// slice where no span has a joined line. A fault in one entity cannot empty a stretch of the whole system's logs.
+// spans starting there that have a log line joined, counting the spans of the entities that have a joined line
+// somewhere in the slice (so a burst of an unlogged entity's spans, a database's, moves nothing): a stretch where
+// that share is under a quarter of the whole slice's, while at least kMinExpected joined spans were expected
+// there, was not covered; nor is any stretch of a slice where no span has a joined line. A fault in one entity
+// cannot empty a stretch of the whole system's logs.
 class LogCoverage {
  public:
   static constexpr TimeUs kStretch = 10 * kUsPerSecond;
@@ -58,15 +60,19 @@ class LogCoverage {
   template <class Joined>
   LogCoverage(const Slice& slice, Joined joined) : start_(slice.start) {
     const size_t n = static_cast<size_t>(std::max<TimeUs>(0, slice.end - slice.start) / kStretch) + 1;
+    std::vector<char> with_line(slice.spans.size());
+    std::unordered_set<Id> logging;  // entities with a joined line in the slice
+    for (size_t i = 0; i < slice.spans.size(); ++i)
+      if ((with_line[i] = joined(i))) logging.insert(slice.spans[i].entity);
     std::vector<double> spans(n, 0), with(n, 0);
     double all = 0, all_with = 0;
     for (size_t i = 0; i < slice.spans.size(); ++i) {
+      if (!logging.count(slice.spans[i].entity)) continue;
       const size_t b = stretch(slice.spans[i].start, n);
-      const bool j = joined(i);
       spans[b] += 1;
-      with[b] += j;
+      with[b] += with_line[i];
       all += 1;
-      all_with += j;
+      all_with += with_line[i];
     }
     covered_.assign(n, all_with > 0);
     if (all_with == 0) return;

@@ -532,16 +532,27 @@ TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
 
 // Log collection that starts late (the first half of a minute has spans but no log lines, as at the start of
 // a recorded period) or is off for a whole minute says nothing about a span's steps: with log_gaps (the default)
-// those spans are not judged, and a span of one entity that stops logging while the others log on still is.
+// those spans are not judged, and a span of one entity that stops logging while the others log on still is. A
+// burst of spans of an entity that never logs (the gateway's) is no gap.
 TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
   World w;
-  enum class Logs { kAll, kFirstHalfMissing, kNone, kPodASilent };
+  enum class Logs { kAll, kFirstHalfMissing, kNone, kPodASilent, kGatewayBurst };
   // pod_a: one span a second with two log lines (steps 0, 1); pod_b: three spans a second with one line (step 2)
   auto minute = [&](int m, Logs logs) {
     Slice s;
     s.index = m;
     s.start = (100 + m) * kUsPerMinute;
     s.end = s.start + kUsPerMinute;
+    for (int r = 0; logs == Logs::kGatewayBurst && r < 1000; ++r) {  // in the minute's first 10 s, no log line
+      Span g;
+      g.trace_id = "g" + std::to_string(m) + "-" + std::to_string(r);
+      g.span_id = g.trace_id + "s";
+      g.entity = w.front;
+      g.operation = w.op_front;
+      g.start = s.start + r * 10000;
+      g.duration_us = 1000;
+      s.spans.push_back(g);
+    }
     for (int r = 0; r < 240; ++r) {
       const bool a = r % 4 == 0;
       Span x;
@@ -579,6 +590,7 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
       slices.push_back(ex.extract(minute(m, m == 10   ? Logs::kFirstHalfMissing
                                             : m == 20 ? Logs::kNone
                                             : m == 30 ? Logs::kPodASilent
+                                            : m == 35 ? Logs::kGatewayBurst
                                                       : Logs::kAll)));
     ex.keep_deviations(true);
     ex.finish(slices);
@@ -607,7 +619,7 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
     const auto& gaps = ex.summarizer().log_gaps();
     EXPECT_EQ(gaps.gap_spans, on ? 120 + 240 : 0);
     EXPECT_EQ(gaps.gap_panes, on ? 2 : 0);
-    EXPECT_EQ(gaps.judged, 40 * 240 - gaps.gap_spans);
+    EXPECT_EQ(gaps.judged, 40 * 240 + 1000 - gaps.gap_spans);
   }
 }
 
