@@ -364,6 +364,24 @@ std::vector<double> ZeroLabelRanker::entity_signals(size_t slice, Id entity) con
   return std::vector<double>(names_.size(), 0.0);
 }
 
+std::vector<double> ZeroLabelRanker::directions(const std::vector<size_t>& case_slices, Id entity) const {
+  std::vector<double> out(names_.size(), 1.0), largest(kKpiSlots, 0.0);
+  for (size_t i : case_slices) {
+    const TokenSet& mt = (*slices_)[i].tokens[static_cast<int>(Modality::kMetrics)];
+    for (size_t t = 0; t < mt.size(); ++t) {
+      if (mt.entities[t] != entity) continue;
+      for (int j = 0; j < kKpiSlots && kFirstKpi + j < static_cast<int>(out.size()); ++j) {
+        const double z = mt.values[t * mt.dim + j];
+        if (std::fabs(z) > largest[j]) {
+          largest[j] = std::fabs(z);
+          out[kFirstKpi + j] = z < 0 ? -1.0 : 1.0;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& case_slices,
                                                   bool tail_extrapolation) const {
   const size_t k = names_.size();

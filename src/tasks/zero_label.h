@@ -129,6 +129,9 @@ class ZeroLabelRanker {
   bool is_embedding_signal(int signal) const { return signal >= static_cast<int>(n_event_); }
   // A signal's value for one entity of one slice (raw, before calibration).
   std::vector<double> entity_signals(size_t slice, Id entity) const;
+  // Per signal, the direction of the entity's largest deviation over the case's slices: the sign of the KPI's
+  // robust z for the metric slots (a leak raises memory, a restart drops it), +1 for every other signal.
+  std::vector<double> directions(const std::vector<size_t>& case_slices, Id entity) const;
 
  private:
   void signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out) const;

@@ -140,6 +140,9 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .flag("event_kpi_family", &HeadOptions::event_kpi_family,
                 "the zero-label ranking and the event AD score correct the best KPI's surprise for the number of "
                 "KPIs that move independently on the data (false, the default: for the number of KPI slots, 24)")
+          .flag("triage_directions", &HeadOptions::triage_directions,
+                "the \"events\" triage vectors carry the direction of the top entity's KPIs (the sign of their "
+                "robust z), not only their surprise")
           .flag("ad_event_tail", &HeadOptions::ad_event_tail,
                 "the event AD score uses that tail too (off: its rank surprise alone)")
           .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
@@ -583,6 +586,10 @@ std::vector<float> FailureHeads::case_vector(const HeadInputs& in, const std::ve
       return v;
     };
     std::vector<float> v = scaled(r.empty() ? std::vector<double>{} : r[0].surprise);
+    if (options_.triage_directions && !r.empty()) {
+      const auto dir = in.ranker->directions(case_slices, r[0].entity);
+      for (size_t j = 0; j < n && j < dir.size(); ++j) v[j] *= static_cast<float>(dir[j]);
+    }
     if (kind == "events") return v;
     std::vector<double> top3(n, 0.0);
     for (size_t e = 0; e < r.size() && e < 3; ++e)

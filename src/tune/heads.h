@@ -118,6 +118,8 @@ struct HeadOptions {
                                      // surprise for the KPIs that move independently on the data, not the
                                      // number of KPI slots (ZeroLabelOptions::effective_family; off: it lost
                                      // on TrainTicket, root cause and AD, docs/results.md)
+  bool triage_directions = true;     // the "events" triage vectors carry the direction of the top entity's KPIs
+                                     // (a leak raises memory, a restart drops it), not only how far they moved
   bool ad_event_tail = false;        // ... and so does the event AD score (off: SPOT's threshold on the heavier tail
                                      // alarmed less on simulated days, docs/results.md)
   double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t

@@ -565,6 +565,46 @@ TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
   EXPECT_NEAR(measured[0].score - slots[0].score, std::log10(24.0 / 2.0), 0.1);
 }
 
+// The triage vectors' directions (heads.triage_directions): per KPI slot the sign of the entity's largest robust z
+// over the case's slices (a leak raises memory, a restart drops it), +1 for the other signals.
+TEST(ZeroLabel, DirectionsAreTheSignOfEachKpisLargestDeviation) {
+  Catalog cat;
+  const Id pod = cat.entity("p0-0", EntityKind::kPod, "p0");
+  const Id other = cat.entity("p1-0", EntityKind::kPod, "p1");
+  const int dim = token_dim(Modality::kMetrics);
+  std::vector<FeatureSlice> slices(3);
+  // slot 0 rises (2, then 5), slot 1 falls (-1, then -6 beside +3), slot 2 never moves; the other pod falls on 0
+  const std::vector<std::vector<float>> z = {{2, -1, 0}, {5, 3, 0}, {1, -6, 0}};
+  for (size_t i = 0; i < slices.size(); ++i) {
+    TokenSet& mt = slices[i].tokens[static_cast<int>(Modality::kMetrics)];
+    mt.dim = dim;
+    for (Id e : {pod, other}) {
+      std::vector<float> v(dim, 0.f);
+      for (size_t j = 0; j < z[i].size(); ++j) v[j] = e == pod ? z[i][j] : -9.f * (j == 0);
+      mt.entities.push_back(e);
+      mt.values.insert(mt.values.end(), v.begin(), v.end());
+    }
+  }
+  const std::vector<std::vector<EventDeviation>> devs(slices.size());
+  ZeroLabelOptions o;
+  o.kind = "";
+  const ZeroLabelRanker r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  const auto& names = r.signal_names();
+  const auto slot = [&](int k) {
+    return static_cast<size_t>(std::find(names.begin(), names.end(), "metric slot " + std::to_string(k)) -
+                               names.begin());
+  };
+  ASSERT_LT(slot(2), names.size());
+  const auto d = r.directions({0, 1, 2}, pod);
+  ASSERT_EQ(d.size(), names.size());
+  EXPECT_EQ(d[slot(0)], 1.0);
+  EXPECT_EQ(d[slot(1)], -1.0);
+  EXPECT_EQ(d[slot(2)], 1.0);  // no deviation: +1
+  EXPECT_EQ(d[0], 1.0);        // not a KPI
+  EXPECT_EQ(r.directions({0, 1}, pod)[slot(1)], 1.0);  // within these two slices slot 1's largest is +3
+  EXPECT_EQ(r.directions({0}, other)[slot(0)], -1.0);
+}
+
 // A missing step that is a child span (features.events.child_steps) reads as one, not as a log step.
 TEST(ZeroLabel, AMissingChildSpanIsNamedAsOne) {
   Catalog cat;
