@@ -758,6 +758,8 @@ FailureHeads FailureHeads::from_json(const Json& j) {
   FailureHeads h;
   try {
     h.options_ = HeadOptions::schema().from_json(j.at("options"));
+    // models saved before the option: their triage head was fitted on vectors without the KPIs' direction
+    if (!j.at("options").contains("triage_directions")) h.options_.triage_directions = false;
     h.partition_ = StatePartition::from_json(j.at("partition").dump(), "heads.partition");
     h.ad_partition_ = StatePartition::from_json(j.at("ad_partition").dump(), "heads.ad_partition");
     h.ad_ = KnnAnomalyHead::from_json(j.at("ad"));

@@ -83,6 +83,11 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
     const auto back = FailureHeads::from_json(h.to_json());
     EXPECT_EQ(back.detect(in, test).alarms, t.alarms) << mode;
   }
+  // a model saved before heads.triage_directions fitted its triage head on vectors without the direction
+  auto old = FailureHeads::fit(in, train, {}, HeadOptions{}, 1).to_json();
+  EXPECT_TRUE(FailureHeads::from_json(old).options().triage_directions) << "the default, saved";
+  old["options"].erase("triage_directions");
+  EXPECT_FALSE(FailureHeads::from_json(old).options().triage_directions);
   HeadOptions o;
   o.ad_score = "embedding";  // asked for explicitly, the kNN stays
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
