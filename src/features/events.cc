@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <unordered_set>
 
 #include "core/errors.h"
@@ -154,6 +155,12 @@ void EventStats::merge(const EventStats& o, double sign) {
   for (size_t i = 0; i < lines.size(); ++i) lines[i] += sign * o.lines[i];
   merge_counts(steps, o.steps, sign);
   merge_counts(pairs, o.pairs, sign);
+}
+
+double EventStats::judged() const {
+  double t = 0;
+  for (double c : lines) t += c;
+  return t;
 }
 
 // ---------------------------------------------------------------- EventProfile
@@ -488,9 +495,12 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
   for (size_t i = 0; i < slice.logs.size(); ++i)
     if (!slice.logs[i].span_id.empty() && by_id.count(slice.logs[i].span_id)) logs_of[slice.logs[i].span_id].push_back(i);
 
-  const LogCoverage log_coverage(slice, [&](size_t i) {
-    return !slice.spans[i].span_id.empty() && logs_of.count(slice.spans[i].span_id) > 0;
-  });
+  // (with child_steps every span is judged: no coverage to measure)
+  std::optional<LogCoverage> log_coverage;
+  if (log_gaps_ && !child_steps_)
+    log_coverage.emplace(slice, [&](size_t i) {
+      return !slice.spans[i].span_id.empty() && logs_of.count(slice.spans[i].span_id) > 0;
+    });
 
   // Whether a call of span i failed: a span of another entity under it (below spans of its own entity) is an
   // error, or one of those own spans is a failed client span naming another service. Memoised per span; the walk
@@ -550,7 +560,7 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     if (!calls_out) op.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - child_us)));
     // its steps: the log lines joined to it (their template ids, in time order) and, with child_steps, the
     // operations of its direct child spans in the same entity (which steps occur; pairs are of log lines)
-    const bool in_gap = log_gaps_ && !child_steps_ && !log_coverage.covered(s.start);
+    const bool in_gap = log_coverage && !log_coverage->covered(s.start);
     if (in_gap) {
       ++log_gap_counts_.gap_spans;
       pane_has_gap = true;
@@ -747,12 +757,7 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
     if (w.n >= o.min_samples && p.n >= o.min_samples) d.error_excess = w.errors / w.n - p.errors / p.n;
     d.has_steps = w.with_steps > 0 || p.with_steps > 0;
     // the spans judged on their steps (EventOptions::log_gaps: not those in a gap of the log collection)
-    auto judged = [](const EventStats& x) {
-      double t = 0;
-      for (double c : x.lines) t += c;
-      return t;
-    };
-    const double w_n = judged(w), p_n = judged(p);
+    const double w_n = w.judged(), p_n = p.judged();
     if (d.kind == EventKind::kOperation && w_n >= o.min_samples && p.with_steps >= o.min_samples) {
       // expected steps that went missing: largest drop of a step's share of spans
       for (const auto& [step, cnt] : p.steps) {

@@ -85,6 +85,7 @@ struct EventStats {
   std::vector<std::pair<std::uint64_t, double>> pairs;  // consecutive step pair -> spans containing it (sorted)
   void merge(const EventStats& o, double sign = 1);
   bool empty() const { return n <= 1e-9; }
+  double judged() const;  // spans judged on their steps: the sum of `lines`
 };
 
 // A key of one pane: the entity the token is about and the profile key.

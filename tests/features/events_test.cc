@@ -89,6 +89,15 @@ const EventDeviation* find(const std::vector<EventDeviation>& d, EventKind kind,
   return nullptr;
 }
 
+// Extracts minutes 0 .. n-1 (`minute(m)` builds one) and finishes the pass, deviations kept.
+template <class Minute>
+void extract_minutes(FeatureExtractor& ex, int n, Minute minute) {
+  std::vector<FeatureSlice> slices;
+  for (int m = 0; m < n; ++m) slices.push_back(ex.extract(minute(m)));
+  ex.keep_deviations(true);
+  ex.finish(slices);
+}
+
 // 40 normal minutes with two faults: a delay into pod_a at 20, a missing step (and an ERROR step) at 30.
 std::vector<FeatureSlice> run(const World& w, FeatureExtractor& ex) {
   std::vector<FeatureSlice> out;
@@ -504,16 +513,9 @@ TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
     st.options.events.exclusion_s = 0;
     st.options.events.child_steps = on;
     FeatureExtractor ex(st, w.catalog, World::text, 60);
-    std::vector<FeatureSlice> slices;
-    for (int m = 0; m < 40; ++m) slices.push_back(ex.extract(minute(m, m != 20)));
-    ex.keep_deviations(true);
-    ex.finish(slices);
-    const EventDeviation* stopped = nullptr;
-    const EventDeviation* normal = nullptr;
-    for (const auto& d : ex.deviations()[20])
-      if (d.kind == EventKind::kOperation && d.entity == w.pod_a) stopped = &d;
-    for (const auto& d : ex.deviations()[5])
-      if (d.kind == EventKind::kOperation && d.entity == w.pod_a) normal = &d;
+    extract_minutes(ex, 40, [&](int m) { return minute(m, m != 20); });
+    const EventDeviation* stopped = find(ex.deviations()[20], EventKind::kOperation, w.pod_a);
+    const EventDeviation* normal = find(ex.deviations()[5], EventKind::kOperation, w.pod_a);
     ASSERT_NE(stopped, nullptr);
     ASSERT_NE(normal, nullptr);
     EXPECT_EQ(normal->missing, 0.0);
@@ -585,21 +587,14 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
     st.options.events.exclusion_s = 0;
     st.options.events.log_gaps = on;
     FeatureExtractor ex(st, w.catalog, World::text, 60);
-    std::vector<FeatureSlice> slices;
-    for (int m = 0; m < 40; ++m)
-      slices.push_back(ex.extract(minute(m, m == 10   ? Logs::kFirstHalfMissing
-                                            : m == 20 ? Logs::kNone
-                                            : m == 30 ? Logs::kPodASilent
-                                            : m == 35 ? Logs::kGatewayBurst
-                                                      : Logs::kAll)));
-    ex.keep_deviations(true);
-    ex.finish(slices);
-    auto op_a = [&](int m) {
-      const EventDeviation* d = nullptr;
-      for (const auto& x : ex.deviations()[m])
-        if (x.kind == EventKind::kOperation && x.entity == w.pod_a) d = &x;
-      return d;
-    };
+    extract_minutes(ex, 40, [&](int m) {
+      return minute(m, m == 10   ? Logs::kFirstHalfMissing
+                       : m == 20 ? Logs::kNone
+                       : m == 30 ? Logs::kPodASilent
+                       : m == 35 ? Logs::kGatewayBurst
+                                 : Logs::kAll);
+    });
+    auto op_a = [&](int m) { return find(ex.deviations()[m], EventKind::kOperation, w.pod_a); };
     for (int m : {5, 10, 20, 30}) ASSERT_NE(op_a(m), nullptr) << "minute " << m;
     EXPECT_EQ(op_a(5)->missing, 0.0);
     if (on) {  // the gaps: the spans with lines are judged, those without are not
