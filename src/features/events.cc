@@ -413,8 +413,7 @@ std::uint64_t EventSummarizer::named_step(const std::string& text) {
 std::uint64_t EventSummarizer::step_of(Id template_id) {
   auto it = steps_.find(template_id);
   if (it != steps_.end()) return it->second;
-  const std::uint64_t k =
-      named_step(template_id == kNoId ? std::string("<unparsed>") : template_text_(template_id));
+  const std::uint64_t k = named_step(template_id == kNoId ? std::string("<unparsed>") : template_text_(template_id));
   steps_.emplace(template_id, k);
   return k;
 }
@@ -498,9 +497,8 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
   // (with child_steps every span is judged: no coverage to measure)
   std::optional<LogCoverage> log_coverage;
   if (log_gaps_ && !child_steps_)
-    log_coverage.emplace(slice, [&](size_t i) {
-      return !slice.spans[i].span_id.empty() && logs_of.count(slice.spans[i].span_id) > 0;
-    });
+    log_coverage.emplace(
+        slice, [&](size_t i) { return !slice.spans[i].span_id.empty() && logs_of.count(slice.spans[i].span_id) > 0; });
 
   // Whether a call of span i failed: a span of another entity under it (below spans of its own entity) is an
   // error, or one of those own spans is a failed client span naming another service. Memoised per span; the walk
