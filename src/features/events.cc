@@ -50,8 +50,9 @@ void merge_counts(std::vector<std::pair<std::uint64_t, double>>& out,
 // Which 10-s stretches of a slice were covered by log collection (EventOptions::log_gaps), by the share of
 // spans starting there that have a log line joined, counting the spans of the entities that have a joined line
 // somewhere in the slice (so a burst of an unlogged entity's spans, a database's, moves nothing): a stretch where
-// that share is under a quarter of the whole slice's, while at least kMinExpected joined spans were expected
-// there, was not covered; nor is any stretch of a slice where no span has a joined line. A fault in one entity
+// that share is under a quarter of the slice's share over its stretches with a joined line, while at least
+// kMinExpected joined spans were expected there, was not covered; nor is any stretch of a slice where no span has
+// a joined line. A fault in one entity
 // cannot empty a stretch of the whole system's logs.
 class LogCoverage {
  public:
@@ -66,15 +67,20 @@ class LogCoverage {
     for (size_t i = 0; i < slice.spans.size(); ++i)
       if ((with_line[i] = joined(i))) logging.insert(slice.spans[i].entity);
     std::vector<double> spans(n, 0), with(n, 0);
-    double all = 0, all_with = 0;
     for (size_t i = 0; i < slice.spans.size(); ++i) {
       if (!logging.count(slice.spans[i].entity)) continue;
       const size_t b = stretch(slice.spans[i].start, n);
       spans[b] += 1;
       with[b] += with_line[i];
-      all += 1;
-      all_with += with_line[i];
     }
+    // the share where logs were being collected: over the stretches with a joined line (a slice that reaches
+    // into a log file for its last seconds only must not expect the file's share from its whole length)
+    double all = 0, all_with = 0;
+    for (size_t b = 0; b < n; ++b)
+      if (with[b] > 0) {
+        all += spans[b];
+        all_with += with[b];
+      }
     covered_.assign(n, all_with > 0);
     if (all_with == 0) return;
     for (size_t b = 0; b < n; ++b) {
@@ -342,8 +348,9 @@ const config::Schema<EventOptions>& EventOptions::schema() {
                 "steps, early end) count for its entity; off, they do not: a caller's reaction to a failed call "
                 "names the call, not a fault of the caller")
           .flag("log_gaps", &EventOptions::log_gaps,
-                "spans in a 10-s stretch where far fewer spans than in the rest of the slice have a log line "
-                "joined (log collection starting late, a gap in the log files), or in a slice without any joined "
+                "spans in a 10-s stretch where far fewer spans than in the slice's stretches with log lines have a "
+                "line joined (log collection starting late, a gap in the log files, logs kept for part of the "
+                "traced time only), or in a slice without any joined "
                 "line, are not judged on their log steps (off: every span is, and a gap reads as steps missing; with "
                 "child_steps every span is)")
           .flag("client_span_peers", &EventOptions::client_span_peers,

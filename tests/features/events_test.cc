@@ -533,12 +533,13 @@ TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
 }
 
 // Log collection that starts late (the first half of a minute has spans but no log lines, as at the start of
-// a recorded period) or is off for a whole minute says nothing about a span's steps: with log_gaps (the default)
-// those spans are not judged, and a span of one entity that stops logging while the others log on still is. A
-// burst of spans of an entity that never logs (the gateway's) is no gap.
+// a recorded period; or only its last 10 s have them, as where a slice reaches into a log file for its last
+// seconds while the traces are continuous) or is off for a whole minute says nothing about a span's steps: with
+// log_gaps (the default) those spans are not judged, and a span of one entity that stops logging while the
+// others log on still is. A burst of spans of an entity that never logs (the gateway's) is no gap.
 TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
   World w;
-  enum class Logs { kAll, kFirstHalfMissing, kNone, kPodASilent, kGatewayBurst };
+  enum class Logs { kAll, kFirstHalfMissing, kLastStretchOnly, kNone, kPodASilent, kGatewayBurst };
   // pod_a: one span a second with two log lines (steps 0, 1); pod_b: three spans a second with one line (step 2)
   auto minute = [&](int m, Logs logs) {
     Slice s;
@@ -565,7 +566,8 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
       x.start = s.start + r * 250000;
       x.duration_us = 5000;
       s.spans.push_back(x);
-      if (logs == Logs::kNone || (logs == Logs::kFirstHalfMissing && r < 120) || (logs == Logs::kPodASilent && a))
+      if (logs == Logs::kNone || (logs == Logs::kFirstHalfMissing && r < 120) ||
+          (logs == Logs::kLastStretchOnly && r < 200) || (logs == Logs::kPodASilent && a))
         continue;
       for (Id step : a ? std::vector<Id>{0, 1} : std::vector<Id>{2}) {
         LogRecord l;
@@ -589,31 +591,35 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
     FeatureExtractor ex(st, w.catalog, World::text, 60);
     extract_minutes(ex, 40, [&](int m) {
       return minute(m, m == 10   ? Logs::kFirstHalfMissing
+                       : m == 15 ? Logs::kLastStretchOnly
                        : m == 20 ? Logs::kNone
                        : m == 30 ? Logs::kPodASilent
                        : m == 35 ? Logs::kGatewayBurst
                                  : Logs::kAll);
     });
     auto op_a = [&](int m) { return find(ex.deviations()[m], EventKind::kOperation, w.pod_a); };
-    for (int m : {5, 10, 20, 30}) ASSERT_NE(op_a(m), nullptr) << "minute " << m;
+    for (int m : {5, 10, 15, 20, 30}) ASSERT_NE(op_a(m), nullptr) << "minute " << m;
     EXPECT_EQ(op_a(5)->missing, 0.0);
     if (on) {  // the gaps: the spans with lines are judged, those without are not
       EXPECT_EQ(op_a(10)->missing, 0.0);
       EXPECT_LE(op_a(10)->early, 0.0);  // (minute 30's silent spans are in the profile)
+      EXPECT_EQ(op_a(15)->missing, 0.0);  // 1 in 6 of the minute's spans logged, all of them in its last 10 s
+      EXPECT_LE(op_a(15)->early, 0.0);
       EXPECT_EQ(op_a(20)->missing, 0.0);
       EXPECT_LE(op_a(20)->early, 0.0);
     } else {  // (the profile holds the other gaps: a step is in 37 of 39 minutes' spans)
       EXPECT_GT(op_a(10)->missing, 0.4);
       EXPECT_GT(op_a(10)->early, 0.4);
+      EXPECT_GT(op_a(15)->missing, 0.7);
       EXPECT_GT(op_a(20)->missing, 0.9);
     }
     // one entity falling silent while the others log on is a fault of that entity either way
     EXPECT_GT(op_a(30)->missing, 0.9);
     EXPECT_GT(op_a(30)->early, 0.9);
-    // counted for the dataset pass's note: the first half of minute 10 and all of minute 20
+    // counted for the dataset pass's note: the first half of minute 10, minute 15 but its last 10 s, minute 20
     const auto& gaps = ex.summarizer().log_gaps();
-    EXPECT_EQ(gaps.gap_spans, on ? 120 + 240 : 0);
-    EXPECT_EQ(gaps.gap_panes, on ? 2 : 0);
+    EXPECT_EQ(gaps.gap_spans, on ? 120 + 200 + 240 : 0);
+    EXPECT_EQ(gaps.gap_panes, on ? 3 : 0);
     EXPECT_EQ(gaps.judged, 40 * 240 + 1000 - gaps.gap_spans);
   }
 }
