@@ -2,9 +2,10 @@
 """Makes a copy of a Nezha-layout data folder with partial tracing: some
 services are not instrumented (every span of theirs is removed from the
 trace files), and/or only a share of the traces is kept (head sampling, by a
-hash of the trace id); metrics, logs, labels and everything else are linked
-unchanged. A way to measure what root-cause ranking keeps when tracing covers
-only part of a system, as it often does.
+hash of the trace id); and/or with logs kept only around the labelled faults
+while the traces stay continuous; metrics, labels and everything else are
+linked unchanged. A way to measure what root-cause ranking keeps when tracing
+or logging covers only part of a system, as it often does.
 
 Which services go: each service whose MD5 hash of its name is 0 modulo
 --every (so about 1 in N, reproducibly and without looking at labels), or the
@@ -18,12 +19,22 @@ into a kept one a span whose parent is missing.
 With --trace-share P a trace is kept when the MD5 of its trace id, as a
 fraction of 2^128, is below P (the same traces for every file and run).
 
+With --logs-around-faults BEFORE,AFTER a log line (log/*_log.csv.gz,
+TimeUnixNano) is kept when it lies in [inject - BEFORE s, inject + AFTER s)
+of a fault of any *fault_list.json (inject_time read as UTC): log collection
+like Nezha's (its logs exist only around the faults) beside continuous traces
+(TraStrainer's), as when both TrainTicket folders are read together.
+
 Usage: python3 scripts/drop_services.py SRC_DIR OUT_DIR [--every N] [--service NAME ...] [--trace-share P]
+                                        [--logs-around-faults BEFORE,AFTER]
 """
 import argparse
 import csv
+import datetime
+import glob
 import gzip
 import hashlib
+import json
 import os
 import sys
 
@@ -40,13 +51,17 @@ def main():
     ap.add_argument("--every", type=int, default=0, help="remove each service whose name's MD5 is 0 modulo this")
     ap.add_argument("--service", action="append", default=[], help="remove this service (repeatable)")
     ap.add_argument("--trace-share", type=float, default=1.0, help="keep this share of the traces (0-1]")
+    ap.add_argument("--logs-around-faults", metavar="BEFORE,AFTER",
+                    help="keep log lines only in [inject - BEFORE s, inject + AFTER s) of each labelled fault")
     a = ap.parse_args()
-    if a.every <= 0 and not a.service and a.trace_share >= 1.0:
-        ap.error("give --every N, --service NAME or --trace-share P")
+    if a.every <= 0 and not a.service and a.trace_share >= 1.0 and not a.logs_around_faults:
+        ap.error("give --every N, --service NAME, --trace-share P or --logs-around-faults BEFORE,AFTER")
     if not 0.0 < a.trace_share <= 1.0:
         ap.error(f"--trace-share {a.trace_share}: must be in (0, 1]")
     if os.path.exists(a.out):
         ap.error(f"{a.out} exists; give a new folder")
+    windows = fault_windows(a.src, a.logs_around_faults, ap) if a.logs_around_faults else None
+    lines_kept = lines_dropped = 0
 
     def sampled_out(trace_id):
         return a.trace_share < 1.0 and int(hashlib.md5(trace_id.encode()).hexdigest(), 16) >= a.trace_share * 2**128
@@ -63,6 +78,11 @@ def main():
         os.makedirs(os.path.join(a.out, rel), exist_ok=True)
         for f in sorted(files):
             src, dst = os.path.join(root, f), os.path.join(a.out, rel, f)
+            if windows is not None and f.endswith("_log.csv.gz"):
+                kept_here, dropped_here = keep_log_lines(src, dst, windows)
+                lines_kept += kept_here
+                lines_dropped += dropped_here
+                continue
             if not f.endswith("trace.csv.gz"):  # Nezha: trace/HH_MM_trace.csv.gz (not traceid/)
                 os.symlink(os.path.abspath(src), dst)
                 continue
@@ -91,10 +111,64 @@ def main():
                         kept.add(svc)
                         spans_kept += 1
                         w.writerow(row)
+    if windows is not None:
+        print(f"kept {lines_kept} log lines around {len(windows)} faults, dropped {lines_dropped}")
     print(f"removed {len(gone)} services ({spans_gone} spans): {', '.join(sorted(gone))}")
     print(f"kept {len(kept)} services ({spans_kept} spans)")
     if a.trace_share < 1.0:
         print(f"sampled out {spans_sampled_out} spans (trace share {a.trace_share})")
+
+
+def fault_windows(src, spec, ap):
+    """[(start, end)] in Unix seconds around every labelled fault under src."""
+    try:
+        before, after = (float(x) for x in spec.split(","))
+    except ValueError:
+        ap.error(f"--logs-around-faults {spec!r}: give BEFORE,AFTER in seconds, e.g. 60,180")
+    if before < 0 or after <= 0:
+        ap.error(f"--logs-around-faults {spec!r}: BEFORE must be >= 0 and AFTER > 0")
+    windows = []
+    for path in sorted(glob.glob(os.path.join(src, "**", "*fault_list.json"), recursive=True)):
+        with open(path) as f:
+            labels = json.load(f)
+        for faults in labels.values():
+            for fault in faults:
+                try:
+                    t = datetime.datetime.strptime(fault["inject_time"], "%Y-%m-%d %H:%M:%S")
+                except (KeyError, ValueError) as e:
+                    sys.exit(f"{path}: fault {fault}: no readable inject_time ({e})")
+                t = t.replace(tzinfo=datetime.timezone.utc).timestamp()
+                windows.append((t - before, t + after))
+    if not windows:
+        sys.exit(f"{src}: no labelled fault (*fault_list.json) to keep logs around")
+    return windows
+
+
+def keep_log_lines(src, dst, windows):
+    """Copies the lines of one log file that lie in a window; returns (kept, dropped)."""
+    csv.field_size_limit(1 << 30)  # log lines can be long
+    kept = dropped = 0
+    with gzip.open(src, "rt", newline="") as fi, gzip.open(dst, "wt", newline="") as fo:
+        r, w = csv.reader(fi), csv.writer(fo)
+        head = next(r, None)
+        if head is None:
+            return 0, 0
+        w.writerow(head)
+        if "TimeUnixNano" not in head:
+            sys.exit(f"{src}: line 1: no TimeUnixNano column in {head}")
+        col = head.index("TimeUnixNano")
+        for line, row in enumerate(r, start=2):
+            try:
+                t = int(row[col]) / 1e9
+            except (IndexError, ValueError):
+                sys.exit(f"{src}: line {line}: TimeUnixNano {row[col] if len(row) > col else '(missing)'!r} "
+                         "is not an integer")
+            if any(a <= t < b for a, b in windows):
+                w.writerow(row)
+                kept += 1
+            else:
+                dropped += 1
+    return kept, dropped
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <optional>
 #include <unordered_set>
@@ -52,8 +53,12 @@ void merge_counts(std::vector<std::pair<std::uint64_t, double>>& out,
 // somewhere in the slice (so a burst of an unlogged entity's spans, a database's, moves nothing): a stretch where
 // that share is under a quarter of the slice's share over its stretches with a joined line, while at least
 // kMinExpected joined spans were expected there, was not covered; nor is any stretch of a slice where no span has
-// a joined line. A fault in one entity
-// cannot empty a stretch of the whole system's logs.
+// a joined line. A fault in one entity cannot empty a stretch of the whole system's logs. Collection starts and
+// stops between stretch borders, so the edges of a gap are found to the span: a stretch without a joined line
+// next to a gap is part of it, and in the covered stretch next to a gap, the spans beyond its first (last)
+// joined span on the gap's side are not covered either; where the slice's log lines start late or stop early
+// (kMinExpected joined spans were expected before the first line or after the last), the spans that start before
+// the first line or end after the last are not.
 class LogCoverage {
  public:
   static constexpr TimeUs kStretch = 10 * kUsPerSecond;
@@ -67,11 +72,17 @@ class LogCoverage {
     for (size_t i = 0; i < slice.spans.size(); ++i)
       if ((with_line[i] = joined(i))) logging.insert(slice.spans[i].entity);
     std::vector<double> spans(n, 0), with(n, 0);
+    first_.assign(n, std::numeric_limits<TimeUs>::max());
+    last_.assign(n, std::numeric_limits<TimeUs>::min());
     for (size_t i = 0; i < slice.spans.size(); ++i) {
       if (!logging.count(slice.spans[i].entity)) continue;
-      const size_t b = stretch(slice.spans[i].start, n);
+      const TimeUs t = slice.spans[i].start;
+      const size_t b = stretch(t, n);
       spans[b] += 1;
-      with[b] += with_line[i];
+      if (!with_line[i]) continue;
+      with[b] += 1;
+      first_[b] = std::min(first_[b], t);
+      last_[b] = std::max(last_[b], t);
     }
     // the share where logs were being collected: over the stretches with a joined line (a slice that reaches
     // into a log file for its last seconds only must not expect the file's share from its whole length)
@@ -83,12 +94,40 @@ class LogCoverage {
       }
     covered_.assign(n, all_with > 0);
     if (all_with == 0) return;
+    // Collection that starts or stops inside the slice: before its first log line (after its last) start spans
+    // that would have given at least kMinExpected joined spans at the slice's share
+    TimeUs first = std::numeric_limits<TimeUs>::max(), last = std::numeric_limits<TimeUs>::min();
+    for (const LogRecord& l : slice.logs) {
+      first = std::min(first, l.time);
+      last = std::max(last, l.time);
+    }
+    double before = 0, after = 0;
+    for (const Span& x : slice.spans)
+      if (logging.count(x.entity)) {
+        before += x.start < first;
+        after += x.start > last;
+      }
+    if (before * all_with / all >= kMinExpected) from_ = first;
+    if (after * all_with / all >= kMinExpected) to_ = last;
     for (size_t b = 0; b < n; ++b) {
       const double expected = spans[b] * all_with / all;
       if (expected >= kMinExpected && with[b] * kDrop < expected) covered_[b] = false;
     }
+    // a gap reaches through the stretches beside it that have no joined line (too few spans to tell alone)
+    for (size_t b = 1; b < n; ++b)
+      if (!covered_[b - 1] && with[b] == 0) covered_[b] = false;
+    for (size_t b = n - 1; b-- > 0;)
+      if (!covered_[b + 1] && with[b] == 0) covered_[b] = false;
   }
-  bool covered(TimeUs t) const { return covered_[stretch(t, covered_.size())]; }
+  // A span [t, end): it lies inside the slice's logging (a span that ends after collection stopped may have lost
+  // its last lines) and in a covered stretch.
+  bool covered(TimeUs t, TimeUs end) const {
+    const size_t b = stretch(t, covered_.size());
+    if (!covered_[b] || t < from_ || end > to_) return false;
+    if (b + 1 < covered_.size() && !covered_[b + 1] && t > last_[b]) return false;  // after collection stopped
+    if (b > 0 && !covered_[b - 1] && t < first_[b]) return false;                   // before it started
+    return true;
+  }
 
  private:
   size_t stretch(TimeUs t, size_t n) const {
@@ -96,6 +135,9 @@ class LogCoverage {
   }
   TimeUs start_;
   std::vector<bool> covered_;
+  std::vector<TimeUs> first_, last_;  // per stretch: start of its first and last span with a joined line
+  // where collection started and stopped inside the slice (none: the slice's whole length)
+  TimeUs from_ = std::numeric_limits<TimeUs>::min(), to_ = std::numeric_limits<TimeUs>::max();
 };
 
 double count_of(const std::vector<std::pair<std::uint64_t, double>>& v, std::uint64_t k) {
@@ -348,11 +390,12 @@ const config::Schema<EventOptions>& EventOptions::schema() {
                 "steps, early end) count for its entity; off, they do not: a caller's reaction to a failed call "
                 "names the call, not a fault of the caller")
           .flag("log_gaps", &EventOptions::log_gaps,
-                "spans in a 10-s stretch where far fewer spans than in the slice's stretches with log lines have a "
-                "line joined (log collection starting late, a gap in the log files, logs kept for part of the "
-                "traced time only), or in a slice without any joined "
-                "line, are not judged on their log steps (off: every span is, and a gap reads as steps missing; with "
-                "child_steps every span is)")
+                "spans where logs were not being collected are not judged on their log steps: in a 10-s stretch where "
+                "far fewer spans than in the slice's stretches with log lines have a line joined (log collection "
+                "starting late, a gap in the log files, logs kept for part of the traced time only), before the "
+                "slice's first log line or after its last where spans there should have logged, or in a slice "
+                "without any joined line (off: every span is, and a gap reads as steps missing; with child_steps "
+                "every span is)")
           .flag("client_span_peers", &EventOptions::client_span_peers,
                 "a client span that names its callee (OTLP peer.service, server.address) and has no child span "
                 "elsewhere is a call into that callee (a database, an uninstrumented service)")
@@ -565,7 +608,7 @@ PaneSummary EventSummarizer::summarize(const Slice& slice) {
     if (!calls_out) op.b.add(static_cast<double>(std::max<std::int64_t>(0, s.duration_us - child_us)));
     // its steps: the log lines joined to it (their template ids, in time order) and, with child_steps, the
     // operations of its direct child spans in the same entity (which steps occur; pairs are of log lines)
-    const bool in_gap = log_coverage && !log_coverage->covered(s.start);
+    const bool in_gap = log_coverage && !log_coverage->covered(s.start, s.start + s.duration_us);
     if (in_gap) {
       ++log_gap_counts_.gap_spans;
       pane_has_gap = true;

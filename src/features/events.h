@@ -162,8 +162,10 @@ struct EventOptions {
   bool child_steps = false;
   // spans are judged on their log steps only where logs were being collected: in a 10-s stretch of the slice
   // where far fewer spans than in the slice's other stretches with log lines have a line joined (log collection
-  // starting late, a gap in the log files, log files that cover only part of the traced time) or in a slice
-  // without any joined line, a span's missing lines say nothing about its entity
+  // starting late, a gap in the log files, log files that cover only part of the traced time), before the
+  // slice's first log line or after its last where spans there should have logged (a span ending after the last
+  // line may have lost lines), or in a slice without any joined line, a span's missing lines say nothing about
+  // its entity
   // (with child_steps every span is judged: its child spans are steps whatever the logs)
   bool log_gaps = true;
   std::int32_t trace_tokens_per_entity = 16;  // budget per entity; the most deviant tokens are kept

@@ -4,6 +4,8 @@
 // simulator's loud faults.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -178,17 +180,20 @@ TEST(EvalCli, DelaysInADatabaseAreFoundByTheClientSpansThatNameIt) {
   if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
   const std::string dir = testing::make_temp_dir("rslicer-eval-peers");
   int rc = -1;
-  std::string out = testing::run_command(rslicer_bin() + " -q simulate --out " + dir +
-                                             "/data --format otlp --services 6 --hours 1.5 --faults 2 --seed 3"
-                                             " --set 'fault_services=[\"mysql\"]' --set 'fault_types=[\"network_delay\"]' 2>&1",
-                                         &rc);
+  std::string out =
+      testing::run_command(rslicer_bin() + " -q simulate --out " + dir +
+                               "/data --format otlp --services 6 --hours 1.5 --faults 2 --seed 3"
+                               " --set 'fault_services=[\"mysql\"]' --set 'fault_types=[\"network_delay\"]' 2>&1",
+                           &rc);
   ASSERT_EQ(rc, 0) << out;
   // rank and top-1 evidence of each case (root causes and evidence hold no comma before the evidence column)
   auto cases = [&](const std::string& name, const std::string& peers) {
-    const std::string o = testing::run_command(rslicer_bin() + " -q eval --data " + dir + "/data --out " + dir + "/" +
-                                                   name + " --split zero-label --methods event_rules"
-                                                   " --set features.events.client_span_peers=" + peers + " 2>&1",
-                                               &rc);
+    const std::string o =
+        testing::run_command(rslicer_bin() + " -q eval --data " + dir + "/data --out " + dir + "/" + name +
+                                 " --split zero-label --methods event_rules"
+                                 " --set features.events.client_span_peers=" +
+                                 peers + " 2>&1",
+                             &rc);
     EXPECT_EQ(rc, 0) << o;
     std::ifstream f(dir + "/" + name + "/rcl_cases.csv");
     std::string line;
@@ -216,8 +221,53 @@ TEST(EvalCli, DelaysInADatabaseAreFoundByTheClientSpansThatNameIt) {
         << on[i].second;
     EXPECT_GT(off[i].first, 1) << off[i].second;
     // ranked below the top but kept (2nd to 10th): its own evidence closes the row, after the winner's
-    if (off[i].first <= 10) EXPECT_NE(off[i].second.back(), ',') << off[i].second;
+    if (off[i].first <= 10) {
+      EXPECT_NE(off[i].second.back(), ',') << off[i].second;
+    }
   }
+}
+
+// scripts/drop_services.py --logs-around-faults: logs kept only around the labelled faults while the traces stay
+// continuous (Nezha's logs beside TraStrainer's traces). The spans where logs were not being collected are not
+// judged on their log steps (features.events.log_gaps), the run says how many, and every case is still scored.
+TEST(EvalCli, ZeroLabelWithLogsOnlyAroundTheFaults) {
+  if (!testing::exists(rslicer_bin())) GTEST_SKIP() << "rslicer binary not built";
+  const std::string dir = testing::make_temp_dir("rslicer-eval-logwin");
+  int rc = -1;
+  std::string out = simulate(dir, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const std::string script = "/usr/bin/python3 " + testing::source_dir() + "/scripts/drop_services.py ";
+  out = testing::run_command(script + dir + "/data " + dir + "/logwin --logs-around-faults 60,180 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  long kept = -1, dropped = -1;
+  ASSERT_EQ(std::sscanf(out.c_str(), "kept %ld log lines around 6 faults, dropped %ld", &kept, &dropped), 2) << out;
+  EXPECT_GT(kept, 0) << out;
+  EXPECT_GT(dropped, 3 * kept) << out << "(6 windows of 4 minutes in 3 hours)";
+  auto rows = [&](const std::string& data, const std::string& kind) {  // data rows of every file of a kind
+    return std::stol(testing::run_command("for f in $(find " + data + " -name '*_" + kind +
+                                          ".csv.gz'); do zcat $f | tail -n +2; done | wc -l"));
+  };
+  EXPECT_EQ(rows(dir + "/logwin", "log"), kept);
+  EXPECT_EQ(rows(dir + "/logwin", "trace"), rows(dir + "/data", "trace")) << "the traces stay as they are";
+  // how many spans the run leaves unjudged: the note's count (0 without the note)
+  auto unjudged = [&](const std::string& data, const std::string& name) {
+    const std::string o = testing::run_command(rslicer_bin() + " eval --data " + dir + "/" + data + " --out " + dir +
+                                                   "/" + name + " --split zero-label --methods event_rules 2>&1",
+                                               &rc);
+    EXPECT_EQ(rc, 0) << o;
+    std::ifstream in(dir + "/" + name + "/metrics.json");
+    EXPECT_TRUE(in) << o;
+    if (in) {
+      EXPECT_EQ(nlohmann::json::parse(in)["cases"]["test"].get<int>(), 6) << "every fault is scored";
+    }
+    const auto at = o.find(" span(s) (");
+    if (at == std::string::npos || o.find("lie where logs were not being collected") == std::string::npos) return 0L;
+    const auto begin = o.rfind("note: ", at);
+    EXPECT_NE(begin, std::string::npos) << o;
+    return std::stol(o.substr(begin + 6, at - begin - 6));
+  };
+  const long full = unjudged("data", "zl-data"), around = unjudged("logwin", "zl-logwin");
+  EXPECT_GT(around, 10 * std::max(full, 1L)) << "full logs: " << full << ", logs around the faults: " << around;
 }
 
 TEST(EvalCli, ZeroLabelWithUntracedServices) {

@@ -465,7 +465,9 @@ TEST(EventTokens, ASpanWhoseCallFailedIsKeptApartFromItsOperation) {
     if (e.kind != EventKind::kOperation) continue;
     const std::string key = sum.key_name(e.key);
     SCOPED_TRACE(key);
-    if (key == "gateway|GET /") EXPECT_EQ(e.stats.with_steps, 1);  // trace c's line is a step as before
+    if (key == "gateway|GET /") {
+      EXPECT_EQ(e.stats.with_steps, 1);  // trace c's line is a step as before
+    }
     if (key.find(kFailedCallMark) == std::string::npos) continue;
     ++failed_keys;
     EXPECT_EQ(e.stats.n, 1);
@@ -533,13 +535,23 @@ TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
 }
 
 // Log collection that starts late (the first half of a minute has spans but no log lines, as at the start of
-// a recorded period; or only its last 10 s have them, as where a slice reaches into a log file for its last
-// seconds while the traces are continuous) or is off for a whole minute says nothing about a span's steps: with
-// log_gaps (the default) those spans are not judged, and a span of one entity that stops logging while the
+// a recorded period; or only its last 10 s have them, or only its first second, as where a slice reaches into a
+// log file for its last or first seconds while the traces are continuous), stops for 15 s in the middle of a
+// minute (the gap's edge inside a 10-s stretch) or is off for a whole minute says nothing about a span's steps:
+// with log_gaps (the default) those spans are not judged, and a span of one entity that stops logging while the
 // others log on still is. A burst of spans of an entity that never logs (the gateway's) is no gap.
 TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
   World w;
-  enum class Logs { kAll, kFirstHalfMissing, kLastStretchOnly, kNone, kPodASilent, kGatewayBurst };
+  enum class Logs {
+    kAll,
+    kFirstHalfMissing,
+    kLastStretchOnly,
+    kFirstSecondOnly,
+    kMidGap,
+    kNone,
+    kPodASilent,
+    kGatewayBurst
+  };
   // pod_a: one span a second with two log lines (steps 0, 1); pod_b: three spans a second with one line (step 2)
   auto minute = [&](int m, Logs logs) {
     Slice s;
@@ -567,7 +579,8 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
       x.duration_us = 5000;
       s.spans.push_back(x);
       if (logs == Logs::kNone || (logs == Logs::kFirstHalfMissing && r < 120) ||
-          (logs == Logs::kLastStretchOnly && r < 200) || (logs == Logs::kPodASilent && a))
+          (logs == Logs::kLastStretchOnly && r < 200) || (logs == Logs::kFirstSecondOnly && r >= 4) ||
+          (logs == Logs::kMidGap && r >= 100 && r < 160) || (logs == Logs::kPodASilent && a))
         continue;
       for (Id step : a ? std::vector<Id>{0, 1} : std::vector<Id>{2}) {
         LogRecord l;
@@ -589,38 +602,48 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
     st.options.events.exclusion_s = 0;
     st.options.events.log_gaps = on;
     FeatureExtractor ex(st, w.catalog, World::text, 60);
-    extract_minutes(ex, 40, [&](int m) {
+    extract_minutes(ex, 60, [&](int m) {
       return minute(m, m == 10   ? Logs::kFirstHalfMissing
                        : m == 15 ? Logs::kLastStretchOnly
                        : m == 20 ? Logs::kNone
+                       : m == 25 ? Logs::kFirstSecondOnly
+                       : m == 27 ? Logs::kMidGap
                        : m == 30 ? Logs::kPodASilent
                        : m == 35 ? Logs::kGatewayBurst
                                  : Logs::kAll);
     });
     auto op_a = [&](int m) { return find(ex.deviations()[m], EventKind::kOperation, w.pod_a); };
-    for (int m : {5, 10, 15, 20, 30}) ASSERT_NE(op_a(m), nullptr) << "minute " << m;
+    for (int m : {5, 10, 15, 20, 25, 27, 30}) ASSERT_NE(op_a(m), nullptr) << "minute " << m;
     EXPECT_EQ(op_a(5)->missing, 0.0);
     if (on) {  // the gaps: the spans with lines are judged, those without are not
       EXPECT_EQ(op_a(10)->missing, 0.0);
-      EXPECT_LE(op_a(10)->early, 0.0);  // (minute 30's silent spans are in the profile)
+      EXPECT_LE(op_a(10)->early, 0.0);    // (minute 30's silent spans are in the profile)
       EXPECT_EQ(op_a(15)->missing, 0.0);  // 1 in 6 of the minute's spans logged, all of them in its last 10 s
       EXPECT_LE(op_a(15)->early, 0.0);
       EXPECT_EQ(op_a(20)->missing, 0.0);
       EXPECT_LE(op_a(20)->early, 0.0);
-    } else {  // (the profile holds the other gaps: a step is in 37 of 39 minutes' spans)
+      EXPECT_EQ(op_a(25)->missing, 0.0);  // its first second's 4 spans are judged, the rest are not
+      EXPECT_LE(op_a(25)->early, 0.0);
+      EXPECT_EQ(op_a(27)->missing, 0.0);  // 25-30 s: in a stretch with lines, after its last one, next to a gap
+      EXPECT_LE(op_a(27)->early, 0.0);
+    } else {  // (the profile holds the other gaps: a step is in 93 % of the other minutes' spans)
       EXPECT_GT(op_a(10)->missing, 0.4);
       EXPECT_GT(op_a(10)->early, 0.4);
       EXPECT_GT(op_a(15)->missing, 0.7);
+      EXPECT_GT(op_a(25)->missing, 0.9);
+      EXPECT_GT(op_a(27)->missing, 0.1);
       EXPECT_GT(op_a(20)->missing, 0.9);
     }
     // one entity falling silent while the others log on is a fault of that entity either way
     EXPECT_GT(op_a(30)->missing, 0.9);
     EXPECT_GT(op_a(30)->early, 0.9);
-    // counted for the dataset pass's note: the first half of minute 10, minute 15 but its last 10 s, minute 20
+    // counted for the dataset pass's note: the first half of minute 10, minute 15 but its last 10 s, minute 20,
+    // minute 25 but its first second, minute 27's 15 s; and at each late start or early stop of collection one
+    // span more, the one whose line is the first (last) and which starts before (ends after) it
     const auto& gaps = ex.summarizer().log_gaps();
-    EXPECT_EQ(gaps.gap_spans, on ? 120 + 200 + 240 : 0);
-    EXPECT_EQ(gaps.gap_panes, on ? 3 : 0);
-    EXPECT_EQ(gaps.judged, 40 * 240 + 1000 - gaps.gap_spans);
+    EXPECT_EQ(gaps.gap_spans, on ? (120 + 1) + (200 + 1) + 240 + (236 + 1) + 60 : 0);
+    EXPECT_EQ(gaps.gap_panes, on ? 5 : 0);
+    EXPECT_EQ(gaps.judged, 60 * 240 + 1000 - gaps.gap_spans);
   }
 }
 
