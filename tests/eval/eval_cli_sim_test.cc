@@ -22,6 +22,11 @@ namespace {
 std::string rslicer_bin() { return testing::binary_dir() + "/bin/rslicer"; }
 
 // 3 simulated hours of 6 services with 6 faults (the first 10 minutes fault-free) in DIR/data.
+// scripts/drop_services.py, run by the reference python (a copy of a dataset with less tracing or logging)
+std::string drop_services_script() {
+  return "/usr/bin/python3 " + testing::source_dir() + "/scripts/drop_services.py ";
+}
+
 std::string simulate(const std::string& dir, int* rc) {
   return testing::run_command(
       rslicer_bin() + " -q simulate --out " + dir + "/data --format nezha --services 6 --hours 3 --faults 6 --seed 5 2>&1",
@@ -236,7 +241,7 @@ TEST(EvalCli, ZeroLabelWithLogsOnlyAroundTheFaults) {
   int rc = -1;
   std::string out = simulate(dir, &rc);
   ASSERT_EQ(rc, 0) << out;
-  const std::string script = "/usr/bin/python3 " + testing::source_dir() + "/scripts/drop_services.py ";
+  const std::string script = drop_services_script();
   out = testing::run_command(script + dir + "/data " + dir + "/logwin --logs-around-faults 60,180 2>&1", &rc);
   ASSERT_EQ(rc, 0) << out;
   long kept = -1, dropped = -1;
@@ -276,7 +281,7 @@ TEST(EvalCli, ZeroLabelWithUntracedServices) {
   int rc = -1;
   std::string out = simulate(dir, &rc);
   ASSERT_EQ(rc, 0) << out;
-  const std::string script = "/usr/bin/python3 " + testing::source_dir() + "/scripts/drop_services.py ";
+  const std::string script = drop_services_script();
   out = testing::run_command(script + dir + "/data " + dir + "/half --every 2 2>&1", &rc);
   ASSERT_EQ(rc, 0) << out;
   // "removed K services (S spans): a, b, ..."
