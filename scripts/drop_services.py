@@ -29,12 +29,14 @@ Usage: python3 scripts/drop_services.py SRC_DIR OUT_DIR [--every N] [--service N
                                         [--logs-around-faults BEFORE,AFTER]
 """
 import argparse
+import bisect
 import csv
 import datetime
 import glob
 import gzip
 import hashlib
 import json
+import math
 import os
 import sys
 
@@ -60,7 +62,7 @@ def main():
         ap.error(f"--trace-share {a.trace_share}: must be in (0, 1]")
     if os.path.exists(a.out):
         ap.error(f"{a.out} exists; give a new folder")
-    windows = fault_windows(a.src, a.logs_around_faults, ap) if a.logs_around_faults else None
+    windows, faults = fault_windows(a.src, a.logs_around_faults, ap) if a.logs_around_faults else (None, 0)
     lines_kept = lines_dropped = 0
 
     def sampled_out(trace_id):
@@ -112,7 +114,7 @@ def main():
                         spans_kept += 1
                         w.writerow(row)
     if windows is not None:
-        print(f"kept {lines_kept} log lines around {len(windows)} faults, dropped {lines_dropped}")
+        print(f"kept {lines_kept} log lines around {faults} faults, dropped {lines_dropped}")
     print(f"removed {len(gone)} services ({spans_gone} spans): {', '.join(sorted(gone))}")
     print(f"kept {len(kept)} services ({spans_kept} spans)")
     if a.trace_share < 1.0:
@@ -120,33 +122,49 @@ def main():
 
 
 def fault_windows(src, spec, ap):
-    """[(start, end)] in Unix seconds around every labelled fault under src."""
+    """Sorted, merged [(start, end)] in Unix nanoseconds around every labelled fault under src. A fault without
+    a readable inject_time is reported and skipped, as the reader does."""
     try:
         before, after = (float(x) for x in spec.split(","))
     except ValueError:
         ap.error(f"--logs-around-faults {spec!r}: give BEFORE,AFTER in seconds, e.g. 60,180")
-    if before < 0 or after <= 0:
-        ap.error(f"--logs-around-faults {spec!r}: BEFORE must be >= 0 and AFTER > 0")
-    windows = []
+    if not (math.isfinite(before) and math.isfinite(after)) or before < 0 or after <= 0:
+        ap.error(f"--logs-around-faults {spec!r}: BEFORE must be >= 0 and AFTER > 0 (seconds)")
+    windows, seen = [], set()
     for path in sorted(glob.glob(os.path.join(src, "**", "*fault_list.json"), recursive=True)):
         with open(path) as f:
             labels = json.load(f)
-        for faults in labels.values():
-            for fault in faults:
+        if not isinstance(labels, dict):
+            print(f"{path}: not an object of hour -> faults; skipped", file=sys.stderr)
+            continue
+        for hour, faults in labels.items():
+            for fault in faults if isinstance(faults, list) else [faults]:
                 try:
-                    t = datetime.datetime.strptime(fault["inject_time"], "%Y-%m-%d %H:%M:%S")
-                except (KeyError, ValueError) as e:
-                    sys.exit(f"{path}: fault {fault}: no readable inject_time ({e})")
-                t = t.replace(tzinfo=datetime.timezone.utc).timestamp()
-                windows.append((t - before, t + after))
+                    t = datetime.datetime.strptime(fault["inject_time"].strip(), "%Y-%m-%d %H:%M:%S")
+                except (KeyError, TypeError, ValueError, AttributeError) as e:
+                    print(f"{path}: hour {hour}: fault {fault!r}: no readable inject_time ({e}); skipped",
+                          file=sys.stderr)
+                    continue
+                t = int(t.replace(tzinfo=datetime.timezone.utc).timestamp()) * 10**9
+                if t not in seen:  # the same fault in two label files keeps one window
+                    seen.add(t)
+                    windows.append((t - int(before * 1e9), t + int(after * 1e9)))
     if not windows:
         sys.exit(f"{src}: no labelled fault (*fault_list.json) to keep logs around")
-    return windows
+    merged = []
+    for w in sorted(windows):
+        if merged and w[0] <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], w[1]))
+        else:
+            merged.append(w)
+    return merged, len(seen)
 
 
 def keep_log_lines(src, dst, windows):
-    """Copies the lines of one log file that lie in a window; returns (kept, dropped)."""
+    """Copies the lines of one log file (TimeUnixNano in nanoseconds, as Nezha's files carry it) that lie in a
+    window; blank rows are dropped as the reader skips them. Returns (kept, dropped)."""
     csv.field_size_limit(1 << 30)  # log lines can be long
+    starts = [a for a, _ in windows]
     kept = dropped = 0
     with gzip.open(src, "rt", newline="") as fi, gzip.open(dst, "wt", newline="") as fo:
         r, w = csv.reader(fi), csv.writer(fo)
@@ -158,12 +176,15 @@ def keep_log_lines(src, dst, windows):
             sys.exit(f"{src}: line 1: no TimeUnixNano column in {head}")
         col = head.index("TimeUnixNano")
         for line, row in enumerate(r, start=2):
+            if not row:
+                continue
             try:
-                t = int(row[col]) / 1e9
+                t = int(row[col])
             except (IndexError, ValueError):
                 sys.exit(f"{src}: line {line}: TimeUnixNano {row[col] if len(row) > col else '(missing)'!r} "
-                         "is not an integer")
-            if any(a <= t < b for a, b in windows):
+                         "is not an integer (nanoseconds)")
+            i = bisect.bisect_right(starts, t) - 1
+            if i >= 0 and t < windows[i][1]:
                 w.writerow(row)
                 kept += 1
             else:

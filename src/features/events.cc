@@ -48,17 +48,20 @@ void merge_counts(std::vector<std::pair<std::uint64_t, double>>& out,
   out.swap(r);
 }
 
-// Which 10-s stretches of a slice were covered by log collection (EventOptions::log_gaps), by the share of
-// spans starting there that have a log line joined, counting the spans of the entities that have a joined line
-// somewhere in the slice (so a burst of an unlogged entity's spans, a database's, moves nothing): a stretch where
-// that share is under a quarter of the slice's share over its stretches with a joined line, while at least
-// kMinExpected joined spans were expected there, was not covered; nor is any stretch of a slice where no span has
-// a joined line. A fault in one entity cannot empty a stretch of the whole system's logs. Collection starts and
-// stops between stretch borders, so the edges of a gap are found to the span: a stretch without a joined line
-// next to a gap is part of it, and in the covered stretch next to a gap, the spans beyond its first (last)
-// joined span on the gap's side are not covered either; where the slice's log lines start late or stop early
-// (kMinExpected joined spans were expected before the first line or after the last), the spans that start before
-// the first line or end after the last are not.
+// Which 10-s stretches of a slice were covered by log collection (EventOptions::log_gaps). Only the entities that
+// have a joined line somewhere in the slice count (so a burst of an unlogged entity's spans, a database's, moves
+// nothing), each at its own share of spans with a joined line among the spans between the slice's first and last
+// joined span (a slice that reaches into a log file for its last seconds only must not expect the file's share
+// from its whole length). A stretch is a gap where the entities were expected to give at least kMinExpected
+// joined spans and gave under a quarter of that, and so did the others with the entity that fell shortest left
+// out: one entity, however large its share of the logs, cannot make a gap, so its falling silent reads as its
+// steps missing. A slice without any joined line
+// is a gap throughout. Collection starts and stops between stretch borders, so a gap's edges are found to the
+// span: a stretch without a joined line next to a gap is part of it, and in the covered stretch next to a gap the
+// spans beyond its first (last) joined span on the gap's side are not covered either. Where collection starts or
+// stops inside the slice (the spans before its first log line, or after its last, were expected to give
+// kMinExpected joined spans and gave under a quarter of that), the spans that start before the first line or end
+// after the last are not covered.
 class LogCoverage {
  public:
   static constexpr TimeUs kStretch = 10 * kUsPerSecond;
@@ -68,56 +71,82 @@ class LogCoverage {
   LogCoverage(const Slice& slice, Joined joined) : start_(slice.start) {
     const size_t n = static_cast<size_t>(std::max<TimeUs>(0, slice.end - slice.start) / kStretch) + 1;
     std::vector<char> with_line(slice.spans.size());
-    std::unordered_set<Id> logging;  // entities with a joined line in the slice
+    std::unordered_map<Id, size_t> logging;  // entities with a joined line in the slice -> row
+    TimeUs joined_from = std::numeric_limits<TimeUs>::max(), joined_to = std::numeric_limits<TimeUs>::min();
     for (size_t i = 0; i < slice.spans.size(); ++i)
-      if ((with_line[i] = joined(i))) logging.insert(slice.spans[i].entity);
-    std::vector<double> spans(n, 0), with(n, 0);
+      if ((with_line[i] = joined(i))) {
+        logging.emplace(slice.spans[i].entity, logging.size());
+        joined_from = std::min(joined_from, slice.spans[i].start);
+        joined_to = std::max(joined_to, slice.spans[i].start);
+      }
+    covered_.assign(n, !logging.empty());
     first_.assign(n, std::numeric_limits<TimeUs>::max());
     last_.assign(n, std::numeric_limits<TimeUs>::min());
-    for (size_t i = 0; i < slice.spans.size(); ++i) {
-      if (!logging.count(slice.spans[i].entity)) continue;
-      const TimeUs t = slice.spans[i].start;
-      const size_t b = stretch(t, n);
-      spans[b] += 1;
-      if (!with_line[i]) continue;
-      with[b] += 1;
-      first_[b] = std::min(first_[b], t);
-      last_[b] = std::max(last_[b], t);
-    }
-    // the share where logs were being collected: over the stretches with a joined line (a slice that reaches
-    // into a log file for its last seconds only must not expect the file's share from its whole length)
-    double all = 0, all_with = 0;
-    for (size_t b = 0; b < n; ++b)
-      if (with[b] > 0) {
-        all += spans[b];
-        all_with += with[b];
-      }
-    covered_.assign(n, all_with > 0);
-    if (all_with == 0) return;
-    // Collection that starts or stops inside the slice: before its first log line (after its last) start spans
-    // that would have given at least kMinExpected joined spans at the slice's share
+    if (logging.empty()) return;
     TimeUs first = std::numeric_limits<TimeUs>::max(), last = std::numeric_limits<TimeUs>::min();
     for (const LogRecord& l : slice.logs) {
       first = std::min(first, l.time);
       last = std::max(last, l.time);
     }
-    double before = 0, after = 0;
-    for (const Span& x : slice.spans)
-      if (logging.count(x.entity)) {
-        before += x.start < first;
-        after += x.start > last;
+    // Per entity, columns 0..n-1: spans and joined spans per stretch; n and n + 1: before the slice's first log
+    // line, after its last. Its share of joined spans is taken where logs were evidently being collected: among
+    // the spans that start between the slice's first and last joined span.
+    const size_t cols = n + 2, m = logging.size();
+    std::vector<double> spans(m * cols, 0), with(m * cols, 0), inside(m, 0), inside_with(m, 0), share(m, 0);
+    auto each_span = [&](auto&& f) {
+      for (size_t i = 0; i < slice.spans.size(); ++i)
+        if (auto e = logging.find(slice.spans[i].entity); e != logging.end()) f(i, e->second, slice.spans[i].start);
+    };
+    each_span([&](size_t i, size_t e, TimeUs t) {
+      if (t >= joined_from && t <= joined_to) {
+        inside[e] += 1;
+        inside_with[e] += with_line[i];
       }
-    if (before * all_with / all >= kMinExpected) from_ = first;
-    if (after * all_with / all >= kMinExpected) to_ = last;
-    for (size_t b = 0; b < n; ++b) {
-      const double expected = spans[b] * all_with / all;
-      if (expected >= kMinExpected && with[b] * kDrop < expected) covered_[b] = false;
-    }
-    // a gap reaches through the stretches beside it that have no joined line (too few spans to tell alone)
+      spans[e * cols + n] += t < first;
+      spans[e * cols + n + 1] += t > last;
+    });
+    for (size_t e = 0; e < m; ++e) share[e] = inside[e] > 0 ? inside_with[e] / inside[e] : 0.0;
+    // whether column c fell short: the entities were expected to give kMinExpected joined spans there and gave
+    // under a quarter of them, and (`others`) so did the others with the one that fell shortest left out
+    auto short_of_lines = [&](size_t c, bool others) {
+      double expected = 0, seen = 0, worst = -1, worst_expected = 0, worst_seen = 0;
+      for (size_t e = 0; e < m; ++e) {
+        const double x = spans[e * cols + c] * share[e], w = with[e * cols + c];
+        expected += x;
+        seen += w;
+        if (x - w > worst) {
+          worst = x - w;
+          worst_expected = x;
+          worst_seen = w;
+        }
+      }
+      const double rest = expected - worst_expected;
+      return expected >= kMinExpected && seen * kDrop < expected &&
+             (!others || (rest > 0 && (seen - worst_seen) * kDrop < rest));
+    };
+    // (before the first line of any entity or after the last, one entity falling silent changes nothing)
+    if (short_of_lines(n, false)) from_ = first;
+    if (short_of_lines(n + 1, false)) to_ = last;
+    // the stretches, over the spans inside collection's start and stop
+    std::vector<double> any(n, 0);
+    each_span([&](size_t i, size_t e, TimeUs t) {
+      if (t < from_ || t > to_) return;
+      const size_t b = stretch(t, n);
+      spans[e * cols + b] += 1;
+      if (!with_line[i]) return;
+      with[e * cols + b] += 1;
+      any[b] += 1;
+      first_[b] = std::min(first_[b], t);
+      last_[b] = std::max(last_[b], t);
+    });
+    for (size_t b = 0; b < n; ++b)
+      if (short_of_lines(b, true)) covered_[b] = false;
+    // a gap reaches through the stretches beside it that have no joined line (too few spans to tell alone), so a
+    // stretch still covered next to a gap has a joined span: its first_ / last_ below are set
     for (size_t b = 1; b < n; ++b)
-      if (!covered_[b - 1] && with[b] == 0) covered_[b] = false;
+      if (!covered_[b - 1] && any[b] == 0) covered_[b] = false;
     for (size_t b = n - 1; b-- > 0;)
-      if (!covered_[b + 1] && with[b] == 0) covered_[b] = false;
+      if (!covered_[b + 1] && any[b] == 0) covered_[b] = false;
   }
   // A span [t, end): it lies inside the slice's logging (a span that ends after collection stopped may have lost
   // its last lines) and in a covered stretch.

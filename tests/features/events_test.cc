@@ -536,8 +536,10 @@ TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
 
 // Log collection that starts late (the first half of a minute has spans but no log lines, as at the start of
 // a recorded period; or only its last 10 s have them, or only its first second, as where a slice reaches into a
-// log file for its last or first seconds while the traces are continuous), stops for 15 s in the middle of a
-// minute (the gap's edge inside a 10-s stretch) or is off for a whole minute says nothing about a span's steps:
+// log file for its last or first seconds while the traces are continuous), stops for 16 s in the middle of a
+// minute (the gap's edges inside 10-s stretches; once followed by two stretches of a single span each, too few to
+// tell alone)
+// or is off for a whole minute says nothing about a span's steps:
 // with log_gaps (the default) those spans are not judged, and a span of one entity that stops logging while the
 // others log on still is. A burst of spans of an entity that never logs (the gateway's) is no gap.
 TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
@@ -548,6 +550,7 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
     kLastStretchOnly,
     kFirstSecondOnly,
     kMidGap,
+    kSparseGap,
     kNone,
     kPodASilent,
     kGatewayBurst
@@ -569,6 +572,7 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
       s.spans.push_back(g);
     }
     for (int r = 0; r < 240; ++r) {
+      if (logs == Logs::kSparseGap && r > 120 && r < 200 && r != 160) continue;  // 30-50 s: a span each 10 s
       const bool a = r % 4 == 0;
       Span x;
       x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
@@ -580,7 +584,8 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
       s.spans.push_back(x);
       if (logs == Logs::kNone || (logs == Logs::kFirstHalfMissing && r < 120) ||
           (logs == Logs::kLastStretchOnly && r < 200) || (logs == Logs::kFirstSecondOnly && r >= 4) ||
-          (logs == Logs::kMidGap && r >= 100 && r < 160) || (logs == Logs::kPodASilent && a))
+          (logs == Logs::kMidGap && r >= 100 && r < 165) || (logs == Logs::kSparseGap && r >= 60 && r < 200) ||
+          (logs == Logs::kPodASilent && a))
         continue;
       for (Id step : a ? std::vector<Id>{0, 1} : std::vector<Id>{2}) {
         LogRecord l;
@@ -608,12 +613,13 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
                        : m == 20 ? Logs::kNone
                        : m == 25 ? Logs::kFirstSecondOnly
                        : m == 27 ? Logs::kMidGap
+                       : m == 28 ? Logs::kSparseGap
                        : m == 30 ? Logs::kPodASilent
                        : m == 35 ? Logs::kGatewayBurst
                                  : Logs::kAll);
     });
     auto op_a = [&](int m) { return find(ex.deviations()[m], EventKind::kOperation, w.pod_a); };
-    for (int m : {5, 10, 15, 20, 25, 27, 30}) ASSERT_NE(op_a(m), nullptr) << "minute " << m;
+    for (int m : {5, 10, 15, 20, 25, 27, 28, 30}) ASSERT_NE(op_a(m), nullptr) << "minute " << m;
     EXPECT_EQ(op_a(5)->missing, 0.0);
     if (on) {  // the gaps: the spans with lines are judged, those without are not
       EXPECT_EQ(op_a(10)->missing, 0.0);
@@ -624,27 +630,73 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
       EXPECT_LE(op_a(20)->early, 0.0);
       EXPECT_EQ(op_a(25)->missing, 0.0);  // its first second's 4 spans are judged, the rest are not
       EXPECT_LE(op_a(25)->early, 0.0);
-      EXPECT_EQ(op_a(27)->missing, 0.0);  // 25-30 s: in a stretch with lines, after its last one, next to a gap
+      EXPECT_EQ(op_a(27)->missing, 0.0);  // 25-30 s and 40-41 s: beyond a covered stretch's lines, beside a gap
       EXPECT_LE(op_a(27)->early, 0.0);
+      EXPECT_EQ(op_a(28)->missing, 0.0);  // the single spans of 30-40 s and 40-50 s belong to the gap before
+      EXPECT_LE(op_a(28)->early, 0.0);
     } else {  // (the profile holds the other gaps: a step is in 93 % of the other minutes' spans)
       EXPECT_GT(op_a(10)->missing, 0.4);
       EXPECT_GT(op_a(10)->early, 0.4);
       EXPECT_GT(op_a(15)->missing, 0.7);
       EXPECT_GT(op_a(25)->missing, 0.9);
       EXPECT_GT(op_a(27)->missing, 0.1);
+      EXPECT_GT(op_a(28)->missing, 0.1);
       EXPECT_GT(op_a(20)->missing, 0.9);
     }
     // one entity falling silent while the others log on is a fault of that entity either way
     EXPECT_GT(op_a(30)->missing, 0.9);
     EXPECT_GT(op_a(30)->early, 0.9);
     // counted for the dataset pass's note: the first half of minute 10, minute 15 but its last 10 s, minute 20,
-    // minute 25 but its first second, minute 27's 15 s; and at each late start or early stop of collection one
-    // span more, the one whose line is the first (last) and which starts before (ends after) it
+    // minute 25 but its first second, minute 27's 16 s, minute 28's 15 s and its two single spans; and at each late
+    // start or early stop of collection one span more, the one whose line is the first (last) and which starts
+    // before (ends after) it
     const auto& gaps = ex.summarizer().log_gaps();
-    EXPECT_EQ(gaps.gap_spans, on ? (120 + 1) + (200 + 1) + 240 + (236 + 1) + 60 : 0);
-    EXPECT_EQ(gaps.gap_panes, on ? 5 : 0);
-    EXPECT_EQ(gaps.judged, 60 * 240 + 1000 - gaps.gap_spans);
+    EXPECT_EQ(gaps.gap_spans, on ? (120 + 1) + (200 + 1) + 240 + (236 + 1) + 65 + 62 : 0);
+    EXPECT_EQ(gaps.gap_panes, on ? 6 : 0);
+    EXPECT_EQ(gaps.judged, 60 * 240 - 78 + 1000 - gaps.gap_spans);
   }
+}
+
+// An entity that writes most of the logged spans and stops logging halfway through a minute, while the others
+// log on, is a fault of that entity, not a gap of the collection: its expected step reads as missing.
+TEST(EventTokens, ALargeEntityFallingSilentIsNoGapOfTheCollection) {
+  World w;
+  // pod_b: nine spans a second with one line (step 2); pod_a: one a second with one line (step 0)
+  auto minute = [&](int m) {
+    Slice s;
+    s.index = m;
+    s.start = (100 + m) * kUsPerMinute;
+    s.end = s.start + kUsPerMinute;
+    for (int r = 0; r < 600; ++r) {
+      const bool a = r % 10 == 0;
+      Span x;
+      x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
+      x.span_id = x.trace_id + "s";
+      x.entity = a ? w.pod_a : w.pod_b;
+      x.operation = a ? w.op_a : w.ops_b[0];
+      x.start = s.start + r * 100000;
+      x.duration_us = 5000;
+      s.spans.push_back(x);
+      if (m == 20 && !a && r >= 300) continue;  // pod_b silent from 30 s
+      LogRecord l;
+      l.time = x.start + 100;
+      l.entity = x.entity;
+      l.trace_id = x.trace_id;
+      l.span_id = x.span_id;
+      l.template_id = a ? 0 : 2;
+      s.logs.push_back(l);
+    }
+    return s;
+  };
+  FeatureState st;
+  st.options.events.exclusion_s = 0;
+  FeatureExtractor ex(st, w.catalog, World::text, 60);
+  extract_minutes(ex, 40, minute);
+  const EventDeviation* silent = find(ex.deviations()[20], EventKind::kOperation, w.pod_b);
+  ASSERT_NE(silent, nullptr);
+  EXPECT_GT(silent->missing, 0.45);  // in every span normally, in half of them now
+  EXPECT_GT(silent->early, 0.45);
+  EXPECT_EQ(ex.summarizer().log_gaps().gap_spans, 0);
 }
 
 // min_window_samples = -1 (the default) measures how many of the windows' call edges have fewer than
