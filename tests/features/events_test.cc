@@ -89,6 +89,27 @@ const EventDeviation* find(const std::vector<EventDeviation>& d, EventKind kind,
   return nullptr;
 }
 
+// Request r of minute m: a span of `entity` (5 ms) that starts at `start`, and a log line of it.
+Span request_span(int m, int r, Id entity, Id operation, TimeUs start) {
+  Span x;
+  x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
+  x.span_id = x.trace_id + "s";
+  x.entity = entity;
+  x.operation = operation;
+  x.start = start;
+  x.duration_us = 5000;
+  return x;
+}
+LogRecord line_of(const Span& x, Id template_id, TimeUs after_start) {
+  LogRecord l;
+  l.time = x.start + after_start;
+  l.entity = x.entity;
+  l.trace_id = x.trace_id;
+  l.span_id = x.span_id;
+  l.template_id = template_id;
+  return l;
+}
+
 // Extracts minutes 0 .. n-1 (`minute(m)` builds one) and finishes the pass, deviations kept.
 template <class Minute>
 void extract_minutes(FeatureExtractor& ex, int n, Minute minute) {
@@ -574,28 +595,15 @@ TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
     for (int r = 0; r < 240; ++r) {
       if (logs == Logs::kSparseGap && r > 120 && r < 200 && r != 160) continue;  // 30-50 s: a span each 10 s
       const bool a = r % 4 == 0;
-      Span x;
-      x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
-      x.span_id = x.trace_id + "s";
-      x.entity = a ? w.pod_a : w.pod_b;
-      x.operation = a ? w.op_a : w.ops_b[0];
-      x.start = s.start + r * 250000;
-      x.duration_us = 5000;
+      const Span x = request_span(m, r, a ? w.pod_a : w.pod_b, a ? w.op_a : w.ops_b[0], s.start + r * 250000);
       s.spans.push_back(x);
       if (logs == Logs::kNone || (logs == Logs::kFirstHalfMissing && r < 120) ||
           (logs == Logs::kLastStretchOnly && r < 200) || (logs == Logs::kFirstSecondOnly && r >= 4) ||
           (logs == Logs::kMidGap && r >= 100 && r < 165) || (logs == Logs::kSparseGap && r >= 60 && r < 200) ||
           (logs == Logs::kPodASilent && a))
         continue;
-      for (Id step : a ? std::vector<Id>{0, 1} : std::vector<Id>{2}) {
-        LogRecord l;
-        l.time = x.start + 100 * (step + 1);
-        l.entity = x.entity;
-        l.trace_id = x.trace_id;
-        l.span_id = x.span_id;
-        l.template_id = step;
-        s.logs.push_back(l);
-      }
+      for (Id step : a ? std::vector<Id>{0, 1} : std::vector<Id>{2})
+        s.logs.push_back(line_of(x, step, 100 * (step + 1)));
     }
     sort_by_time(s.spans);
     sort_by_time(s.logs);
@@ -669,22 +677,10 @@ TEST(EventTokens, ALargeEntityFallingSilentIsNoGapOfTheCollection) {
     s.end = s.start + kUsPerMinute;
     for (int r = 0; r < 600; ++r) {
       const bool a = r % 10 == 0;
-      Span x;
-      x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
-      x.span_id = x.trace_id + "s";
-      x.entity = a ? w.pod_a : w.pod_b;
-      x.operation = a ? w.op_a : w.ops_b[0];
-      x.start = s.start + r * 100000;
-      x.duration_us = 5000;
+      const Span x = request_span(m, r, a ? w.pod_a : w.pod_b, a ? w.op_a : w.ops_b[0], s.start + r * 100000);
       s.spans.push_back(x);
       if (m == 20 && !a && r >= 300) continue;  // pod_b silent from 30 s
-      LogRecord l;
-      l.time = x.start + 100;
-      l.entity = x.entity;
-      l.trace_id = x.trace_id;
-      l.span_id = x.span_id;
-      l.template_id = a ? 0 : 2;
-      s.logs.push_back(l);
+      s.logs.push_back(line_of(x, a ? 0 : 2, 100));
     }
     return s;
   };
