@@ -115,7 +115,8 @@ def main():
                         w.writerow(row)
     if windows is not None:
         print(f"kept {lines_kept} log lines around {faults} faults, dropped {lines_dropped}")
-    print(f"removed {len(gone)} services ({spans_gone} spans): {', '.join(sorted(gone))}")
+    if a.every > 0 or a.service:
+        print(f"removed {len(gone)} services ({spans_gone} spans): {', '.join(sorted(gone))}")
     print(f"kept {len(kept)} services ({spans_kept} spans)")
     if a.trace_share < 1.0:
         print(f"sampled out {spans_sampled_out} spans (trace share {a.trace_share})")
