@@ -172,9 +172,9 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
           g.gap_spans * 1000 < g.gap_spans + g.judged
               ? std::string("under 0.1%")
               : pct(static_cast<double>(g.gap_spans) / (g.gap_spans + g.judged)),
-          ") in ", g.gap_panes, " pane(s) lie where logs were not being collected (no log line joined to them nor to ",
-          "most spans around them, while other spans of the data have lines): they are not judged on their log "
-          "steps (features.events.log_gaps)");
+          ") in ", g.gap_panes, " pane(s) lie where logs were not being collected (before the logs of their slice ",
+          "start or after they stop, or where far fewer spans around them have a log line joined, while other spans ",
+          "of the data have lines): they are not judged on their log steps (features.events.log_gaps)");
       out.parse_stats.notes.push_back(note);
       if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
     }
