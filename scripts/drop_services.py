@@ -38,6 +38,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import sys
 
 
@@ -63,7 +64,6 @@ def main():
     if os.path.exists(a.out):
         ap.error(f"{a.out} exists; give a new folder")
     windows, faults = fault_windows(a.src, a.logs_around_faults, ap) if a.logs_around_faults else (None, 0)
-    lines_kept = lines_dropped = 0
 
     def sampled_out(trace_id):
         return a.trace_share < 1.0 and int(hashlib.md5(trace_id.encode()).hexdigest(), 16) >= a.trace_share * 2**128
@@ -73,6 +73,16 @@ def main():
             return True
         return a.every > 0 and int(hashlib.md5(svc.encode()).hexdigest(), 16) % a.every == 0
 
+    try:
+        copy(a, windows, faults, removed, sampled_out)
+    except SystemExit:  # a bad file: no half-written copy is left behind
+        shutil.rmtree(a.out, ignore_errors=True)
+        raise
+
+
+def copy(a, windows, faults, removed, sampled_out):
+    """Writes the copy (see the module doc); exits naming the file and line of bad input."""
+    lines_kept = lines_dropped = 0
     gone, kept = set(), set()
     spans_gone = spans_kept = spans_sampled_out = 0
     for root, _, files in os.walk(a.src):

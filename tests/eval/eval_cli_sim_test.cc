@@ -273,6 +273,18 @@ TEST(EvalCli, ZeroLabelWithLogsOnlyAroundTheFaults) {
   };
   const long full = unjudged("data", "zl-data"), around = unjudged("logwin", "zl-logwin");
   EXPECT_GT(around, 10 * std::max(full, 1L)) << "full logs: " << full << ", logs around the faults: " << around;
+  // a log line whose time is not an integer: the script names the file and line, and leaves no half-written copy
+  const std::string day = dir + "/bad/rca_data/2024-01-01";
+  out = testing::run_command("mkdir -p " + day + "/log && printf '{\"00\": [{\"inject_time\": \"2024-01-01 " +
+                                 "00:05:00\"}]}' > " + day + "/2024-01-01-fault_list.json && printf " +
+                                 "'Timestamp,TimeUnixNano,PodName,Log\\nx,soon,pod-a-b,hi\\n' | gzip > " + day +
+                                 "/log/00_05_log.csv.gz 2>&1",
+                             &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = testing::run_command(script + dir + "/bad " + dir + "/bad-copy --logs-around-faults 60,180 2>&1", &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("00_05_log.csv.gz: line 2: TimeUnixNano 'soon' is not an integer"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad-copy")) << out;
 }
 
 TEST(EvalCli, ZeroLabelWithUntracedServices) {
