@@ -5,7 +5,7 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "core/errors.h"
 #include "core/hash.h"
@@ -55,13 +55,12 @@ void merge_counts(std::vector<std::pair<std::uint64_t, double>>& out,
 // from its whole length). A stretch is a gap where the entities were expected to give at least kMinExpected
 // joined spans and gave under a quarter of that, and so did the others with the entity that fell shortest left
 // out: one entity, however large its share of the logs, cannot make a gap, so its falling silent reads as its
-// steps missing. A slice without any joined line
-// is a gap throughout. Collection starts and stops between stretch borders, so a gap's edges are found to the
-// span: a stretch without a joined line next to a gap is part of it, and in the covered stretch next to a gap the
-// spans beyond its first (last) joined span on the gap's side are not covered either. Where collection starts or
-// stops inside the slice (the spans before its first log line, or after its last, were expected to give
-// kMinExpected joined spans and gave under a quarter of that), the spans that start before the first line or end
-// after the last are not covered.
+// steps missing. A slice without any joined line is a gap throughout. Collection starts and stops between
+// stretch borders, so a gap's edges are found to the span: a stretch without a joined line next to a gap is part
+// of it, and in the covered stretch next to a gap the spans beyond its first (last) joined span on the gap's side
+// are not covered either. Where collection starts or stops inside the slice (the spans before its first log line, or
+// after its last, were expected to give kMinExpected joined spans and gave under a quarter of that), the spans that
+// start before the first line or end after the last are not covered.
 class LogCoverage {
  public:
   static constexpr TimeUs kStretch = 10 * kUsPerSecond;

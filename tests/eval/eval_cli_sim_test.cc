@@ -21,12 +21,12 @@ namespace {
 
 std::string rslicer_bin() { return testing::binary_dir() + "/bin/rslicer"; }
 
-// 3 simulated hours of 6 services with 6 faults (the first 10 minutes fault-free) in DIR/data.
 // scripts/drop_services.py, run by the reference python (a copy of a dataset with less tracing or logging)
 std::string drop_services_script() {
   return "/usr/bin/python3 " + testing::source_dir() + "/scripts/drop_services.py ";
 }
 
+// 3 simulated hours of 6 services with 6 faults (the first 10 minutes fault-free) in DIR/data.
 std::string simulate(const std::string& dir, int* rc) {
   return testing::run_command(
       rslicer_bin() + " -q simulate --out " + dir + "/data --format nezha --services 6 --hours 3 --faults 6 --seed 5 2>&1",
@@ -285,6 +285,7 @@ TEST(EvalCli, ZeroLabelWithLogsOnlyAroundTheFaults) {
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("00_05_log.csv.gz: line 2: TimeUnixNano 'soon' is not an integer"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir + "/bad-copy")) << out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(EvalCli, ZeroLabelWithUntracedServices) {

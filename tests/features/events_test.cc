@@ -89,7 +89,7 @@ const EventDeviation* find(const std::vector<EventDeviation>& d, EventKind kind,
   return nullptr;
 }
 
-// Request r of minute m: a span of `entity` (5 ms) that starts at `start`, and a log line of it.
+// Request r of minute m: a span of `entity` (5 ms, trace "t<m>-<r>") that starts at `start`.
 Span request_span(int m, int r, Id entity, Id operation, TimeUs start) {
   Span x;
   x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
@@ -100,6 +100,8 @@ Span request_span(int m, int r, Id entity, Id operation, TimeUs start) {
   x.duration_us = 5000;
   return x;
 }
+
+// A log line of span x, `after_start` microseconds into it.
 LogRecord line_of(const Span& x, Id template_id, TimeUs after_start) {
   LogRecord l;
   l.time = x.start + after_start;
@@ -510,13 +512,8 @@ TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
     s.start = (100 + m) * kUsPerMinute;
     s.end = s.start + kUsPerMinute;
     for (int r = 0; r < 10; ++r) {
-      Span x;
-      x.trace_id = "t" + std::to_string(m) + "-" + std::to_string(r);
-      x.span_id = x.trace_id + "s";
-      x.entity = w.pod_a;
-      x.operation = w.op_a;
-      x.start = s.start + r * 5 * kUsPerSecond;
-      x.duration_us = 5000 + 10 * r;
+      Span x = request_span(m, r, w.pod_a, w.op_a, s.start + r * 5 * kUsPerSecond);
+      x.duration_us += 10 * r;
       s.spans.push_back(x);
       if (!calls) continue;
       Span c = x;
@@ -559,10 +556,9 @@ TEST(EventTokens, ASpanThatStopsCallingShowsWithoutLogsAsAMissingChildSpan) {
 // a recorded period; or only its last 10 s have them, or only its first second, as where a slice reaches into a
 // log file for its last or first seconds while the traces are continuous), stops for 16 s in the middle of a
 // minute (the gap's edges inside 10-s stretches; once followed by two stretches of a single span each, too few to
-// tell alone)
-// or is off for a whole minute says nothing about a span's steps:
-// with log_gaps (the default) those spans are not judged, and a span of one entity that stops logging while the
-// others log on still is. A burst of spans of an entity that never logs (the gateway's) is no gap.
+// tell alone) or is off for a whole minute says nothing about a span's steps: with log_gaps (the default) those
+// spans are not judged, and a span of one entity that stops logging while the others log on still is. A burst of
+// spans of an entity that never logs (the gateway's) is no gap.
 TEST(EventTokens, SpansInAGapOfTheLogCollectionAreNotJudgedOnTheirSteps) {
   World w;
   enum class Logs {
