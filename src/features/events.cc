@@ -173,8 +173,44 @@ double count_of(const std::vector<std::pair<std::uint64_t, double>>& v, std::uin
   return it != v.end() && it->first == k ? it->second : 0.0;
 }
 
-// Robust z of the window median against the profile (0 when either side has too few samples).
-double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, double* wm, double* pm) {
+// The z whose upper normal tail is `p` (0 for p >= 0.5): Abramowitz and Stegun 26.2.23, then two Newton steps.
+double upper_tail_z(double p) {
+  if (!(p < 0.5)) return 0;
+  p = std::max(p, 1e-300);
+  const double t = std::sqrt(-2.0 * std::log(p));
+  double z =
+      t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
+  for (int i = 0; i < 2; ++i) {
+    const double q = 0.5 * std::erfc(z / std::sqrt(2.0));
+    const double density = std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI);
+    if (density <= 0) break;
+    z += (q - p) / density;
+  }
+  return z;
+}
+
+// EventOptions::median_tail_z: windows of up to this many calls are counted
+constexpr int kMaxTailCalls = 64;
+
+// The chance that the median of `n` calls drawn from the profile `p` is `m` or longer (LogHist::quantile(0.5)
+// of n calls is their (n/2 + 1)-th longest), as a z; infinite beyond kMaxTailCalls calls, where the robust z
+// understates a shifted median rather than overstates it. A time the profile never saw counts as half a call.
+double median_chance_z(const LogHist& p, double m, double n) {
+  const int calls = static_cast<int>(std::lround(n));
+  if (calls < 1 || calls > kMaxTailCalls || p.n <= 0) return std::numeric_limits<double>::infinity();
+  const double share = std::clamp((p.above(m) + 0.5) / (p.n + 1.0), 1e-300, 1.0 - 1e-12);
+  const int k = calls / 2 + 1;
+  const double lp = std::log(share), lq = std::log1p(-share), lf = std::lgamma(calls + 1.0);
+  double tail = 0;
+  for (int j = k; j <= calls; ++j)
+    tail += std::exp(lf - std::lgamma(j + 1.0) - std::lgamma(calls - j + 1.0) + j * lp + (calls - j) * lq);
+  return upper_tail_z(tail);
+}
+
+// Robust z of the window median against the profile (0 when either side has too few samples); `alarm`: the
+// same bounded by EventOptions::median_tail_z.
+double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, double* wm, double* pm, double* alarm) {
+  *alarm = 0;
   *wm = w.quantile(0.5);
   *pm = p.quantile(0.5);
   const double need = o.min_window_samples > 0 ? std::min(o.min_window_samples, o.min_samples) : o.min_samples;
@@ -183,7 +219,13 @@ double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, doubl
   const double scale = std::max({iqr / 1.349, o.floor_us, o.rel_floor * *pm});
   // fewer window samples than min_samples (min_window_samples): the z shrinks as the median's noise grows
   const double shrink = w.n < o.min_samples ? std::sqrt(w.n / o.min_samples) : 1.0;
-  return shrink * (*wm - *pm) / scale;
+  const double z = shrink * (*wm - *pm) / scale;
+  *alarm = z;
+  if (o.median_tail_z > 0 && z > 0) {
+    const double tail = median_chance_z(p, *wm, w.n);
+    if (tail < o.median_tail_z) *alarm = std::min(z, tail);
+  }
+  return z;
 }
 
 }  // namespace
@@ -215,6 +257,14 @@ double LogHist::quantile(double q) const {
     acc += c[i];
   }
   return std::pow(10.0, kHistBins / 4.0);
+}
+
+double LogHist::above(double us) const {
+  const double l = std::log10(std::max(us, 1.0)) * 4.0;
+  const int b = std::clamp(static_cast<int>(l), 0, kHistBins - 1);
+  double acc = c[b] * std::clamp(b + 1 - l, 0.0, 1.0);
+  for (int i = b + 1; i < kHistBins; ++i) acc += c[i];
+  return acc;
 }
 
 // ---------------------------------------------------------------- EventStats
@@ -405,6 +455,12 @@ const config::Schema<EventOptions>& EventOptions::schema() {
           .flag("latest_pane", &EventOptions::latest_pane,
                 "time z values (call lag and wait, span duration and self time) also from the slice's latest pane "
                 "alone, scaled to the window's count: a fault shows in its first minute")
+          .num("median_tail_z", &EventOptions::median_tail_z,
+               "what the event AD score may rest on: a time z counts in full only where the chance that the median "
+               "of as many calls from the profile is as high is below this normal tail (counted up to 64 calls; "
+               "more pass); below it the z is at most that chance's z: one slow call among thousands of normal ones "
+               "is no fault. Root cause ranking keeps the robust z (0: off)",
+               Range::at_least(0))
           .flag("split_failed_calls", &EventOptions::split_failed_calls,
                 "a span whose call into another entity failed counts under its own operation key, \"<operation> (a "
                 "call failed)\", and its ERROR/WARN lines not as errors of their templates: a failure is charged "
@@ -810,20 +866,22 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
       out.push_back(d);
       continue;
     }
-    d.z_a = robust_z(w.a, p.a, o, &d.median_a, &d.normal_a);
-    d.z_b = robust_z(w.b, p.b, o, &d.median_b, &d.normal_b);
+    d.z_a = robust_z(w.a, p.a, o, &d.median_a, &d.normal_a, &d.alarm_z_a);
+    d.z_b = robust_z(w.b, p.b, o, &d.median_b, &d.normal_b, &d.alarm_z_b);
     d.calls_a = w.a.n;
     d.calls_b = w.b.n;
     if (v.in_latest) {
       const double f = w.n > 0 ? std::sqrt(std::min(1.0, v.latest_n / w.n)) : 0.0;
-      double median = 0, normal = 0;
-      const double z_a = robust_z(v.latest_a, p.a, o, &median, &normal) * f;
+      double median = 0, normal = 0, alarm = 0;
+      const double z_a = robust_z(v.latest_a, p.a, o, &median, &normal, &alarm) * f;
+      d.alarm_z_a = std::max(d.alarm_z_a, alarm * f);
       if (z_a > d.z_a) {
         d.z_a = z_a;
         d.median_a = median;
         d.calls_a = v.latest_a.n;
       }
-      const double z_b = robust_z(v.latest_b, p.b, o, &median, &normal) * f;
+      const double z_b = robust_z(v.latest_b, p.b, o, &median, &normal, &alarm) * f;
+      d.alarm_z_b = std::max(d.alarm_z_b, alarm * f);
       if (z_b > d.z_b) {
         d.z_b = z_b;
         d.median_b = median;

@@ -67,6 +67,7 @@ struct LogHist {
   void add(double us, double w = 1);
   void merge(const LogHist& o, double sign = 1);
   double quantile(double q) const;  // microseconds (bin centre, interpolated); 0 when empty
+  double above(double us) const;    // the mass at or above `us` (interpolated inside its bin as quantile() is)
 };
 
 enum class EventKind : std::uint8_t { kOperation = 0, kEdge = 1, kTemplate = 2 };
@@ -145,6 +146,14 @@ struct EventOptions {
   // from the slice's latest pane alone, scaled by sqrt(pane count / window count) (the same spread without a
   // fault); the larger counts, so a fault in its first minute shows before its calls are most of the window
   bool latest_pane = true;
+  // what an alarm may rest on (EventDeviation::alarm_z_a / alarm_z_b): a time z (call lag and wait, span duration
+  // and self time) counts in full only where the chance that the median of as many calls drawn from the profile
+  // is as high is below this normal tail; below it the z is at most that chance's z. One slow call among
+  // thousands of normal ones is no fault, however many IQRs it lies from the median (the robust z scales a lone
+  // call by the spread of single calls, so a rare slow call reads as z 100, as a real delay does). Counted exactly
+  // up to 64 calls in the window (more pass). Root cause ranking keeps the robust z: once a fault is known, the
+  // one slow call of sampled traces is the best evidence there is. 0: off (the alarm z is the robust z)
+  double median_tail_z = 4;
   // a client span without a child span elsewhere that names its callee (Span::peer) is a call into that callee
   bool client_span_peers = true;
   // a span whose call into another entity failed (that entity's span is an error, or a client span naming
@@ -235,6 +244,7 @@ struct EventDeviation {
   std::uint64_t key = 0;
   double n = 0, rate_ratio = 0;        // calls / spans / lines in the window; log rate ratio vs profile
   double z_a = 0, z_b = 0;             // operation: duration, self time; edge: start lag, caller minus callee
+  double alarm_z_a = 0, alarm_z_b = 0;  // the same, bounded by how likely so few calls are (median_tail_z)
   double median_a = 0, normal_a = 0, median_b = 0, normal_b = 0;  // microseconds, for evidence
   double calls_a = 0, calls_b = 0;     // the values behind median_a / median_b (the window's, or its latest pane's)
   double error_excess = 0, missing = 0, early = 0, error_step = 0, rare_pair = 0, new_step = 0;

@@ -205,7 +205,7 @@ void ZeroLabelRanker::archive(size_t slice, CalibrationArchive& a) const {
   if (a.rows >= std::max(1, options_.max_calibration_rows)) a.thin();
 }
 
-void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out) const {
+void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out, bool alarm) const {
   out.clear();
   std::map<Id, size_t> at;
   const size_t k = names_.size();
@@ -239,16 +239,16 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
         const size_t n = out.size();
         for (size_t c = 0; c < n; ++c)
           if (catalog_->service_of(out[c].first) == d.caller) {
-            up(out[c].second[kLag], d.z_a);
-            up(out[c].second[kGap], d.z_b);
+            up(out[c].second[kLag], alarm ? d.alarm_z_a : d.z_a);
+            up(out[c].second[kGap], alarm ? d.alarm_z_b : d.z_b);
           }
         continue;
       }
       auto* r = row(d.entity);
       if (!r) continue;
       if (d.kind == EventKind::kEdge && options_.call_edges) {
-        up((*r)[kLag], d.z_a);
-        up((*r)[kGap], d.z_b);
+        up((*r)[kLag], alarm ? d.alarm_z_a : d.z_a);
+        up((*r)[kGap], alarm ? d.alarm_z_b : d.z_b);
       } else if (d.kind == EventKind::kOperation && options_.span_patterns) {
         up((*r)[kMissing], d.missing);
         up((*r)[kEarly], d.early);
@@ -382,13 +382,13 @@ std::vector<double> ZeroLabelRanker::directions(const std::vector<size_t>& case_
   return out;
 }
 
-std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& case_slices,
-                                                  bool tail_extrapolation) const {
+std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& case_slices, bool tail_extrapolation,
+                                                  bool alarm) const {
   const size_t k = names_.size();
   std::map<Id, std::vector<double>> raw;
   std::vector<std::pair<Id, std::vector<double>>> rows;
   for (size_t i : case_slices) {
-    signals_of(i, rows);
+    signals_of(i, rows, alarm);
     for (auto& [e, v] : rows) {
       auto& r = raw[e];
       if (r.empty()) r.assign(k, 0.0);

@@ -114,8 +114,10 @@ class ZeroLabelRanker {
     return rank(case_slices, options_.tail_extrapolation);
   }
   // ... with or without the call-time signals' power-law tail, whatever the options say (the event AD score
-  // thresholds the rank surprise alone: docs/results.md)
-  std::vector<ZeroLabelScore> rank(const std::vector<size_t>& case_slices, bool tail_extrapolation) const;
+  // thresholds the rank surprise alone: docs/results.md); `alarm`: the call times' alarm z values
+  // (EventDeviation::alarm_z_a, EventOptions::median_tail_z), as the event AD score reads them
+  std::vector<ZeroLabelScore> rank(const std::vector<size_t>& case_slices, bool tail_extrapolation,
+                                   bool alarm = false) const;
 
   // Sentences for one ranked entity, strongest signal first: the deviations behind its signals, with the
   // names of operations, callers, log steps and KPIs ("calls from ts-order-service (GET /x): start lag
@@ -134,7 +136,7 @@ class ZeroLabelRanker {
   std::vector<double> directions(const std::vector<size_t>& case_slices, Id entity) const;
 
  private:
-  void signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out) const;
+  void signals_of(size_t slice, std::vector<std::pair<Id, std::vector<double>>>& out, bool alarm = false) const;
   // Per deviation of the slice: whether its lagging call is charged to the caller's pods instead of the callee
   // (explaining away; see the .cc). Also the number of services each charged caller lags with.
   std::vector<bool> caller_charged(size_t slice, std::map<Id, size_t>* lagging_with = nullptr) const;

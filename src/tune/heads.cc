@@ -273,7 +273,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   std::vector<double> ev;
   if (ad_ranker && options.ad_score != "embedding" && options.ad_score != "entity") {
     for (size_t i : train) {
-      auto r = ad_ranker->rank({i}, options.ad_event_tail);
+      auto r = ad_ranker->rank({i}, options.ad_event_tail, /*alarm=*/true);
       ev.push_back(r.empty() ? 0.0 : r[0].score);
     }
     h.event_spot_ = calibrated(ev);
@@ -552,7 +552,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     };
     if (use_embedding) part(stream->spot, ad_score(adv[i], s), kAdEmbedding);
     if (use_events) {
-      auto r = ad_ranker->rank({i}, options_.ad_event_tail);
+      auto r = ad_ranker->rank({i}, options_.ad_event_tail, /*alarm=*/true);
       part(stream->event_spot, r.empty() ? 0.0 : r[0].score, kAdEvents);
     }
     if (use_entity) part(stream->entity_spot, entity_ad_score(adv[i]), kAdEntity);

@@ -83,6 +83,16 @@ struct World {
   }
 };
 
+// The z whose upper normal tail is p, by bisection (independent of the extractor's own inversion).
+double upper_tail_z(double p) {
+  double lo = 0, hi = 40;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(mid / std::sqrt(2.0)) > p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
 const EventDeviation* find(const std::vector<EventDeviation>& d, EventKind kind, Id entity) {
   for (const auto& x : d)
     if (x.kind == kind && x.entity == entity) return &x;
@@ -249,38 +259,72 @@ TEST(EventTokens, ADelayShowsInTheMinuteItBegins) {
 
 // Sampled traces: the delayed minute keeps one traced call into pod_a. With min_samples = 3 its lag is unknown
 // (z 0); min_window_samples = 1 scores it, shrunk by sqrt(1 / 3), and a normal minute stays normal either way.
+// What an alarm may rest on (median_tail_z, the default 4) is one call's rarity among the profile's calls: a lag
+// the profile never saw is half a call in profile_n + 1, z 2.9 for this profile's ~300 calls, not 460.
 TEST(EventTokens, OneSampledCallCountsWithMinWindowSamples) {
-  for (int min_window : {0, 1}) {
-    SCOPED_TRACE("min_window_samples " + std::to_string(min_window));
-    World w;
-    FeatureState st;
-    st.options.events.min_window_samples = min_window;
-    FeatureOptions::schema().validate(st.options);
-    FeatureExtractor ex(st, w.catalog, World::text, 60);
-    std::vector<FeatureSlice> slices;
-    for (int m = 0; m < 40; ++m) {
-      Slice s = w.minute(m, m == 20 ? 800000 : 0, {0, 1, 2});
-      if (m == 20)  // only request 0's trace was sampled
-        s.spans.erase(std::remove_if(s.spans.begin(), s.spans.end(),
-                                     [](const Span& x) { return x.trace_id.view().rfind("t20-0", 0) != 0; }),
-                      s.spans.end());
-      slices.push_back(ex.extract(s));
-    }
-    ex.keep_deviations(true);
-    ex.finish(slices);
-    const EventDeviation* delayed = find(ex.deviations()[20], EventKind::kEdge, w.pod_a);
-    const EventDeviation* normal = find(ex.deviations()[30], EventKind::kEdge, w.pod_a);
-    ASSERT_NE(delayed, nullptr);
-    ASSERT_NE(normal, nullptr);
-    EXPECT_EQ(delayed->n, 1);
-    EXPECT_LT(std::fabs(normal->z_a), 1.0);
-    if (min_window == 0) {
-      EXPECT_EQ(delayed->z_a, 0.0);
-    } else {  // +800 ms against the 1 ms floor, times sqrt(1 / 3)
+  for (int min_window : {0, 1})
+    for (double tail_z : {0.0, 4.0}) {
+      SCOPED_TRACE("min_window_samples " + std::to_string(min_window) + ", median_tail_z " + std::to_string(tail_z));
+      World w;
+      FeatureState st;
+      st.options.events.min_window_samples = min_window;
+      st.options.events.median_tail_z = tail_z;
+      FeatureOptions::schema().validate(st.options);
+      FeatureExtractor ex(st, w.catalog, World::text, 60);
+      std::vector<FeatureSlice> slices;
+      for (int m = 0; m < 40; ++m) {
+        Slice s = w.minute(m, m == 20 ? 800000 : 0, {0, 1, 2});
+        if (m == 20)  // only request 0's trace was sampled
+          s.spans.erase(std::remove_if(s.spans.begin(), s.spans.end(),
+                                       [](const Span& x) { return x.trace_id.view().rfind("t20-0", 0) != 0; }),
+                        s.spans.end());
+        slices.push_back(ex.extract(s));
+      }
+      ex.keep_deviations(true);
+      ex.finish(slices);
+      const EventDeviation* delayed = find(ex.deviations()[20], EventKind::kEdge, w.pod_a);
+      const EventDeviation* normal = find(ex.deviations()[30], EventKind::kEdge, w.pod_a);
+      ASSERT_NE(delayed, nullptr);
+      ASSERT_NE(normal, nullptr);
+      EXPECT_EQ(delayed->n, 1);
+      EXPECT_LT(std::fabs(normal->z_a), 1.0);
+      EXPECT_LT(std::fabs(normal->alarm_z_a), 1.0);
+      if (min_window == 0) {
+        EXPECT_EQ(delayed->z_a, 0.0);
+        EXPECT_EQ(delayed->alarm_z_a, 0.0);
+        continue;
+      }
+      // +800 ms against the 1 ms floor, times sqrt(1 / 3): the root cause ranking's z either way
       EXPECT_GT(delayed->z_a, 0.8 * 800 / std::sqrt(3.0));
       EXPECT_LT(delayed->z_a, 1.2 * 800 / std::sqrt(3.0));
+      if (tail_z == 0) {
+        EXPECT_EQ(delayed->alarm_z_a, delayed->z_a);
+      } else {
+        ASSERT_GT(delayed->profile_n, 50);
+        EXPECT_NEAR(delayed->alarm_z_a, upper_tail_z(0.5 / (delayed->profile_n + 1)), 0.01);
+        EXPECT_LT(delayed->alarm_z_a, 3.5);
+      }
     }
-  }
+}
+
+// median_tail_z bounds what a few calls can say, not what many say: a minute whose ten calls into pod_a all lag
+// +800 ms keeps its robust z for alarms too (the chance that ten normal calls have such a median is far beyond
+// z 4).
+TEST(EventTokens, ManyDelayedCallsKeepTheirRobustZ) {
+  World w;
+  FeatureState st;
+  st.options.events.min_window_samples = 1;
+  FeatureOptions::schema().validate(st.options);
+  FeatureExtractor ex(st, w.catalog, World::text, 60);
+  std::vector<FeatureSlice> slices;
+  for (int m = 0; m < 40; ++m) slices.push_back(ex.extract(w.minute(m, m == 20 ? 800000 : 0, {0, 1, 2})));
+  ex.keep_deviations(true);
+  ex.finish(slices);
+  const EventDeviation* delayed = find(ex.deviations()[20], EventKind::kEdge, w.pod_a);
+  ASSERT_NE(delayed, nullptr);
+  EXPECT_EQ(delayed->n, 10);
+  EXPECT_GT(delayed->z_a, 0.8 * 800);  // +800 ms against the 1 ms floor, in full
+  EXPECT_EQ(delayed->alarm_z_a, delayed->z_a);
 }
 
 // A client span without a child span elsewhere that names its callee (Span::peer, from OTLP's peer.service or

@@ -524,6 +524,45 @@ TEST(ZeroLabel, CallTimesBeyondTheCalibrationsBodyKeepTheirMagnitude) {
   EXPECT_EQ(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({at})[0].score, rank_only[0].score);
 }
 
+// The event AD score reads the call times' alarm z (EventDeviation::alarm_z_a, bounded by how likely so few calls
+// are), root cause ranking the robust z. A lone slow call (z 40, but no rarer than one call in 300: alarm z 2.9)
+// leads the ranking of its slice and raises no alarm score; twenty slow calls (z 20, and as sure) lead both.
+TEST(ZeroLabel, TheAlarmScoreReadsTheCallTimesAlarmZ) {
+  Catalog cat;
+  const Id cx = cat.entity("cx-0", EntityKind::kPod, "cx"), x = cat.entity("x-0", EntityKind::kPod, "x");
+  const Id cy = cat.entity("cy-0", EntityKind::kPod, "cy"), y = cat.entity("y-0", EntityKind::kPod, "y");
+  auto edges = [&](double zx, double alarm_x, double zy) {
+    std::vector<EventDeviation> out = {lag_edge(cat, cx, x, zx), lag_edge(cat, cy, y, zy)};
+    out[0].alarm_z_a = out[0].alarm_z_b = alarm_x;
+    out[1].alarm_z_a = out[1].alarm_z_b = zy;
+    return out;
+  };
+  std::vector<FeatureSlice> slices = trace_slices(202, {cx, x, cy, y});
+  std::vector<std::vector<EventDeviation>> devs;
+  for (size_t i = 0; i < 200; ++i) {
+    const double u = 0.5 + 0.01 * static_cast<double>(i % 100);  // normal: z 0.5 - 1.5
+    devs.push_back(edges(u, u, 2.0 - u));
+  }
+  devs.push_back(edges(40, 2.9, 1.0));  // 200: x's lone slow call
+  devs.push_back(edges(1.0, 1.0, 20));  // 201: y's twenty slow calls
+  ZeroLabelOptions o;
+  o.kind = "";
+  o.metrics = false;
+  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  const auto lone = r.rank({200}), lone_alarm = r.rank({200}, false, /*alarm=*/true);
+  ASSERT_FALSE(lone.empty());
+  EXPECT_EQ(lone[0].entity, x);  // root cause ranking: the robust z
+  EXPECT_GT(lone[0].score, 1.0);
+  ASSERT_FALSE(lone_alarm.empty());
+  EXPECT_LT(lone_alarm[0].score, 0.5);  // below min_z 3: no signal for an alarm
+  const auto many = r.rank({201}), many_alarm = r.rank({201}, false, /*alarm=*/true);
+  ASSERT_FALSE(many.empty());
+  ASSERT_FALSE(many_alarm.empty());
+  EXPECT_EQ(many[0].entity, y);
+  EXPECT_EQ(many_alarm[0].entity, y);
+  EXPECT_GT(many_alarm[0].score, 1.0);
+}
+
 // The KPI slots are one family: its best member is corrected for how many members could have produced it by
 // chance. A KPI and its rate move together, so with options.effective_family they count once: here two slots
 // that always agree and one independent slot move like 2 KPIs, not like the 24 slots (or 3 KPIs).
