@@ -192,18 +192,25 @@ double upper_tail_z(double p) {
 // EventOptions::median_tail_z: windows of up to this many calls are counted
 constexpr int kMaxTailCalls = 64;
 
-// The chance that the median of `n` calls drawn from the profile `p` is `m` or longer (LogHist::quantile(0.5)
-// of n calls is their (n/2 + 1)-th longest), as a z; infinite beyond kMaxTailCalls calls, where the robust z
-// understates a shifted median rather than overstates it. A time the profile never saw counts as half a call.
+// The chance that the median of `n` calls drawn from the profile `p` is `m` or longer, as a z: that at least
+// n/2 + 1 of them (LogHist::quantile(0.5) reads the (n/2 + 1)-th longest) fall in m's histogram bin or above (a
+// median read off the histogram lies in its bin whatever the calls' exact times; for n > 1 this errs towards a
+// larger chance). Infinite beyond kMaxTailCalls calls, where the robust z understates a shifted median rather than
+// overstates it. A time the profile never saw counts as half a call.
 double median_chance_z(const LogHist& p, double m, double n) {
   const int calls = static_cast<int>(std::lround(n));
   if (calls < 1 || calls > kMaxTailCalls || p.n <= 0) return std::numeric_limits<double>::infinity();
-  const double share = std::clamp((p.above(m) + 0.5) / (p.n + 1.0), 1e-300, 1.0 - 1e-12);
+  const double share = std::clamp((p.from_bin_of(m) + 0.5) / (p.n + 1.0), 1e-300, 1.0 - 1e-12);
   const int k = calls / 2 + 1;
-  const double lp = std::log(share), lq = std::log1p(-share), lf = std::lgamma(calls + 1.0);
+  // P(X >= k), X ~ Binomial(calls, share): the first term from log-gammas, each next one by the terms' ratio
+  const double odds = share / (1.0 - share);
+  double term = std::exp(std::lgamma(calls + 1.0) - std::lgamma(k + 1.0) - std::lgamma(calls - k + 1.0) +
+                         k * std::log(share) + (calls - k) * std::log1p(-share));
   double tail = 0;
-  for (int j = k; j <= calls; ++j)
-    tail += std::exp(lf - std::lgamma(j + 1.0) - std::lgamma(calls - j + 1.0) + j * lp + (calls - j) * lq);
+  for (int j = k; j <= calls && term > 0; ++j) {
+    tail += term;
+    term *= odds * (calls - j) / (j + 1.0);
+  }
   return upper_tail_z(tail);
 }
 
@@ -259,11 +266,10 @@ double LogHist::quantile(double q) const {
   return std::pow(10.0, kHistBins / 4.0);
 }
 
-double LogHist::above(double us) const {
-  const double l = std::log10(std::max(us, 1.0)) * 4.0;
-  const int b = std::clamp(static_cast<int>(l), 0, kHistBins - 1);
-  double acc = c[b] * std::clamp(b + 1 - l, 0.0, 1.0);
-  for (int i = b + 1; i < kHistBins; ++i) acc += c[i];
+double LogHist::from_bin_of(double us) const {
+  const int b = std::clamp(static_cast<int>(std::log10(std::max(us, 1.0)) * 4.0), 0, kHistBins - 1);
+  double acc = 0;
+  for (int i = b; i < kHistBins; ++i) acc += c[i];
   return acc;
 }
 

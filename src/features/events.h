@@ -67,7 +67,7 @@ struct LogHist {
   void add(double us, double w = 1);
   void merge(const LogHist& o, double sign = 1);
   double quantile(double q) const;  // microseconds (bin centre, interpolated); 0 when empty
-  double above(double us) const;    // the mass at or above `us` (interpolated inside its bin as quantile() is)
+  double from_bin_of(double us) const;  // the mass in `us`'s bin and every bin above it
 };
 
 enum class EventKind : std::uint8_t { kOperation = 0, kEdge = 1, kTemplate = 2 };
@@ -148,11 +148,13 @@ struct EventOptions {
   bool latest_pane = true;
   // what an alarm may rest on (EventDeviation::alarm_z_a / alarm_z_b): a time z (call lag and wait, span duration
   // and self time) counts in full only where the chance that the median of as many calls drawn from the profile
-  // is as high is below this normal tail; below it the z is at most that chance's z. One slow call among
-  // thousands of normal ones is no fault, however many IQRs it lies from the median (the robust z scales a lone
-  // call by the spread of single calls, so a rare slow call reads as z 100, as a real delay does). Counted exactly
-  // up to 64 calls in the window (more pass). Root cause ranking keeps the robust z: once a fault is known, the
-  // one slow call of sampled traces is the best evidence there is. 0: off (the alarm z is the robust z)
+  // lies in its histogram bin or above is below this normal tail; below it the z is at most that chance's z. One
+  // slow call among hundreds or a few thousand normal ones is no fault, however many IQRs it lies from the median
+  // (the robust z scales a lone call by the spread of single calls, so a rare slow call reads as z 100, as a real
+  // delay does). Counted for windows of up to 64 calls (more pass). A lone call that no profile call matched
+  // passes from about 16,000 profile calls on (its chance 0.5 / (n + 1) is below z 4's). Root cause ranking
+  // keeps the robust z: once a fault is known, the one slow call of sampled traces is the best evidence there is.
+  // 0: off (the alarm z is the robust z)
   double median_tail_z = 4;
   // a client span without a child span elsewhere that names its callee (Span::peer) is a call into that callee
   bool client_span_peers = true;

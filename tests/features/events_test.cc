@@ -251,6 +251,7 @@ TEST(EventTokens, ADelayShowsInTheMinuteItBegins) {
       EXPECT_GT(first->z_a, 0.5 * 800 / std::sqrt(3.0));
       EXPECT_LT(first->z_a, 1.5 * 800 / std::sqrt(3.0));
       EXPECT_NEAR(first->median_a, 801000, 0.3 * 801000);  // the evidence quotes the pane's lag
+      EXPECT_EQ(first->alarm_z_a, first->z_a);             // ten delayed calls: far rarer than z 4, an alarm in full
     } else {
       EXPECT_LT(first->z_a, 3.0);
     }
@@ -325,6 +326,61 @@ TEST(EventTokens, ManyDelayedCallsKeepTheirRobustZ) {
   EXPECT_EQ(delayed->n, 10);
   EXPECT_GT(delayed->z_a, 0.8 * 800);  // +800 ms against the 1 ms floor, in full
   EXPECT_EQ(delayed->alarm_z_a, delayed->z_a);
+}
+
+// LogHist::from_bin_of: the mass of a time's bin (4 per decade of microseconds) and every bin above it.
+TEST(EventTokens, FromBinOfCountsTheTimesBinAndAbove) {
+  LogHist h;
+  for (int i = 0; i < 90; ++i) h.add(3000);    // bin 13 (log10 3000 * 4 = 13.9)
+  for (int i = 0; i < 10; ++i) h.add(100000);  // bin 20
+  EXPECT_EQ(h.from_bin_of(1), 100.0);
+  EXPECT_EQ(h.from_bin_of(2500), 100.0);  // the same bin as 3000
+  EXPECT_EQ(h.from_bin_of(4000), 10.0);
+  EXPECT_EQ(h.from_bin_of(90000), 10.0);  // bin 19: the calls of bin 20 lie above
+  EXPECT_EQ(h.from_bin_of(2e5), 0.0);
+}
+
+// The alarm z of a few calls, worked by hand. The profile: 990 calls of 3 ms, 10 of 100 ms. Three calls, two of
+// them 100 ms: their median lies in the 100-ms bin, where a profile call falls with chance (10 + 0.5) / 1001, and
+// the chance that at least 2 of 3 do is P(X >= 2), X ~ Binomial(3, that): z 3.3, below median_tail_z's 4, so the
+// alarm z is 3.3 where the robust z is ~97 (+97 ms against the 1-ms floor). Three 100-ms calls against a profile
+// that never saw one are rarer than z 4: the alarm z is the robust z. So are 65 calls, beyond those counted.
+TEST(EventTokens, AFewCallsAlarmNoMoreThanTheirChanceAmongTheProfilesCalls) {
+  auto profile_of = [](int slow) {
+    EventStats p;
+    for (int i = 0; i < 1000 - slow; ++i) p.a.add(3000);
+    for (int i = 0; i < slow; ++i) p.a.add(100000);
+    p.n = p.a.n;
+    p.panes = 100;
+    return p;
+  };
+  auto deviation = [](const EventStats& p, int slow, int fast) {
+    PaneSummary pane;
+    PaneEvent e;
+    e.kind = EventKind::kEdge;
+    e.entity = 1;
+    e.key = 7;
+    for (int i = 0; i < slow; ++i) e.stats.a.add(100000);
+    for (int i = 0; i < fast; ++i) e.stats.a.add(3000);
+    e.stats.n = e.stats.a.n;
+    pane.events.push_back(e);
+    const auto d = event_deviations(
+        {&pane}, [&](std::uint64_t) { return p; }, EventOptions{});
+    EXPECT_EQ(d.size(), 1u);
+    return d.empty() ? EventDeviation{} : d[0];
+  };
+  const double share = 10.5 / 1001;
+  const double chance = 3 * share * share * (1 - share) + share * share * share;
+  const EventDeviation few = deviation(profile_of(10), 2, 1);
+  EXPECT_GT(few.z_a, 50.0);
+  EXPECT_NEAR(few.alarm_z_a, upper_tail_z(chance), 1e-6);
+  EXPECT_LT(few.alarm_z_a, 4.0);
+  const EventDeviation never_seen = deviation(profile_of(0), 3, 0);
+  EXPECT_GT(never_seen.z_a, 50.0);
+  EXPECT_EQ(never_seen.alarm_z_a, never_seen.z_a);
+  const EventDeviation many = deviation(profile_of(10), 65, 0);
+  EXPECT_GT(many.z_a, 50.0);
+  EXPECT_EQ(many.alarm_z_a, many.z_a);
 }
 
 // A client span without a child span elsewhere that names its callee (Span::peer, from OTLP's peer.service or
