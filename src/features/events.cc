@@ -464,8 +464,8 @@ const config::Schema<EventOptions>& EventOptions::schema() {
           .num("median_tail_z", &EventOptions::median_tail_z,
                "what the event AD score may rest on: a time z counts in full only where the chance that the median "
                "of as many calls from the profile is as high is below this normal tail (counted up to 64 calls; "
-               "more pass); below it the z is at most that chance's z: one slow call among thousands of normal ones "
-               "is no fault. Root cause ranking keeps the robust z (0: off)",
+               "more pass); below it the z is at most that chance's z: one slow call among hundreds or a few thousand "
+               "normal ones is no fault. Root cause ranking keeps the robust z (0: off)",
                Range::at_least(0))
           .flag("split_failed_calls", &EventOptions::split_failed_calls,
                 "a span whose call into another entity failed counts under its own operation key, \"<operation> (a "
