@@ -9,6 +9,8 @@
 #include <random>
 
 #include "core/errors.h"
+#include "features/events.h"
+#include "tasks/zero_label.h"
 
 namespace rslicer {
 namespace {
@@ -91,6 +93,55 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   HeadOptions o;
   o.ad_score = "embedding";  // asked for explicitly, the kNN stays
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
+}
+
+// The event AD score reads the call times' alarm z (EventDeviation::alarm_z_a). In one normal slice in ten e1
+// receives a lone slow call from e0 (robust z 100, alarm z 2.5: no rarer than normal traffic makes it); in the
+// fault runs all its calls are slow (z 50, and as sure). Read as alarms read them the lone calls raise nothing and
+// the faults alarm; read as the robust z, the lone calls would outscore the faults.
+TEST(FailureHeads, TheEventScoreReadsTheCallTimesAlarmZ) {
+  const auto v = slices(false);
+  Catalog cat;
+  const Id e0 = cat.entity("e0", EntityKind::kPod, "s0"), e1 = cat.entity("e1", EntityKind::kPod, "s1");
+  cat.entity("e2", EntityKind::kPod, "s2");
+  std::vector<FeatureSlice> fs(v.size());
+  std::vector<std::vector<EventDeviation>> devs(v.size());
+  std::vector<size_t> lone;
+  for (size_t i = 0; i < v.size(); ++i) {
+    for (Id e : {e0, e1}) fs[i].tokens[static_cast<int>(Modality::kTraces)].entities.push_back(e);
+    EventDeviation d;
+    d.kind = EventKind::kEdge;
+    d.entity = e1;
+    d.caller = cat.service_of(e0);
+    d.key = 42;
+    d.z_a = d.z_b = d.alarm_z_a = d.alarm_z_b = 0.5 + 0.01 * static_cast<double>(i % 50);
+    if (faulty(i)) {
+      d.z_a = d.alarm_z_a = 50;
+    } else if (i % 10 == 5) {
+      d.z_a = 100;
+      d.alarm_z_a = 2.5;
+      lone.push_back(i);
+    }
+    devs[i].push_back(d);
+  }
+  HeadOptions o;
+  o.ad_score = "events";
+  const auto ranker = ZeroLabelRanker::fit(fs, devs, nullptr, cat, ranker_options(o));
+  HeadInputs in = inputs(v);
+  in.ranker = &ranker;
+  const auto train = range(0, 140), test = range(140, 200);
+  const auto h = FailureHeads::fit(in, train, {}, o, 1);
+  EXPECT_EQ(h.info()["ad_score"], "events");
+  const auto t = h.detect(in, test);
+  int hits = 0, false_alarms = 0;
+  for (size_t k = 0; k < test.size(); ++k) (faulty(test[k]) ? hits : false_alarms) += t.alarms[k];
+  EXPECT_EQ(hits, 20) << "the 20 faulty slices";
+  EXPECT_EQ(false_alarms, 0);
+  // what the heads read: the lone call's slice scores nothing as an alarm, its robust z ranks it first
+  const size_t lone_test = 145;
+  ASSERT_TRUE(std::find(lone.begin(), lone.end(), lone_test) != lone.end());
+  EXPECT_EQ(ranker.rank({lone_test}, false, /*alarm=*/true)[0].score, 0.0);
+  EXPECT_GT(ranker.rank({lone_test}, false)[0].score, ranker.rank({150}, false)[0].score);
 }
 
 // SPOT calibrated on all training slices puts the threshold among the fault scores when faults fill much of the
