@@ -239,10 +239,14 @@ double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, doubl
 
 // ---------------------------------------------------------------- LogHist
 
+namespace {
+
+int bin_of(double us) { return std::clamp(static_cast<int>(std::log10(std::max(us, 1.0)) * 4.0), 0, kHistBins - 1); }
+
+}  // namespace
+
 void LogHist::add(double us, double w) {
-  const double l = std::log10(std::max(us, 1.0)) * 4.0;
-  const int b = std::clamp(static_cast<int>(l), 0, kHistBins - 1);
-  c[b] += w;
+  c[bin_of(us)] += w;
   n += w;
 }
 
@@ -267,9 +271,8 @@ double LogHist::quantile(double q) const {
 }
 
 double LogHist::from_bin_of(double us) const {
-  const int b = std::clamp(static_cast<int>(std::log10(std::max(us, 1.0)) * 4.0), 0, kHistBins - 1);
   double acc = 0;
-  for (int i = b; i < kHistBins; ++i) acc += c[i];
+  for (int i = bin_of(us); i < kHistBins; ++i) acc += c[i];
   return acc;
 }
 

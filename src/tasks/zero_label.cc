@@ -235,20 +235,21 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
     const std::vector<bool> to_caller = caller_charged(slice);
     for (size_t i = 0; i < devs.size(); ++i) {
       const EventDeviation& d = devs[i];
+      const double lag = alarm ? d.alarm_z_a : d.z_a, gap = alarm ? d.alarm_z_b : d.z_b;
       if (to_caller[i]) {  // the caller's pods among the slice's candidates
         const size_t n = out.size();
         for (size_t c = 0; c < n; ++c)
           if (catalog_->service_of(out[c].first) == d.caller) {
-            up(out[c].second[kLag], alarm ? d.alarm_z_a : d.z_a);
-            up(out[c].second[kGap], alarm ? d.alarm_z_b : d.z_b);
+            up(out[c].second[kLag], lag);
+            up(out[c].second[kGap], gap);
           }
         continue;
       }
       auto* r = row(d.entity);
       if (!r) continue;
       if (d.kind == EventKind::kEdge && options_.call_edges) {
-        up((*r)[kLag], alarm ? d.alarm_z_a : d.z_a);
-        up((*r)[kGap], alarm ? d.alarm_z_b : d.z_b);
+        up((*r)[kLag], lag);
+        up((*r)[kGap], gap);
       } else if (d.kind == EventKind::kOperation && options_.span_patterns) {
         up((*r)[kMissing], d.missing);
         up((*r)[kEarly], d.early);
