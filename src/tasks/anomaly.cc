@@ -16,7 +16,12 @@ const config::Schema<AnomalyOptions>& AnomalyOptions::schema() {
           .num("min_state_refs", &AnomalyOptions::min_state_refs,
                "a state with fewer normal references falls back to the global set", Range::at_least(1))
           .num("exclusion_s", &AnomalyOptions::exclusion_s,
-               "references closer than this to the scored slice are skipped (no self match)", Range::at_least(0));
+               "references closer than this to the scored slice are skipped (no self match)", Range::at_least(0))
+          .num("calibration_exclusion_s", &AnomalyOptions::calibration_exclusion_s,
+               "a normal training slice calibrating the score (scale, SPOT threshold) skips references closer than "
+               "this: its neighbours minutes apart are closer than anything a new slice meets (where fewer than "
+               "`neighbors` lie farther, the nearer ones beyond exclusion_s count too)",
+               Range::at_least(0));
   return s;
 }
 namespace {
@@ -56,7 +61,7 @@ void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vec
   std::vector<std::vector<double>> loo(k);
   std::vector<double> all_loo;
   for (size_t i = 0; i < times.size(); ++i) {
-    double r = raw_score(refs_.data() + i * dim_, states[i], times_[i]);
+    double r = raw_score(refs_.data() + i * dim_, states[i], times_[i], /*calibrating=*/true);
     if (!std::isfinite(r)) continue;
     loo[states[i]].push_back(r);
     all_loo.push_back(r);
@@ -75,25 +80,30 @@ const std::vector<std::int64_t>& KnnAnomalyHead::refs_for(int state) const {
   return all_;
 }
 
-double KnnAnomalyHead::raw_score(const float* x, int state, TimeUs time) const {
+double KnnAnomalyHead::raw_score(const float* x, int state, TimeUs time, bool calibrating) const {
   const auto& idx = refs_for(state);
   const TimeUs excl = static_cast<TimeUs>(options_.exclusion_s * kUsPerSecond);
-  std::vector<double> d;
+  const TimeUs far =
+      calibrating ? std::max(excl, static_cast<TimeUs>(options_.calibration_exclusion_s * kUsPerSecond)) : excl;
+  const size_t want = static_cast<size_t>(std::max(1, options_.neighbors));
+  std::vector<double> d, near;  // beyond `far`; between exclusion_s and `far`
   d.reserve(idx.size());
   for (std::int64_t i : idx) {
-    if (excl > 0 && std::llabs(times_[i] - time) < excl) continue;
-    d.push_back(l2(x, refs_.data() + i * dim_, dim_));
+    const TimeUs dt = std::llabs(times_[i] - time);
+    if (excl > 0 && dt < excl) continue;
+    (dt < far ? near : d).push_back(l2(x, refs_.data() + i * dim_, dim_));
   }
+  if (d.size() < want) d.insert(d.end(), near.begin(), near.end());
   if (d.empty()) return std::numeric_limits<double>::infinity();
-  size_t k = std::min<size_t>(std::max(1, options_.neighbors), d.size());
+  size_t k = std::min<size_t>(want, d.size());
   std::partial_sort(d.begin(), d.begin() + k, d.end());
   double s = 0;
   for (size_t i = 0; i < k; ++i) s += d[i];
   return s / k;
 }
 
-double KnnAnomalyHead::score(const float* x, int state, TimeUs time) const {
-  double r = raw_score(x, state, time);
+double KnnAnomalyHead::score(const float* x, int state, TimeUs time, bool calibrating) const {
+  double r = raw_score(x, state, time, calibrating);
   double scale = global_scale_;
   if (options_.state_aware && state >= 0 && state < static_cast<int>(scale_.size()) &&
       &refs_for(state) != &all_)

@@ -22,7 +22,12 @@ struct AnomalyOptions {
   int neighbors = 5;               // k of the kNN distance
   bool state_aware = true;         // references and scale per state; false = one global set
   int min_state_refs = 10;         // a state with fewer normal references falls back to the global set
-  double exclusion_s = 180;        // references whose start lies closer than this to the scored slice are skipped (no self/overlap match)
+  // references whose start lies closer than this to the scored slice are skipped (no self/overlap match)
+  double exclusion_s = 180;
+  // ... when a normal training slice calibrates the score (the head's scale per state, the SPOT threshold): its
+  // neighbours minutes apart are closer than anything a new slice meets, so they are skipped too (where fewer
+  // than `neighbors` references lie farther, the nearer ones beyond exclusion_s count as well)
+  double calibration_exclusion_s = 3600;
   static const config::Schema<AnomalyOptions>& schema();
 };
 
@@ -31,9 +36,10 @@ class KnnAnomalyHead {
   explicit KnnAnomalyHead(AnomalyOptions options = {}) : options_(options) { AnomalyOptions::schema().validate(options_); }
   // Normal training slices: vectors [n * dim], their start times and states.
   void fit(const std::vector<float>& refs, int dim, const std::vector<TimeUs>& times, const std::vector<int>& states);
-  // Calibrated score of one slice (1 = typical normal of its state).
-  double score(const float* x, int state, TimeUs time) const;
-  double raw_score(const float* x, int state, TimeUs time) const;  // uncalibrated kNN distance
+  // Calibrated score of one slice (1 = typical normal of its state); `calibrating`: the slice is one of the normal
+  // training slices and calibrates a threshold (AnomalyOptions::calibration_exclusion_s).
+  double score(const float* x, int state, TimeUs time, bool calibrating = false) const;
+  double raw_score(const float* x, int state, TimeUs time, bool calibrating = false) const;  // uncalibrated
   int dim() const { return dim_; }
   size_t references() const { return times_.size(); }
 

@@ -251,7 +251,8 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     return s;
   };
   std::vector<double> calib;
-  for (size_t i : train) calib.push_back(h.ad_.score(adv[i].state.data(), st_ad[i], adv[i].start));
+  for (size_t i : train)
+    calib.push_back(h.ad_.score(adv[i].state.data(), st_ad[i], adv[i].start, /*calibrating=*/true));
   for (double& x : calib)
     if (!std::isfinite(x)) x = 0;
   h.spot_ = calibrated(calib);

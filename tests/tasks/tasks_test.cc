@@ -81,6 +81,48 @@ TEST(KnnAnomalyHead, ScoresAnomaliesAboveNormalsPerState) {
             aware.score(dev0, 0, far) / aware.score(norm1, 1, far));
 }
 
+TEST(KnnAnomalyHead, ItsCalibrationSkipsNeighboursMinutesApart) {
+  // Normal state drifts slowly (one slice a minute for 10 hours). Scored against its neighbours minutes apart, a
+  // training slice reads as closer to normal than a slice of the next hour ever will, so a head calibrated that
+  // way alarms on ordinary drift; skipping references within an hour calibrates on distances a new slice meets.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> g(0, 0.001);
+  std::vector<float> refs;
+  std::vector<TimeUs> times;
+  std::vector<int> states;
+  for (int i = 0; i < 600; ++i) {
+    refs.push_back(static_cast<float>(0.01 * i + g(rng)));
+    refs.push_back(static_cast<float>(g(rng)));
+    times.push_back(static_cast<TimeUs>(i) * 60 * kUsPerSecond);
+    states.push_back(0);
+  }
+  AnomalyOptions nearby{5, false, 10, 180};
+  nearby.calibration_exclusion_s = 0;  // the neighbours beyond exclusion_s calibrate (before this option)
+  KnnAnomalyHead in_sample(nearby);
+  in_sample.fit(refs, 2, times, states);
+  KnnAnomalyHead hour_apart({5, false, 10, 180});  // calibration_exclusion_s 3600 (the default)
+  hour_apart.fit(refs, 2, times, states);
+  const TimeUs later = times.back() + 3600 * kUsPerSecond;
+  float drifted[2] = {0.01f * 599 + 0.3f, 0.0f};  // half an hour more of the same drift
+  float broken[2] = {0.01f * 300, 5.0f};          // far off the normal line
+  EXPECT_GT(in_sample.score(drifted, 0, later), 3.0);
+  EXPECT_LT(hour_apart.score(drifted, 0, later), 1.5);
+  EXPECT_GT(hour_apart.score(broken, 0, later), 3.0);
+  // a scored slice is never calibrating: the option changes the scale only
+  EXPECT_NEAR(hour_apart.raw_score(drifted, 0, later), in_sample.raw_score(drifted, 0, later), 1e-9);
+
+  // Half an hour of references: no 5 of them lie an hour apart, so the nearer ones beyond exclusion_s calibrate
+  std::vector<float> few(refs.begin(), refs.begin() + 60);
+  std::vector<TimeUs> few_t(times.begin(), times.begin() + 30);
+  std::vector<int> few_s(30, 0);
+  KnnAnomalyHead short_old(nearby), short_new({5, false, 10, 180});
+  short_old.fit(few, 2, few_t, few_s);
+  short_new.fit(few, 2, few_t, few_s);
+  float probe[2] = {0.2f, 0.0f};
+  EXPECT_TRUE(std::isfinite(short_new.score(probe, 0, later)));
+  EXPECT_NEAR(short_new.score(probe, 0, later), short_old.score(probe, 0, later), 1e-9);
+}
+
 TEST(Triage, KnnAndMajority) {
   std::vector<std::vector<float>> x = {{1, 0}, {0.9f, 0.1f}, {0, 1}, {0.1f, 0.9f}, {0.05f, 1}};
   std::vector<std::string> y = {"cpu", "cpu", "delay", "delay", "delay"};
