@@ -16,12 +16,12 @@ const config::Schema<AnomalyOptions>& AnomalyOptions::schema() {
           .num("min_state_refs", &AnomalyOptions::min_state_refs,
                "a state with fewer normal references falls back to the global set", Range::at_least(1))
           .num("exclusion_s", &AnomalyOptions::exclusion_s,
-               "references closer than this to the scored slice are skipped (no self match)", Range::at_least(0))
+               "references closer than this to the scored slice are skipped (no self match)", Range::closed(0, 1e9))
           .num("calibration_exclusion_s", &AnomalyOptions::calibration_exclusion_s,
                "a normal training slice calibrating the score (scale, SPOT threshold) skips references closer than "
                "this: its neighbours minutes apart are closer than anything a new slice meets (where fewer than "
-               "`neighbors` lie farther, the nearer ones beyond exclusion_s count too)",
-               Range::at_least(0));
+               "`neighbors` lie farther, the nearer ones farthest in time fill up)",
+               Range::closed(0, 1e9));
   return s;
 }
 namespace {
@@ -86,14 +86,21 @@ double KnnAnomalyHead::raw_score(const float* x, int state, TimeUs time, bool ca
   const TimeUs far =
       calibrating ? std::max(excl, static_cast<TimeUs>(options_.calibration_exclusion_s * kUsPerSecond)) : excl;
   const size_t want = static_cast<size_t>(std::max(1, options_.neighbors));
-  std::vector<double> d, near;  // beyond `far`; between exclusion_s and `far`
+  std::vector<double> d;                         // beyond `far`
+  std::vector<std::pair<TimeUs, double>> near;  // (time apart, distance) between exclusion_s and `far`
   d.reserve(idx.size());
   for (std::int64_t i : idx) {
     const TimeUs dt = std::llabs(times_[i] - time);
-    if (excl > 0 && dt < excl) continue;
-    (dt < far ? near : d).push_back(l2(x, refs_.data() + i * dim_, dim_));
+    if (dt < excl) continue;
+    if (dt < far)
+      near.push_back({dt, l2(x, refs_.data() + i * dim_, dim_)});
+    else
+      d.push_back(l2(x, refs_.data() + i * dim_, dim_));
   }
-  if (d.size() < want) d.insert(d.end(), near.begin(), near.end());
+  if (d.size() < want && !near.empty()) {  // the exclusion shrinks: the nearer references farthest in time fill up
+    std::sort(near.begin(), near.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (size_t i = 0; i < near.size() && d.size() < want; ++i) d.push_back(near[i].second);
+  }
   if (d.empty()) return std::numeric_limits<double>::infinity();
   size_t k = std::min<size_t>(want, d.size());
   std::partial_sort(d.begin(), d.begin() + k, d.end());
@@ -125,6 +132,8 @@ nlohmann::json KnnAnomalyHead::to_json() const {
 KnnAnomalyHead KnnAnomalyHead::from_json(const nlohmann::json& j) {
   try {
     AnomalyOptions o = AnomalyOptions::schema().from_json(j.at("options"));
+    // heads saved before the option were calibrated against every reference beyond exclusion_s
+    if (!j.at("options").contains("calibration_exclusion_s")) o.calibration_exclusion_s = 0;
     o.state_aware = j.at("state_aware").get<bool>();
     KnnAnomalyHead h(o);
     h.dim_ = j.at("dim").get<int>();

@@ -26,7 +26,7 @@ struct AnomalyOptions {
   double exclusion_s = 180;
   // ... when a normal training slice calibrates the score (the head's scale per state, the SPOT threshold): its
   // neighbours minutes apart are closer than anything a new slice meets, so they are skipped too (where fewer
-  // than `neighbors` references lie farther, the nearer ones beyond exclusion_s count as well)
+  // than `neighbors` references lie farther, the nearer ones farthest in time fill up)
   double calibration_exclusion_s = 3600;
   static const config::Schema<AnomalyOptions>& schema();
 };

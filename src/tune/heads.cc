@@ -761,6 +761,9 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     h.options_ = HeadOptions::schema().from_json(j.at("options"));
     // models saved before the option: their triage head was fitted on vectors without the KPIs' direction
     if (!j.at("options").contains("triage_directions")) h.options_.triage_directions = false;
+    // ... and before the kNN's calibration exclusion: calibrated against every reference beyond exclusion_s
+    if (j.at("options").contains("ad") && !j.at("options").at("ad").contains("calibration_exclusion_s"))
+      h.options_.ad.calibration_exclusion_s = 0;
     h.partition_ = StatePartition::from_json(j.at("partition").dump(), "heads.partition");
     h.ad_partition_ = StatePartition::from_json(j.at("ad_partition").dump(), "heads.ad_partition");
     h.ad_ = KnnAnomalyHead::from_json(j.at("ad"));

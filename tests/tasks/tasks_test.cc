@@ -111,16 +111,19 @@ TEST(KnnAnomalyHead, ItsCalibrationSkipsNeighboursMinutesApart) {
   // a scored slice is never calibrating: the option changes the scale only
   EXPECT_NEAR(hour_apart.raw_score(drifted, 0, later), in_sample.raw_score(drifted, 0, later), 1e-9);
 
-  // Half an hour of references: no 5 of them lie an hour apart, so the nearer ones beyond exclusion_s calibrate
-  std::vector<float> few(refs.begin(), refs.begin() + 60);
-  std::vector<TimeUs> few_t(times.begin(), times.begin() + 30);
-  std::vector<int> few_s(30, 0);
-  KnnAnomalyHead short_old(nearby), short_new({5, false, 10, 180});
-  short_old.fit(few, 2, few_t, few_s);
-  short_new.fit(few, 2, few_t, few_s);
-  float probe[2] = {0.2f, 0.0f};
-  EXPECT_TRUE(std::isfinite(short_new.score(probe, 0, later)));
-  EXPECT_NEAR(short_new.score(probe, 0, later), short_old.score(probe, 0, later), 1e-9);
+  // An hour of references (63 slices): at most 3 lie an hour from a slice, and the nearer ones farthest in time
+  // fill up to k, so the calibration still skips the neighbours minutes apart; so does half an hour, with none
+  for (const int n : {63, 30}) {
+    std::vector<float> few(refs.begin(), refs.begin() + 2 * n);
+    std::vector<TimeUs> few_t(times.begin(), times.begin() + n);
+    std::vector<int> few_s(n, 0);
+    KnnAnomalyHead short_old(nearby), short_new({5, false, 10, 180});
+    short_old.fit(few, 2, few_t, few_s);
+    short_new.fit(few, 2, few_t, few_s);
+    float probe[2] = {0.01f * n + 0.1f, 0.0f};
+    EXPECT_TRUE(std::isfinite(short_new.score(probe, 0, later))) << n;
+    EXPECT_LT(short_new.score(probe, 0, later), 0.5 * short_old.score(probe, 0, later)) << n;
+  }
 }
 
 TEST(Triage, KnnAndMajority) {
