@@ -86,16 +86,17 @@ double KnnAnomalyHead::raw_score(const float* x, int state, TimeUs time, bool ca
   const TimeUs far =
       calibrating ? std::max(excl, static_cast<TimeUs>(options_.calibration_exclusion_s * kUsPerSecond)) : excl;
   const size_t want = static_cast<size_t>(std::max(1, options_.neighbors));
-  std::vector<double> d;                         // beyond `far`
+  std::vector<double> d;                        // beyond `far`
   std::vector<std::pair<TimeUs, double>> near;  // (time apart, distance) between exclusion_s and `far`
   d.reserve(idx.size());
   for (std::int64_t i : idx) {
     const TimeUs dt = std::llabs(times_[i] - time);
     if (dt < excl) continue;
+    const double dist = l2(x, refs_.data() + i * dim_, dim_);
     if (dt < far)
-      near.push_back({dt, l2(x, refs_.data() + i * dim_, dim_)});
+      near.push_back({dt, dist});
     else
-      d.push_back(l2(x, refs_.data() + i * dim_, dim_));
+      d.push_back(dist);
   }
   if (d.size() < want && !near.empty()) {  // the exclusion shrinks: the nearer references farthest in time fill up
     std::sort(near.begin(), near.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
