@@ -192,6 +192,7 @@ struct OnlineDetector::Impl {
     in.ranker = ranker ? &*ranker : nullptr;
     in.event_names = &extractor->summarizer().key_names();
     in.kpi_slots = &extractor->state().kpi_slots;
+    in.kpi_z_clip = extractor->state().options.z_clip;
     return in;
   }
 

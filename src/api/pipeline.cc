@@ -133,6 +133,7 @@ TrainSummary train_model(const TrainRequest& rq) {
 
   in.event_names = &d.event_names;
   in.kpi_slots = &d.features.kpi_slots;
+  in.kpi_z_clip = d.features.options.z_clip;
   // Labelled cases whose slices all lie in the heads' part.
   std::vector<TrainingCase> cases;
   std::vector<bool> in_part(d.slices.size(), false);
@@ -265,6 +266,7 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
 
   in.event_names = &d.event_names;
   in.kpi_slots = &d.features.kpi_slots;
+  in.kpi_z_clip = d.features.options.z_clip;
 
   std::vector<size_t> all(emb.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;

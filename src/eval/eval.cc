@@ -315,6 +315,7 @@ EvalResult run_eval(const EvalRequest& o) {
   ed.deviations = &data.deviations;
   ed.event_names = &data.event_names;
   ed.kpi_slots = &data.features.kpi_slots;
+  ed.kpi_z_clip = data.features.options.z_clip;
   {
     RawScoreOptions ro = o.options.raw;
     ro.robust = true;

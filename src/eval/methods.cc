@@ -89,6 +89,7 @@ MethodOutput heads_method(const FoldContext& c, const Representation& rep, bool 
           ZeroLabelRanker::fit(*d.features, *d.deviations, &rep.slices, *d.catalog, ranker_options(c.heads, d.ad_view)));
     in.event_names = d.event_names;
     in.kpi_slots = d.kpi_slots;
+    in.kpi_z_clip = d.kpi_z_clip;
   }
   std::vector<TrainingCase> cases;
   for (size_t f : c.fold->train_cases) {
@@ -201,7 +202,7 @@ MethodOutput zero_label_ranking(const FoldContext& c, const ZeroLabelOptions& zo
     std::vector<RankedCause> ranking;
     for (const auto& z : ranker.rank(cs)) {
       RankedCause rc{d.catalog->entities.name(z.entity), z.score, {}};
-      if (ranking.size() < kRankingKept) rc.evidence = ranker.explain(z, cs, *d.event_names, *d.kpi_slots);
+      if (ranking.size() < kRankingKept) rc.evidence = ranker.explain(z, cs, *d.event_names, *d.kpi_slots, d.kpi_z_clip);
       ranking.push_back(std::move(rc));
     }
     rank_case(c, f, std::move(ranking), *out.rcl);

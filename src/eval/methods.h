@@ -63,6 +63,7 @@ struct EvalData {
   const std::vector<std::vector<EventDeviation>>* deviations = nullptr;  // per slice (event_rules, evidence)
   const std::unordered_map<std::uint64_t, std::string>* event_names = nullptr;  // event and log-step names
   const std::vector<std::string>* kpi_slots = nullptr;                          // KPI name of each metric slot
+  double kpi_z_clip = 0;                                                        // FeatureOptions::z_clip
   std::string ad_view = "all";  // the AD view; other than "all", the AD event score sees only its modalities
 };
 

@@ -23,6 +23,15 @@ float squash(double z, double clip) {
   return static_cast<float>(z < 0 ? -a : a);
 }
 
+}  // namespace
+
+double unsquash_z(double a) {
+  a = std::fabs(a);
+  return a > 3.0 ? 3.0 + std::expm1(a - 3.0) : a;
+}
+
+namespace {
+
 double median_of(std::vector<double>& v) {
   size_t n = v.size();
   size_t mid = n / 2;

@@ -54,6 +54,10 @@ inline int token_dim(Modality m) {
   return m == Modality::kMetrics ? kMetricTokenDim : m == Modality::kTraces ? kTraceTokenDim : kLogTokenDim;
 }
 
+// A metric token's |squashed z| back to |robust z| (the squash is linear to 3, logarithmic beyond; exact below
+// the clip, where the value is only a lower bound).
+double unsquash_z(double squashed);
+
 struct FeatureOptions {
   std::int32_t name_buckets = 4096;     // B: hash buckets of name word pieces (bucket 0 = padding)
   std::uint64_t hash_seed = 0x5eed5eedULL;  // seed of the word-piece hash; fixed so models are portable

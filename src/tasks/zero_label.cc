@@ -470,7 +470,7 @@ std::string quoted(std::string s) {
 
 std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, const std::vector<size_t>& case_slices,
                                                   const std::unordered_map<std::uint64_t, std::string>& names,
-                                                  const std::vector<std::string>& kpi_slots,
+                                                  const std::vector<std::string>& kpi_slots, double z_clip,
                                                   size_t max_sentences) const {
   std::vector<std::pair<double, std::string>> out;
   // the deviation of the entity that gives each event signal its value
@@ -557,8 +557,10 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
                (best->is_new ? " (new for the service)" : "") + ": " + short_number(best->n) + " in the window";
     } else if (j < n_event_) {
       const int slot = static_cast<int>(j) - kFirstKpi;
+      // (the tokens hold the squashed z: the evidence quotes the robust z itself, a lower bound at the clip)
+      const bool clipped = z_clip > 0 && score.raw[j] >= static_cast<float>(z_clip);
       text = (slot < static_cast<int>(kpi_slots.size()) ? kpi_slots[slot] : "a KPI") + ": robust z " +
-             short_number(score.raw[j]) + " against its baseline";
+             short_number(unsquash_z(score.raw[j])) + (clipped ? " or more" : "") + " against its baseline";
     } else if (static_cast<int>(j) == score_signal_) {
       text = "the encoder's learned root-cause score is " + short_number(score.raw[j]) +
              " (its entity head's probability against \"no fault\")";

@@ -714,7 +714,7 @@ std::vector<RankedCause> FailureHeads::rank(const HeadInputs& in, const std::vec
       RankedCause c{in.entities->names.at(z.entity), z.score, {}};
       if (out.size() < explain)
         c.evidence = in.ranker->explain(z, case_slices, in.event_names ? *in.event_names : no_names,
-                                        in.kpi_slots ? *in.kpi_slots : no_slots);
+                                        in.kpi_slots ? *in.kpi_slots : no_slots, in.kpi_z_clip);
       out.push_back(std::move(c));
     }
     return out;

@@ -149,6 +149,7 @@ struct HeadInputs {
   const ZeroLabelRanker* ranker = nullptr;  // the zero-label ranking of this data (null: not available)
   const std::unordered_map<std::uint64_t, std::string>* event_names = nullptr;  // for its evidence
   const std::vector<std::string>* kpi_slots = nullptr;
+  double kpi_z_clip = 0;  // FeatureOptions::z_clip of the tokens (0: not known), for the evidence
   // the AD event score's ranker (null: `ranker`). eval restricts it to the AD view's modalities where the mere
   // presence of traces or logs marks the labelled faults (TrainTicket's Nezha folder), so it cannot leak them
   const ZeroLabelRanker* ad_ranker = nullptr;

@@ -90,6 +90,22 @@ TEST(FeatureExtractor, MetricTokenPerEntityAndZScoreOfSpike) {
   EXPECT_EQ(t.pieces[0], piece_bucket("ts", FeatureOptions{}.hash_seed, FeatureOptions{}.name_buckets));
 }
 
+TEST(FeatureExtractor, UnsquashRecoversTheRobustZBelowTheClip) {
+  // The tokens hold z linear to 3 and 3 + log(|z| - 2) beyond; the evidence quotes |z| itself.
+  EXPECT_DOUBLE_EQ(unsquash_z(0.0), 0.0);
+  EXPECT_DOUBLE_EQ(unsquash_z(-2.5), 2.5);
+  EXPECT_NEAR(unsquash_z(3.0 + std::log(98.0)), 100.0, 1e-9);  // |z| 100 squashes to 3 + log(98)
+  EXPECT_NEAR(unsquash_z(-(3.0 + std::log(998.0))), 1000.0, 1e-6);
+  // a real token: a spike far beyond its baseline reads back as a z above the linear range, below the clip's
+  Fixture fx;
+  FeatureExtractor ex(FeatureState{}, fx.catalog);
+  FeatureSlice at;
+  for (std::int64_t i = 0; i <= 50; ++i) at = ex.extract(fx.make(i, spike_at_50));
+  const float v = at.tokens[0].values[ex.state().kpi_slot("CpuUsageRate(%)")];
+  EXPECT_GT(unsquash_z(v), 5.0);
+  EXPECT_LE(unsquash_z(v), unsquash_z(FeatureOptions{}.z_clip));
+}
+
 TEST(FeatureExtractor, BaselineNeverSeesTheCurrentOrFutureWindow) {
   // Two runs that differ only from minute 52 on. Slices that END at or
   // before 52 must be identical: their features may not depend on later data.

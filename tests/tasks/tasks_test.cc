@@ -4,6 +4,7 @@
 #include <random>
 
 #include "tasks/anomaly.h"
+#include "tasks/evidence.h"
 #include "tasks/raw_metrics.h"
 #include "tasks/rootcause.h"
 #include "tasks/spot.h"
@@ -614,7 +615,8 @@ TEST(ZeroLabel, TheAlarmScoreReadsTheCallTimesAlarmZ) {
 TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
   Catalog cat;
   std::vector<Id> pods;
-  for (int k = 0; k < 6; ++k) pods.push_back(cat.entity("p" + std::to_string(k) + "-0", EntityKind::kPod, "p" + std::to_string(k)));
+  for (int k = 0; k < 6; ++k)
+    pods.push_back(cat.entity("p" + std::to_string(k) + "-0", EntityKind::kPod, "p" + std::to_string(k)));
   const int dim = token_dim(Modality::kMetrics);
   const size_t n = 2000;
   std::vector<FeatureSlice> slices(n);
@@ -629,8 +631,8 @@ TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
     for (Id p : pods) {
       mt.entities.push_back(p);
       std::vector<float> v(dim, 0.f);
-      v[0] = v[1] = noise();  // a KPI and its rate
-      v[2] = noise();         // an independent KPI
+      v[0] = v[1] = noise();                             // a KPI and its rate
+      v[2] = noise();                                    // an independent KPI
       if (i == n - 1 && p == pods[1]) v[0] = v[1] = 50;  // the case: pod 1's KPI beyond anything seen
       mt.values.insert(mt.values.end(), v.begin(), v.end());
     }
@@ -647,6 +649,49 @@ TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
   EXPECT_EQ(measured[0].entity, pods[1]);
   // the same surprise, lowered by log10(24) against log10(about 2)
   EXPECT_NEAR(measured[0].score - slots[0].score, std::log10(24.0 / 2.0), 0.1);
+}
+
+// The metric tokens hold the squashed z (logarithmic beyond 3, clipped); the evidence quotes the robust z itself,
+// and at the tokens' clip only as a lower bound.
+TEST(ZeroLabel, KpiEvidenceQuotesTheRobustZNotTheSquashedToken) {
+  Catalog cat;
+  std::vector<Id> pods;
+  for (int k = 0; k < 4; ++k)
+    pods.push_back(cat.entity("p" + std::to_string(k) + "-0", EntityKind::kPod, "p" + std::to_string(k)));
+  const int dim = token_dim(Modality::kMetrics);
+  const size_t n = 200;
+  std::vector<FeatureSlice> slices(n);
+  for (size_t i = 0; i < n; ++i) {
+    TokenSet& mt = slices[i].tokens[static_cast<int>(Modality::kMetrics)];
+    mt.dim = dim;
+    for (Id p : pods) {
+      mt.entities.push_back(p);
+      std::vector<float> v(dim, 0.f);
+      v[0] = static_cast<float>(0.5 + 0.01 * static_cast<double>((i * 7 + p) % 100));   // |z| 0.5 to 1.5
+      if (i == n - 2 && p == pods[2]) v[0] = static_cast<float>(3.0 + std::log(98.0));  // |z| 100
+      if (i == n - 1 && p == pods[3]) v[0] = 12.f;                                      // at the clip
+      mt.values.insert(mt.values.end(), v.begin(), v.end());
+    }
+  }
+  const std::vector<std::vector<EventDeviation>> devs(n);
+  ZeroLabelOptions o;
+  o.kind = "";
+  const ZeroLabelRanker r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  const auto spike = r.rank({n - 2});
+  ASSERT_FALSE(spike.empty());
+  ASSERT_EQ(spike[0].entity, pods[2]);
+  const auto why = r.explain(spike[0], {n - 2}, {}, {"CpuUsage(m)"}, 12.0);
+  ASSERT_FALSE(why.empty());
+  EXPECT_EQ(why[0].rfind("CpuUsage(m): robust z 100 against its baseline", 0), 0u) << why[0];
+  const auto clipped = r.rank({n - 1});
+  ASSERT_FALSE(clipped.empty());
+  ASSERT_EQ(clipped[0].entity, pods[3]);
+  const auto why_c = r.explain(clipped[0], {n - 1}, {}, {"CpuUsage(m)"}, 12.0);
+  ASSERT_FALSE(why_c.empty());
+  EXPECT_EQ(why_c[0].rfind("CpuUsage(m): robust z " + short_number(unsquash_z(12.0)) + " or more against", 0), 0u)
+      << why_c[0];
+  // the clip not known: the value alone
+  EXPECT_EQ(r.explain(clipped[0], {n - 1}, {}, {"CpuUsage(m)"})[0].find("or more"), std::string::npos);
 }
 
 // The triage vectors' directions (heads.triage_directions): per KPI slot the sign of the entity's largest robust z
