@@ -64,7 +64,8 @@ struct FeatureOptions {
   std::int32_t baseline_len = 60;       // ring length of the metric baseline per entity x KPI (points; 1/min on TrainTicket)
   EventOptions events;                  // trace / log event tokens and their normal profile
   std::int32_t min_baseline = 3;        // fewer baseline values: z-scores are 0 (unknown), not extreme
-  double z_clip = 8.0;                  // |z| is clipped here (after a soft log compression beyond 3)
+  double z_clip = 12.0;                 // |z| is clipped here (after a soft log compression beyond 3), i.e. at a robust
+                                        // z of about 8,100 (8 until 2026-12-06: about 150, where extremes tied)
   double min_rel_scale = 0.05;          // robust scale floor, as a fraction of |median| (flat KPIs do not explode)
   double min_abs_scale = 1e-6;          // absolute robust scale floor
   static const config::Schema<FeatureOptions>& schema();
