@@ -179,6 +179,21 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
       if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
     }
   }
+  if (extractor) {  // KPIs a node shares with its pods: said, as the zero-label ranking leaves them out
+    const std::vector<char> shared = shared_kpi_slots(out.slices, /*min_z=*/3.0);
+    const auto& slots = extractor->state().kpi_slots;
+    std::string names;
+    for (size_t j = 0; j < shared.size(); ++j)
+      if (shared[j])
+        names += (names.empty() ? "" : ", ") + (j < slots.size() ? slots[j] : "KPI slot " + std::to_string(j));
+    if (!names.empty()) {
+      const std::string note = cat("KPIs whose deviations the entities of a slice mostly share exactly (a node's KPI "
+                                   "joined to each of its pods): ", names, "; the zero-label root-cause ranking does "
+                                   "not count them (heads.rcl_shared_kpis)");
+      out.parse_stats.notes.push_back(note);
+      if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
+    }
+  }
   if (extractor && extractor->prior_overlap() > 0) {  // after the source's stats: a note of this pass
     const std::string note = cat(extractor->prior_overlap(),
                                  " slice(s) of this data lie in the period the model's saved event profile was built "

@@ -25,6 +25,30 @@ float squash(double z, double clip) {
 
 }  // namespace
 
+std::vector<char> shared_kpi_slots(const std::vector<FeatureSlice>& slices, double min_z) {
+  std::vector<double> deviating(kKpiSlots, 0.0), twinned(kKpiSlots, 0.0);
+  std::vector<float> at_slot;
+  for (const FeatureSlice& s : slices) {
+    const TokenSet& mt = s.tokens[static_cast<int>(Modality::kMetrics)];
+    for (int j = 0; j < kKpiSlots && j < mt.dim; ++j) {
+      at_slot.clear();
+      for (size_t i = 0; i < mt.size(); ++i)
+        if (const float z = mt.values[i * mt.dim + j]; std::fabs(z) >= min_z) at_slot.push_back(z);
+      std::sort(at_slot.begin(), at_slot.end());
+      for (size_t a = 0; a < at_slot.size();) {  // runs of one exact value: entities that share it
+        size_t b = a + 1;
+        while (b < at_slot.size() && at_slot[b] == at_slot[a]) ++b;
+        deviating[j] += static_cast<double>(b - a);
+        if (b - a >= 2) twinned[j] += static_cast<double>(b - a);
+        a = b;
+      }
+    }
+  }
+  std::vector<char> out(kKpiSlots, 0);
+  for (int j = 0; j < kKpiSlots; ++j) out[j] = deviating[j] > 0 && 2 * twinned[j] >= deviating[j];
+  return out;
+}
+
 double unsquash_z(double a) {
   a = std::fabs(a);
   return a > 3.0 ? 3.0 + std::expm1(a - 3.0) : a;

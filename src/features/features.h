@@ -97,6 +97,11 @@ struct FeatureSlice {
                                                   // tokens are built (FeatureExtractor::finish); then released
 };
 
+// Per KPI slot: whether its deviations (|z| >= min_z in the metric tokens) are mostly twins, the exact value another
+// entity of the same slice has too (at least half of them). A node's KPI that a reader joins to each of its pods is
+// such a slot: it tells the node's state, not which of its pods is at fault (the zero-label ranking leaves it out).
+std::vector<char> shared_kpi_slots(const std::vector<FeatureSlice>& slices, double min_z);
+
 // Persistent part of the extractor: what a trained model must carry so that
 // embedding new data reproduces the training features (KPI slot
 // assignment, names of token keys). Baseline statistics are NOT persisted:

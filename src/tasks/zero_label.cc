@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <utility>
 
 #include "core/errors.h"
 #include "tasks/evidence.h"
@@ -109,6 +110,7 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     }
     for (auto& s : r.normal_scale_) s = std::max(s, floor);
   }
+  if (o.event_signals && o.metrics && o.shared_kpis_out) r.shared_slot_ = shared_kpi_slots(slices, o.min_z);
   r.family_size_.assign(16, 0);
   for (int f : r.family_) r.family_size_[f]++;
   // calibration: every (slice, candidate entity) row of the data
@@ -128,7 +130,8 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     size_t signal;
     double value;
   };
-  std::vector<Member> members;
+  std::vector<Member> members;  // (only values at or above the signal's floor: below it the surprise is 0)
+  const bool joint = o.effective_family || o.family_min_p;
   for (size_t i = 0; i < slices.size(); ++i) {
     r.signals_of(i, rows);
     for (const auto& [e, v] : rows) {
@@ -137,20 +140,47 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
         r.rows_[j] += 1;
         if (!(v[j] > 0)) continue;
         r.sorted_[j].push_back(v[j]);
-        if (o.effective_family && r.family_size_[r.family_[j]] > 1) members.push_back({kept, j, v[j]});
+        if (joint && r.family_size_[r.family_[j]] > 1 && v[j] >= r.member_floor(j)) members.push_back({kept, j, v[j]});
       }
       ++kept;
     }
   }
+  double archived_rows = 0;
   if (archived && archived->rows > 0) {  // released slices of a live stream: every archived value counts
     RSLICER_CHECK(archived->values.size() == k, InvalidInput, "zero-label ranking: the calibration archive has ",
                   archived->values.size(), " signals, the ranker ", k);
+    archived_rows = archived->rows;
     for (size_t j = 0; j < k; ++j) {
       r.rows_[j] += archived->rows;
       r.sorted_[j].insert(r.sorted_[j].end(), archived->values[j].begin(), archived->values[j].end());
     }
   }
   for (auto& s : r.sorted_) std::sort(s.begin(), s.end());
+  r.family_best_.assign(r.family_size_.size(), {});
+  r.family_rows_ = static_cast<double>(kept) + archived_rows;
+  if (o.family_min_p) {
+    // each row's best member surprise per family (members come row by row), the archived rows' included
+    std::vector<double> best(r.family_size_.size(), 0.0);
+    auto flush = [&] {
+      for (size_t f = 0; f < best.size(); ++f)
+        if (best[f] > 0) r.family_best_[f].push_back(std::exchange(best[f], 0.0));
+    };
+    size_t row = static_cast<size_t>(-1);
+    for (const Member& m : members) {
+      if (m.row != row) flush();
+      row = m.row;
+      if (!r.shared(m.signal))
+        best[r.family_[m.signal]] = std::max(best[r.family_[m.signal]], r.surprise(m.signal, m.value, false));
+    }
+    flush();
+    if (archived_rows > 0)
+      for (const auto& archived_row : archived->joint) {
+        for (const auto& [j, v] : archived_row)
+          if (j < k && !r.shared(j)) best[r.family_[j]] = std::max(best[r.family_[j]], r.surprise(j, v, false));
+        flush();
+      }
+    for (auto& b : r.family_best_) std::sort(b.begin(), b.end());
+  }
   r.family_n_.assign(r.family_size_.size(), 1.0);
   for (size_t f = 0; f < r.family_size_.size(); ++f) r.family_n_[f] = std::max(1, r.family_size_[f]);
   if (o.effective_family) {
@@ -184,12 +214,14 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
 
 void CalibrationArchive::thin() {
   rows /= 2;
-  for (auto& v : values) {
+  auto halve = [](auto& v) {
     size_t w = 0;
-    for (size_t i = 0; i < v.size(); i += 2) v[w++] = v[i];
+    for (size_t i = 0; i < v.size(); i += 2) v[w++] = std::move(v[i]);
     v.resize(w);
     v.shrink_to_fit();
-  }
+  };
+  for (auto& v : values) halve(v);
+  halve(joint);
 }
 
 void ZeroLabelRanker::archive(size_t slice, CalibrationArchive& a) const {
@@ -199,8 +231,14 @@ void ZeroLabelRanker::archive(size_t slice, CalibrationArchive& a) const {
   signals_of(slice, rows);
   for (const auto& [e, v] : rows) {
     a.rows += 1;
-    for (size_t j = 0; j < k; ++j)
-      if (v[j] > 0) a.values[j].push_back(v[j]);
+    std::vector<std::pair<std::uint32_t, double>> members;
+    for (size_t j = 0; j < k; ++j) {
+      if (!(v[j] > 0)) continue;
+      a.values[j].push_back(v[j]);
+      if (options_.family_min_p && family_size_[family_[j]] > 1 && v[j] >= member_floor(j))
+        members.push_back({static_cast<std::uint32_t>(j), v[j]});
+    }
+    if (!members.empty()) a.joint.push_back(std::move(members));
   }
   if (a.rows >= std::max(1, options_.max_calibration_rows)) a.thin();
 }
@@ -336,11 +374,19 @@ std::vector<bool> ZeroLabelRanker::caller_charged(size_t slice, std::map<Id, siz
   return out;
 }
 
-double ZeroLabelRanker::surprise(size_t j, double v, bool tail_extrapolation) const {
-  if (!(v > 0) || rows_[j] <= 0) return 0;
+bool ZeroLabelRanker::shared(size_t j) const {
+  const auto slot = static_cast<std::ptrdiff_t>(j) - kFirstKpi;
+  return slot >= 0 && slot < static_cast<std::ptrdiff_t>(shared_slot_.size()) && j < n_event_ && shared_slot_[slot];
+}
+
+double ZeroLabelRanker::member_floor(size_t j) const {
   const bool share = j == kMissing || j == kEarly || j == kErrorStep;
   const bool no_floor = j == kErrorLines || static_cast<int>(j) == score_signal_;  // only their rarity counts
-  if (v < (share ? options_.min_share : no_floor ? 0.0 : options_.min_z)) return 0;
+  return share ? options_.min_share : no_floor ? 0.0 : options_.min_z;
+}
+
+double ZeroLabelRanker::surprise(size_t j, double v, bool tail_extrapolation) const {
+  if (!(v > 0) || rows_[j] <= 0 || v < member_floor(j)) return 0;
   const auto& s = sorted_[j];
   const double ge = static_cast<double>(s.end() - std::lower_bound(s.begin(), s.end(), v));
   const double rank = -std::log10((ge + 1.0) / (rows_[j] + 1.0));
@@ -404,14 +450,24 @@ std::vector<ZeroLabelScore> ZeroLabelRanker::rank(const std::vector<size_t>& cas
     s.surprise.resize(k);
     std::vector<double> fam(16, -1e300);
     std::vector<int> fam_best(16, -1);
+    // a family's surprise: its largest member's, calibrated on the rows' largest members (min-p), or corrected for
+    // the number of members (that move independently)
+    const bool min_p = options_.family_min_p && !alarm;
     for (size_t j = 0; j < k; ++j) {
       s.surprise[j] = surprise(j, v[j], tail_extrapolation);
-      // a family's surprise: its largest member's, corrected for the number of members (that move independently)
-      const double adj = s.surprise[j] - std::log10(family_n_[family_[j]]);
-      if (adj > fam[family_[j]]) {
-        fam[family_[j]] = adj;
-        fam_best[family_[j]] = static_cast<int>(j);
+      if (!alarm && shared(j)) continue;  // a node's KPI: in the pattern (triage), not in the ranking
+      const int f = family_[j];
+      const double adj = s.surprise[j] - (min_p && family_size_[f] > 1 ? 0.0 : std::log10(family_n_[f]));
+      if (adj > fam[f]) {
+        fam[f] = adj;
+        fam_best[f] = static_cast<int>(j);
       }
+    }
+    for (size_t f = 0; min_p && f < fam.size(); ++f) {
+      if (family_size_[f] <= 1 || fam_best[f] < 0 || !(fam[f] > 0)) continue;
+      const auto& b = family_best_[f];
+      const double ge = static_cast<double>(b.end() - std::lower_bound(b.begin(), b.end(), fam[f]));
+      fam[f] = -std::log10((ge + 1.0) / (family_rows_ + 1.0));
     }
     s.score = 0;
     double sum = 0;
@@ -560,7 +616,8 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
       // (the tokens hold the squashed z: the evidence quotes the robust z itself, a lower bound at the clip)
       const bool clipped = z_clip > 0 && score.raw[j] >= static_cast<float>(z_clip);
       text = (slot < static_cast<int>(kpi_slots.size()) ? kpi_slots[slot] : "a KPI") + ": robust z " +
-             short_number(unsquash_z(score.raw[j])) + (clipped ? " or more" : "") + " against its baseline";
+             short_number(unsquash_z(score.raw[j])) + (clipped ? " or more" : "") + " against its baseline" +
+             (shared(j) ? " (the same on other entities of the slice, like a node's KPI: not ranked)" : "");
     } else if (static_cast<int>(j) == score_signal_) {
       text = "the encoder's learned root-cause score is " + short_number(score.raw[j]) +
              " (its entity head's probability against \"no fault\")";

@@ -41,8 +41,15 @@
 // 1 % tail (active members x the share of rows where some member reaches
 // surprise 2 / the summed shares of the members; a KPI and its rate that
 // always move together count once) with options.effective_family, else by
-// log10 of the number of slots (the default: docs/results.md). An
-// entity's score is its largest surprise; ties go to the larger sum. The
+// log10 of the number of slots (the default: docs/results.md). With
+// options.family_min_p the ranking (not the event AD score, rank(...,
+// alarm = true)) scores the family by its rows' own tail instead: how often
+// a calibration row's best KPI surprise is at least the entity's. KPI slots
+// whose deviations the entities of a slice mostly share exactly
+// (shared_kpi_slots: a node's KPI on each of its pods) do not count in the
+// ranking (options.shared_kpis_out); the AD score and each signal's
+// surprise (the triage pattern) keep them. An entity's score is its
+// largest family surprise; ties go to the larger sum. The
 // calibration and the normal embeddings come from the data being ranked
 // (offline: all of it; a live stream: its past), never from labels.
 #pragma once
@@ -75,6 +82,12 @@ struct ZeroLabelOptions {
   double min_share = 0.1;        // a share signal (log steps) below this counts as 0
   bool effective_family = false;  // a family's best member is corrected for the number of its members that move
                                   // independently on the data (measured, see the .cc), not for the family's size
+  bool shared_kpis_out = true;   // KPI slots whose deviations are mostly shared exactly by other entities of the
+                                 // same slice (a node's KPI joined to each of its pods) do not count in the ranking
+                                 // (the event AD score and the signals' pattern keep them)
+  bool family_min_p = false;     // the ranking (not the AD score) calibrates a family's best member on the
+                                 // calibration rows' best members (a min-p; see above; off: it lost on
+                                 // TrainTicket, docs/results.md)
 };
 
 // One ranked entity of a case.
@@ -93,7 +106,10 @@ struct ZeroLabelScore {
 struct CalibrationArchive {
   double rows = 0;                          // rows the values stand for
   std::vector<std::vector<double>> values;  // per signal, positive values
-  void thin();                              // halves the rows, keeping every other value of each signal
+  // the rows with a member of a family of several signals at or above its floor: those members (signal, value),
+  // for the families' min-p calibration
+  std::vector<std::vector<std::pair<std::uint32_t, double>>> joint;
+  void thin();                              // halves the rows, keeping every other value of each signal and row
 };
 
 class ZeroLabelRanker {
@@ -155,7 +171,14 @@ class ZeroLabelRanker {
   int score_signal_ = -1;                    // the learned root-cause score, -1 when off
   std::vector<int> family_;                  // per signal: its family (max over a family, corrected for size)
   std::vector<int> family_size_;
+  std::vector<char> shared_slot_;            // per KPI slot: shared by the entities of a slice (shared_kpi_slots)
   std::vector<double> family_n_;             // per family: the number of members its best member is corrected for
+  // per family of several members (options_.family_min_p): the calibration rows' best member surprises, ascending
+  // (rows without one count as 0), and the number of rows
+  std::vector<std::vector<double>> family_best_;
+  double family_rows_ = 0;
+  double member_floor(size_t signal) const;  // below this value a signal's surprise is 0
+  bool shared(size_t signal) const;          // a KPI slot of shared_slot_
   std::vector<std::vector<double>> sorted_;  // per signal: calibration values, ascending
   std::vector<double> rows_;                 // per signal: rows the values stand for
   // normal embedding per (entity, modality): mean and typical distance

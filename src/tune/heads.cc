@@ -138,8 +138,18 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "99.9th percentile on a power-law tail fitted below it (false: their rank alone, which saturates "
                 "where the data's other faults sit)")
           .flag("event_kpi_family", &HeadOptions::event_kpi_family,
-                "the zero-label ranking and the event AD score correct the best KPI's surprise for the number of "
-                "KPIs that move independently on the data (false, the default: for the number of KPI slots, 24)")
+                "the zero-label ranking (unless rcl_kpi_min_p) and the event AD score correct the best KPI's "
+                "surprise for the number of KPIs that move independently on the data (false, the default: for the "
+                "number of KPI slots, 24)")
+          .flag("rcl_shared_kpis", &HeadOptions::rcl_shared_kpis,
+                "the zero-label root-cause ranking also counts KPIs whose deviations the entities of a slice mostly "
+                "share exactly (a node's KPI joined to each of its pods); false: those tell the node's state, not "
+                "which pod is at fault, and stay in the AD score and the triage pattern only")
+          .flag("rcl_kpi_min_p", &HeadOptions::rcl_kpi_min_p,
+                "the zero-label root-cause ranking scores the KPI family by how often a calibration row's best KPI "
+                "is at least as surprising (KPIs that move together count once); false (the default: it lost on "
+                "TrainTicket): by the best KPI's surprise less the correction above, which the event AD score "
+                "always uses")
           .flag("triage_directions", &HeadOptions::triage_directions,
                 "the \"events\" triage vectors carry the direction of the top entity's KPIs (the sign of their "
                 "robust z), not only their surprise")
@@ -501,6 +511,8 @@ ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& a
   zo.entity_scores = options.rcl_entity_scores && ad_view == "all";
   zo.tail_extrapolation = options.event_tail;
   zo.effective_family = options.event_kpi_family;
+  zo.family_min_p = options.rcl_kpi_min_p;
+  zo.shared_kpis_out = !options.rcl_shared_kpis;
   if (ad_view != "all") zo.span_patterns = zo.log_lines = false;
   if (ad_view == "metrics") zo.call_edges = false;
   return zo;

@@ -114,10 +114,17 @@ struct HeadOptions {
   bool event_tail = true;            // the zero-label root-cause ranking scores call times beyond its
                                      // calibration's 99.9th percentile on a power-law tail
                                      // (ZeroLabelOptions::tail_extrapolation)
-  bool event_kpi_family = false;     // the zero-label ranking (and the event AD score) corrects the best KPI's
-                                     // surprise for the KPIs that move independently on the data, not the
+  bool event_kpi_family = false;     // the event AD score and the ranking (without rcl_kpi_min_p) correct the best
+                                     // KPI's surprise for the KPIs that move independently on the data, not the
                                      // number of KPI slots (ZeroLabelOptions::effective_family; off: it lost
                                      // on TrainTicket, root cause and AD, docs/results.md)
+  bool rcl_shared_kpis = false;      // the zero-label root-cause ranking also counts KPI slots whose deviations
+                                     // the entities of a slice mostly share exactly (a node's KPI on each of its
+                                     // pods; off: they stay in the AD score and the triage pattern only,
+                                     // ZeroLabelOptions::shared_kpis_out)
+  bool rcl_kpi_min_p = false;        // the zero-label root-cause ranking scores the KPI family by how often a
+                                     // calibration row's best KPI is as surprising (ZeroLabelOptions::family_min_p;
+                                     // off: it won on simulated systems and lost on TrainTicket, docs/results.md)
   bool triage_directions = true;     // the "events" triage vectors carry the direction of the top entity's KPIs
                                      // (a leak raises memory, a restart drops it), not only how far they moved
   bool ad_event_tail = false;        // ... and so does the event AD score (off: SPOT's threshold on the heavier tail

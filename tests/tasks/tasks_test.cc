@@ -609,19 +609,17 @@ TEST(ZeroLabel, TheAlarmScoreReadsTheCallTimesAlarmZ) {
   EXPECT_GT(many_alarm[0].score, 1.0);
 }
 
-// The KPI slots are one family: its best member is corrected for how many members could have produced it by
-// chance. A KPI and its rate move together, so with options.effective_family they count once: here two slots
-// that always agree and one independent slot move like 2 KPIs, not like the 24 slots (or 3 KPIs).
-TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
-  Catalog cat;
-  std::vector<Id> pods;
+// 2,000 slices of metric tokens for six pods: per pod a KPI and its rate that always agree and an independent KPI,
+// with a Pareto body (z 0.5 / sqrt(1 - u), about 3 % of rows at z 3 or more); in the last slice pod 1's KPI lies
+// beyond anything seen, in the one before pod 2's independent KPI is as far as 1 row in 256.
+std::vector<FeatureSlice> correlated_kpi_slices(Catalog& cat, std::vector<Id>& pods) {
   for (int k = 0; k < 6; ++k)
     pods.push_back(cat.entity("p" + std::to_string(k) + "-0", EntityKind::kPod, "p" + std::to_string(k)));
   const int dim = token_dim(Modality::kMetrics);
   const size_t n = 2000;
   std::vector<FeatureSlice> slices(n);
   size_t draw = 0;
-  auto noise = [&draw] {  // a Pareto body: z 0.5 / sqrt(1 - u), about 3 % of rows at z 3 or more
+  auto noise = [&draw] {
     const double u = std::fmod(0.6180339887 * static_cast<double>(draw++), 1.0);
     return static_cast<float>(0.5 / std::sqrt(1.0 - u));
   };
@@ -631,15 +629,32 @@ TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
     for (Id p : pods) {
       mt.entities.push_back(p);
       std::vector<float> v(dim, 0.f);
-      v[0] = v[1] = noise();                             // a KPI and its rate
-      v[2] = noise();                                    // an independent KPI
-      if (i == n - 1 && p == pods[1]) v[0] = v[1] = 50;  // the case: pod 1's KPI beyond anything seen
+      v[0] = v[1] = noise();
+      v[2] = noise();
+      if (i == n - 1 && p == pods[1]) v[0] = v[1] = 50;
+      if (i == n - 2 && p == pods[2]) v[2] = 8;
       mt.values.insert(mt.values.end(), v.begin(), v.end());
     }
   }
+  return slices;
+}
+
+// The KPI slots are one family: its best member is corrected for how many members could have produced it by
+// chance. A KPI and its rate move together, so they count once: here two slots that always agree and one
+// independent slot move like 2 KPIs, not like the 24 slots (or 3 KPIs). The ranking with options.family_min_p
+// calibrates the best member on the rows' best members; the effective_family correction measures the count in
+// the tail; the event AD score (alarm) keeps the correction for the slots.
+TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
+  Catalog cat;
+  std::vector<Id> pods;
+  const std::vector<FeatureSlice> slices = correlated_kpi_slices(cat, pods);
+  const size_t n = slices.size();
   const std::vector<std::vector<EventDeviation>> devs(n);
   ZeroLabelOptions o;
   o.kind = "";
+  o.family_min_p = true;
+  const ZeroLabelRanker min_p = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  o.family_min_p = false;
   const auto slots = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({n - 1});
   o.effective_family = true;
   const auto measured = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({n - 1});
@@ -649,6 +664,112 @@ TEST(ZeroLabel, KpisThatMoveTogetherCountOnceInTheMetricFamily) {
   EXPECT_EQ(measured[0].entity, pods[1]);
   // the same surprise, lowered by log10(24) against log10(about 2)
   EXPECT_NEAR(measured[0].score - slots[0].score, std::log10(24.0 / 2.0), 0.1);
+  // min-p: the most extreme row of the data; as a family it ties with the row of the independent KPI's largest
+  // value (also the top of its slot): (2 + 1) / (rows + 1) against (1 + 1) / (rows + 1) for its KPI alone
+  const auto top = min_p.rank({n - 1});
+  ASSERT_FALSE(top.empty());
+  EXPECT_EQ(top[0].entity, pods[1]);
+  EXPECT_NEAR(top[0].score, *std::max_element(top[0].surprise.begin(), top[0].surprise.end()) - std::log10(1.5),
+              1e-9);
+  // ... and a KPI in the tail twice as often as a family as alone: two KPIs move independently (lowered by
+  // log10(2)), and the event AD score still corrects for the 24 slots
+  const auto second = min_p.rank({n - 2}), second_alarm = min_p.rank({n - 2}, false, /*alarm=*/true);
+  ASSERT_FALSE(second.empty());
+  ASSERT_FALSE(second_alarm.empty());
+  EXPECT_EQ(second[0].entity, pods[2]);
+  const auto& names = min_p.signal_names();
+  const auto kpi2 = static_cast<size_t>(std::find(names.begin(), names.end(), "metric slot 2") - names.begin());
+  ASSERT_LT(kpi2, names.size());
+  EXPECT_NEAR(second[0].surprise[kpi2] - second[0].score, std::log10(2.0), 0.1);
+  EXPECT_NEAR(second_alarm[0].surprise[kpi2] - second_alarm[0].score, std::log10(24.0), 1e-9);
+}
+
+// A live stream releases old slices' tokens after archiving their calibration rows: the KPI family's min-p
+// calibration (options.family_min_p) keeps their joint rows, so ranking over the archive gives what ranking over
+// every slice gives.
+TEST(ZeroLabel, TheArchiveKeepsTheKpiFamilysJointRows) {
+  Catalog cat;
+  std::vector<Id> pods;
+  const std::vector<FeatureSlice> all = correlated_kpi_slices(cat, pods);
+  const size_t n = all.size();
+  const std::vector<std::vector<EventDeviation>> devs(n);
+  ZeroLabelOptions o;
+  o.kind = "";
+  o.family_min_p = true;
+  const ZeroLabelRanker full = ZeroLabelRanker::fit(all, devs, nullptr, cat, o);
+  CalibrationArchive archive;
+  std::vector<FeatureSlice> live = all;
+  for (size_t i = 0; i < n / 2; ++i) {
+    full.archive(i, archive);
+    live[i] = FeatureSlice{};
+  }
+  EXPECT_EQ(archive.rows, static_cast<double>(n / 2 * pods.size()));
+  EXPECT_FALSE(archive.joint.empty());
+  const ZeroLabelRanker streamed = ZeroLabelRanker::fit(live, devs, nullptr, cat, o, &archive);
+  for (size_t c : {n - 1, n - 2}) {
+    const auto a = full.rank({c}), b = streamed.rank({c});
+    ASSERT_FALSE(a.empty());
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(a[0].entity, b[0].entity);
+    EXPECT_DOUBLE_EQ(a[0].score, b[0].score);
+  }
+  // thinning keeps every other joint row with every other value
+  const size_t joint = archive.joint.size();
+  archive.thin();
+  EXPECT_EQ(archive.joint.size(), (joint + 1) / 2);
+}
+
+// A node's KPI that the reader joins to each of its pods deviates the same on all of them: shared_kpi_slots finds
+// the slot by its exact twins, and the ranking leaves it out (options.shared_kpis_out), so a pod whose own KPI
+// moved outranks the pods of a busy node. The event AD score keeps the slot, and the evidence names it.
+TEST(ZeroLabel, ANodesKpiOnEachOfItsPodsDoesNotRankThem) {
+  Catalog cat;
+  std::vector<Id> pods;
+  for (int k = 0; k < 6; ++k)
+    pods.push_back(cat.entity("p" + std::to_string(k) + "-0", EntityKind::kPod, "p" + std::to_string(k)));
+  const int dim = token_dim(Modality::kMetrics);
+  const size_t n = 1000;
+  std::vector<FeatureSlice> slices(n);
+  size_t draw = 0;
+  auto noise = [&draw] {  // |z| 0.5 / sqrt(1 - u): about 3 % of the values at 3 or more
+    const double u = std::fmod(0.6180339887 * static_cast<double>(draw++), 1.0);
+    return static_cast<float>(0.5 / std::sqrt(1.0 - u));
+  };
+  for (size_t i = 0; i < n; ++i) {
+    TokenSet& mt = slices[i].tokens[static_cast<int>(Modality::kMetrics)];
+    mt.dim = dim;
+    const float node_a = i == n - 1 ? 50.f : noise(), node_b = noise();  // pods 0-2 on node a, 3-5 on node b
+    for (size_t k = 0; k < pods.size(); ++k) {
+      mt.entities.push_back(pods[k]);
+      std::vector<float> v(dim, 0.f);
+      v[0] = i == n - 1 && k == 4 ? 8.f : noise();  // the pod's own KPI; in the case pod 4's moved
+      v[1] = k < 3 ? node_a : node_b;               // its node's KPI
+      mt.values.insert(mt.values.end(), v.begin(), v.end());
+    }
+  }
+  const std::vector<char> shared = shared_kpi_slots(slices, 3.0);
+  ASSERT_EQ(shared.size(), static_cast<size_t>(kKpiSlots));
+  EXPECT_FALSE(shared[0]);
+  EXPECT_TRUE(shared[1]);
+  const std::vector<std::vector<EventDeviation>> devs(n);
+  ZeroLabelOptions o;
+  o.kind = "";
+  const ZeroLabelRanker r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  const auto ranked = r.rank({n - 1}), alarm = r.rank({n - 1}, false, /*alarm=*/true);
+  ASSERT_FALSE(ranked.empty());
+  ASSERT_FALSE(alarm.empty());
+  EXPECT_EQ(ranked[0].entity, pods[4]);
+  EXPECT_NE(alarm[0].entity, pods[4]);  // the busy node is what an alarm sees first
+  const auto node_pod = std::find_if(ranked.begin(), ranked.end(), [&](const auto& z) { return z.entity == pods[0]; });
+  ASSERT_NE(node_pod, ranked.end());
+  const auto why = r.explain(*node_pod, {n - 1}, {}, {"CpuUsage(m)", "NodeCpuUsageRate(%)"});
+  ASSERT_FALSE(why.empty());
+  EXPECT_NE(why[0].find("NodeCpuUsageRate(%)"), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find("like a node's KPI: not ranked"), std::string::npos) << why[0];
+  o.shared_kpis_out = false;  // counted: the node's pods come first
+  const auto counted = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).rank({n - 1});
+  ASSERT_FALSE(counted.empty());
+  EXPECT_NE(counted[0].entity, pods[4]);
 }
 
 // The metric tokens hold the squashed z (logarithmic beyond 3, clipped); the evidence quotes the robust z itself,
