@@ -180,6 +180,7 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
     }
   }
   if (extractor) {  // KPIs a node shares with its pods: said, as the zero-label ranking leaves them out
+    // (z 3: the ranker's effect size, ZeroLabelOptions::min_z, which no option changes; tasks/ is above dataset/)
     const std::vector<char> shared = shared_kpi_slots(out.slices, /*min_z=*/3.0);
     const auto& slots = extractor->state().kpi_slots;
     std::string names;
@@ -189,7 +190,7 @@ Dataset prepare(TelemetrySource& source, const PrepareOptions& options, const st
     if (!names.empty()) {
       const std::string note = cat("KPIs whose deviations the entities of a slice mostly share exactly (a node's KPI "
                                    "joined to each of its pods): ", names, "; the zero-label root-cause ranking does "
-                                   "not count them (heads.rcl_shared_kpis)");
+                                   "not count them (unless heads.rcl_shared_kpis)");
       out.parse_stats.notes.push_back(note);
       if (options.progress) std::fprintf(stderr, "note: %s\n", note.c_str());
     }

@@ -159,6 +159,8 @@ class ZeroLabelRanker {
   // (explaining away; see the .cc). Also the number of services each charged caller lags with.
   std::vector<bool> caller_charged(size_t slice, std::map<Id, size_t>* lagging_with = nullptr) const;
   double surprise(size_t signal, double value, bool tail_extrapolation) const;
+  double member_floor(size_t signal) const;  // below this value a signal's surprise is 0
+  bool shared(size_t signal) const;          // a KPI slot of shared_slot_
 
   ZeroLabelOptions options_;
   const std::vector<FeatureSlice>* slices_ = nullptr;
@@ -177,8 +179,6 @@ class ZeroLabelRanker {
   // (rows without one count as 0), and the number of rows
   std::vector<std::vector<double>> family_best_;
   double family_rows_ = 0;
-  double member_floor(size_t signal) const;  // below this value a signal's surprise is 0
-  bool shared(size_t signal) const;          // a KPI slot of shared_slot_
   std::vector<std::vector<double>> sorted_;  // per signal: calibration values, ascending
   std::vector<double> rows_;                 // per signal: rows the values stand for
   // normal embedding per (entity, modality): mean and typical distance

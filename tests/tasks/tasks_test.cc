@@ -609,6 +609,13 @@ TEST(ZeroLabel, TheAlarmScoreReadsTheCallTimesAlarmZ) {
   EXPECT_GT(many_alarm[0].score, 1.0);
 }
 
+// The draw-th value of a Pareto body of |z|: 0.5 / sqrt(1 - u) at u = draw x the golden ratio (mod 1), about 3 %
+// of the values at 3 or more; consecutive draws never both lie in the tail.
+float pareto_z(size_t draw) {
+  const double u = std::fmod(0.6180339887 * static_cast<double>(draw), 1.0);
+  return static_cast<float>(0.5 / std::sqrt(1.0 - u));
+}
+
 // 2,000 slices of metric tokens for six pods: per pod a KPI and its rate that always agree and an independent KPI,
 // with a Pareto body (z 0.5 / sqrt(1 - u), about 3 % of rows at z 3 or more); in the last slice pod 1's KPI lies
 // beyond anything seen, in the one before pod 2's independent KPI is as far as 1 row in 256.
@@ -619,18 +626,14 @@ std::vector<FeatureSlice> correlated_kpi_slices(Catalog& cat, std::vector<Id>& p
   const size_t n = 2000;
   std::vector<FeatureSlice> slices(n);
   size_t draw = 0;
-  auto noise = [&draw] {
-    const double u = std::fmod(0.6180339887 * static_cast<double>(draw++), 1.0);
-    return static_cast<float>(0.5 / std::sqrt(1.0 - u));
-  };
   for (size_t i = 0; i < n; ++i) {
     TokenSet& mt = slices[i].tokens[static_cast<int>(Modality::kMetrics)];
     mt.dim = dim;
     for (Id p : pods) {
       mt.entities.push_back(p);
       std::vector<float> v(dim, 0.f);
-      v[0] = v[1] = noise();
-      v[2] = noise();
+      v[0] = v[1] = pareto_z(draw++);
+      v[2] = pareto_z(draw++);
       if (i == n - 1 && p == pods[1]) v[0] = v[1] = 50;
       if (i == n - 2 && p == pods[2]) v[2] = 8;
       mt.values.insert(mt.values.end(), v.begin(), v.end());
@@ -731,18 +734,15 @@ TEST(ZeroLabel, ANodesKpiOnEachOfItsPodsDoesNotRankThem) {
   const size_t n = 1000;
   std::vector<FeatureSlice> slices(n);
   size_t draw = 0;
-  auto noise = [&draw] {  // |z| 0.5 / sqrt(1 - u): about 3 % of the values at 3 or more
-    const double u = std::fmod(0.6180339887 * static_cast<double>(draw++), 1.0);
-    return static_cast<float>(0.5 / std::sqrt(1.0 - u));
-  };
   for (size_t i = 0; i < n; ++i) {
     TokenSet& mt = slices[i].tokens[static_cast<int>(Modality::kMetrics)];
     mt.dim = dim;
-    const float node_a = i == n - 1 ? 50.f : noise(), node_b = noise();  // pods 0-2 on node a, 3-5 on node b
+    // pods 0-2 on node a, 3-5 on node b
+    const float node_a = i == n - 1 ? 50.f : pareto_z(draw++), node_b = pareto_z(draw++);
     for (size_t k = 0; k < pods.size(); ++k) {
       mt.entities.push_back(pods[k]);
       std::vector<float> v(dim, 0.f);
-      v[0] = i == n - 1 && k == 4 ? 8.f : noise();  // the pod's own KPI; in the case pod 4's moved
+      v[0] = i == n - 1 && k == 4 ? 8.f : pareto_z(draw++);  // the pod's own KPI; in the case pod 4's moved
       v[1] = k < 3 ? node_a : node_b;               // its node's KPI
       mt.values.insert(mt.values.end(), v.begin(), v.end());
     }
