@@ -27,8 +27,6 @@ RSLICER_COMMAND("inspect", "Summarise a dataset: entities, time range, counts, l
                       ->check(CLI::Range(-1, 256));
                   sub.add_option("--window", o.slice.window_len_s, "Slice length in seconds")->default_val(180);
                   sub.add_option("--stride", o.slice.window_stride_s, "Slice stride in seconds")->default_val(60);
-                  sub.add_option("--fault-duration", o.read.fault_duration_s,
-                                 "Fault duration in seconds when labels have none (default: per format)");
                   return [flags]() {
                     auto& o = flags->options;
                     if (o.data.empty()) o.data = rslicer::cli::default_data_path();

@@ -1,4 +1,4 @@
-// The reader flags of every command that reads a dataset: --strict and --allowed-lateness.
+// The reader flags of every command that reads a dataset: --strict, --allowed-lateness and --fault-duration.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -14,6 +14,10 @@ inline void add_read_flags(CLI::App& sub, ReadOptions& read) {
                  "Seconds a record may arrive behind the newest one before it is dropped as late (default: the "
                  "slicing option, 120 s)")
       ->check(CLI::Range(0.0, 30 * 86400.0));
+  sub.add_option("--fault-duration", read.fault_duration_s,
+                 "Seconds a labelled fault lasts where its label gives no end or duration (default: the format's, "
+                 "180 s for nezha; docs/formats.md)")
+      ->check(CLI::Range(1.0, 30 * 86400.0));
 }
 
 }  // namespace rslicer::cli

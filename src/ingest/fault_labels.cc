@@ -41,6 +41,15 @@ std::optional<TimeUs> label_time(const json& v) {
 
 }  // namespace
 
+std::optional<TimeUs> label_duration_us(const nlohmann::json& v) {
+  const auto ds = v.is_number()   ? std::optional<double>(v.get<double>())
+                  : v.is_string() ? parse_double(v.get_ref<const std::string&>())
+                                  : std::nullopt;
+  // Up to 1e12 s (31,700 years), so that start + duration cannot overflow (UBSan, fuzz/otlp_fuzz).
+  if (!ds || !std::isfinite(*ds) || *ds < 0 || *ds > 1e12) return std::nullopt;
+  return static_cast<TimeUs>(std::llround(*ds * 1e6));
+}
+
 bool is_fault_json_name(const std::string& path) {
   const std::string name = to_lower(std::filesystem::path(path).filename().string());
   return name == "faults.json" || name == "labels.json" || name == "faults.json.gz" || name == "labels.json.gz";
@@ -87,15 +96,12 @@ void read_fault_json(const std::string& path, double default_s, ParseStats& stat
       }
       ev.end = *te;
     } else if (const json* d = member(e, "duration_s")) {
-      const auto ds = d->is_number()   ? std::optional<double>(d->get<double>())
-                      : d->is_string() ? parse_double(d->get_ref<const std::string&>())
-                                       : std::nullopt;
-      // Up to 1e12 s (31,700 years), so that start + duration cannot overflow (UBSan, fuzz/otlp_fuzz).
-      if (!ds || !std::isfinite(*ds) || *ds < 0 || *ds > 1e12) {
+      const auto du = label_duration_us(*d);
+      if (!du) {
         bad("invalid \"duration_s\"");
         continue;
       }
-      ev.end = ev.start + static_cast<TimeUs>(std::llround(*ds * 1e6));
+      ev.end = ev.start + *du;
     } else {
       ev.end = ev.start + static_cast<TimeUs>(std::llround(default_s * 1e6));
     }

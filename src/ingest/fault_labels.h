@@ -9,13 +9,20 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "core/parse_stats.h"
 #include "telemetry/record.h"
 
 namespace rslicer::ingest_detail {
+
+// A label's duration_s (a number, or numeric text) in microseconds; nullopt when it is not one, negative, or over
+// 1e12 s.
+std::optional<TimeUs> label_duration_us(const nlohmann::json& v);
 
 // True for faults.json / labels.json (plain or .gz), any case.
 bool is_fault_json_name(const std::string& path);

@@ -21,6 +21,7 @@
 #include "core/line_reader.h"
 #include "core/strings.h"
 #include "core/task_pool.h"
+#include "ingest/fault_labels.h"
 #include "ingest/formats.h"
 #include "logparse/log_line.h"
 
@@ -980,6 +981,15 @@ class NezhaSource : public TelemetrySource {
         FaultEvent e;
         e.start = *t;
         e.end = *t + fault_duration_;
+        // not in the published files: the simulator writes how long its fault lasted (docs/formats.md)
+        if (f.contains("duration_s")) {
+          const auto du = ingest_detail::label_duration_us(f["duration_s"]);
+          if (!du) {
+            stats_.reject(path, 0, "bad_label", cat(where, ": invalid duration_s ", f["duration_s"].dump()));
+            continue;
+          }
+          e.end = *t + *du;
+        }
         e.level = "pod";
         e.root_cause = f["inject_pod"].is_string() ? f["inject_pod"].get<std::string>() : "";
         e.fault_type = f["inject_type"].is_string() ? f["inject_type"].get<std::string>() : "";

@@ -429,6 +429,9 @@ void write_nezha(const std::string& dir, const DatasetRecords& d, const WriteOpt
       e["inject_timestamp"] = std::to_string(secs);
       e["inject_pod"] = f->root_cause;
       e["inject_type"] = f->fault_type;
+      // not in the published format, which leaves the duration to the reader (180 s): the fault's own length, so
+      // that a simulated fault of 300 s is not read as 180 s and its last minutes as normal time
+      if (f->end > f->start) e["duration_s"] = static_cast<double>(f->end - f->start) / kUsPerSecond;
       j[hour].push_back(std::move(e));
     }
     write_whole_file((root / day / (day + "-fault_list.json")).string(), j.dump(4));  // no final newline, as the real files

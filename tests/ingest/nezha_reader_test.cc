@@ -138,6 +138,37 @@ TEST(NezhaReader, RowsWhoseTwoTimeColumnsDisagreeAreRejected) {
   for (const auto& m : r.metrics) EXPECT_LT(m.time, 1700000000LL * kUsPerSecond);
 }
 
+TEST(NezhaReader, ALabelsDurationBeatsTheDefaultAndABadOneIsCountedWithItsValue) {
+  // The published files give no duration (the reader's default, or --fault-duration, applies); the simulator's
+  // labels add duration_s, and one that is not a duration is rejected naming the fault and the value.
+  const std::string root = testing::make_temp_dir("nezha_duration");
+  const std::string d = root + "/rca_data/2023-01-29";
+  testing::write_gzip_file(d + "/metric/ts-a-service-7f8d7d756d-k7b9j_metric.csv.gz",
+                           std::string(kMetricHeader) + metric_row(1674981669, "ts-a-service-7f8d7d756d-k7b9j"));
+  testing::write_file(d + "/2023-01-29-fault_list.json",
+                      R"({"08": [{"inject_time": "2023-01-29 08:43:04", "inject_pod": "ts-a-service-7f8d7d756d-k7b9j",
+                                  "inject_type": "return", "duration_s": 300},
+                                 {"inject_time": "2023-01-29 08:53:04", "inject_pod": "ts-a-service-7f8d7d756d-k7b9j",
+                                  "inject_type": "exception"},
+                                 {"inject_time": "2023-01-29 08:58:04", "inject_pod": "ts-a-service-7f8d7d756d-k7b9j",
+                                  "inject_type": "exception", "duration_s": "soon"}]})");
+  for (const double fallback : {-1.0, 240.0}) {
+    ReadOptions o;
+    o.fault_duration_s = fallback;
+    Read r = read_all(root, o);
+    const auto faults = r.source->faults();
+    ASSERT_EQ(faults.size(), 2u);
+    EXPECT_EQ(faults[0].end - faults[0].start, 300 * kUsPerSecond);
+    const double want = fallback < 0 ? kNezhaDefaultFaultDurationS : fallback;
+    EXPECT_EQ(faults[1].end - faults[1].start, static_cast<TimeUs>(want * kUsPerSecond));
+    const ParseStats& st = r.source->stats();
+    EXPECT_EQ(st.by_reason.at("bad_label"), 1);
+    ASSERT_FALSE(st.examples.empty());
+    EXPECT_NE(st.examples.back().find("fault #3 (hour 08): invalid duration_s \"soon\""), std::string::npos)
+        << st.examples.back();
+  }
+}
+
 TEST(NezhaReader, StrictModeFailsOnFirstBadRecord) {
   const std::string root = testing::make_temp_dir("nezha");
   make_day(root);
