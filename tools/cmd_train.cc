@@ -68,11 +68,18 @@ RSLICER_COMMAND(
         // the slices they were calibrated on, and why all of them when the normal ones were asked for
         const bool on_normal = h.value("spot_calibration", std::string()) == "normal";
         const std::string note = h.value("spot_calibration_note", std::string());
+        if (h.contains("ad_part_q")) {
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "; each at risk q = %g", h.value("ad_part_q", 0.0));
+          thresholds += buf;
+        }
         thresholds += std::string("; calibrated on ") + (on_normal ? "the " : "all ") +
                       std::to_string(h.value("spot_calibration_slices", 0)) +
                       (on_normal ? " normal training slices" : " training slices") + (note.empty() ? "" : ": " + note);
         // the AD score in use, and why where the default left out the kNN
-        const std::string ad_note = h.value("ad_score_note", std::string());
+        std::string ad_note = h.value("ad_score_note", std::string());
+        const std::string kpi_note = h.value("kpi_note", std::string());
+        if (!kpi_note.empty()) ad_note += (ad_note.empty() ? "" : "; ") + kpi_note;
         const std::string ad_score = h.value("ad_score", std::string()) + (ad_note.empty() ? "" : " (" + ad_note + ")");
         // the triage model the training cases' leave-one-out chose, and its case vectors
         std::string triage = "not fitted (no labels)";

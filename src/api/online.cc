@@ -259,7 +259,8 @@ nlohmann::json OnlineDetector::state() const {
   return {{"profile", im.extractor->causal_profile().to_json()},
           {"spot", im.ad_stream.spot.to_json()},
           {"event_spot", im.ad_stream.event_spot.to_json()},
-          {"entity_spot", im.ad_stream.entity_spot.to_json()}};
+          {"entity_spot", im.ad_stream.entity_spot.to_json()},
+          {"kpi_spot", im.ad_stream.kpi_spot.to_json()}};
 }
 
 void OnlineDetector::restore(const OnlineCheckpoint& c) {
@@ -274,6 +275,7 @@ void OnlineDetector::restore(const OnlineCheckpoint& c) {
     if (c.state.contains("spot")) im.ad_stream.spot = Spot::from_json(c.state.at("spot"));
     if (c.state.contains("event_spot")) im.ad_stream.event_spot = Spot::from_json(c.state.at("event_spot"));
     if (c.state.contains("entity_spot")) im.ad_stream.entity_spot = Spot::from_json(c.state.at("entity_spot"));
+    if (c.state.contains("kpi_spot")) im.ad_stream.kpi_spot = Spot::from_json(c.state.at("kpi_spot"));
   }
 }
 

@@ -326,7 +326,7 @@ Incident build_incident(const std::vector<size_t>& run, const std::vector<Timeli
   inc.end = timeline[run.back()].end;
   inc.onset = timeline[run.front()].end - stride;
   for (size_t i : run) inc.peak_score = std::max(inc.peak_score, timeline[i].score);
-  for (std::uint8_t bit : {kAdEvents, kAdEmbedding, kAdEntity}) {
+  for (std::uint8_t bit : {kAdEvents, kAdEmbedding, kAdEntity, kAdKpi}) {
     int n = 0;
     for (size_t i : run) n += (timeline[i].alarmed_by & bit) != 0;
     if (n > 0) inc.alarmed_by.push_back({ad_part_names(bit).front(), n});

@@ -107,8 +107,9 @@ struct Incident {
   std::vector<RankedCause> root_causes;  // best first, with evidence
   std::vector<size_t> slices;      // timeline positions of its alarmed slices
   bool open = false;               // online: alarms may still join it (always false offline)
-  // per AD score ("event signals", "state embedding", "entity head"): on how many of the alarmed slices it
-  // passed its own threshold; tells an alarm with localisable evidence from one the embedding alone raised
+  // per AD score ("event signals", "state embedding", "entity head", "most extreme KPI"): on how many of the
+  // alarmed slices it passed its own threshold; tells an alarm with localisable evidence from one the embedding
+  // alone raised
   std::vector<std::pair<std::string, int>> alarmed_by;
 };
 

@@ -411,6 +411,14 @@ std::vector<double> ZeroLabelRanker::entity_signals(size_t slice, Id entity) con
   return std::vector<double>(names_.size(), 0.0);
 }
 
+double ZeroLabelRanker::kpi_peak(size_t slice) const {
+  const TokenSet& mt = (*slices_)[slice].tokens[static_cast<int>(Modality::kMetrics)];
+  double peak = 0;
+  for (size_t t = 0; t < mt.size(); ++t)
+    for (int j = 0; j < kKpiSlots && j < mt.dim; ++j) peak = std::max(peak, std::fabs(double{mt.values[t * mt.dim + j]}));
+  return peak;
+}
+
 std::vector<double> ZeroLabelRanker::directions(const std::vector<size_t>& case_slices, Id entity) const {
   std::vector<double> out(names_.size(), 1.0), largest(kKpiSlots, 0.0);
   for (size_t i : case_slices) {

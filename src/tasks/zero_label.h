@@ -149,6 +149,10 @@ class ZeroLabelRanker {
   bool is_embedding_signal(int signal) const { return signal >= static_cast<int>(n_event_); }
   // A signal's value for one entity of one slice (raw, before calibration).
   std::vector<double> entity_signals(size_t slice, Id entity) const;
+  // The slice's most extreme KPI: the largest |squashed robust z| (FeatureOptions::z_clip at most; unsquash_z gives
+  // the robust z) of any KPI slot of any entity, node KPIs joined to pods included; 0 without metric tokens. The
+  // AD's KPI part (HeadOptions::ad_kpi) thresholds it.
+  double kpi_peak(size_t slice) const;
   // Per signal, the direction of the entity's largest deviation over the case's slices: the sign of the KPI's
   // robust z for the metric slots (a leak raises memory, a restart drops it), +1 for every other signal.
   std::vector<double> directions(const std::vector<size_t>& case_slices, Id entity) const;

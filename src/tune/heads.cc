@@ -77,6 +77,7 @@ std::vector<std::string> ad_part_names(std::uint8_t parts) {
   if (parts & kAdEmbedding) out.push_back("state embedding");
   if (parts & kAdEvents) out.push_back("event signals");
   if (parts & kAdEntity) out.push_back("entity head");
+  if (parts & kAdKpi) out.push_back("most extreme KPI");
   return out;
 }
 
@@ -155,6 +156,12 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "robust z), not only their surprise")
           .flag("ad_event_tail", &HeadOptions::ad_event_tail,
                 "the event AD score uses that tail too (off: its rank surprise alone)")
+          .flag("ad_kpi", &HeadOptions::ad_kpi,
+                "a slice also alarms when its most extreme KPI (the largest robust z of any entity's KPI) passes "
+                "its own SPOT threshold, calibrated on the normal training slices, whatever ad_score")
+          .flag("ad_split_risk", &HeadOptions::ad_split_risk,
+                "the AD parts that can alarm share SPOT's risk q (each q / their number), so that q bounds the "
+                "slice's false alarm rate; false: each part alarms at q")
           .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
                Range::above(0))
           .num("rcl_switch_p", &HeadOptions::rcl_switch_p,
@@ -290,6 +297,27 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     h.event_spot_ = calibrated(ev);
     h.event_ad_ = true;
   }
+  // the most extreme KPI: its score reads metrics only, which every normal slice carries, so it is calibrated on
+  // them whatever the other scores' modality coverage. Where the KPIs of normal time reach the tokens' clip (as
+  // TrainTicket's do in 98 % of its slices) the threshold sits at the clip: the part could never alarm, and it is
+  // left out (nor does it take a share of the risk below)
+  std::vector<double> kp_calib;
+  std::string kpi_note;
+  if (ad_ranker && options.ad_kpi) {
+    for (size_t k : spot_calibration_positions(train, normal_slice, options.spot_calibration).at)
+      kp_calib.push_back(ad_ranker->kpi_peak(train[k]));
+    h.kpi_spot_ = Spot(options.spot);
+    h.kpi_spot_.fit(kp_calib);
+    h.kpi_ad_ = true;
+    if (in.kpi_z_clip > 0 && h.kpi_spot_.threshold() >= in.kpi_z_clip - 1e-6) {
+      const auto at_clip = std::count_if(kp_calib.begin(), kp_calib.end(),
+                                         [&](double x) { return x >= in.kpi_z_clip - 1e-6; });
+      kpi_note = "no most-extreme-KPI part: some KPI reaches the tokens' clip in " +
+                 short_number(100.0 * static_cast<double>(at_clip) / static_cast<double>(kp_calib.size())) +
+                 " % of the calibration slices, so its threshold sits at the clip";
+      h.kpi_ad_ = false;
+    }
+  }
   // without the event score (no ranker) each pair keeps its learned part. The kNN's normal references are the
   // normal training slices: where they under-represent a modality the score reads, the kNN measures its mere
   // presence (2023-01-30: traces in normal hours), and "both" keeps the event score alone
@@ -327,6 +355,34 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       }
     }
     ad_f1s = f1s;
+  }
+  // the parts share the risk: each alarms at q / (the number of parts that can alarm), so that q bounds the false
+  // alarm rate of the slice's decision, not of each part (docs/results.md, "The most extreme KPI alarms on its own")
+  double part_q = options.spot.q;
+  if (options.ad_split_risk) {
+    const AdParts p = ad_parts(h.ad_mode_);
+    const bool ev_used = p.events && h.event_ad_, ent_used = p.entity && h.entity_ad_;
+    const bool emb_used = p.embedding || (!ev_used && !ent_used);
+    const int m = ev_used + ent_used + emb_used + h.kpi_ad_;
+    if (m > 1) {
+      SpotOptions so = options.spot;
+      so.q /= m;
+      part_q = so.q;
+      auto refit = [&](const std::vector<double>& scores) {
+        Spot s(so);
+        std::vector<double> xs;
+        for (size_t k : calib_at) xs.push_back(scores[k]);
+        s.fit(xs);
+        return s;
+      };
+      if (emb_used) h.spot_ = refit(calib);
+      if (ev_used) h.event_spot_ = refit(ev);
+      if (ent_used) h.entity_spot_ = refit(ent);
+      if (h.kpi_ad_) {
+        h.kpi_spot_ = Spot(so);
+        h.kpi_spot_.fit(kp_calib);
+      }
+    }
   }
 
   // ---- the main partition (triage and root cause)
@@ -470,6 +526,9 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
                                    : std::string()},
              {"event_spot_threshold", h.event_ad_ ? h.event_spot_.threshold() : 0.0},
              {"entity_spot_threshold", h.entity_ad_ ? h.entity_spot_.threshold() : 0.0},
+             {"kpi_spot_threshold", h.kpi_ad_ ? h.kpi_spot_.threshold() : 0.0},
+             {"kpi_note", kpi_note},
+             {"ad_part_q", part_q},
              {"normal_references", times.size()},
              {"states", h.partition_.num_states()},
              {"silhouette", h.partition_.silhouette()},
@@ -492,6 +551,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   if (used.events) thresholds.push_back({{"score", "events"}, {"threshold", h.event_spot_.threshold()}});
   if (used.embedding) thresholds.push_back({{"score", "embedding"}, {"threshold", h.spot_.threshold()}});
   if (used.entity) thresholds.push_back({{"score", "entity"}, {"threshold", h.entity_spot_.threshold()}});
+  if (h.kpi_ad_) thresholds.push_back({{"score", "kpi"}, {"threshold", h.kpi_spot_.threshold()}});
   h.info_["ad_thresholds"] = thresholds;
   return h;
 }
@@ -550,7 +610,8 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
   const bool use_events = parts.events && event_ad_ && ad_ranker;
   const bool use_entity = parts.entity && entity_ad_;
   const bool use_embedding = parts.embedding || (!use_events && !use_entity);
-  const int used = use_events + use_entity + use_embedding;
+  const bool use_kpi = kpi_ad_ && ad_ranker;
+  const int used = use_events + use_entity + use_embedding + use_kpi;
   for (size_t i : which) {
     const int s = ad_partition_.assign(adv[i].state);
     // each score against its own SPOT threshold; with several, the slice's score is the largest relative one
@@ -569,6 +630,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
       part(stream->event_spot, r.empty() ? 0.0 : r[0].score, kAdEvents);
     }
     if (use_entity) part(stream->entity_spot, entity_ad_score(adv[i]), kAdEntity);
+    if (use_kpi) part(stream->kpi_spot, ad_ranker->kpi_peak(i), kAdKpi);
     if (used > 1) {
       score = rel;
       thr = 1.0;
@@ -755,6 +817,8 @@ Json FailureHeads::to_json() const {
             {"event_spot", event_spot_.to_json()},
             {"entity_ad", entity_ad_},
             {"entity_spot", entity_spot_.to_json()},
+            {"kpi_ad", kpi_ad_},
+            {"kpi_spot", kpi_spot_.to_json()},
             {"triage_fitted", triage_fitted_},
             {"triage_kind", triage_kind_},
             {"rcl_variant", rcl_variant_},
@@ -784,6 +848,8 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     if (h.event_ad_) h.event_spot_ = Spot::from_json(j.at("event_spot"));
     h.entity_ad_ = j.value("entity_ad", false);  // models saved before the entity score: none
     if (h.entity_ad_) h.entity_spot_ = Spot::from_json(j.at("entity_spot"));
+    h.kpi_ad_ = j.value("kpi_ad", false);  // models saved before the KPI part: none
+    if (h.kpi_ad_) h.kpi_spot_ = Spot::from_json(j.at("kpi_spot"));
     // models saved before "auto" existed: their option is the mode; before the entity score, "both" was the pair
     // of the event score and the kNN
     h.ad_mode_ = j.value("ad_mode", h.options_.ad_score == "auto" ? std::string("both") : h.options_.ad_score);

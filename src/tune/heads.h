@@ -129,6 +129,13 @@ struct HeadOptions {
                                      // (a leak raises memory, a restart drops it), not only how far they moved
   bool ad_event_tail = false;        // ... and so does the event AD score (off: SPOT's threshold on the heavier tail
                                      // alarmed less on simulated days, docs/results.md)
+  bool ad_kpi = true;                // whatever ad_score, a slice also alarms when its most extreme KPI (the largest
+                                     // robust z of any entity's KPI, ZeroLabelRanker::kpi_peak) passes its own SPOT
+                                     // threshold, calibrated on the normal training slices (they all carry
+                                     // metrics): a fault that moves only KPIs cannot pass the event score's
+                                     // (docs/results.md, "Faults that show only in the KPIs")
+  bool ad_split_risk = true;         // the AD parts that can alarm share the risk: each is calibrated at spot.q / their
+                                     // number, so that q bounds the slice's false alarm rate (false: each at q)
   double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t
   double rcl_switch_p = 1;           // a label-using root-cause head replaces the parameter-free ranking only
                                      // if it beats it on the training cases (leave one case out) with a one-sided
@@ -180,8 +187,8 @@ struct TrainingCase {
 };
 
 // The parts of the AD score, as bits of AnomalyTimeline::alarmed_by.
-enum AdPart : std::uint8_t { kAdEmbedding = 1, kAdEvents = 2, kAdEntity = 4 };
-// "state embedding", "event signals", "entity head" for the bits set, in that order.
+enum AdPart : std::uint8_t { kAdEmbedding = 1, kAdEvents = 2, kAdEntity = 4, kAdKpi = 8 };
+// "state embedding", "event signals", "entity head", "most extreme KPI" for the bits set, in that order.
 std::vector<std::string> ad_part_names(std::uint8_t parts);
 
 // One-sided exact sign test: P(X >= wins) for X ~ Binomial(wins + losses, 1/2); 1 without discordant pairs.
@@ -223,9 +230,9 @@ class FailureHeads {
   double ad_score(const SliceEmbedding& e, int ad_state) const;
   // The SPOT thresholds of a stream of AD decisions (they adapt as scores come in).
   struct AdStream {
-    Spot spot, event_spot, entity_spot;
+    Spot spot, event_spot, entity_spot, kpi_spot;
   };
-  AdStream ad_stream() const { return {spot_, event_spot_, entity_spot_}; }
+  AdStream ad_stream() const { return {spot_, event_spot_, entity_spot_, kpi_spot_}; }
   // Scores `which` (time order) and runs the calibrated SPOT over them: from the fitted thresholds, or
   // continuing `stream` (a live stream decides slice by slice).
   AnomalyTimeline detect(const HeadInputs& in, const std::vector<size_t>& which, AdStream* stream = nullptr) const;
@@ -263,9 +270,10 @@ class FailureHeads {
   Spot spot_;
   bool event_ad_ = false;  // the event score is calibrated (the heads were fitted with a ranker)
   bool entity_ad_ = false;  // the entity-head score is calibrated (the AD view's embeddings had entity scores)
+  bool kpi_ad_ = false;     // the most extreme KPI alarms on its own (options_.ad_kpi, with a ranker)
   // the AD score in use (options_.ad_score resolved): embedding, events, entity, events+embedding or events+entity
   std::string ad_mode_ = "embedding";
-  Spot event_spot_, entity_spot_;
+  Spot event_spot_, entity_spot_, kpi_spot_;
   bool triage_fitted_ = false;
   std::string triage_kind_ = "delta";
   TriageHead triage_;

@@ -171,7 +171,7 @@ TEST(Detect, EveryAlarmSaysWhichScoreRaisedIt) {
   DetectResult r = Pipeline::load(w.model)->detect(w.dir + "/faulty", "auto", {}, {}, false);
   for (const auto& p : r.timeline) EXPECT_EQ(p.alarm, p.alarmed_by != 0) << p.start;
   ASSERT_FALSE(r.incidents.empty());
-  const std::set<std::string> known = {"state embedding", "event signals", "entity head"};
+  const std::set<std::string> known = {"state embedding", "event signals", "entity head", "most extreme KPI"};
   for (const auto& inc : r.incidents) {
     ASSERT_FALSE(inc.alarmed_by.empty());
     int total = 0;

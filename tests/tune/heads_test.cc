@@ -144,6 +144,75 @@ TEST(FailureHeads, TheEventScoreReadsTheCallTimesAlarmZ) {
   EXPECT_GT(ranker.rank({lone_test}, false)[0].score, ranker.rank({150}, false)[0].score);
 }
 
+// A fault that moves only a KPI (no call, span or log evidence): e1's KPI slot 3 sits at a robust z of about 150
+// (squashed 8) in the fault runs, every KPI elsewhere is Gaussian noise (sd 0.6, mostly within the min_z of 3). The event score cannot pass
+// its threshold on a KPI alone (the family's size correction caps it), the most extreme KPI alarms on its own
+// (heads.ad_kpi), and says so in alarmed_by; where the normal slices' KPIs already reach the tokens' clip, as
+// TrainTicket's do, its threshold sits at the clip and the part raises nothing.
+TEST(FailureHeads, AFaultThatMovesOnlyAKpiAlarmsThroughTheMostExtremeKpi) {
+  const auto v = slices(false);
+  Catalog cat;
+  const Id e0 = cat.entity("e0", EntityKind::kPod, "s0"), e1 = cat.entity("e1", EntityKind::kPod, "s1");
+  cat.entity("e2", EntityKind::kPod, "s2");
+  auto featurise = [&](double normal_peak) {
+    std::mt19937_64 rng(5);
+    std::normal_distribution<double> u(0, 0.6);
+    std::vector<FeatureSlice> fs(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      TokenSet& mt = fs[i].tokens[static_cast<int>(Modality::kMetrics)];
+      mt.dim = kMetricTokenDim;
+      for (Id e : {e0, e1}) {
+        mt.entities.push_back(e);
+        for (int j = 0; j < kMetricTokenDim; ++j) mt.values.push_back(j < kKpiSlots ? static_cast<float>(u(rng)) : 0.0f);
+      }
+      if (faulty(i)) mt.values[kMetricTokenDim + 3] = 8.0f;         // e1's slot 3
+      else if (i % 2 == 0) mt.values[kMetricTokenDim + 5] = static_cast<float>(normal_peak);
+    }
+    return fs;
+  };
+  const auto train = range(0, 140), test = range(140, 200);
+  nlohmann::json info;
+  auto run = [&](const std::vector<FeatureSlice>& fs, bool ad_kpi, std::uint8_t* by = nullptr) {
+    const std::vector<std::vector<EventDeviation>> devs(fs.size());
+    HeadOptions o;
+    o.ad_kpi = ad_kpi;
+    o.ad_score = "events";  // not the kNN: the states are noise here
+    const auto ranker = ZeroLabelRanker::fit(fs, devs, nullptr, cat, ranker_options(o));
+    HeadInputs in = inputs(v);
+    in.ranker = &ranker;
+    in.kpi_z_clip = 12;
+    const auto h = FailureHeads::fit(in, train, {}, o, 1);
+    info = h.info();
+    const auto t = h.detect(in, test);
+    EXPECT_EQ(FailureHeads::from_json(h.to_json()).detect(in, test).alarms, t.alarms) << "a saved model decides the same";
+    std::pair<int, int> hits_and_false{0, 0};
+    for (size_t k = 0; k < test.size(); ++k) {
+      (faulty(test[k]) ? hits_and_false.first : hits_and_false.second) += t.alarms[k];
+      if (by && faulty(test[k])) *by |= t.alarmed_by[k];
+    }
+    return hits_and_false;
+  };
+  const auto noisy = featurise(0.0);
+  std::uint8_t by = 0;
+  const auto with = run(noisy, true, &by);
+  EXPECT_EQ(with.first, 20) << "the 20 faulty slices";
+  EXPECT_LE(with.second, 1);
+  EXPECT_TRUE(by & kAdKpi);
+  EXPECT_GT(info["kpi_spot_threshold"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(info["ad_part_q"].get<double>(), HeadOptions{}.spot.q / 2) << "events and the KPI share the risk";
+  EXPECT_EQ(ad_part_names(kAdKpi), std::vector<std::string>{"most extreme KPI"});
+  EXPECT_LE(run(noisy, false).first, 2) << "without the part the KPI-only fault is all but missed";
+  EXPECT_EQ(info["kpi_spot_threshold"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(info["ad_part_q"].get<double>(), HeadOptions{}.spot.q) << "the event score alone";
+  // half the normal slices hold a KPI at the clip: the threshold is the clip, the part could never alarm and is
+  // left out, saying why, and the event score keeps the whole risk
+  EXPECT_EQ(run(featurise(12.0), true).first, 0);
+  EXPECT_EQ(info["kpi_spot_threshold"].get<double>(), 0.0);
+  EXPECT_NE(info["kpi_note"].get<std::string>().find("clip in 50 % of the calibration slices"), std::string::npos)
+      << info["kpi_note"];
+  EXPECT_DOUBLE_EQ(info["ad_part_q"].get<double>(), HeadOptions{}.spot.q);
+}
+
 // SPOT calibrated on all training slices puts the threshold among the fault scores when faults fill much of the
 // training part; calibrated on the normal ones it sits just above normal, and it falls back to all when too few
 // normal slices exist.
