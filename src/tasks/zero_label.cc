@@ -226,7 +226,7 @@ void CalibrationArchive::thin() {
 
 void ZeroLabelRanker::archive(size_t slice, CalibrationArchive& a) const {
   const size_t k = names_.size();
-  if (a.values.size() != k) a = CalibrationArchive{0, std::vector<std::vector<double>>(k)};
+  if (a.values.size() != k) a = CalibrationArchive{0, std::vector<std::vector<double>>(k), {}};
   std::vector<std::pair<Id, std::vector<double>>> rows;
   signals_of(slice, rows);
   for (const auto& [e, v] : rows) {
