@@ -52,11 +52,22 @@ const char* kVariantNames[] = {"unsupervised deviation", "learned listwise on (d
 // The scores a resolved AD mode combines (embedding, events, entity, events+embedding, events+entity): the one
 // reading of the mode names, for fitting, detecting and reporting.
 struct AdParts {
-  bool embedding = false, events = false, entity = false;
+  bool embedding = false, events = false, entity = false, kpi = false;  // (kpi: no mode names it)
 };
 AdParts ad_parts(const std::string& mode) {
   return {mode == "embedding" || mode == "events+embedding", mode.rfind("events", 0) == 0,
           mode == "entity" || mode == "events+entity"};
+}
+// The parts a slice's decision reads: the mode's, less those without a calibrated score (`events`, `entity`, `kpi`
+// say which have one), the embedding's kNN where neither other part of the mode is left, and the most extreme KPI
+// wherever it has one.
+AdParts parts_in_use(const std::string& mode, bool events, bool entity, bool kpi) {
+  AdParts p = ad_parts(mode);
+  p.events = p.events && events;
+  p.entity = p.entity && entity;
+  p.embedding = p.embedding || (!p.events && !p.entity);
+  p.kpi = kpi;
+  return p;
 }
 
 }  // namespace
@@ -260,10 +271,12 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   const SpotCalibration calibration = spot_calibration_positions(
       train, normal_slice, options.spot_calibration, [&](size_t i) { return adv[i].mask.bits; });
   const std::vector<size_t>& calib_at = calibration.at;
-  auto calibrated = [&](const std::vector<double>& scores) {
-    Spot s(options.spot);
+  // SPOT fitted on the scores (one per training slice) at the positions `at` (default: calib_at)
+  auto calibrated = [&](const std::vector<double>& scores, const SpotOptions& so,
+                        const std::vector<size_t>* at = nullptr) {
+    Spot s(so);
     std::vector<double> xs;
-    for (size_t k : calib_at) xs.push_back(scores[k]);
+    for (size_t k : at ? *at : calib_at) xs.push_back(scores[k]);
     s.fit(xs);
     return s;
   };
@@ -272,7 +285,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     calib.push_back(h.ad_.score(adv[i].state.data(), st_ad[i], adv[i].start, /*calibrating=*/true));
   for (double& x : calib)
     if (!std::isfinite(x)) x = 0;
-  h.spot_ = calibrated(calib);
+  h.spot_ = calibrated(calib, options.spot);
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
   // the learned score: the entity head's where the AD view has it (a model trained with L_entity; a slice without
   // entities has no scores either way)
@@ -284,7 +297,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   std::vector<double> ent;
   if (has_entity) {
     for (size_t i : train) ent.push_back(entity_ad_score(adv[i]));
-    h.entity_spot_ = calibrated(ent);
+    h.entity_spot_ = calibrated(ent, options.spot);
     h.entity_ad_ = true;
   }
   const std::string learned = has_entity ? "entity" : "embedding";
@@ -294,26 +307,26 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       auto r = ad_ranker->rank({i}, options.ad_event_tail, /*alarm=*/true);
       ev.push_back(r.empty() ? 0.0 : r[0].score);
     }
-    h.event_spot_ = calibrated(ev);
+    h.event_spot_ = calibrated(ev, options.spot);
     h.event_ad_ = true;
   }
   // the most extreme KPI: its score reads metrics only, which every normal slice carries, so it is calibrated on
   // them whatever the other scores' modality coverage. Where the KPIs of normal time reach the tokens' clip (as
   // TrainTicket's do in 98 % of its slices) the threshold sits at the clip: the part could never alarm, and it is
   // left out (nor does it take a share of the risk below)
-  std::vector<double> kp_calib;
+  std::vector<double> kp;
+  std::vector<size_t> kp_at;
   std::string kpi_note;
   if (ad_ranker && options.ad_kpi) {
-    for (size_t k : spot_calibration_positions(train, normal_slice, options.spot_calibration).at)
-      kp_calib.push_back(ad_ranker->kpi_peak(train[k]));
-    h.kpi_spot_ = Spot(options.spot);
-    h.kpi_spot_.fit(kp_calib);
+    for (size_t i : train) kp.push_back(ad_ranker->kpi_peak(i));
+    kp_at = spot_calibration_positions(train, normal_slice, options.spot_calibration).at;
+    h.kpi_spot_ = calibrated(kp, options.spot, &kp_at);
     h.kpi_ad_ = true;
     if (in.kpi_z_clip > 0 && h.kpi_spot_.threshold() >= in.kpi_z_clip - 1e-6) {
-      const auto at_clip = std::count_if(kp_calib.begin(), kp_calib.end(),
-                                         [&](double x) { return x >= in.kpi_z_clip - 1e-6; });
+      const auto at_clip = std::count_if(kp_at.begin(), kp_at.end(),
+                                         [&](size_t k) { return kp[k] >= in.kpi_z_clip - 1e-6; });
       kpi_note = "no most-extreme-KPI part: some KPI reaches the tokens' clip in " +
-                 short_number(100.0 * static_cast<double>(at_clip) / static_cast<double>(kp_calib.size())) +
+                 short_number(100.0 * static_cast<double>(at_clip) / static_cast<double>(kp_at.size())) +
                  " % of the calibration slices, so its threshold sits at the clip";
       h.kpi_ad_ = false;
     }
@@ -360,28 +373,16 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   // alarm rate of the slice's decision, not of each part (docs/results.md, "The most extreme KPI alarms on its own")
   double part_q = options.spot.q;
   if (options.ad_split_risk) {
-    const AdParts p = ad_parts(h.ad_mode_);
-    const bool ev_used = p.events && h.event_ad_, ent_used = p.entity && h.entity_ad_;
-    const bool emb_used = p.embedding || (!ev_used && !ent_used);
-    const int m = ev_used + ent_used + emb_used + h.kpi_ad_;
+    const AdParts p = parts_in_use(h.ad_mode_, h.event_ad_, h.entity_ad_, h.kpi_ad_);
+    const int m = p.embedding + p.events + p.entity + p.kpi;
     if (m > 1) {
       SpotOptions so = options.spot;
       so.q /= m;
       part_q = so.q;
-      auto refit = [&](const std::vector<double>& scores) {
-        Spot s(so);
-        std::vector<double> xs;
-        for (size_t k : calib_at) xs.push_back(scores[k]);
-        s.fit(xs);
-        return s;
-      };
-      if (emb_used) h.spot_ = refit(calib);
-      if (ev_used) h.event_spot_ = refit(ev);
-      if (ent_used) h.entity_spot_ = refit(ent);
-      if (h.kpi_ad_) {
-        h.kpi_spot_ = Spot(so);
-        h.kpi_spot_.fit(kp_calib);
-      }
+      if (p.embedding) h.spot_ = calibrated(calib, so);
+      if (p.events) h.event_spot_ = calibrated(ev, so);
+      if (p.entity) h.entity_spot_ = calibrated(ent, so);
+      if (p.kpi) h.kpi_spot_ = calibrated(kp, so, &kp_at);
     }
   }
 
@@ -606,12 +607,8 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     stream = &fresh;
   }
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
-  const AdParts parts = ad_parts(ad_mode_);
-  const bool use_events = parts.events && event_ad_ && ad_ranker;
-  const bool use_entity = parts.entity && entity_ad_;
-  const bool use_embedding = parts.embedding || (!use_events && !use_entity);
-  const bool use_kpi = kpi_ad_ && ad_ranker;
-  const int used = use_events + use_entity + use_embedding + use_kpi;
+  const AdParts use = parts_in_use(ad_mode_, event_ad_ && ad_ranker, entity_ad_, kpi_ad_ && ad_ranker);
+  const int used = use.embedding + use.events + use.entity + use.kpi;
   for (size_t i : which) {
     const int s = ad_partition_.assign(adv[i].state);
     // each score against its own SPOT threshold; with several, the slice's score is the largest relative one
@@ -624,13 +621,13 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
       score = value;
       thr = th;
     };
-    if (use_embedding) part(stream->spot, ad_score(adv[i], s), kAdEmbedding);
-    if (use_events) {
+    if (use.embedding) part(stream->spot, ad_score(adv[i], s), kAdEmbedding);
+    if (use.events) {
       auto r = ad_ranker->rank({i}, options_.ad_event_tail, /*alarm=*/true);
       part(stream->event_spot, r.empty() ? 0.0 : r[0].score, kAdEvents);
     }
-    if (use_entity) part(stream->entity_spot, entity_ad_score(adv[i]), kAdEntity);
-    if (use_kpi) part(stream->kpi_spot, ad_ranker->kpi_peak(i), kAdKpi);
+    if (use.entity) part(stream->entity_spot, entity_ad_score(adv[i]), kAdEntity);
+    if (use.kpi) part(stream->kpi_spot, ad_ranker->kpi_peak(i), kAdKpi);
     if (used > 1) {
       score = rel;
       thr = 1.0;
