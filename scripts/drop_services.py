@@ -25,8 +25,11 @@ of a fault of any *fault_list.json (inject_time read as UTC): log collection
 like Nezha's (its logs exist only around the faults) beside continuous traces
 (TraStrainer's), as when both TrainTicket folders are read together.
 
+With --no-logs no log file (log/*_log.csv.gz) is copied: a system with metrics
+and traces and no logs at all.
+
 Usage: python3 scripts/drop_services.py SRC_DIR OUT_DIR [--every N] [--service NAME ...] [--trace-share P]
-                                        [--logs-around-faults BEFORE,AFTER]
+                                        [--logs-around-faults BEFORE,AFTER | --no-logs]
 """
 import argparse
 import bisect
@@ -56,9 +59,12 @@ def main():
     ap.add_argument("--trace-share", type=float, default=1.0, help="keep this share of the traces (0-1]")
     ap.add_argument("--logs-around-faults", metavar="BEFORE,AFTER",
                     help="keep log lines only in [inject - BEFORE s, inject + AFTER s) of each labelled fault")
+    ap.add_argument("--no-logs", action="store_true", help="copy no log file (metrics and traces only)")
     a = ap.parse_args()
-    if a.every <= 0 and not a.service and a.trace_share >= 1.0 and not a.logs_around_faults:
-        ap.error("give --every N, --service NAME, --trace-share P or --logs-around-faults BEFORE,AFTER")
+    if a.every <= 0 and not a.service and a.trace_share >= 1.0 and not a.logs_around_faults and not a.no_logs:
+        ap.error("give --every N, --service NAME, --trace-share P, --logs-around-faults BEFORE,AFTER or --no-logs")
+    if a.no_logs and a.logs_around_faults:
+        ap.error("--no-logs and --logs-around-faults exclude each other")
     if not 0.0 < a.trace_share <= 1.0:
         ap.error(f"--trace-share {a.trace_share}: must be in (0, 1]")
     if os.path.exists(a.out):
@@ -82,7 +88,8 @@ def main():
 
 def copy(a, windows, faults, removed, sampled_out):
     """Writes the copy (see the module doc); exits naming the file and line of bad input."""
-    lines_kept = lines_dropped = 0
+    lines_kept = lines_dropped = log_files_left = 0
+    spans_as_they_are = a.every <= 0 and not a.service and a.trace_share >= 1.0  # trace files linked, not read
     gone, kept = set(), set()
     spans_gone = spans_kept = spans_sampled_out = 0
     for root, _, files in os.walk(a.src):
@@ -90,12 +97,15 @@ def copy(a, windows, faults, removed, sampled_out):
         os.makedirs(os.path.join(a.out, rel), exist_ok=True)
         for f in sorted(files):
             src, dst = os.path.join(root, f), os.path.join(a.out, rel, f)
+            if a.no_logs and f.endswith("_log.csv.gz"):
+                log_files_left += 1
+                continue
             if windows is not None and f.endswith("_log.csv.gz"):
                 kept_here, dropped_here = keep_log_lines(src, dst, windows)
                 lines_kept += kept_here
                 lines_dropped += dropped_here
                 continue
-            if not f.endswith("trace.csv.gz"):  # Nezha: trace/HH_MM_trace.csv.gz (not traceid/)
+            if not f.endswith("trace.csv.gz") or spans_as_they_are:  # Nezha: trace/HH_MM_trace.csv.gz (not traceid/)
                 os.symlink(os.path.abspath(src), dst)
                 continue
             with gzip.open(src, "rt", newline="") as fi, gzip.open(dst, "wt", newline="") as fo:
@@ -125,9 +135,12 @@ def copy(a, windows, faults, removed, sampled_out):
                         w.writerow(row)
     if windows is not None:
         print(f"kept {lines_kept} log lines around {faults} faults, dropped {lines_dropped}")
+    if a.no_logs:
+        print(f"left out {log_files_left} log files")
     if a.every > 0 or a.service:
         print(f"removed {len(gone)} services ({spans_gone} spans): {', '.join(sorted(gone))}")
-    print(f"kept {len(kept)} services ({spans_kept} spans)")
+    if not spans_as_they_are:
+        print(f"kept {len(kept)} services ({spans_kept} spans)")
     if a.trace_share < 1.0:
         print(f"sampled out {spans_sampled_out} spans (trace share {a.trace_share})")
 

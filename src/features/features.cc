@@ -192,7 +192,9 @@ const config::Schema<FeatureOptions>& FeatureOptions::schema() {
                Range::above(0))
           .num("min_rel_scale", &FeatureOptions::min_rel_scale, "robust scale floor as a fraction of |median|",
                Range::at_least(0))
-          .num("min_abs_scale", &FeatureOptions::min_abs_scale, "absolute robust scale floor", Range::above(0));
+          .num("min_abs_scale", &FeatureOptions::min_abs_scale, "absolute robust scale floor", Range::above(0))
+          .flag("metric_latest_pane", &FeatureOptions::metric_latest_pane,
+                "a KPI's level z is also taken over the slice's latest pane (its last stride); the larger |z| counts");
   return s;
 }
 
@@ -242,6 +244,7 @@ struct FeatureExtractor::Impl {
   std::vector<int> kpi_slot_cache;         // catalog kpi id -> slot (-1 unknown)
   std::unordered_map<Id, std::vector<std::int32_t>> entity_pieces;  // entity -> buckets of its service name
   std::unique_ptr<EventSummarizer> summarizer;
+  TimeUs stride = 0;
   // online (causal) event tokens: the added panes still inside the horizon, the first `panes_added` of them in
   // the running profile
   std::deque<std::shared_ptr<const PaneSummary>> panes;
@@ -268,6 +271,7 @@ FeatureExtractor::FeatureExtractor(FeatureState state, const Catalog& catalog, T
                 "features.events.profile = reference needs the normal periods: --set "
                 "features.events.reference=START/END[,START/END...] (ISO-8601 times)");
   auto text = template_text_ ? template_text_ : TemplateText([](Id id) { return cat("template ", id); });
+  impl_->stride = static_cast<TimeUs>(std::llround(stride_s * kUsPerSecond));
   impl_->summarizer =
       std::make_unique<EventSummarizer>(catalog_, text, static_cast<TimeUs>(std::llround(stride_s * kUsPerSecond)),
                                         state_.options.events);
@@ -374,8 +378,16 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
         put_entity_pieces(ts, entity, &used);
       }
       std::uint64_t mkey = (static_cast<std::uint64_t>(entity) << 32) | kpi;
-      double sum = 0;
-      for (auto* p : pts) sum += p->value;
+      double sum = 0, latest_sum = 0;
+      size_t latest_n = 0;
+      const TimeUs latest_from = slice.end - im.stride;
+      for (auto* p : pts) {
+        sum += p->value;
+        if (p->time >= latest_from) {
+          latest_sum += p->value;
+          ++latest_n;
+        }
+      }
       double level = sum / pts.size();
       double trend = pts.back()->value - pts.front()->value;
       double zl = 0, zt = 0;
@@ -385,6 +397,12 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
         double med, scale;
         it->second.stats(o, &med, &scale);
         zl = (level - med) / scale;
+        if (o.metric_latest_pane && latest_n > 0 && latest_n < pts.size()) {
+          // scaled to the window's point count: without a fault it spreads as the window's mean does
+          const double zp = (latest_sum / static_cast<double>(latest_n) - med) / scale *
+                            std::sqrt(static_cast<double>(latest_n) / static_cast<double>(pts.size()));
+          if (std::fabs(zp) > std::fabs(zl)) zl = zp;
+        }
         zt = trend / scale;
         ready = true;
       }

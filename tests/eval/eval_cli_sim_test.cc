@@ -273,6 +273,18 @@ TEST(EvalCli, ZeroLabelWithLogsOnlyAroundTheFaults) {
   };
   const long full = unjudged("data", "zl-data"), around = unjudged("logwin", "zl-logwin");
   EXPECT_GT(around, 10 * std::max(full, 1L)) << "full logs: " << full << ", logs around the faults: " << around;
+  // --no-logs: metrics and traces only (the unseen systems' shape); every case is still scored, no span unjudged
+  out = testing::run_command(script + dir + "/data " + dir + "/nologs --no-logs 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  long log_files = -1;
+  ASSERT_EQ(std::sscanf(out.c_str(), "left out %ld log files", &log_files), 1) << out;
+  EXPECT_EQ(log_files, std::stol(testing::run_command("find " + dir + "/data -name '*_log.csv.gz' | wc -l")));
+  EXPECT_EQ(rows(dir + "/nologs", "log"), 0);
+  EXPECT_EQ(rows(dir + "/nologs", "trace"), rows(dir + "/data", "trace"));
+  EXPECT_EQ(unjudged("nologs", "zl-nologs"), 0);
+  out = testing::run_command(script + dir + "/data " + dir + "/both --no-logs --logs-around-faults 60,180 2>&1", &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("exclude each other"), std::string::npos) << out;
   // a log line whose time is not an integer: the script names the file and line, and leaves no half-written copy
   const std::string day = dir + "/bad/rca_data/2024-01-01";
   out = testing::run_command("mkdir -p " + day + "/log && printf '{\"00\": [{\"inject_time\": \"2024-01-01 " +

@@ -106,6 +106,32 @@ TEST(FeatureExtractor, UnsquashRecoversTheRobustZBelowTheClip) {
   EXPECT_LE(unsquash_z(v), unsquash_z(FeatureOptions{}.z_clip));
 }
 
+// features.metric_latest_pane (off by default): a KPI that jumps in the window's last minute (its latest pane) is
+// one point of three in the window's mean; with the option its z is also that of the last pane alone, scaled by
+// sqrt(1 / 3) (so that without a fault it spreads as the mean does), and the larger counts. A jump that fills the
+// window reads the same either way.
+TEST(FeatureExtractor, MetricLatestPaneCountsAFaultsFirstMinute) {
+  Fixture fx;
+  FeatureState on_state;
+  on_state.options.metric_latest_pane = true;
+  FeatureExtractor off(FeatureState{}, fx.catalog), on(on_state, fx.catalog);
+  const int slot = off.state().kpi_slot("CpuUsageRate(%)");
+  for (std::int64_t i = 0; i <= 50; ++i) {
+    const FeatureSlice a = off.extract(fx.make(i, spike_at_50)), b = on.extract(fx.make(i, spike_at_50));
+    const double z_off = unsquash_z(a.tokens[0].values[slot]), z_on = unsquash_z(b.tokens[0].values[slot]);
+    if (i < 48) {
+      EXPECT_LT(z_on, 3.0) << "slice " << i << ": no jump, no deviation";
+    } else if (i == 48) {  // minutes 48, 49 and 50: the jump is the latest pane
+      EXPECT_GT(z_off, 5.0);
+      // latest pane: (90 - m) / s * sqrt(1/3); window: (90 + 2 * ~10 - 3 m) / 3 / s, about (90 - m) / 3 / s
+      EXPECT_NEAR(z_on / z_off, std::sqrt(3.0), 0.05) << z_on << " against " << z_off;
+    } else if (i == 50) {  // the jump fills the window
+      EXPECT_EQ(a.tokens[0].values, b.tokens[0].values);
+    }
+  }
+  EXPECT_FALSE(FeatureOptions{}.metric_latest_pane);
+}
+
 TEST(FeatureExtractor, BaselineNeverSeesTheCurrentOrFutureWindow) {
   // Two runs that differ only from minute 52 on. Slices that END at or
   // before 52 must be identical: their features may not depend on later data.
