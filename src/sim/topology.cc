@@ -484,9 +484,8 @@ Topology build_topology(const SimConfig& config, Catalog& catalog) {
   const int num_nodes = std::max(2, (num_pods + config.pods_per_node - 1) / config.pods_per_node);
   for (int ni = 0; ni < num_nodes; ++ni) {
     NodeSpec node;
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "node-%02d", ni + 1);
-    node.name = buf;
+    const std::string number = std::to_string(ni + 1);
+    node.name = "node-" + std::string(number.size() < 2 ? 1 : 0, '0') + number;  // node-01, node-02, ...
     node.entity = catalog.entity(node.name, EntityKind::kNode);
     node.base_cpu_pct = rng.uniform(4, 12);
     node.base_mem_pct = rng.uniform(25, 45);

@@ -157,8 +157,11 @@ TEST(Split, LeaveOneCaseOutHoldsOutEachCaseWindowAndTrainsOnTheRest) {
     EXPECT_FALSE(in_ranges(k.train_ranges, f[c].start - m, f[c].start + m));
     EXPECT_FALSE(in_ranges(k.train_ranges, f[c].end + 4 * m, f[c].end + 5 * m));
     // the other cases' windows train
-    for (size_t o = 0; o < 4; ++o)
-      if (o != c) EXPECT_TRUE(in_ranges(k.train_ranges, f[o].start, f[o].end)) << c << " " << o;
+    for (size_t o = 0; o < 4; ++o) {
+      if (o != c) {
+        EXPECT_TRUE(in_ranges(k.train_ranges, f[o].start, f[o].end)) << c << " " << o;
+      }
+    }
   }
   std::vector<FaultEvent> one = {f[0]};
   EXPECT_THROW(make_split("leave-one-case-out", one, first, last), InvalidInput);

@@ -54,8 +54,7 @@ std::unique_ptr<Fixture> make_fixture() {
   const Id op_db = c.operations.intern("SELECT orders, users");  // a comma inside a field
   const LogLevel levels[] = {LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError};
   for (int t = 0; t < 3; ++t) {
-    char tid[40];
-    std::snprintf(tid, sizeof tid, "8609fbd1b13573b2b5f70109be0b42%02d", t);
+    const std::string tid = "8609fbd1b13573b2b5f70109be0b420" + std::to_string(t);  // 32 hex digits
     const TimeUs start = kT0 + t * 61 * kUsPerSecond + 123457;  // microsecond precision, crosses minutes
     const std::string root = "aa00000000000" + std::to_string(100 + t);
     const std::string child = "bb00000000000" + std::to_string(100 + t);
