@@ -272,9 +272,7 @@ FeatureExtractor::FeatureExtractor(FeatureState state, const Catalog& catalog, T
                 "features.events.reference=START/END[,START/END...] (ISO-8601 times)");
   auto text = template_text_ ? template_text_ : TemplateText([](Id id) { return cat("template ", id); });
   impl_->stride = static_cast<TimeUs>(std::llround(stride_s * kUsPerSecond));
-  impl_->summarizer =
-      std::make_unique<EventSummarizer>(catalog_, text, static_cast<TimeUs>(std::llround(stride_s * kUsPerSecond)),
-                                        state_.options.events);
+  impl_->summarizer = std::make_unique<EventSummarizer>(catalog_, text, impl_->stride, state_.options.events);
 }
 
 const EventSummarizer& FeatureExtractor::summarizer() const { return *impl_->summarizer; }
@@ -341,6 +339,7 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
       for (size_t k = old; k < catalog_.kpis.size(); ++k)
         im.kpi_slot_cache[k] = state_.kpi_slot(catalog_.kpis.name(static_cast<Id>(k)));
     }
+    const TimeUs latest_from = slice.end - im.stride;  // the slice's latest pane (features.metric_latest_pane)
     // group points by (entity, kpi); slice.metrics is sorted by time
     std::map<std::pair<Id, Id>, std::vector<const MetricPoint*>> groups;
     for (const auto& p : slice.metrics) groups[{p.entity, p.kpi}].push_back(&p);
@@ -379,11 +378,10 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
       }
       std::uint64_t mkey = (static_cast<std::uint64_t>(entity) << 32) | kpi;
       double sum = 0, latest_sum = 0;
-      size_t latest_n = 0;
-      const TimeUs latest_from = slice.end - im.stride;
+      size_t latest_n = 0;  // (metric_latest_pane only) the points of the slice's latest pane
       for (auto* p : pts) {
         sum += p->value;
-        if (p->time >= latest_from) {
+        if (o.metric_latest_pane && p->time >= latest_from) {
           latest_sum += p->value;
           ++latest_n;
         }
@@ -397,7 +395,7 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
         double med, scale;
         it->second.stats(o, &med, &scale);
         zl = (level - med) / scale;
-        if (o.metric_latest_pane && latest_n > 0 && latest_n < pts.size()) {
+        if (latest_n > 0 && latest_n < pts.size()) {
           // scaled to the window's point count: without a fault it spreads as the window's mean does
           const double zp = (latest_sum / static_cast<double>(latest_n) - med) / scale *
                             std::sqrt(static_cast<double>(latest_n) / static_cast<double>(pts.size()));
