@@ -77,6 +77,7 @@ RSLICER_COMMAND(
         for (const auto& p : r.timeline) alarms += p.alarm;
         std::printf("%zu slices, %zu alarmed, %zu incidents (%.1f s)\n", r.timeline.size(), alarms,
                     r.incidents.size(), r.seconds);
+        if (const std::string w = warmup_text(r.warmup); !w.empty()) std::printf("metrics: %s\n", w.c_str());
         for (size_t i = 0; i < r.incidents.size(); ++i) {
           const Incident& inc = r.incidents[i];
           std::printf("incident %zu  %s .. %s  peak %.2f  %s\n", i + 1, format_time(inc.start).c_str(),

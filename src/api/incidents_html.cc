@@ -45,6 +45,8 @@ std::string render_incidents_html(const DetectResult& r) {
     << "</b>";
   if (r.rejected_records) h << "; " << r.rejected_records << " malformed records were skipped (see rslicer inspect)";
   h << ".</p>";
+  if (const std::string w = warmup_text(r.warmup); !w.empty())
+    h << "<p class='note'>Metric warm-up: " << esc(w) << " (marked on the timeline).</p>";
   h << "<p class='note'>An incident is a run of alarmed slices whose decision times lie at most the configured gap "
        "apart, split (unless turned off) where another entity tops the ranking of as many consecutive slices as an "
        "incident needs (so back-to-back faults get one incident each). Root causes are ranked by the model's heads "
@@ -63,6 +65,7 @@ std::string render_incidents_html(const DetectResult& r) {
   }
   std::vector<html::TimelineMark> marks;
   for (const auto& f : r.labels) marks.push_back({f.start, "label: " + f.fault_type + " " + f.root_cause, "#e6550d"});
+  if (r.warmup.slices > 0 && r.warmup.done()) marks.push_back({r.warmup.until, "metric baselines ready", "#888888"});
   for (size_t i = 0; i < r.incidents.size(); ++i)
     marks.push_back({r.incidents[i].onset, "incident " + std::to_string(i + 1), "#6a3d9a"});
   h << html::timeline_svg(rows, marks, r.stride_s);

@@ -50,6 +50,7 @@ struct OnlineDetector::Impl {
   bool run_reported = false;         // its incident is incidents.back()
   std::vector<Incident> incidents;
   OnlineCounters counters;
+  MetricWarmup warmup;  // the metric baselines start empty, after a restart too
 
   Impl(const Pipeline& p, const Catalog& c, OnlineOptions o)
       : model(p.model()),
@@ -68,6 +69,7 @@ struct OnlineDetector::Impl {
                   options.refit_slices, ")");
     FeatureState state = *prepare.initial_features;
     state.frozen = true;
+    warmup.min_points = state.options.min_baseline;
     state.options.events.profile = "causal";  // online: the past only
     auto text = [this](Id id) { return template_names(id); };
     extractor = std::make_unique<FeatureExtractor>(std::move(state), catalog, text, prepare.slice.window_stride_s);
@@ -102,6 +104,7 @@ struct OnlineDetector::Impl {
         ++counters.resumed_skipped;
         continue;
       }
+      warmup.observe(fs);
       slices.push_back(std::move(fs));
       deviations.push_back(std::move(devs));
       decide(slices.size() - 1);
@@ -246,6 +249,7 @@ DetectResult OnlineDetector::result() const {
     r.incidents.push_back(std::move(inc));
   }
   r.stride_s = im.model.config().slice.window_stride_s;
+  r.warmup = im.warmup;
   return r;
 }
 

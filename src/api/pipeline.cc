@@ -251,6 +251,8 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
   for (auto& s : d.slices) s.faults.clear();
   r.stride_s = model_->config().slice.window_stride_s;
   r.rejected_records = d.parse_stats.rejected;
+  r.warmup.min_points = d.features.options.min_baseline;
+  for (const auto& s : d.slices) r.warmup.observe(s);
   if (d.slices.empty()) {
     r.seconds = seconds_since(t0);
     return r;
@@ -418,6 +420,27 @@ nlohmann::json to_json(const TimelinePoint& p) {
           {"alarmed_by", ad_part_names(p.alarmed_by)}};
 }
 
+void MetricWarmup::observe(const FeatureSlice& slice) {
+  if (done()) return;
+  const double ready = metric_readiness(slice);
+  if (ready >= 0.5) {
+    until = slice.start;
+  } else if (ready >= 0) {
+    ++slices;
+  }
+}
+
+std::string warmup_text(const MetricWarmup& w) {
+  if (w.slices == 0) return "";
+  const std::string why = cat("fewer than ", w.min_points, " past points for a baseline (features.min_baseline)");
+  if (!w.done())
+    return cat("no slice was judged on its metrics: most KPI series had ", why, "; more data gives them one");
+  const bool one = w.slices == 1;
+  return cat("the first ", w.slices, one ? " slice (the one" : " slices (those", " starting before ",
+             format_time(w.until), one ? ") was" : ") were", " not judged on ", one ? "its" : "their",
+             " metrics: most KPI series had ", why);
+}
+
 nlohmann::json to_json(const DetectResult& r) {
   nlohmann::json timeline = nlohmann::json::array();
   for (const auto& p : r.timeline) timeline.push_back(to_json(p));
@@ -426,6 +449,10 @@ nlohmann::json to_json(const DetectResult& r) {
   return {{"model", r.model},
           {"data", r.data},
           {"slices", r.timeline.size()},
+          {"metric_warmup",
+           {{"slices", r.warmup.slices},
+            {"until", r.warmup.done() ? nlohmann::json(unix_s(r.warmup.until)) : nlohmann::json()},
+            {"min_points", r.warmup.min_points}}},
           {"timeline", timeline},
           {"incidents", incidents}};
 }

@@ -116,8 +116,24 @@ struct Incident {
 // "alarmed by the event signals (4 of 4 slices), the state embedding (1)"; "" when unknown.
 std::string alarmed_by_text(const Incident& incident);
 
+// The data's first slices, while its KPI series were still gathering a baseline (features.min_baseline past
+// points; a newer series' z-score is 0): they were not judged on their metrics. Feed the slices in time order;
+// the warm-up ends at the first slice where at least half of its series have a baseline. Slices without metrics
+// do not count.
+struct MetricWarmup {
+  std::int64_t slices = 0;      // slices with metrics before the end of the warm-up
+  TimeUs until = 0;             // start of the first slice judged on its metrics (0 while it has not come)
+  std::int32_t min_points = 0;  // features.min_baseline of the model
+  void observe(const FeatureSlice& slice);
+  bool done() const { return until != 0; }
+};
+// "the first 9 slices (those starting before 2024-01-02T00:10:00Z) were not judged on their metrics: ...";
+// "" without a warm-up.
+std::string warmup_text(const MetricWarmup& w);
+
 struct DetectResult {
   std::string model, data, format;
+  MetricWarmup warmup;
   std::vector<TimelinePoint> timeline;
   std::vector<Incident> incidents;
   std::vector<FaultEvent> labels;  // labels found in the data: shown beside the incidents, never used

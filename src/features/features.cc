@@ -49,6 +49,15 @@ std::vector<char> shared_kpi_slots(const std::vector<FeatureSlice>& slices, doub
   return out;
 }
 
+double metric_readiness(const FeatureSlice& slice) {
+  static_assert(kMetricReadySummary < kMetricSummary, "the readiness is one of the metric token's summary values");
+  const TokenSet& mt = slice.tokens[static_cast<int>(Modality::kMetrics)];
+  if (mt.size() == 0 || mt.dim < kMetricTokenDim) return -1;
+  double sum = 0;
+  for (size_t i = 0; i < mt.size(); ++i) sum += mt.values[i * mt.dim + 2 * kKpiSlots + kMetricReadySummary];
+  return sum / static_cast<double>(mt.size());
+}
+
 double unsquash_z(double a) {
   a = std::fabs(a);
   return a > 3.0 ? 3.0 + std::expm1(a - 3.0) : a;
@@ -360,7 +369,7 @@ FeatureSlice FeatureExtractor::extract(const Slice& slice) {
       s[2] = static_cast<float>(acc.max_trend);
       s[3] = static_cast<float>(acc.n ? static_cast<double>(acc.n_extreme) / acc.n : 0);
       s[4] = static_cast<float>(std::log1p(static_cast<double>(acc.points)) / 5.0);
-      s[5] = static_cast<float>(acc.n ? static_cast<double>(acc.n_ready) / acc.n : 0);
+      s[kMetricReadySummary] = static_cast<float>(acc.n ? static_cast<double>(acc.n_ready) / acc.n : 0);
     };
     for (const auto& [ek, pts] : groups) {
       Id entity = ek.first, kpi = ek.second;

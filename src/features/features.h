@@ -46,6 +46,7 @@ namespace rslicer {
 constexpr int kMaxPieces = 12;         // word pieces per token name (extra pieces are dropped)
 constexpr int kKpiSlots = 24;          // KPI slots of a metric token (TrainTicket pods have 19 KPIs)
 constexpr int kMetricSummary = 6;      // summary values after the slots
+constexpr int kMetricReadySummary = 5;  // ... the one that holds the share of the entity's KPIs with a baseline
 constexpr int kMetricTokenDim = 2 * kKpiSlots + kMetricSummary;  // [z level x slots, z trend x slots, summary]
 constexpr int kTraceTokenDim = 16;
 constexpr int kLogTokenDim = 6;
@@ -106,6 +107,10 @@ struct FeatureSlice {
 // entity of the same slice has too (at least half of them). A node's KPI that a reader joins to each of its pods is
 // such a slot: it tells the node's state, not which of its pods is at fault (the zero-label ranking leaves it out).
 std::vector<char> shared_kpi_slots(const std::vector<FeatureSlice>& slices, double min_z);
+
+// The share of a slice's (entity, KPI) series that had a baseline (FeatureOptions::min_baseline past points);
+// the others' z-scores are 0, so they can neither alarm nor rank. -1 when the slice has no metrics.
+double metric_readiness(const FeatureSlice& slice);
 
 // Persistent part of the extractor: what a trained model must carry so that
 // embedding new data reproduces the training features (KPI slot

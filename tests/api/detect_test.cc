@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 
+#include "api/online.h"
 #include "api/simulate.h"
 #include "core/errors.h"
 #include "simulated_model.h"
@@ -196,6 +197,60 @@ TEST(Detect, EveryAlarmSaysWhichScoreRaisedIt) {
     EXPECT_THROW(incident_from_json(stored), InvalidInput);
     const std::string text = alarmed_by_text(inc);
     EXPECT_EQ(text.rfind("alarmed by the " + inc.alarmed_by[0].first + " (", 0), 0u) << text;
+  }
+}
+
+// A fresh detect has no metric baselines: the first slices cannot be judged on their metrics, and an SRE must be
+// told so instead of reading their quiet as health.
+TEST(Detect, TheMetricWarmUpIsReported) {
+  auto slice = [](std::int64_t minute, double ready) {
+    FeatureSlice s;
+    s.start = minute * kUsPerMinute;
+    s.end = s.start + 3 * kUsPerMinute;
+    if (ready < 0) return s;  // no metrics
+    TokenSet& t = s.tokens[static_cast<int>(Modality::kMetrics)];
+    t.dim = kMetricTokenDim;
+    t.entities = {1};
+    t.values.assign(kMetricTokenDim, 0.0f);
+    t.values[2 * kKpiSlots + kMetricReadySummary] = static_cast<float>(ready);
+    return s;
+  };
+  MetricWarmup w;
+  w.min_points = 10;
+  for (const auto& [minute, ready] : std::vector<std::pair<int, double>>{{0, -1}, {1, 0}, {2, 0.4}, {3, -1}})
+    w.observe(slice(minute, ready));
+  EXPECT_EQ(w.slices, 2) << "slices without metrics do not count";
+  EXPECT_FALSE(w.done());
+  EXPECT_NE(warmup_text(w).find("no slice was judged on its metrics"), std::string::npos) << warmup_text(w);
+  w.observe(slice(4, 0.5));
+  w.observe(slice(5, 0.0));  // a new pod's series later on: not the data's warm-up
+  EXPECT_EQ(w.slices, 2);
+  EXPECT_EQ(w.until, 4 * kUsPerMinute);
+  EXPECT_EQ(warmup_text(w).rfind(
+                "the first 2 slices (those starting before 1970-01-01T00:04:00Z) were not judged on their metrics", 0),
+            0u)
+      << warmup_text(w);
+  EXPECT_EQ(warmup_text(MetricWarmup{}), "");
+
+  const World& w2 = world();
+  for (bool online : {false, true}) {
+    DetectResult r;
+    if (online) {
+      auto source = open_source(w2.dir + "/faulty", "auto", {});
+      r = detect_online(*Pipeline::load(w2.model), *source, {}, false);
+    } else {
+      r = Pipeline::load(w2.model)->detect(w2.dir + "/faulty", "auto", {}, {}, false);
+    }
+    EXPECT_EQ(r.warmup.min_points, FeatureOptions{}.min_baseline);
+    ASSERT_TRUE(r.warmup.done()) << "online " << online;
+    EXPECT_GE(r.warmup.slices, 1);
+    const auto before = std::count_if(r.timeline.begin(), r.timeline.end(),
+                                      [&](const TimelinePoint& p) { return p.start < r.warmup.until; });
+    EXPECT_EQ(before, r.warmup.slices) << "every simulated slice has metrics";
+    const nlohmann::json j = to_json(r);
+    EXPECT_EQ(j["metric_warmup"]["slices"].get<std::int64_t>(), r.warmup.slices);
+    EXPECT_GT(j["metric_warmup"]["until"].get<double>(), 1.7e9);
+    EXPECT_NE(render_incidents_html(r).find("Metric warm-up: the first "), std::string::npos);
   }
 }
 

@@ -155,6 +155,24 @@ TEST(FeatureExtractor, NoBaselineMeansZeroNotExtreme) {
   for (int k = 0; k < 2 * kKpiSlots; ++k) EXPECT_EQ(s.tokens[0].values[k], 0.0f);
 }
 
+// A series needs min_baseline past points before its z counts; metric_readiness tells how many of a slice's
+// series got there (detect reports the data's first slices before that as its metric warm-up).
+TEST(FeatureExtractor, MetricReadinessCountsTheSeriesWithABaseline) {
+  Fixture fx;
+  FeatureState state;
+  state.options.min_baseline = 5;
+  FeatureExtractor ex(state, fx.catalog);
+  for (std::int64_t i = 0; i <= 8; ++i) {
+    const FeatureSlice s = ex.extract(fx.make(i, flat));  // the baseline holds the points of minutes 0 .. i - 1
+    EXPECT_EQ(metric_readiness(s), i >= 5 ? 1.0 : 0.0) << "slice " << i;
+  }
+  Slice no_metrics;
+  no_metrics.index = 9;
+  no_metrics.start = 9 * kUsPerMinute;
+  no_metrics.end = 12 * kUsPerMinute;
+  EXPECT_EQ(metric_readiness(ex.extract(no_metrics)), -1.0);
+}
+
 TEST(FeatureState, JsonRoundTripAndFrozenSlots) {
   FeatureState s;
   EXPECT_EQ(s.kpi_slot("a"), 0);
