@@ -441,6 +441,12 @@ std::string warmup_text(const MetricWarmup& w) {
              " metrics: most KPI series had ", why);
 }
 
+nlohmann::json to_json(const MetricWarmup& w) {
+  return {{"slices", w.slices},
+          {"until", w.done() ? nlohmann::json(unix_s(w.until)) : nlohmann::json()},
+          {"min_points", w.min_points}};
+}
+
 nlohmann::json to_json(const DetectResult& r) {
   nlohmann::json timeline = nlohmann::json::array();
   for (const auto& p : r.timeline) timeline.push_back(to_json(p));
@@ -449,10 +455,7 @@ nlohmann::json to_json(const DetectResult& r) {
   return {{"model", r.model},
           {"data", r.data},
           {"slices", r.timeline.size()},
-          {"metric_warmup",
-           {{"slices", r.warmup.slices},
-            {"until", r.warmup.done() ? nlohmann::json(unix_s(r.warmup.until)) : nlohmann::json()},
-            {"min_points", r.warmup.min_points}}},
+          {"metric_warmup", to_json(r.warmup)},
           {"timeline", timeline},
           {"incidents", incidents}};
 }

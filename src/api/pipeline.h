@@ -130,6 +130,8 @@ struct MetricWarmup {
 // "the first 9 slices (those starting before 2024-01-02T00:10:00Z) were not judged on their metrics: ...";
 // "" without a warm-up.
 std::string warmup_text(const MetricWarmup& w);
+// {"slices", "until" (Unix seconds, null while it has not come), "min_points"}
+nlohmann::json to_json(const MetricWarmup& w);
 
 struct DetectResult {
   std::string model, data, format;

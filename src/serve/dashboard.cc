@@ -39,6 +39,9 @@ async function refresh(){
              el('span','slices decided: ' + st.slices_decided),
              el('span','open incidents: ' + st.open_incidents),
              el('span', last ? ('last slice: score ' + last.score.toFixed(2) + ' / threshold ' + last.threshold.toFixed(2) + (last.alarm ? ' ALARM' : '')) : ''));
+    const w = st.metric_warmup;
+    if (w && w.slices > 0 && w.until === null)  // the metrics cannot alarm or rank yet
+      s.append(el('span', 'metrics warming up: ' + w.slices + ' slices without a KPI baseline of ' + w.min_points + ' points', 'muted'));
     if (st.slices_decided > 0) {
       const svg = await (await fetch('/api/timeline.svg' + q)).text();
       const tl = document.getElementById('timeline'); tl.className=''; tl.innerHTML = svg;

@@ -235,6 +235,7 @@ struct Server::Impl {
             {"slices_decided", tl.size()},
             {"open_incidents", open},
             {"incidents", r.incidents.size()},
+            {"metric_warmup", to_json(r.warmup)},
             {"slices", slices}};
   }
 

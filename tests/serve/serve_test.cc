@@ -114,6 +114,10 @@ TEST(Serve, ReplayOverOtlpHttpDecidesLikeDetectOnline) {
   const json expected = to_json(offline);
   EXPECT_EQ(live["slices"], expected["slices"]);
   expect_same_decisions(live, expected);
+  // the metric warm-up of the stream's first slices, as detect --online reports it
+  EXPECT_GT(expected["metric_warmup"]["slices"].get<std::int64_t>(), 0);
+  EXPECT_EQ(live["metric_warmup"], expected["metric_warmup"]);
+  EXPECT_EQ(json::parse(client.Get("/api/state")->body)["metric_warmup"], expected["metric_warmup"]);
 
   const json stats = json::parse(client.Get("/api/stats")->body);
   EXPECT_EQ(stats["accepted"]["metrics"].get<std::int64_t>(), sent[1]);
