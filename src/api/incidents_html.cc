@@ -65,11 +65,12 @@ std::string render_incidents_html(const DetectResult& r) {
   }
   std::vector<html::TimelineMark> marks;
   for (const auto& f : r.labels) marks.push_back({f.start, "label: " + f.fault_type + " " + f.root_cause, "#e6550d"});
-  // at the decision time of the first slice judged on its metrics, where the timeline draws it
-  const auto judged = std::find_if(r.timeline.begin(), r.timeline.end(),
-                                   [&](const TimelinePoint& p) { return r.warmup.done() && p.start >= r.warmup.until; });
-  if (r.warmup.slices > 0 && judged != r.timeline.end())
-    marks.push_back({judged->end - stride, "metric baselines ready", "#888888"});
+  // the warm-up's end at the first judged slice's decision time, where the timeline draws it
+  if (r.warmup.slices > 0 && r.warmup.done()) {
+    const auto judged = std::find_if(r.timeline.begin(), r.timeline.end(),
+                                     [&](const TimelinePoint& p) { return p.start >= r.warmup.until; });
+    if (judged != r.timeline.end()) marks.push_back({judged->end - stride, "metric baselines ready", "#888888"});
+  }
   for (size_t i = 0; i < r.incidents.size(); ++i)
     marks.push_back({r.incidents[i].onset, "incident " + std::to_string(i + 1), "#6a3d9a"});
   h << html::timeline_svg(rows, marks, r.stride_s);
