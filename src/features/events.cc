@@ -216,12 +216,16 @@ double median_chance_z(const LogHist& p, double m, double n) {
 
 // Robust z of the window median against the profile (0 when either side has too few samples); `alarm`: the
 // same bounded by EventOptions::median_tail_z.
-double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, double* wm, double* pm, double* alarm) {
+double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, double* wm, double* pm, double* alarm,
+                double* slow) {
   *alarm = 0;
+  *slow = 0;
   *wm = w.quantile(0.5);
   *pm = p.quantile(0.5);
   const double need = o.min_window_samples > 0 ? std::min(o.min_window_samples, o.min_samples) : o.min_samples;
   if (w.n < need || p.n < o.min_samples) return 0;  // need >= 1: both options are at least 1 when they count
+  // the calls that slowed: in or above the bin of the geometric mean of the normal and the window's medians
+  if (*wm > *pm && w.n > 0) *slow = std::min(1.0, w.from_bin_of(std::sqrt(std::max(*pm, 1.0) * *wm)) / w.n);
   const double iqr = p.quantile(0.75) - p.quantile(0.25);
   const double scale = std::max({iqr / 1.349, o.floor_us, o.rel_floor * *pm});
   // fewer window samples than min_samples (min_window_samples): the z shrinks as the median's noise grows
@@ -875,26 +879,28 @@ std::vector<EventDeviation> event_deviations(const std::vector<const PaneSummary
       out.push_back(d);
       continue;
     }
-    d.z_a = robust_z(w.a, p.a, o, &d.median_a, &d.normal_a, &d.alarm_z_a);
-    d.z_b = robust_z(w.b, p.b, o, &d.median_b, &d.normal_b, &d.alarm_z_b);
+    d.z_a = robust_z(w.a, p.a, o, &d.median_a, &d.normal_a, &d.alarm_z_a, &d.slow_a);
+    d.z_b = robust_z(w.b, p.b, o, &d.median_b, &d.normal_b, &d.alarm_z_b, &d.slow_b);
     d.calls_a = w.a.n;
     d.calls_b = w.b.n;
     if (v.in_latest) {
       const double f = w.n > 0 ? std::sqrt(std::min(1.0, v.latest_n / w.n)) : 0.0;
-      double median = 0, normal = 0, alarm = 0;
-      const double z_a = robust_z(v.latest_a, p.a, o, &median, &normal, &alarm) * f;
+      double median = 0, normal = 0, alarm = 0, slow = 0;
+      const double z_a = robust_z(v.latest_a, p.a, o, &median, &normal, &alarm, &slow) * f;
       d.alarm_z_a = std::max(d.alarm_z_a, alarm * f);
       if (z_a > d.z_a) {
         d.z_a = z_a;
         d.median_a = median;
         d.calls_a = v.latest_a.n;
+        d.slow_a = slow;
       }
-      const double z_b = robust_z(v.latest_b, p.b, o, &median, &normal, &alarm) * f;
+      const double z_b = robust_z(v.latest_b, p.b, o, &median, &normal, &alarm, &slow) * f;
       d.alarm_z_b = std::max(d.alarm_z_b, alarm * f);
       if (z_b > d.z_b) {
         d.z_b = z_b;
         d.median_b = median;
         d.calls_b = v.latest_b.n;
+        d.slow_b = slow;
       }
     }
     if (w.n >= o.min_samples && p.n >= o.min_samples) d.error_excess = w.errors / w.n - p.errors / p.n;

@@ -249,6 +249,10 @@ struct EventDeviation {
   double alarm_z_a = 0, alarm_z_b = 0;  // the same, bounded by how likely so few calls are (median_tail_z)
   double median_a = 0, normal_a = 0, median_b = 0, normal_b = 0;  // microseconds, for evidence
   double calls_a = 0, calls_b = 0;     // the values behind median_a / median_b (the window's, or its latest pane's)
+  // where the median rose, the share of the calls behind it that slowed (in or above the histogram bin of the
+  // geometric mean of the normal and the new median): a delay on the wire slows every call (near 1), lost packets the
+  // calls that needed a retransmission (a part of them); 0 where the median did not rise
+  double slow_a = 0, slow_b = 0;
   double error_excess = 0, missing = 0, early = 0, error_step = 0, rare_pair = 0, new_step = 0;
   std::uint64_t missing_step = 0;      // the expected step that went missing most
   double missing_normal = 0, missing_seen = 0;  // its share of spans in the profile and in the window

@@ -520,10 +520,16 @@ std::string caller_of(const std::string& edge) {
   return a == std::string::npos ? edge : edge.substr(0, a);
 }
 // " (1 call)", " (median of 12 calls)": how much the quoted time rests on ("" when not known)
-std::string of_calls(double n) {
+// "(median of 14 calls, 10 of them slowed)": `slowed`, EventDeviation::slow_a / slow_b, says whether every call
+// slowed (a delay on the wire) or a part (lost packets, retransmitted), from 3 calls on
+std::string of_calls(double n, double slowed) {
   const auto k = static_cast<long long>(std::llround(n));
   if (k <= 0) return "";
-  return k == 1 ? " (1 call)" : " (median of " + std::to_string(k) + " calls)";
+  if (k == 1) return " (1 call)";
+  const auto s = static_cast<long long>(std::llround(slowed * static_cast<double>(k)));
+  std::string out = " (median of " + std::to_string(k) + " calls";
+  if (k >= 3 && s > 0) out += s >= k ? std::string(", all slowed") : ", " + std::to_string(s) + " of them slowed";
+  return out + ")";
 }
 std::string quoted(std::string s) {
   if (s.size() > 90) s = s.substr(0, 87) + "...";
@@ -589,7 +595,7 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
     } else if (j == kLag) {
       if (auto* d = best_dev(EventKind::kEdge, &EventDeviation::z_a))
         text = "calls from " + caller_of(name_of(names, d->key)) + " to " + after_bar(name_of(names, d->key)) +
-               ": start lag " + short_duration_us(d->median_a) + of_calls(d->calls_a) + ", " +
+               ": start lag " + short_duration_us(d->median_a) + of_calls(d->calls_a, d->slow_a) + ", " +
                short_duration_us(d->normal_a) + " normally" + as_caller();
     } else if (j == kGap) {
       const EventDeviation* d = best_dev(EventKind::kEdge, &EventDeviation::z_b);
@@ -599,10 +605,10 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
         const std::string callee = arrow < mark ? edge.substr(arrow + 4, mark - arrow - 4) : std::string("it");
         text = "calls from " + caller_of(edge) + " to " + callee + " (" + after_bar(edge) +
                "; no spans of its own, named by the client spans) take " + short_duration_us(d->median_b) +
-               of_calls(d->calls_b) + ", " + short_duration_us(d->normal_b) + " normally" + as_caller();
+               of_calls(d->calls_b, d->slow_b) + ", " + short_duration_us(d->normal_b) + " normally" + as_caller();
       } else if (d)
         text = "calls from " + caller_of(name_of(names, d->key)) + ": the caller waits " +
-               short_duration_us(d->median_b) + of_calls(d->calls_b) + " beyond " +
+               short_duration_us(d->median_b) + of_calls(d->calls_b, d->slow_b) + " beyond " +
                after_bar(name_of(names, d->key)) + "'s own time, " + short_duration_us(d->normal_b) + " normally" +
                as_caller();
     } else if (j == kErrorLines) {

@@ -137,9 +137,9 @@ class ZeroLabelRanker {
 
   // Sentences for one ranked entity, strongest signal first: the deviations behind its signals, with the
   // names of operations, callers, log steps and KPIs ("calls from ts-order-service (GET /x): start lag
-  // 1.02 s (median of 12 calls), 1.8 ms normally"; "(1 call)" where sampled traces left one). `event_names`:
-  // Dataset::event_names; `kpi_slots`: FeatureState::kpi_slots; `z_clip`: FeatureOptions::z_clip, where a KPI's
-  // robust z reads "N or more" (0: not known).
+  // 1.02 s (median of 12 calls, all slowed), 1.8 ms normally"; "(1 call)" where sampled traces left one).
+  // `event_names`: Dataset::event_names; `kpi_slots`: FeatureState::kpi_slots; `z_clip`: FeatureOptions::z_clip,
+  // where a KPI's robust z reads "N or more" (0: not known).
   std::vector<std::string> explain(const ZeroLabelScore& score, const std::vector<size_t>& case_slices,
                                    const std::unordered_map<std::uint64_t, std::string>& event_names,
                                    const std::vector<std::string>& kpi_slots, double z_clip = 0,

@@ -328,6 +328,38 @@ TEST(EventTokens, ManyDelayedCallsKeepTheirRobustZ) {
   EXPECT_EQ(delayed->alarm_z_a, delayed->z_a);
 }
 
+// Where the calls' median rose, the share of them that slowed: a delay on the wire slows every call, lost packets
+// the calls that needed a retransmission. Minute 20: all ten calls into pod_a start 800 ms late; minute 30: seven
+// of them (the other three as normally); minute 10: none, and the median did not rise.
+TEST(EventTokens, TheShareOfCallsThatSlowedTellsADelayFromAPartOfTheCallsSlowing) {
+  World w;
+  FeatureState st;
+  FeatureOptions::schema().validate(st.options);
+  FeatureExtractor ex(st, w.catalog, World::text, 60);
+  std::vector<FeatureSlice> slices;
+  for (int m = 0; m < 40; ++m) {
+    Slice s = w.minute(m, m == 20 || m == 30 ? 800000 : 0, {0, 1, 2});
+    if (m == 30)
+      for (auto& x : s.spans) {
+        const char r = x.trace_id.empty() ? ' ' : x.trace_id.view().back();
+        if (x.entity == w.pod_a && (r == '7' || r == '8' || r == '9')) x.start -= 800000;
+      }
+    sort_by_time(s.spans);
+    slices.push_back(ex.extract(s));
+  }
+  ex.keep_deviations(true);
+  ex.finish(slices);
+  const EventDeviation* all = find(ex.deviations()[20], EventKind::kEdge, w.pod_a);
+  const EventDeviation* part = find(ex.deviations()[30], EventKind::kEdge, w.pod_a);
+  const EventDeviation* none = find(ex.deviations()[10], EventKind::kEdge, w.pod_a);
+  ASSERT_TRUE(all && part && none);
+  EXPECT_GT(all->z_a, 100);
+  EXPECT_GT(part->z_a, 100);  // the median rose as far: 7 of 10 calls lag
+  EXPECT_DOUBLE_EQ(all->slow_a, 1.0);
+  EXPECT_DOUBLE_EQ(part->slow_a, 0.7);
+  EXPECT_EQ(none->slow_a, 0.0);
+}
+
 // LogHist::from_bin_of: the mass of a time's bin (4 per decade of microseconds) and every bin above it.
 TEST(EventTokens, FromBinOfCountsTheTimesBinAndAbove) {
   LogHist h;

@@ -482,6 +482,16 @@ TEST(ZeroLabel, LaggingCallsToSeveralServicesAreChargedToTheCaller) {
   ASSERT_FALSE(why_e.empty());
   EXPECT_NE(why_e[0].find("GET /e: start lag "), std::string::npos) << why_e[0];
   EXPECT_NE(why_e[0].find(" (median of 12 calls), "), std::string::npos) << why_e[0];
+  // ... and how many of them slowed: all of them (a delay on the wire), or a part (lost packets, retransmitted)
+  for (const auto& [share, text] : std::vector<std::pair<double, std::string>>{
+           {0.75, " (median of 12 calls, 9 of them slowed), "}, {1.0, " (median of 12 calls, all slowed), "}}) {
+    devs[61][4].slow_a = share;
+    const auto refit = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+    const auto why_slowed =
+        refit.explain(refit.rank({61})[0], {61}, {{lag_edge(cat, front, e, 0).key, "front -> e|GET /e"}}, {});
+    ASSERT_FALSE(why_slowed.empty());
+    EXPECT_NE(why_slowed[0].find(text), std::string::npos) << why_slowed[0];
+  }
   const auto hub = r.rank({62});
   ASSERT_GE(hub.size(), 2u);
   EXPECT_TRUE((hub[0].entity == a && hub[1].entity == e) || (hub[0].entity == e && hub[1].entity == a));
