@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -385,7 +386,16 @@ struct Server::Impl {
     http.Post("/v1/logs", [this](const httplib::Request& q, httplib::Response& r) { ingest(q, r, OtlpSignal::kLogs); });
     http.Get("/api/state", [this](const httplib::Request& q, httplib::Response& r) {
       size_t last = 60;
-      if (q.has_param("last")) last = static_cast<size_t>(std::max(1L, std::atol(q.get_param_value("last").c_str())));
+      if (q.has_param("last")) {  // a whole number of slices, 0 for none
+        const std::string v = q.get_param_value("last");
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), last);
+        if (ec != std::errc() || end != v.data() + v.size()) {
+          r.status = 400;
+          r.set_content(cat("/api/state: last must be a whole number of slices (0 or more), got '", v, "'\n"),
+                        "text/plain");
+          return;
+        }
+      }
       r.set_content(state_json(last).dump(), "application/json");
     });
     http.Get("/api/incidents", [this](const httplib::Request&, httplib::Response& r) {

@@ -118,6 +118,20 @@ TEST(Serve, ReplayOverOtlpHttpDecidesLikeDetectOnline) {
   EXPECT_GT(expected["metric_warmup"]["slices"].get<std::int64_t>(), 0);
   EXPECT_EQ(live["metric_warmup"], expected["metric_warmup"]);
   EXPECT_EQ(json::parse(client.Get("/api/state")->body)["metric_warmup"], expected["metric_warmup"]);
+  // ?last=N: the newest N decided slices, 0 for none; anything but a whole number is refused, naming it
+  const json newest = json::parse(client.Get("/api/state")->body)["slices"];
+  const json last2 = json::parse(client.Get("/api/state?last=2")->body)["slices"];
+  ASSERT_GE(newest.size(), 2u);
+  ASSERT_EQ(last2.size(), 2u);
+  EXPECT_EQ(last2[0], newest[newest.size() - 2]);
+  EXPECT_EQ(last2[1], newest.back());
+  EXPECT_TRUE(json::parse(client.Get("/api/state?last=0")->body)["slices"].empty());
+  for (const char* bad : {"-1", "abc", "2x"}) {
+    auto refused = client.Get(cat("/api/state?last=", bad).c_str());
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 400) << bad;
+    EXPECT_NE(refused->body.find(cat("got '", bad, "'")), std::string::npos) << refused->body;
+  }
 
   const json stats = json::parse(client.Get("/api/stats")->body);
   EXPECT_EQ(stats["accepted"]["metrics"].get<std::int64_t>(), sent[1]);
