@@ -225,7 +225,7 @@ double robust_z(const LogHist& w, const LogHist& p, const EventOptions& o, doubl
   const double need = o.min_window_samples > 0 ? std::min(o.min_window_samples, o.min_samples) : o.min_samples;
   if (w.n < need || p.n < o.min_samples) return 0;  // need >= 1: both options are at least 1 when they count
   // the calls that slowed: in or above the bin of the geometric mean of the normal and the window's medians
-  if (*wm > *pm && w.n > 0) *slow = std::min(1.0, w.from_bin_of(std::sqrt(std::max(*pm, 1.0) * *wm)) / w.n);
+  if (*wm > *pm) *slow = std::min(1.0, w.from_bin_of(std::sqrt(std::max(*pm, 1.0) * *wm)) / w.n);
   const double iqr = p.quantile(0.75) - p.quantile(0.25);
   const double scale = std::max({iqr / 1.349, o.floor_us, o.rel_floor * *pm});
   // fewer window samples than min_samples (min_window_samples): the z shrinks as the median's noise grows

@@ -1,7 +1,6 @@
 #include "serve/server.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -16,6 +15,7 @@
 
 #include "api/html.h"
 #include "core/errors.h"
+#include "core/strings.h"
 #include "ingest/otlp_decode.h"
 #include "serve/store.h"
 
@@ -388,13 +388,14 @@ struct Server::Impl {
       size_t last = 60;
       if (q.has_param("last")) {  // a whole number of slices, 0 for none
         const std::string v = q.get_param_value("last");
-        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), last);
-        if (ec != std::errc() || end != v.data() + v.size()) {
+        const auto n = parse_int(v);
+        if (!n || *n < 0) {
           r.status = 400;
           r.set_content(cat("/api/state: last must be a whole number of slices (0 or more), got '", v, "'\n"),
                         "text/plain");
           return;
         }
+        last = static_cast<size_t>(*n);
       }
       r.set_content(state_json(last).dump(), "application/json");
     });
