@@ -78,8 +78,10 @@ RSLICER_COMMAND(
                       (on_normal ? " normal training slices" : " training slices") + (note.empty() ? "" : ": " + note);
         // the AD score in use, and why where the default left out the kNN
         std::string ad_note = h.value("ad_score_note", std::string());
-        const std::string kpi_note = h.value("kpi_note", std::string());
-        if (!kpi_note.empty()) ad_note += (ad_note.empty() ? "" : "; ") + kpi_note;
+        for (const char* key : {"event_note", "kpi_note"}) {  // a part left out, or its threshold bounded
+          const std::string part_note = h.value(key, std::string());
+          if (!part_note.empty()) ad_note += (ad_note.empty() ? "" : "; ") + part_note;
+        }
         const std::string ad_score = h.value("ad_score", std::string()) + (ad_note.empty() ? "" : " (" + ad_note + ")");
         // the triage model the training cases' leave-one-out chose, and its case vectors
         std::string triage = "not fitted (no labels)";

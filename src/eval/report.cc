@@ -423,23 +423,24 @@ std::string reading_notes(const EvalResult& r) {
   }
   const MethodScores* ours = r.find("rslicer");
   if (ours && ours->ad && ours->fold_info.is_array() && !ours->fold_info.empty()) {
-    std::set<std::string> modes, notes, kpi_notes;
+    std::set<std::string> modes, notes, part_notes;
     bool kpi = false;
     std::set<double> part_q;
     for (const auto& fi : ours->fold_info) {
       if (fi.contains("ad_part_q")) part_q.insert(fi.value("ad_part_q", 0.0));
       modes.insert(fi.value("ad_score", std::string()));
       kpi = kpi || fi.value("kpi_spot_threshold", 0.0) > 0;
-      const std::string n = fi.value("ad_score_note", std::string()), kn = fi.value("kpi_note", std::string());
+      const std::string n = fi.value("ad_score_note", std::string());
       if (!n.empty()) notes.insert(n);
-      if (!kn.empty()) kpi_notes.insert(kn);
+      for (const char* key : {"event_note", "kpi_note"})  // a part left out, or its threshold bounded
+        if (const std::string pn = fi.value(key, std::string()); !pn.empty()) part_notes.insert(pn);
     }
     std::string list;
     for (const auto& m : modes) list += (list.empty() ? "" : ", ") + m;
     o << "AD score of ours: " << list;
     for (const auto& n : notes) o << " (" << n << ")";
     if (kpi) o << ", and the most extreme KPI against its own threshold (heads.ad_kpi)";
-    for (const auto& n : kpi_notes) o << "; " << n;
+    for (const auto& n : part_notes) o << "; " << n;
     if ((kpi || list.find('+') != std::string::npos) && part_q.size() == 1)
       o << "; the parts share SPOT's risk, each at q = " << num(*part_q.begin(), 4);
     if (modes.size() == 1 && *modes.begin() == "events")

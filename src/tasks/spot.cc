@@ -114,10 +114,12 @@ GpdFit fit_gpd(const std::vector<double>& y) {
   return best;
 }
 
-void Spot::fit(const std::vector<double>& calibration) {
+void Spot::fit(const std::vector<double>& calibration, double ceiling) {
   RSLICER_CHECK(!calibration.empty(), InvalidInput, "SPOT: no calibration scores");
   std::vector<double> sorted = calibration;
   std::sort(sorted.begin(), sorted.end());
+  ceiling_ = ceiling;
+  largest_ = sorted.back();
   size_t idx = static_cast<size_t>(std::floor(options_.level * (sorted.size() - 1)));
   // numpy-style linear-interpolated quantile
   double pos = options_.level * (sorted.size() - 1);
@@ -133,14 +135,16 @@ void Spot::fit(const std::vector<double>& calibration) {
 void Spot::update_threshold() {
   if (peaks_.empty()) {
     z_ = t_;
-    return;
+  } else {
+    fit_ = fit_gpd(peaks_);
+    double r = options_.q * static_cast<double>(n_) / static_cast<double>(peaks_.size());
+    if (std::abs(fit_.gamma) > 1e-12)
+      z_ = t_ + fit_.sigma / fit_.gamma * (std::pow(r, -fit_.gamma) - 1);
+    else
+      z_ = t_ - fit_.sigma * std::log(r);
   }
-  fit_ = fit_gpd(peaks_);
-  double r = options_.q * static_cast<double>(n_) / static_cast<double>(peaks_.size());
-  if (std::abs(fit_.gamma) > 1e-12)
-    z_ = t_ + fit_.sigma / fit_.gamma * (std::pow(r, -fit_.gamma) - 1);
-  else
-    z_ = t_ - fit_.sigma * std::log(r);
+  capped_ = z_ >= ceiling_ && largest_ < ceiling_ && options_.q * static_cast<double>(n_ + 1) >= 1.0;
+  if (capped_) z_ = largest_;
 }
 
 bool Spot::step(double x, double* threshold) {
@@ -173,7 +177,11 @@ nlohmann::json Spot::to_json() const {
           {"peaks", peaks_},
           {"gamma", fit_.gamma},
           {"sigma", fit_.sigma},
-          {"log_likelihood", fit_.log_likelihood}};
+          {"log_likelihood", fit_.log_likelihood},
+          // (JSON has no infinity: an unbounded score saves no ceiling)
+          {"ceiling", std::isfinite(ceiling_) ? nlohmann::json(ceiling_) : nlohmann::json()},
+          {"largest", largest_},
+          {"capped", capped_}};
 }
 
 Spot Spot::from_json(const nlohmann::json& j) {
@@ -186,6 +194,10 @@ Spot Spot::from_json(const nlohmann::json& j) {
     s.fit_.gamma = j.at("gamma").get<double>();
     s.fit_.sigma = j.at("sigma").get<double>();
     s.fit_.log_likelihood = j.at("log_likelihood").get<double>();
+    // states saved before the ceiling: unbounded
+    if (j.contains("ceiling") && !j.at("ceiling").is_null()) s.ceiling_ = j.at("ceiling").get<double>();
+    s.largest_ = j.value("largest", 0.0);
+    s.capped_ = j.value("capped", false);
     return s;
   } catch (const std::exception& e) {
     throw ModelError(cat("malformed SPOT state: ", e.what()));

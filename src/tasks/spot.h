@@ -6,9 +6,17 @@
 //   z_q = t - sigma * log(q * n / N_t)                      (gamma == 0)
 // In `run`, scores between t and z_q are added to the peaks and the fit is
 // updated (the published SPOT); scores above z_q are alarms and are not added.
+//
+// A bounded score (a rank surprise cannot exceed log10 of its calibration rows; a clipped z its clip) has a
+// ceiling. Where the fitted z_q lies at or above it (a tail of a few large peaks over a body of zeros: an
+// exponential fit there extrapolates past anything the score can reach), the stream could never alarm; the
+// threshold is then the largest calibration score instead. A new normal score exceeds the largest of n
+// exchangeable calibration scores with probability 1 / (n + 1), so this keeps the risk q wherever q (n + 1) >= 1
+// (else z_q stays, and capped() says neither).
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,9 +44,12 @@ GpdFit fit_gpd(const std::vector<double>& excesses);
 class Spot {
  public:
   explicit Spot(SpotOptions options = {}) : options_(options) { SpotOptions::schema().validate(options_); }
-  // Calibrates on scores that carry no test labels (the training split).
-  void fit(const std::vector<double>& calibration);
+  // Calibrates on scores that carry no test labels (the training split); `ceiling`: the largest score the stream
+  // can reach (see above; infinity: unbounded).
+  void fit(const std::vector<double>& calibration, double ceiling = std::numeric_limits<double>::infinity());
   double threshold() const { return z_; }        // current alarm threshold z_q
+  // Whether the threshold is the largest calibration score because z_q lay at or above the ceiling.
+  bool capped() const { return capped_; }
   double initial_threshold() const { return t_; }
   // Alarms for a stream of scores (updates the threshold when dynamic). thresholds_out gets z per step.
   std::vector<bool> run(const std::vector<double>& scores, std::vector<double>* thresholds_out = nullptr);
@@ -52,6 +63,9 @@ class Spot {
   void update_threshold();
   SpotOptions options_;
   double t_ = 0, z_ = 0;
+  double ceiling_ = std::numeric_limits<double>::infinity();
+  double largest_ = 0;  // the largest calibration score
+  bool capped_ = false;
   std::int64_t n_ = 0;            // observations seen
   std::vector<double> peaks_;     // excesses over t
   GpdFit fit_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -417,6 +418,19 @@ double ZeroLabelRanker::kpi_peak(size_t slice) const {
   for (size_t t = 0; t < mt.size(); ++t)
     for (int j = 0; j < kKpiSlots && j < mt.dim; ++j) peak = std::max(peak, std::fabs(double{mt.values[t * mt.dim + j]}));
   return peak;
+}
+
+double ZeroLabelRanker::score_ceiling(bool tail_extrapolation, bool alarm) const {
+  const bool min_p = options_.family_min_p && !alarm;
+  double out = 0;
+  for (size_t j = 0; j < names_.size(); ++j) {
+    if (rows_[j] <= 0 || (!alarm && shared(j))) continue;
+    if (tail_extrapolation && (j == kLag || j == kGap)) return std::numeric_limits<double>::infinity();
+    const int f = family_[j];
+    out = std::max(out, min_p && family_size_[f] > 1 ? std::log10(family_rows_ + 1.0)
+                                                     : std::log10(rows_[j] + 1.0) - std::log10(family_n_[f]));
+  }
+  return out;
 }
 
 std::vector<double> ZeroLabelRanker::directions(const std::vector<size_t>& case_slices, Id entity) const {

@@ -153,6 +153,10 @@ class ZeroLabelRanker {
   // the robust z) of any KPI slot of any entity, node KPIs joined to pods included; 0 without metric tokens. The
   // AD's KPI part (HeadOptions::ad_kpi) thresholds it.
   double kpi_peak(size_t slice) const;
+  // The largest score rank(..., tail_extrapolation, alarm) can give an entity: each signal's surprise is a rank
+  // among its calibration rows, so at most log10(rows + 1), less its family's correction (infinity where the call
+  // times' power-law tail extrapolates). The AD's event part bounds its SPOT threshold with it (Spot::fit).
+  double score_ceiling(bool tail_extrapolation, bool alarm) const;
   // Per signal, the direction of the entity's largest deviation over the case's slices: the sign of the KPI's
   // robust z for the metric slots (a leak raises memory, a restart drops it), +1 for every other signal.
   std::vector<double> directions(const std::vector<size_t>& case_slices, Id entity) const;

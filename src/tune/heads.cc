@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "core/errors.h"
@@ -48,6 +49,8 @@ int majority_state(const std::vector<int>& states, const std::vector<size_t>& id
 
 const char* kVariantNames[] = {"unsupervised deviation", "learned listwise on (distance, evidence)",
                                "learned listwise", "learned listwise + evidence", "zero-label calibrated signals"};
+
+constexpr double kUnbounded = std::numeric_limits<double>::infinity();  // a score without a ceiling (Spot::fit)
 
 // The scores a resolved AD mode combines (embedding, events, entity, events+embedding, events+entity): the one
 // reading of the mode names, for fitting, detecting and reporting.
@@ -272,12 +275,13 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
       train, normal_slice, options.spot_calibration, [&](size_t i) { return adv[i].mask.bits; });
   const std::vector<size_t>& calib_at = calibration.at;
   // SPOT fitted on the scores (one per training slice) at the positions `at` (default: calib_at)
+  // (`ceiling`: the largest score the part can reach, Spot::fit)
   auto calibrated = [&](const std::vector<double>& scores, const SpotOptions& so,
-                        const std::vector<size_t>* at = nullptr) {
+                        const std::vector<size_t>* at = nullptr, double ceiling = kUnbounded) {
     Spot s(so);
     std::vector<double> xs;
     for (size_t k : at ? *at : calib_at) xs.push_back(scores[k]);
-    s.fit(xs);
+    s.fit(xs, ceiling);
     return s;
   };
   std::vector<double> calib;
@@ -302,12 +306,14 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   }
   const std::string learned = has_entity ? "entity" : "embedding";
   std::vector<double> ev;
+  double ev_ceiling = kUnbounded;
   if (ad_ranker && options.ad_score != "embedding" && options.ad_score != "entity") {
     for (size_t i : train) {
       auto r = ad_ranker->rank({i}, options.ad_event_tail, /*alarm=*/true);
       ev.push_back(r.empty() ? 0.0 : r[0].score);
     }
-    h.event_spot_ = calibrated(ev, options.spot);
+    ev_ceiling = ad_ranker->score_ceiling(options.ad_event_tail, /*alarm=*/true);
+    h.event_spot_ = calibrated(ev, options.spot, nullptr, ev_ceiling);
     h.event_ad_ = true;
   }
   // the most extreme KPI: its score reads metrics only, which every normal slice carries, so it is calibrated on
@@ -317,12 +323,17 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   std::vector<double> kp;
   std::vector<size_t> kp_at;
   std::string kpi_note;
+  const double kpi_ceiling = in.kpi_z_clip > 0 ? in.kpi_z_clip : kUnbounded;
   if (ad_ranker && options.ad_kpi) {
     for (size_t i : train) kp.push_back(ad_ranker->kpi_peak(i));
     kp_at = spot_calibration_positions(train, normal_slice, options.spot_calibration).at;
-    h.kpi_spot_ = calibrated(kp, options.spot, &kp_at);
+    h.kpi_spot_ = calibrated(kp, options.spot, &kp_at, kpi_ceiling);
     h.kpi_ad_ = true;
-    if (in.kpi_z_clip > 0 && h.kpi_spot_.threshold() >= in.kpi_z_clip - 1e-6) {
+    if (std::all_of(kp_at.begin(), kp_at.end(), [&](size_t k) { return !(kp[k] > 0); })) {
+      // data without metrics (or none with a baseline): the part could only ever read 0
+      kpi_note = "no most-extreme-KPI part: no calibration slice holds a KPI deviation (no metrics?)";
+      h.kpi_ad_ = false;
+    } else if (in.kpi_z_clip > 0 && h.kpi_spot_.threshold() >= in.kpi_z_clip - 1e-6) {
       const auto at_clip = std::count_if(kp_at.begin(), kp_at.end(),
                                          [&](size_t k) { return kp[k] >= in.kpi_z_clip - 1e-6; });
       kpi_note = "no most-extreme-KPI part: some KPI reaches the tokens' clip in " +
@@ -341,20 +352,45 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   else if (options.ad_score == "events+embedding") h.ad_mode_ = h.event_ad_ ? "events+embedding" : "embedding";
   else if (options.ad_score == "events+entity") h.ad_mode_ = h.event_ad_ ? "events+entity" : "entity";
   else h.ad_mode_ = both;
+  // The SPOT thresholds a mode decides with: the parts it reads (parts_in_use) share the risk, each alarming at
+  // q / their number, so that q bounds the false alarm rate of the slice's decision, not of each part
+  // (docs/results.md, "The most extreme KPI alarms on its own"); a part alone keeps q.
+  struct RiskSpots {
+    Spot embedding, events, entity, kpi;
+    double q;
+  };
+  auto risk_spots = [&](const std::string& mode) {
+    RiskSpots r{h.spot_, h.event_spot_, h.entity_spot_, h.kpi_spot_, options.spot.q};
+    const AdParts p = parts_in_use(mode, h.event_ad_, h.entity_ad_, h.kpi_ad_);
+    const int m = p.embedding + p.events + p.entity + p.kpi;
+    if (!options.ad_split_risk || m <= 1) return r;
+    SpotOptions so = options.spot;
+    so.q /= m;
+    r.q = so.q;
+    if (p.embedding) r.embedding = calibrated(calib, so);
+    if (p.events) r.events = calibrated(ev, so, nullptr, ev_ceiling);
+    if (p.entity) r.entity = calibrated(ent, so);
+    if (p.kpi) r.kpi = calibrated(kp, so, &kp_at, kpi_ceiling);
+    return r;
+  };
   Json ad_f1s;  // "auto": the training point F1 of each candidate
   if (options.ad_score == "auto" && h.event_ad_ && !cases.empty()) {
-    // the score whose alarms on the training slices (each SPOT run over the scores it was fitted on) match the
-    // labelled fault slices best, point-wise; ties keep the earlier of both, events, the learned score
-    Spot se = h.spot_, sv = h.event_spot_, sn = h.entity_spot_;
-    const std::vector<bool> emb_alarm = se.run(calib), ev_alarm = sv.run(ev),
-                            ent_alarm = has_entity ? sn.run(ent) : std::vector<bool>(train.size(), false);
+    // the mode whose alarms on the training slices (each part's SPOT, at the mode's share of the risk, run over the
+    // scores it was fitted on; the most extreme KPI's part with every mode that has it, as the slices are decided)
+    // match the labelled fault slices best, point-wise; ties keep the earlier of both, events, the learned score
     Json f1s = Json::object();
     double best = -1;
     for (const std::string& m : {both, std::string("events"), learned}) {
-      const AdParts p = ad_parts(m);
+      const AdParts p = parts_in_use(m, h.event_ad_, h.entity_ad_, h.kpi_ad_);
+      RiskSpots rs = risk_spots(m);
+      const std::vector<bool> none(train.size(), false);
+      const std::vector<bool> emb_alarm = p.embedding ? rs.embedding.run(calib) : none,
+                              ev_alarm = p.events ? rs.events.run(ev) : none,
+                              ent_alarm = p.entity ? rs.entity.run(ent) : none,
+                              kpi_alarm = p.kpi ? rs.kpi.run(kp) : none;
       double tp = 0, alarms = 0, faulty = 0;
       for (size_t k = 0; k < train.size(); ++k) {
-        const bool a = (p.embedding && emb_alarm[k]) || (p.events && ev_alarm[k]) || (p.entity && ent_alarm[k]);
+        const bool a = emb_alarm[k] || ev_alarm[k] || ent_alarm[k] || kpi_alarm[k];
         const bool y = labelled_faulty[train[k]];
         tp += a && y;
         alarms += a;
@@ -369,22 +405,24 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
     }
     ad_f1s = f1s;
   }
-  // the parts share the risk: each alarms at q / (the number of parts that can alarm), so that q bounds the false
-  // alarm rate of the slice's decision, not of each part (docs/results.md, "The most extreme KPI alarms on its own")
-  double part_q = options.spot.q;
-  if (options.ad_split_risk) {
-    const AdParts p = parts_in_use(h.ad_mode_, h.event_ad_, h.entity_ad_, h.kpi_ad_);
-    const int m = p.embedding + p.events + p.entity + p.kpi;
-    if (m > 1) {
-      SpotOptions so = options.spot;
-      so.q /= m;
-      part_q = so.q;
-      if (p.embedding) h.spot_ = calibrated(calib, so);
-      if (p.events) h.event_spot_ = calibrated(ev, so);
-      if (p.entity) h.entity_spot_ = calibrated(ent, so);
-      if (p.kpi) h.kpi_spot_ = calibrated(kp, so, &kp_at);
-    }
-  }
+  RiskSpots chosen = risk_spots(h.ad_mode_);
+  h.spot_ = chosen.embedding;
+  h.event_spot_ = chosen.events;
+  h.entity_spot_ = chosen.entity;
+  h.kpi_spot_ = chosen.kpi;
+  const double part_q = chosen.q;
+  // a bounded part whose fitted threshold lay beyond what it can reach alarms above its largest calibration score
+  const AdParts in_use = parts_in_use(h.ad_mode_, h.event_ad_, h.entity_ad_, h.kpi_ad_);
+  std::string event_note;
+  if (in_use.events && h.event_spot_.capped())
+    event_note = "the event score's fitted threshold lay beyond the largest score a slice can reach (" +
+                 short_number(ev_ceiling) + "): it alarms above the largest calibration score (" +
+                 short_number(h.event_spot_.threshold()) + ")";
+  if (in_use.kpi && h.kpi_spot_.capped())
+    kpi_note =
+        "the most extreme KPI's fitted threshold lay at or beyond the tokens' clip: it alarms above the "
+        "largest calibration value (" +
+        short_number(h.kpi_spot_.threshold()) + ")";
 
   // ---- the main partition (triage and root cause)
   h.partition_ = fit_partition(main, train, po, state_aware);
@@ -529,6 +567,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
              {"entity_spot_threshold", h.entity_ad_ ? h.entity_spot_.threshold() : 0.0},
              {"kpi_spot_threshold", h.kpi_ad_ ? h.kpi_spot_.threshold() : 0.0},
              {"kpi_note", kpi_note},
+             {"event_note", event_note},
              {"ad_part_q", part_q},
              {"normal_references", times.size()},
              {"states", h.partition_.num_states()},

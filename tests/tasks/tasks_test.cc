@@ -50,6 +50,48 @@ TEST(Spot, ThresholdMatchesTheTailQuantile) {
   EXPECT_NEAR(pub.threshold(), std::log(10.0), 0.25);
 }
 
+// A bounded score (here at most 3.5) whose calibration is mostly zeros with a few peaks near 2.5: the exponential
+// tail fitted over t = 0 puts z_q far beyond 3.5, where nothing could ever alarm. With the ceiling given, the
+// threshold is the largest calibration score: values above every calibration score alarm (a normal one does so
+// with probability 1 / (n + 1) <= q). Without it, or where q (n + 1) < 1 cannot be kept, z_q stays.
+TEST(Spot, AThresholdBeyondTheScoresCeilingFallsToTheLargestCalibrationScore) {
+  std::vector<double> calib(350, 0.0);
+  for (double v : {2.5, 2.5, 2.38, 2.38, 2.45, 2.5, 2.41, 2.5, 2.33, 2.5, 2.47, 2.5}) calib.push_back(v);
+  const SpotOptions so{0.01 / 3, 0.95, true};
+  Spot free(so);
+  free.fit(calib);
+  const double fitted = free.threshold();
+  EXPECT_GT(fitted, 3.5) << "the fitted z_q: beyond the ceiling";
+  EXPECT_FALSE(free.capped());
+  EXPECT_EQ(free.run({3.2}), std::vector<bool>{false});
+  Spot bounded(so);
+  bounded.fit(calib, 3.5);
+  EXPECT_TRUE(bounded.capped());
+  EXPECT_DOUBLE_EQ(bounded.threshold(), 2.5);
+  EXPECT_EQ(bounded.run({2.5, 1.0, 3.2, 2.6}), (std::vector<bool>{false, false, true, true}));
+  EXPECT_DOUBLE_EQ(bounded.threshold(), 2.5) << "a peak below the ceiling refits, the bound holds";
+  // saved and loaded, it decides the same
+  Spot back = Spot::from_json(bounded.to_json());
+  EXPECT_TRUE(back.capped());
+  EXPECT_EQ(back.run({2.4, 3.0}), (std::vector<bool>{false, true}));
+  // a ceiling above z_q changes nothing
+  Spot high(so);
+  high.fit(calib, 100);
+  EXPECT_FALSE(high.capped());
+  EXPECT_DOUBLE_EQ(high.threshold(), fitted);
+  // q (n + 1) < 1: the largest of 362 scores cannot keep a risk of 1e-4, so z_q stays
+  Spot strict({1e-4, 0.95, true});
+  strict.fit(calib, 3.5);
+  EXPECT_FALSE(strict.capped());
+  EXPECT_GT(strict.threshold(), 3.5);
+  // a state saved before the ceiling loads unbounded
+  auto old = bounded.to_json();
+  old.erase("ceiling");
+  old.erase("largest");
+  old.erase("capped");
+  EXPECT_FALSE(Spot::from_json(old).capped());
+}
+
 TEST(KnnAnomalyHead, ScoresAnomaliesAboveNormalsPerState) {
   // Two states with different spreads: state 1 normals are 10x wider. A
   // state-aware head calibrates each, so a moderate deviation in state 0 is
@@ -617,6 +659,33 @@ TEST(ZeroLabel, TheAlarmScoreReadsTheCallTimesAlarmZ) {
   EXPECT_EQ(many[0].entity, y);
   EXPECT_EQ(many_alarm[0].entity, y);
   EXPECT_GT(many_alarm[0].score, 1.0);
+}
+
+// The largest score an entity can get: a signal's surprise is a rank among its calibration rows (at most
+// log10(rows + 1)); the call times' power-law tail has no ceiling.
+TEST(ZeroLabel, TheScoreCeilingIsTheRankOfAValueBeyondEveryCalibrationRow) {
+  Catalog cat;
+  const Id cx = cat.entity("cx-0", EntityKind::kPod, "cx"), x = cat.entity("x-0", EntityKind::kPod, "x");
+  std::vector<FeatureSlice> slices = trace_slices(100, {cx, x});
+  std::vector<std::vector<EventDeviation>> devs;
+  for (size_t i = 0; i < 100; ++i) devs.push_back({lag_edge(cat, cx, x, 0.5 + 0.01 * static_cast<double>(i))});
+  ZeroLabelOptions o;
+  o.kind = "";
+  o.metrics = false;
+  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  const double ceiling = r.score_ceiling(false, false);
+  // 100 slices, 2 candidate rows each
+  EXPECT_NEAR(ceiling, std::log10(201.0), 1e-9);
+  EXPECT_EQ(r.score_ceiling(false, true), ceiling) << "the alarm's reading has the same rows";
+  EXPECT_TRUE(std::isinf(r.score_ceiling(true, false)));
+  // a call far beyond anything seen reaches it, no more
+  devs.push_back({lag_edge(cat, cx, x, 500)});
+  slices.push_back(slices.back());
+  const auto r2 = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  const auto top = r2.rank({100}, false);
+  ASSERT_FALSE(top.empty());
+  EXPECT_LE(top[0].score, r2.score_ceiling(false, false) + 1e-12);
+  EXPECT_GT(top[0].score, 2.0);
 }
 
 // The draw-th value of a Pareto body of |z|: 0.5 / sqrt(1 - u) at u = draw x the golden ratio (mod 1), about 3 %
