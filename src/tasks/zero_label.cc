@@ -44,6 +44,15 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     r.names_.push_back("metric slot " + std::to_string(k));
     r.family_.push_back(6);
   }
+  const bool any_metrics = std::any_of(slices.begin(), slices.end(), [](const FeatureSlice& f) {
+    return f.tokens[static_cast<int>(Modality::kMetrics)].size() > 0;
+  });
+  if (o.span_errors == "on" || (o.span_errors == "auto" && !any_metrics)) {
+    // after the KPI slots: the triage vectors of models saved before keep their layout
+    r.span_error_signal_ = static_cast<int>(r.names_.size());
+    r.names_.push_back("failed spans");
+    r.family_.push_back(11);
+  }
   r.n_event_ = r.names_.size();
   if (r.embeddings_ && o.entity_scores &&
       std::any_of(r.embeddings_->begin(), r.embeddings_->end(),
@@ -286,6 +295,7 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
       }
       auto* r = row(d.entity);
       if (!r) continue;
+      if (d.kind == EventKind::kOperation && span_error_signal_ >= 0) up((*r)[span_error_signal_], d.error_excess);
       if (d.kind == EventKind::kEdge && options_.call_edges) {
         up((*r)[kLag], lag);
         up((*r)[kGap], gap);
@@ -381,7 +391,7 @@ bool ZeroLabelRanker::shared(size_t j) const {
 }
 
 double ZeroLabelRanker::member_floor(size_t j) const {
-  const bool share = j == kMissing || j == kEarly || j == kErrorStep;
+  const bool share = j == kMissing || j == kEarly || j == kErrorStep || static_cast<int>(j) == span_error_signal_;
   const bool no_floor = j == kErrorLines || static_cast<int>(j) == score_signal_;  // only their rarity counts
   return share ? options_.min_share : no_floor ? 0.0 : options_.min_z;
 }
@@ -639,6 +649,9 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
       if (best)
         text = std::string("ERROR log line ") + quoted(after_bar(name_of(names, best->key))) +
                (best->is_new ? " (new for the service)" : "") + ": " + short_number(best->n) + " in the window";
+    } else if (static_cast<int>(j) == span_error_signal_) {
+      if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::error_excess))
+        text = after_bar(name_of(names, d->key)) + " spans fail: +" + pct(d->error_excess) + " of spans against normal";
     } else if (j < n_event_) {
       const int slot = static_cast<int>(j) - kFirstKpi;
       // (the tokens hold the squashed z: the evidence quotes the robust z itself, a lower bound at the clip)

@@ -85,6 +85,12 @@ struct ZeroLabelOptions {
   bool shared_kpis_out = true;   // KPI slots whose deviations are mostly shared exactly by other entities of the
                                  // same slice (a node's KPI joined to each of its pods) do not count in the ranking
                                  // (the event AD score and the signals' pattern keep them)
+  // a signal of its own: the largest rise of an operation's failed-span share (span status, against its profile;
+  // EventDeviation::error_excess). on | off | auto: on where no slice of the data carries a metric token. With
+  // metrics it lost on every simulated system (the callers' failing spans outrank a root cause whose evidence is
+  // its KPIs, success rates among them); without them it is the only sign of a failing service
+  // (docs/results.md, "Traces only")
+  std::string span_errors = "auto";
   bool family_min_p = false;     // the ranking (not the AD score) calibrates a family's best member on the
                                  // calibration rows' best members (a min-p; see above; off: it lost on
                                  // TrainTicket, docs/results.md)
@@ -146,6 +152,8 @@ class ZeroLabelRanker {
                                    size_t max_sentences = 4) const;
 
   const std::vector<std::string>& signal_names() const { return names_; }
+  // Whether the failed-span signal is among them (ZeroLabelOptions::span_errors, "auto" resolved on the data).
+  bool span_errors() const { return span_error_signal_ >= 0; }
   bool is_embedding_signal(int signal) const { return signal >= static_cast<int>(n_event_); }
   // A signal's value for one entity of one slice (raw, before calibration).
   std::vector<double> entity_signals(size_t slice, Id entity) const;
@@ -181,6 +189,7 @@ class ZeroLabelRanker {
   int score_signal_ = -1;                    // the learned root-cause score, -1 when off
   std::vector<int> family_;                  // per signal: its family (max over a family, corrected for size)
   std::vector<int> family_size_;
+  int span_error_signal_ = -1;               // the failed-span signal's index (options_.span_errors), or -1
   std::vector<char> shared_slot_;            // per KPI slot: shared by the entities of a slice (shared_kpi_slots)
   std::vector<double> family_n_;             // per family: the number of members its best member is corrected for
   // per family of several members (options_.family_min_p): the calibration rows' best member surprises, ascending

@@ -165,6 +165,11 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "is at least as surprising (KPIs that move together count once); false (the default: it lost on "
                 "TrainTicket): by the best KPI's surprise less the correction above, which the event AD score "
                 "always uses")
+          .text("event_span_errors", &HeadOptions::event_span_errors,
+                "the event signals (root-cause ranking, AD score, triage pattern) include the largest rise of an "
+                "operation's failed-span share (span status against its profile): on, off, or auto (where the data "
+                "carry no metrics)",
+                {"auto", "on", "off"})
           .flag("triage_directions", &HeadOptions::triage_directions,
                 "the \"events\" triage vectors carry the direction of the top entity's KPIs (the sign of their "
                 "robust z), not only their surprise")
@@ -176,8 +181,7 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .flag("ad_split_risk", &HeadOptions::ad_split_risk,
                 "the AD parts that can alarm share SPOT's risk q (each q / their number), so that q bounds the "
                 "slice's false alarm rate; false: each part alarms at q")
-          .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case",
-               Range::above(0))
+          .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case", Range::above(0))
           .num("rcl_switch_p", &HeadOptions::rcl_switch_p,
                "root cause: a label-using head replaces the parameter-free ranking only if it wins the paired "
                "leave-one-case-out comparison on the training cases with a one-sided sign test p <= this (1: the best "
@@ -245,6 +249,10 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
                 main.size());
   FailureHeads h;
   h.options_ = options;
+  // "auto" as the training data resolved it: detect and serve rank with the same signals whatever their data's
+  // first slices hold (a stream's KPIs have no baseline yet)
+  if (options.event_span_errors == "auto" && in.ranker)
+    h.options_.event_span_errors = in.ranker->span_errors() ? "on" : "off";
   const bool state_aware = options.state_aware;
   PartitionOptions po = options.partition;
   po.seed = seed;
@@ -613,6 +621,7 @@ ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& a
   zo.effective_family = options.event_kpi_family;
   zo.family_min_p = options.rcl_kpi_min_p;
   zo.shared_kpis_out = !options.rcl_shared_kpis;
+  zo.span_errors = ad_view == "metrics" ? "off" : options.event_span_errors;
   if (ad_view != "all") zo.span_patterns = zo.log_lines = false;
   if (ad_view == "metrics") zo.call_edges = false;
   return zo;
@@ -873,6 +882,8 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     h.options_ = HeadOptions::schema().from_json(j.at("options"));
     // models saved before the option: their triage head was fitted on vectors without the KPIs' direction
     if (!j.at("options").contains("triage_directions")) h.options_.triage_directions = false;
+    // ... and before heads.event_span_errors its ranking and triage pattern had no failed-span signal
+    if (!j.at("options").contains("event_span_errors")) h.options_.event_span_errors = "off";
     // ... and before the kNN's calibration exclusion: calibrated against every reference beyond exclusion_s
     if (j.at("options").contains("ad") && !j.at("options").at("ad").contains("calibration_exclusion_s"))
       h.options_.ad.calibration_exclusion_s = 0;

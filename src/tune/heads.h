@@ -118,6 +118,9 @@ struct HeadOptions {
                                      // KPI's surprise for the KPIs that move independently on the data, not the
                                      // number of KPI slots (ZeroLabelOptions::effective_family; off: it lost
                                      // on TrainTicket, root cause and AD, docs/results.md)
+  std::string event_span_errors = "auto";  // the event signals (ranking, AD score, triage pattern) include the
+                                           // rise of an operation's failed-span share: on | off | auto (where the
+                                           // data carry no metrics; ZeroLabelOptions::span_errors)
   bool rcl_shared_kpis = false;      // the zero-label root-cause ranking also counts KPI slots whose deviations
                                      // the entities of a slice mostly share exactly (a node's KPI on each of its
                                      // pods; off: they stay in the AD score and the triage pattern only,

@@ -688,6 +688,50 @@ TEST(ZeroLabel, TheScoreCeilingIsTheRankOfAValueBeyondEveryCalibrationRow) {
   EXPECT_GT(top[0].score, 2.0);
 }
 
+// Spans that start failing (span status) at one service: with traces only, the failed-span signal ranks it first
+// and says so; where the data carry metrics, "auto" leaves the signal out (with metrics it lost on every simulated
+// system: docs/results.md, "Traces only"), "on" keeps it, and "off" never has it.
+TEST(ZeroLabel, FailingSpansRankTheirServiceWhereTheDataHaveNoMetrics) {
+  Catalog cat;
+  const Id a = cat.entity("a-0", EntityKind::kPod, "a"), b = cat.entity("b-0", EntityKind::kPod, "b");
+  auto op = [&](Id e, double excess) {
+    EventDeviation d;
+    d.kind = EventKind::kOperation;
+    d.entity = e;
+    d.key = 500 + e;
+    d.error_excess = excess;
+    return d;
+  };
+  std::vector<FeatureSlice> slices = trace_slices(201, {a, b});
+  std::vector<std::vector<EventDeviation>> devs;
+  for (size_t i = 0; i < 200; ++i)  // normal: a few percent of failures more or less than usual
+    devs.push_back({op(a, 0.01 * static_cast<double>(i % 7) - 0.03), op(b, 0.01 * static_cast<double>(i % 5) - 0.02)});
+  devs.push_back({op(a, 0.02), op(b, 0.6)});  // 200: 60 % more of b's spans fail
+  const std::unordered_map<std::uint64_t, std::string> names = {{500 + a, "a|GET /x"}, {500 + b, "b|POST /y"}};
+  ZeroLabelOptions o;
+  o.kind = "";
+  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  ASSERT_TRUE(r.span_errors()) << "auto, no metric token: on";
+  const auto top = r.rank({200});
+  expect_alone_first(top, b, cat);
+  const auto said = r.explain(top[0], {200}, names, {});
+  ASSERT_FALSE(said.empty());
+  EXPECT_NE(said[0].find("POST /y spans fail: +60% of spans against normal"), std::string::npos) << said[0];
+  o.span_errors = "off";
+  EXPECT_FALSE(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).span_errors());
+  // one metric token anywhere in the data: auto leaves the signal out, on keeps it
+  TokenSet& mt = slices[0].tokens[static_cast<int>(Modality::kMetrics)];
+  mt.dim = token_dim(Modality::kMetrics);
+  mt.entities.push_back(a);
+  mt.values.assign(mt.dim, 0.f);
+  o.span_errors = "auto";
+  const auto with_metrics = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  EXPECT_FALSE(with_metrics.span_errors());
+  EXPECT_EQ(with_metrics.rank({200})[0].score, 0.0) << "no signal reads the failures";
+  o.span_errors = "on";
+  EXPECT_TRUE(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).span_errors());
+}
+
 // The draw-th value of a Pareto body of |z|: 0.5 / sqrt(1 - u) at u = draw x the golden ratio (mod 1), about 3 %
 // of the values at 3 or more; consecutive draws never both lie in the tail.
 float pareto_z(size_t draw) {

@@ -90,6 +90,9 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   EXPECT_TRUE(FailureHeads::from_json(old).options().triage_directions) << "the default, saved";
   old["options"].erase("triage_directions");
   EXPECT_FALSE(FailureHeads::from_json(old).options().triage_directions);
+  // ... and before the failed-span signal it ranked without one
+  old["options"].erase("event_span_errors");
+  EXPECT_EQ(FailureHeads::from_json(old).options().event_span_errors, "off");
   HeadOptions o;
   o.ad_score = "embedding";  // asked for explicitly, the kNN stays
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
@@ -138,6 +141,10 @@ TEST(FailureHeads, TheEventScoreReadsTheCallTimesAlarmZ) {
             std::string::npos)
       << h.info()["kpi_note"];
   EXPECT_DOUBLE_EQ(h.info()["ad_part_q"].get<double>(), o.spot.q);
+  // the failed-span signal's "auto", as these data resolved it (no metrics: on), is what the saved heads rank with
+  EXPECT_TRUE(ranker.span_errors());
+  EXPECT_EQ(h.options().event_span_errors, "on");
+  EXPECT_EQ(FailureHeads::from_json(h.to_json()).options().event_span_errors, "on");
   const auto t = h.detect(in, test);
   int hits = 0, false_alarms = 0;
   for (size_t k = 0; k < test.size(); ++k) (faulty(test[k]) ? hits : false_alarms) += t.alarms[k];
