@@ -425,6 +425,7 @@ void MetricWarmup::observe(const FeatureSlice& slice) {
   const double ready = metric_readiness(slice);
   if (ready >= 0.5) {
     until = slice.start;
+    ended = true;
   } else if (ready >= 0) {
     ++slices;
   }

@@ -122,10 +122,11 @@ std::string alarmed_by_text(const Incident& incident);
 // do not count.
 struct MetricWarmup {
   std::int64_t slices = 0;      // slices with metrics before the end of the warm-up
-  TimeUs until = 0;             // start of the first slice judged on its metrics (0 while it has not come)
+  TimeUs until = 0;             // start of the first slice judged on its metrics (when done())
   std::int32_t min_points = 0;  // features.min_baseline of the model
+  bool ended = false;           // that slice has come (a slice may start at time 0: `until` cannot say it)
   void observe(const FeatureSlice& slice);
-  bool done() const { return until != 0; }
+  bool done() const { return ended; }
 };
 // "the first 9 slices (those starting before 2024-01-02T00:10:00Z) were not judged on their metrics: ...";
 // "" without a warm-up.

@@ -231,6 +231,13 @@ TEST(Detect, TheMetricWarmUpIsReported) {
             0u)
       << warmup_text(w);
   EXPECT_EQ(warmup_text(MetricWarmup{}), "");
+  // data whose first slice starts at Unix time 0 and is judged at once: the warm-up is over there
+  MetricWarmup at_zero;
+  at_zero.observe(slice(0, 0.9));
+  at_zero.observe(slice(1, 0.0));
+  EXPECT_TRUE(at_zero.done());
+  EXPECT_EQ(at_zero.slices, 0);
+  EXPECT_EQ(to_json(at_zero)["until"], 0);
 
   const World& w2 = world();
   for (bool online : {false, true}) {
