@@ -148,6 +148,53 @@ TEST(Detect, SimulatedFaultsAreFoundWithTheirRootCauseAndEvidence) {
   EXPECT_LE(r.incidents.size(), 6u);
 }
 
+// The same system with its logs alone (its metric and trace folders removed before training and detecting). The
+// event AD score is a rank surprise with a ceiling, and its normal training slices are mostly 0: SPOT's tail once
+// put the threshold beyond anything a slice can reach, so nothing alarmed. Now the return and the exception,
+// which these logs show (ERROR lines), raise incidents with their pod first, the heads saying why their threshold
+// is the largest calibration score, and without metrics there is no KPI part.
+TEST(Detect, LogsAloneStillAlarmOnTheFaultsTheyShow) {
+  namespace fs = std::filesystem;
+  const std::string dir = testing::make_temp_dir("rslicer-logs-only");
+  sim::SimConfig normal;
+  normal.services = 8;
+  normal.hours = 6;
+  normal.faults = 0;
+  normal.seed = 11;
+  sim::SimConfig faulty = normal;
+  faulty.faults = 4;
+  faulty.start += 24 * 3600 * kUsPerSecond;
+  faulty.fault_types = {"exception", "return", "network_delay", "cpu_contention"};
+  faulty.fault_services = {"order-service", "user-service", "payment-service", "cart-service"};
+  simulate_dataset(normal, dir + "/normal", "nezha", true, false);
+  const auto faults = simulate_dataset(faulty, dir + "/faulty", "nezha", true, false).faults;
+  for (const char* run : {"/normal", "/faulty"})
+    for (const auto& day : fs::directory_iterator(dir + run + "/rca_data"))
+      for (const char* modality : {"metric", "trace"}) fs::remove_all(day.path() / modality);
+  TrainRequest t;
+  t.data_path = dir + "/normal";
+  t.out_dir = dir + "/model";
+  t.config.max_epochs = 3;
+  t.config.max_minutes = 0;
+  t.progress = false;
+  const TrainSummary summary = train_model(t);
+  EXPECT_NE(summary.heads_info.value("kpi_note", std::string()).find("no calibration slice holds a KPI deviation"),
+            std::string::npos)
+      << summary.heads_info.dump();
+  auto p = Pipeline::load(dir + "/model");
+  const DetectResult r = p->detect(dir + "/faulty", "auto", {}, {}, false);
+  ASSERT_FALSE(r.incidents.empty()) << "logs alone raised nothing";
+  int found = 0;
+  for (const auto& f : faults) {
+    if (f.fault_type != "exception" && f.fault_type != "return") continue;
+    for (const auto& inc : r.incidents)
+      if (inc.start < f.end + 120 * kUsPerSecond && inc.end > f.start && !inc.root_causes.empty() &&
+          inc.root_causes[0].entity == f.root_cause)
+        ++found;
+  }
+  EXPECT_GE(found, 1) << "an exception or return found, its pod first";
+}
+
 TEST(Detect, LabelsAreNeverUsedAndTheModelFolderRoundTrips) {
   const World& w = world();
   auto p = Pipeline::load(w.model);
