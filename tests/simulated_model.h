@@ -27,6 +27,24 @@ struct SimulatedModel {
   TrainSummary summary;
 };
 
+// A fault-free run of `services` services over `hours` (seed `seed`), and the same system's next day, `faulty_hours`
+// long, with one fault of each of `fault_types`.
+inline std::pair<sim::SimConfig, sim::SimConfig> normal_and_next_day(int services, double hours, std::uint64_t seed,
+                                                                     double faulty_hours,
+                                                                     std::vector<std::string> fault_types) {
+  sim::SimConfig normal;
+  normal.services = services;
+  normal.hours = hours;
+  normal.faults = 0;
+  normal.seed = seed;
+  sim::SimConfig faulty = normal;
+  faulty.hours = faulty_hours;
+  faulty.faults = static_cast<int>(fault_types.size());
+  faulty.start += 24 * 3600 * kUsPerSecond;  // the same hours of the next day
+  faulty.fault_types = std::move(fault_types);
+  return {normal, faulty};
+}
+
 // Simulates `normal` (no faults) and `faulty` (usually the next day) in `format`, and trains a 3-epoch model
 // with label-free heads on the normal run (about half a minute on 2 cores). CTest runs every test in its own
 // process: the result is cached under the build folder, keyed by `prefix` and this test binary's build time, and

@@ -62,19 +62,17 @@ class Unlabelled : public TelemetrySource {
 
 using World = testing::SimulatedModel;
 
-// Trains once for every test of this file: 6 fault-free hours, then 6 hours of the same system with 4 faults.
+// The README's system: 6 fault-free hours of 8 services, then the same hours of the next day with 4 faults.
+std::pair<sim::SimConfig, sim::SimConfig> quick_start_system() {
+  auto system = testing::normal_and_next_day(8, 6, 11, 6, {"exception", "return", "network_delay", "cpu_contention"});
+  system.second.fault_services = {"order-service", "user-service", "payment-service", "cart-service"};
+  return system;
+}
+
+// Trains once for every test of this file on quick_start_system().
 const World& world() {
   static const World w = [] {
-    sim::SimConfig normal;
-    normal.services = 8;
-    normal.hours = 6;
-    normal.faults = 0;
-    normal.seed = 11;
-    sim::SimConfig faulty = normal;
-    faulty.faults = 4;
-    faulty.start += 24 * 3600 * kUsPerSecond;  // the same hours of the next day
-    faulty.fault_types = {"exception", "return", "network_delay", "cpu_contention"};
-    faulty.fault_services = {"order-service", "user-service", "payment-service", "cart-service"};
+    const auto [normal, faulty] = quick_start_system();
     World w = testing::train_simulated_model("rslicer-detect", normal, faulty, "nezha");
     EXPECT_EQ(w.summary.labelled_cases, 0u);  // a fault-free run: label-free heads
     return w;
@@ -156,16 +154,7 @@ TEST(Detect, SimulatedFaultsAreFoundWithTheirRootCauseAndEvidence) {
 TEST(Detect, LogsAloneStillAlarmOnTheFaultsTheyShow) {
   namespace fs = std::filesystem;
   const std::string dir = testing::make_temp_dir("rslicer-logs-only");
-  sim::SimConfig normal;
-  normal.services = 8;
-  normal.hours = 6;
-  normal.faults = 0;
-  normal.seed = 11;
-  sim::SimConfig faulty = normal;
-  faulty.faults = 4;
-  faulty.start += 24 * 3600 * kUsPerSecond;
-  faulty.fault_types = {"exception", "return", "network_delay", "cpu_contention"};
-  faulty.fault_services = {"order-service", "user-service", "payment-service", "cart-service"};
+  const auto [normal, faulty] = quick_start_system();
   simulate_dataset(normal, dir + "/normal", "nezha", true, false);
   const auto faults = simulate_dataset(faulty, dir + "/faulty", "nezha", true, false).faults;
   for (const char* run : {"/normal", "/faulty"})

@@ -26,16 +26,7 @@ using World = testing::SimulatedModel;
 // Built once per test binary, in a temp dir.
 inline const World& world() {
   static const World w = [] {
-    sim::SimConfig normal;
-    normal.services = 6;
-    normal.hours = 6;
-    normal.faults = 0;
-    normal.seed = 5;
-    sim::SimConfig faulty = normal;
-    faulty.hours = 3;
-    faulty.faults = 3;
-    faulty.start += 24 * 3600 * kUsPerSecond;
-    faulty.fault_types = {"exception", "network_delay", "return"};
+    const auto [normal, faulty] = testing::normal_and_next_day(6, 6, 5, 3, {"exception", "network_delay", "return"});
     return testing::train_simulated_model("rslicer-serve", normal, faulty, "otlp");
   }();
   return w;
