@@ -528,6 +528,23 @@ namespace {
 
 std::string pct(double share) { return short_number(100.0 * std::clamp(share, 0.0, 1.0)) + "%"; }
 
+// What a signal's surprise `s` of value `v` means, against its calibration values (`sorted`, ascending, the positive
+// ones of `rows` rows of (slice, `kind`)): "surprise 2.76: 5 others of the data's 3982 (slice, pod) values reach it".
+std::string rarity(double s, double v, const std::vector<double>& sorted, double rows, const std::string& kind) {
+  const std::string values = "(slice, " + (kind.empty() ? std::string("entity") : kind) + ") values";
+  const auto ge = sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), v);
+  const double rank = -std::log10((static_cast<double>(ge) + 1.0) / (rows + 1.0));
+  // (offline the value is one of them, its own row: the others are what a reader weighs)
+  const auto others = ge - (std::binary_search(sorted.begin(), sorted.end(), v) ? 1 : 0);
+  const std::string of = " of the data's " + short_number(rows) + " " + values;
+  std::string text = "surprise " + short_number(s) + ": " +
+                     (others <= 0   ? "the largest" + of
+                      : others == 1 ? "1 other" + of + " reaches it"
+                                    : std::to_string(others) + " others" + of + " reach it");
+  if (s > rank + 1e-9) text += ", scored on the tail beyond their largest";  // ZeroLabelOptions::tail_extrapolation
+  return text;
+}
+
 const std::string& name_of(const std::unordered_map<std::uint64_t, std::string>& names, std::uint64_t key) {
   static const std::string unknown = "?";
   auto it = names.find(key);
@@ -666,12 +683,14 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
       text = "its " + names_[j] + " is " + short_number(score.raw[j]) +
              "x its typical distance from its own normal embedding";
     }
-    if (!text.empty()) out.push_back({s, text + " (surprise " + short_number(s) + ")"});
+    if (!text.empty())
+      out.push_back({s, text + " (" + rarity(s, score.raw[j], sorted_[j], rows_[j], options_.kind) + ")"});
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::string> sentences;
   for (size_t i = 0; i < out.size() && i < max_sentences; ++i) sentences.push_back(out[i].second);
-  if (sentences.empty()) sentences.push_back("no signal stands out (each is at least as large in one row in ten)");
+  if (sentences.empty())
+    sentences.push_back("no signal stands out (one in ten of the data's values or more reach each of its signals)");
   return sentences;
 }
 

@@ -717,6 +717,18 @@ TEST(ZeroLabel, FailingSpansRankTheirServiceWhereTheDataHaveNoMetrics) {
   const auto said = r.explain(top[0], {200}, names, {});
   ASSERT_FALSE(said.empty());
   EXPECT_NE(said[0].find("POST /y spans fail: +60% of spans against normal"), std::string::npos) << said[0];
+  // the surprise in words, against the 201 x 2 (slice, entity) rows: no other row reaches 60 %
+  EXPECT_NE(said[0].find("(surprise 2.3: the largest of the data's 402 (slice, entity) values)"), std::string::npos)
+      << said[0];
+  {  // two more slices where b fails as much: "others" counts them, not the ranked value's own row
+    auto more_slices = trace_slices(203, {a, b});
+    auto more = devs;
+    more.insert(more.begin(), 2, std::vector<EventDeviation>{op(a, 0.0), op(b, 0.6)});
+    const auto r3 = ZeroLabelRanker::fit(more_slices, more, nullptr, cat, o);
+    const auto said3 = r3.explain(r3.rank({202})[0], {202}, names, {});
+    EXPECT_NE(said3[0].find(": 2 others of the data's 406 (slice, entity) values reach it)"), std::string::npos)
+        << said3[0];
+  }
   o.span_errors = "off";
   EXPECT_FALSE(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).span_errors());
   // one metric token anywhere in the data: auto leaves the signal out, on keeps it
