@@ -53,6 +53,11 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     r.names_.push_back("failed spans");
     r.family_.push_back(11);
   }
+  if (o.self_time == "on" || (o.self_time == "auto" && !any_metrics)) {
+    r.self_signal_ = static_cast<int>(r.names_.size());
+    r.names_.push_back("span self time");
+    r.family_.push_back(12);
+  }
   r.n_event_ = r.names_.size();
   if (r.embeddings_ && o.entity_scores &&
       std::any_of(r.embeddings_->begin(), r.embeddings_->end(),
@@ -296,6 +301,9 @@ void ZeroLabelRanker::signals_of(size_t slice, std::vector<std::pair<Id, std::ve
       auto* r = row(d.entity);
       if (!r) continue;
       if (d.kind == EventKind::kOperation && span_error_signal_ >= 0) up((*r)[span_error_signal_], d.error_excess);
+      // (the alarm z in the ranking too: a span's own time from a few spans is noisier than a call's lag, and
+      // the robust z lost cases where a few slow spans outranked a root cause; docs/results.md, "Traces only")
+      if (d.kind == EventKind::kOperation && self_signal_ >= 0) up((*r)[self_signal_], d.alarm_z_b);
       if (d.kind == EventKind::kEdge && options_.call_edges) {
         up((*r)[kLag], lag);
         up((*r)[kGap], gap);
@@ -669,6 +677,11 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
     } else if (static_cast<int>(j) == span_error_signal_) {
       if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::error_excess))
         text = after_bar(name_of(names, d->key)) + " spans fail: +" + pct(d->error_excess) + " of spans against normal";
+    } else if (static_cast<int>(j) == self_signal_) {
+      if (auto* d = best_dev(EventKind::kOperation, &EventDeviation::alarm_z_b))
+        text = after_bar(name_of(names, d->key)) +
+               " spans' own time (outside their calls): " + short_duration_us(d->median_b) +
+               of_calls(d->calls_b, d->slow_b) + ", " + short_duration_us(d->normal_b) + " normally";
     } else if (j < n_event_) {
       const int slot = static_cast<int>(j) - kFirstKpi;
       // (the tokens hold the squashed z: the evidence quotes the robust z itself, a lower bound at the clip)

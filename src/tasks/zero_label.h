@@ -5,7 +5,9 @@
 //    steps (an expected step missing, spans ending early, an ERROR step),
 //    the calls INTO it (start lag, caller minus callee time), its own ERROR
 //    log lines, and its metrics (the most deviant KPI; a family of KPI slots
-//    corrected for their number). Signals that propagate to other entities
+//    corrected for their number); where the data carry no metrics, also its
+//    spans' failures (span status) and their self time (options.span_errors,
+//    options.self_time). Signals that propagate to other entities
 //    (a caller's duration, log rates, templates new to a service) stay in
 //    the tokens but do not rank: in a failure they light up everywhere
 //    upstream of the root cause;
@@ -91,6 +93,12 @@ struct ZeroLabelOptions {
   // its KPIs, success rates among them); without them it is the only sign of a failing service
   // (docs/results.md, "Traces only")
   std::string span_errors = "auto";
+  // a signal of its own: the self time of an entity's spans (the time outside their child spans, for spans that call
+  // no other entity; EventDeviation::alarm_z_b of an operation), against its profile. on | off | auto: on where no
+  // slice of the data carries a metric token. With metrics it lost on TrainTicket (a caller's spans read as its own
+  // work where a call's child span is missing); without them it is the only sign of CPU, disk and memory faults in
+  // the traces (docs/results.md, "Traces only")
+  std::string self_time = "auto";
   bool family_min_p = false;     // the ranking (not the AD score) calibrates a family's best member on the
                                  // calibration rows' best members (a min-p; see above; off: it lost on
                                  // TrainTicket, docs/results.md)
@@ -154,6 +162,8 @@ class ZeroLabelRanker {
   const std::vector<std::string>& signal_names() const { return names_; }
   // Whether the failed-span signal is among them (ZeroLabelOptions::span_errors, "auto" resolved on the data).
   bool span_errors() const { return span_error_signal_ >= 0; }
+  // Whether the self-time signal is among them (ZeroLabelOptions::self_time, "auto" resolved on the data).
+  bool self_time() const { return self_signal_ >= 0; }
   bool is_embedding_signal(int signal) const { return signal >= static_cast<int>(n_event_); }
   // A signal's value for one entity of one slice (raw, before calibration).
   std::vector<double> entity_signals(size_t slice, Id entity) const;
@@ -190,6 +200,7 @@ class ZeroLabelRanker {
   std::vector<int> family_;                  // per signal: its family (max over a family, corrected for size)
   std::vector<int> family_size_;
   int span_error_signal_ = -1;               // the failed-span signal's index (options_.span_errors), or -1
+  int self_signal_ = -1;                     // the self-time signal's index (options_.self_time), or -1
   std::vector<char> shared_slot_;            // per KPI slot: shared by the entities of a slice (shared_kpi_slots)
   std::vector<double> family_n_;             // per family: the number of members its best member is corrected for
   // per family of several members (options_.family_min_p): the calibration rows' best member surprises, ascending

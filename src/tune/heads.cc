@@ -170,6 +170,11 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "operation's failed-span share (span status against its profile): on, off, or auto (where the data "
                 "carry no metrics)",
                 {"auto", "on", "off"})
+          .text("event_self_time", &HeadOptions::event_self_time,
+                "the event signals (root-cause ranking, AD score, triage pattern) include the self time of an "
+                "entity's spans (outside their child spans) against its profile: on, off, or auto (where the data "
+                "carry no metrics)",
+                {"auto", "on", "off"})
           .flag("triage_directions", &HeadOptions::triage_directions,
                 "the \"events\" triage vectors carry the direction of the top entity's KPIs (the sign of their "
                 "robust z), not only their surprise")
@@ -253,6 +258,8 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   // first slices hold (a stream's KPIs have no baseline yet)
   if (options.event_span_errors == "auto" && in.ranker)
     h.options_.event_span_errors = in.ranker->span_errors() ? "on" : "off";
+  if (options.event_self_time == "auto" && in.ranker)
+    h.options_.event_self_time = in.ranker->self_time() ? "on" : "off";
   const bool state_aware = options.state_aware;
   PartitionOptions po = options.partition;
   po.seed = seed;
@@ -622,6 +629,7 @@ ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& a
   zo.family_min_p = options.rcl_kpi_min_p;
   zo.shared_kpis_out = !options.rcl_shared_kpis;
   zo.span_errors = ad_view == "metrics" ? "off" : options.event_span_errors;
+  zo.self_time = ad_view == "metrics" ? "off" : options.event_self_time;
   if (ad_view != "all") zo.span_patterns = zo.log_lines = false;
   if (ad_view == "metrics") zo.call_edges = false;
   return zo;
@@ -884,6 +892,8 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     if (!j.at("options").contains("triage_directions")) h.options_.triage_directions = false;
     // ... and before heads.event_span_errors its ranking and triage pattern had no failed-span signal
     if (!j.at("options").contains("event_span_errors")) h.options_.event_span_errors = "off";
+    // ... and before heads.event_self_time, no self-time signal
+    if (!j.at("options").contains("event_self_time")) h.options_.event_self_time = "off";
     // ... and before the kNN's calibration exclusion: calibrated against every reference beyond exclusion_s
     if (j.at("options").contains("ad") && !j.at("options").at("ad").contains("calibration_exclusion_s"))
       h.options_.ad.calibration_exclusion_s = 0;

@@ -121,6 +121,8 @@ struct HeadOptions {
   std::string event_span_errors = "auto";  // the event signals (ranking, AD score, triage pattern) include the
                                            // rise of an operation's failed-span share: on | off | auto (where the
                                            // data carry no metrics; ZeroLabelOptions::span_errors)
+  std::string event_self_time = "auto";    // ... and the self time of an entity's spans: on | off | auto (where the
+                                           // data carry no metrics; ZeroLabelOptions::self_time)
   bool rcl_shared_kpis = false;      // the zero-label root-cause ranking also counts KPI slots whose deviations
                                      // the entities of a slice mostly share exactly (a node's KPI on each of its
                                      // pods; off: they stay in the AD score and the triage pattern only,

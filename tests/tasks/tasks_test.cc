@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "tasks/anomaly.h"
@@ -688,33 +689,65 @@ TEST(ZeroLabel, TheScoreCeilingIsTheRankOfAValueBeyondEveryCalibrationRow) {
   EXPECT_GT(top[0].score, 2.0);
 }
 
+// Two pods, a-0 and b-0 of services a and b, and an operation deviation of either (key: `key_base` + the pod).
+struct TwoPods {
+  Catalog cat;
+  Id a = cat.entity("a-0", EntityKind::kPod, "a"), b = cat.entity("b-0", EntityKind::kPod, "b");
+  EventDeviation operation(Id e, std::uint64_t key_base) const {
+    EventDeviation d;
+    d.kind = EventKind::kOperation;
+    d.entity = e;
+    d.key = key_base + e;
+    return d;
+  }
+  // the names of their operations' keys: a's GET /x, b's POST /y
+  std::unordered_map<std::uint64_t, std::string> names(std::uint64_t key_base) const {
+    return {{key_base + a, "a|GET /x"}, {key_base + b, "b|POST /y"}};
+  }
+};
+
+// Two pods' operation deviations in 201 slices of traces, `make(pod, slice)`; slice 200 is the fault.
+std::vector<std::vector<EventDeviation>> two_pod_deviations(Id a, Id b,
+                                                            const std::function<EventDeviation(Id, size_t)>& make) {
+  std::vector<std::vector<EventDeviation>> devs;
+  for (size_t i = 0; i <= 200; ++i) devs.push_back({make(a, i), make(b, i)});
+  return devs;
+}
+
+// Fits the ranker on `devs` with `o` (every kind of entity), checks that the signal `has` says is there, and that
+// b-0 ranks first alone in slice 200; returns what the ranker says of it (its key names: pods.names(key_base)).
+std::vector<std::string> fit_and_say(const TwoPods& pods, const std::vector<FeatureSlice>& slices,
+                                     const std::vector<std::vector<EventDeviation>>& devs, std::uint64_t key_base,
+                                     const ZeroLabelOptions& o, bool (ZeroLabelRanker::*has)() const) {
+  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, pods.cat, o);
+  EXPECT_TRUE((r.*has)()) << "auto, no metric token: on";
+  const auto top = r.rank({200});
+  expect_alone_first(top, pods.b, pods.cat);
+  if (top.empty()) return {};
+  return r.explain(top[0], {200}, pods.names(key_base), {});
+}
+
 // Spans that start failing (span status) at one service: with traces only, the failed-span signal ranks it first
 // and says so; where the data carry metrics, "auto" leaves the signal out (with metrics it lost on every simulated
 // system: docs/results.md, "Traces only"), "on" keeps it, and "off" never has it.
 TEST(ZeroLabel, FailingSpansRankTheirServiceWhereTheDataHaveNoMetrics) {
-  Catalog cat;
-  const Id a = cat.entity("a-0", EntityKind::kPod, "a"), b = cat.entity("b-0", EntityKind::kPod, "b");
+  TwoPods pods;
+  Catalog& cat = pods.cat;
+  const Id a = pods.a, b = pods.b;
   auto op = [&](Id e, double excess) {
-    EventDeviation d;
-    d.kind = EventKind::kOperation;
-    d.entity = e;
-    d.key = 500 + e;
+    EventDeviation d = pods.operation(e, 500);
     d.error_excess = excess;
     return d;
   };
   std::vector<FeatureSlice> slices = trace_slices(201, {a, b});
-  std::vector<std::vector<EventDeviation>> devs;
-  for (size_t i = 0; i < 200; ++i)  // normal: a few percent of failures more or less than usual
-    devs.push_back({op(a, 0.01 * static_cast<double>(i % 7) - 0.03), op(b, 0.01 * static_cast<double>(i % 5) - 0.02)});
-  devs.push_back({op(a, 0.02), op(b, 0.6)});  // 200: 60 % more of b's spans fail
-  const std::unordered_map<std::uint64_t, std::string> names = {{500 + a, "a|GET /x"}, {500 + b, "b|POST /y"}};
+  // normal: a few percent of failures more or less than usual; 200: 60 % more of b's spans fail
+  const auto devs = two_pod_deviations(a, b, [&](Id e, size_t i) {
+    if (i == 200) return op(e, e == b ? 0.6 : 0.02);
+    return op(e, e == a ? 0.01 * static_cast<double>(i % 7) - 0.03 : 0.01 * static_cast<double>(i % 5) - 0.02);
+  });
   ZeroLabelOptions o;
-  o.kind = "";
-  const auto r = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
-  ASSERT_TRUE(r.span_errors()) << "auto, no metric token: on";
-  const auto top = r.rank({200});
-  expect_alone_first(top, b, cat);
-  const auto said = r.explain(top[0], {200}, names, {});
+  o.kind = "";  // pods and services alike
+  const auto said = fit_and_say(pods, slices, devs, 500, o, &ZeroLabelRanker::span_errors);
   ASSERT_FALSE(said.empty());
   EXPECT_NE(said[0].find("POST /y spans fail: +60% of spans against normal"), std::string::npos) << said[0];
   // the surprise in words, against the 201 x 2 (slice, entity) rows: no other row reaches 60 %
@@ -725,7 +758,7 @@ TEST(ZeroLabel, FailingSpansRankTheirServiceWhereTheDataHaveNoMetrics) {
     auto more = devs;
     more.insert(more.begin(), 2, std::vector<EventDeviation>{op(a, 0.0), op(b, 0.6)});
     const auto r3 = ZeroLabelRanker::fit(more_slices, more, nullptr, cat, o);
-    const auto said3 = r3.explain(r3.rank({202})[0], {202}, names, {});
+    const auto said3 = r3.explain(r3.rank({202})[0], {202}, pods.names(500), {});
     EXPECT_NE(said3[0].find(": 2 others of the data's 406 (slice, entity) values reach it)"), std::string::npos)
         << said3[0];
   }
@@ -742,6 +775,52 @@ TEST(ZeroLabel, FailingSpansRankTheirServiceWhereTheDataHaveNoMetrics) {
   EXPECT_EQ(with_metrics.rank({200})[0].score, 0.0) << "no signal reads the failures";
   o.span_errors = "on";
   EXPECT_TRUE(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).span_errors());
+}
+
+// A pod whose spans take longer on their own (CPU contention, slow disk): with traces only, the self-time signal
+// ranks it first and says how long its spans' own time is against normal; where the data carry metrics, "auto"
+// leaves the signal out (a caller whose call's child span is missing reads as slow itself: it lost on
+// TrainTicket, docs/results.md, "Traces only").
+TEST(ZeroLabel, SlowOwnWorkRanksItsPodWhereTheDataHaveNoMetrics) {
+  TwoPods pods;
+  Catalog& cat = pods.cat;
+  const Id a = pods.a, b = pods.b;
+  auto op = [&](Id e, double z) {
+    EventDeviation d = pods.operation(e, 700);
+    d.z_b = d.alarm_z_b = z;
+    d.median_b = 3000 * (1 + z);
+    d.normal_b = 3000;
+    d.calls_b = 12;
+    d.slow_b = 1;
+    return d;
+  };
+  std::vector<FeatureSlice> slices = trace_slices(201, {a, b});
+  // normal: self times within a few robust z of their profile; 200: b's spans take 41 times their normal own time
+  const auto devs = two_pod_deviations(a, b, [&](Id e, size_t i) {
+    if (i == 200) return op(e, e == b ? 40.0 : 2.0);
+    return op(e, e == a ? 0.5 * static_cast<double>(i % 9) : 0.4 * static_cast<double>(i % 11));
+  });
+  ZeroLabelOptions o;
+  o.kind = "";  // pods and services alike
+  const auto said = fit_and_say(pods, slices, devs, 700, o, &ZeroLabelRanker::self_time);
+  ASSERT_FALSE(said.empty());
+  EXPECT_NE(said[0].find("POST /y spans' own time (outside their calls): 123 ms (median of 12 calls, all slowed), "
+                         "3 ms normally"),
+            std::string::npos)
+      << said[0];
+  // one metric token anywhere in the data: auto leaves the signal out, on keeps it, off never has it
+  TokenSet& mt = slices[0].tokens[static_cast<int>(Modality::kMetrics)];
+  mt.dim = token_dim(Modality::kMetrics);
+  mt.entities.push_back(a);
+  mt.values.assign(mt.dim, 0.f);
+  const auto with_metrics = ZeroLabelRanker::fit(slices, devs, nullptr, cat, o);
+  EXPECT_FALSE(with_metrics.self_time());
+  EXPECT_EQ(with_metrics.rank({200})[0].score, 0.0) << "no signal reads the self time";
+  o.self_time = "on";
+  EXPECT_TRUE(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).self_time());
+  o.self_time = "off";
+  slices[0].tokens[static_cast<int>(Modality::kMetrics)] = TokenSet{};
+  EXPECT_FALSE(ZeroLabelRanker::fit(slices, devs, nullptr, cat, o).self_time());
 }
 
 // The draw-th value of a Pareto body of |z|: 0.5 / sqrt(1 - u) at u = draw x the golden ratio (mod 1), about 3 %

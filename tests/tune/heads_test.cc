@@ -93,6 +93,9 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   // ... and before the failed-span signal it ranked without one
   old["options"].erase("event_span_errors");
   EXPECT_EQ(FailureHeads::from_json(old).options().event_span_errors, "off");
+  // ... and before the self-time signal too
+  old["options"].erase("event_self_time");
+  EXPECT_EQ(FailureHeads::from_json(old).options().event_self_time, "off");
   HeadOptions o;
   o.ad_score = "embedding";  // asked for explicitly, the kNN stays
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
@@ -145,6 +148,8 @@ TEST(FailureHeads, TheEventScoreReadsTheCallTimesAlarmZ) {
   EXPECT_TRUE(ranker.span_errors());
   EXPECT_EQ(h.options().event_span_errors, "on");
   EXPECT_EQ(FailureHeads::from_json(h.to_json()).options().event_span_errors, "on");
+  EXPECT_TRUE(ranker.self_time());  // the self-time signal's too
+  EXPECT_EQ(FailureHeads::from_json(h.to_json()).options().event_self_time, "on");
   const auto t = h.detect(in, test);
   int hits = 0, false_alarms = 0;
   for (size_t k = 0; k < test.size(); ++k) (faulty(test[k]) ? hits : false_alarms) += t.alarms[k];
