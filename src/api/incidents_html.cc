@@ -50,7 +50,11 @@ std::string render_incidents_html(const DetectResult& r) {
   h << "<p class='note'>An incident is a run of alarmed slices whose decision times lie at most the configured gap "
        "apart, split (unless turned off) where another entity tops the ranking of as many consecutive slices as an "
        "incident needs (so back-to-back faults get one incident each). Root causes are ranked by the model's heads "
-       "from this data alone; the sentences under each entity are the deviations that ranked it. "
+       "from this data alone; the sentences under each entity are the deviations that ranked it, each with its "
+       "surprise: -log10 of the share of the (slice, entity) values seen, this data's and the model's training data's, "
+       "at least as large (3: one in a thousand). "
+       "An entity's score is its largest surprise, the KPIs' less log10 of the number of KPI slots (so many KPIs "
+       "do not make one of them rare by chance). "
     << (r.labels.empty() ? std::string("The data has no fault labels.")
                          : "Fault labels found in the data are shown beside the incidents for comparison; the "
                            "pipeline never read them.")

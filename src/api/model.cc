@@ -69,6 +69,7 @@ void EmbeddingModel::save(const std::string& dir, const nlohmann::json& train_lo
   w.add_json("train_log.json", train_log.is_null() ? nlohmann::json::object() : train_log);
   if (heads_) w.add_json("heads.json", {{"ad_view", ad_view_}, {"heads", heads_->to_json()}});
   if (profile_.keys()) w.add_json("profile.json", profile_.to_json());
+  if (calibration_) w.add_json("calibration.json", calibration_->to_json());
   w.add_module("weights.pt", *encoder_);
   w.finish();
 }
@@ -97,6 +98,13 @@ std::unique_ptr<EmbeddingModel> EmbeddingModel::load(const std::string& dir) {
       m->set_profile(EventProfile::from_json(r.json("profile.json")));
     } catch (const ModelError& e) {
       throw ModelError(cat(dir, "/profile.json: ", e.what()));
+    }
+  }
+  if (r.has("calibration.json")) {
+    try {
+      m->set_calibration(CalibrationArchive::from_json(r.json("calibration.json")));
+    } catch (const ModelError& e) {
+      throw ModelError(cat(dir, "/calibration.json: ", e.what()));
     }
   }
   if (r.has("heads.json")) {

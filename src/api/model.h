@@ -13,6 +13,10 @@
 //                   and the AD view they were fitted on; absent for an encoder without heads
 //   profile.json    the normal event profile of the training data (features/events.h), added to the profile of
 //                   data the model featurises; absent when the training data had no traces or logs
+//   calibration.json  the zero-label ranker's calibration rows of the training data (tasks/zero_label.h,
+//                   CalibrationArchive, thinned to kSavedCalibrationRows): `detect` and `serve` rank new data
+//                   against them and the new data's own, so that a short file or a stream's first hour can reach
+//                   the surprises the heads' thresholds were fitted on; absent in models saved before 2026-12-07
 //   train_log.json  per-epoch losses, timings, best epoch, what the heads chose
 // Every file listed is checked against the manifest on load; a missing,
 // truncated or altered file, or another format_version, is a ModelError.
@@ -28,6 +32,7 @@
 #include "dataset/dataset.h"
 #include "model/runtime_encoder.h"
 #include "slice/embedding.h"
+#include "tasks/zero_label.h"
 #include "train/trainer.h"
 #include "tune/heads.h"
 
@@ -74,6 +79,9 @@ class EmbeddingModel {
   // The training data's event profile (the prior of every dataset the model featurises).
   const EventProfile& profile() const { return profile_; }
   void set_profile(EventProfile profile) { profile_ = std::move(profile); }
+  // The training data's ranker calibration (nullptr for models saved without one).
+  const CalibrationArchive* calibration() const { return calibration_ ? &*calibration_ : nullptr; }
+  void set_calibration(CalibrationArchive c) { calibration_ = std::move(c); }
 
  private:
   TrainConfig config_;
@@ -83,7 +91,11 @@ class EmbeddingModel {
   std::optional<FailureHeads> heads_;
   std::string ad_view_ = "all";
   EventProfile profile_;
+  std::optional<CalibrationArchive> calibration_;
 };
+
+// Calibration rows a model keeps of its training data (a surprise up to log10 of it, 4.3; thinned evenly beyond).
+inline constexpr double kSavedCalibrationRows = 20000;
 
 // The AD view a config asks for on data with this trace/log coverage:
 // config.ad_view, or for "auto" metrics when coverage < 0.5.

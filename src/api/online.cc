@@ -38,7 +38,7 @@ struct OnlineDetector::Impl {
   std::vector<TimelinePoint> timeline;
   FailureHeads::AdStream ad_stream;
   std::optional<ZeroLabelRanker> ranker;
-  CalibrationArchive archive;  // the ranker's calibration rows of released slices
+  CalibrationArchive archive;  // the ranker's calibration rows of released slices (and the model's training rows)
   size_t fit_slices = 0;
   EntityDirectory entities;
   size_t entities_known = 0;
@@ -62,6 +62,8 @@ struct OnlineDetector::Impl {
                                                                          : DrainMiner(prepare.drain)),
         template_names(miner) {
     DetectOptions::schema().validate(options.detect);
+    // the stream's ranker calibrates on its past and, from its first slice, on the model's training rows
+    if (const CalibrationArchive* training = p.model().calibration()) archive = *training;
     RSLICER_CHECK(options.refit_slices >= 1, InvalidInput, "online: refit_slices must be >= 1, got ",
                   options.refit_slices);
     RSLICER_CHECK(options.calibration_slices <= 0 || options.calibration_slices >= options.refit_slices, InvalidInput,

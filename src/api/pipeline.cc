@@ -22,8 +22,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 ZeroLabelRanker zero_label_ranker(const Dataset& d, const std::vector<SliceEmbedding>& embeddings,
-                                  const HeadOptions& heads) {
-  return ZeroLabelRanker::fit(d.slices, d.deviations, &embeddings, d.catalog, ranker_options(heads));
+                                  const HeadOptions& heads, const CalibrationArchive* training) {
+  return ZeroLabelRanker::fit(d.slices, d.deviations, &embeddings, d.catalog, ranker_options(heads), training);
 }
 
 EntityDirectory entity_directory(const Catalog& catalog) {
@@ -152,6 +152,8 @@ TrainSummary train_model(const TrainRequest& rq) {
   summary.heads_info = heads.info();
   model.set_heads(std::move(heads), summary.ad_view);
   model.set_profile(d.profile);
+  // the ranker's calibration rows of the heads' part: detect and serve rank new data against them and its own
+  model.set_calibration(ranker.calibration(head_slices, kSavedCalibrationRows));
   nlohmann::json log = summary.encoder.log;
   log["heads"] = {{"slices", summary.head_slices},
                   {"labelled_cases", summary.labelled_cases},
@@ -263,7 +265,7 @@ DetectResult Pipeline::detect(TelemetrySource& source, const DetectOptions& o, b
   const EntityDirectory entities = entity_directory(d.catalog);
   HeadInputs in{&emb, ad_emb.empty() ? &emb : &ad_emb, &entities, &metric_table.table(), &trace_table.table()};
   const FailureHeads& heads = model_->heads();
-  const ZeroLabelRanker ranker = zero_label_ranker(d, emb, heads.options());
+  const ZeroLabelRanker ranker = zero_label_ranker(d, emb, heads.options(), model_->calibration());
   in.ranker = &ranker;
 
   in.event_names = &d.event_names;

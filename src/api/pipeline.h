@@ -186,10 +186,11 @@ Incident build_incident(const std::vector<size_t>& run, const std::vector<Timeli
 // Entity names, kinds and services of a catalog, by Id.
 EntityDirectory entity_directory(const Catalog& catalog);
 
-// The zero-label root-cause ranking of a dataset (calibrated on all of it, label-free) with the heads' options.
-// The AD event score uses it too: on the product path every modality a slice has is information (in eval, where
-// the presence of a modality can mark the labelled faults, the AD event score is restricted to the AD view).
+// The zero-label root-cause ranking of a dataset (calibrated on all of it, label-free, and on `training`, a model's
+// calibration rows of its training data, where given) with the heads' options. The AD event score uses it too: on
+// the product path every modality a slice has is information (in eval, where the presence of a modality can mark
+// the labelled faults, the AD event score is restricted to the AD view).
 ZeroLabelRanker zero_label_ranker(const Dataset& d, const std::vector<SliceEmbedding>& embeddings,
-                                  const HeadOptions& heads);
+                                  const HeadOptions& heads, const CalibrationArchive* training = nullptr);
 
 }  // namespace rslicer

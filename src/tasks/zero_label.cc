@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <utility>
@@ -161,13 +163,30 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     }
   }
   double archived_rows = 0;
-  if (archived && archived->rows > 0) {  // released slices of a live stream: every archived value counts
-    RSLICER_CHECK(archived->values.size() == k, InvalidInput, "zero-label ranking: the calibration archive has ",
-                  archived->values.size(), " signals, the ranker ", k);
+  // the archive's signal of each of ours (by name where it has names), and ours of each of its
+  std::vector<int> from_archive(k, -1), to_ranker;
+  if (archived && archived->rows > 0) {  // released slices of a live stream, a model's training data
+    if (archived->names.empty()) {
+      RSLICER_CHECK(archived->values.size() == k, InvalidInput, "zero-label ranking: the calibration archive has ",
+                    archived->values.size(), " signals, the ranker ", k);
+      for (size_t j = 0; j < k; ++j) from_archive[j] = static_cast<int>(j);
+    } else {
+      RSLICER_CHECK(archived->names.size() == archived->values.size(), InvalidInput,
+                    "zero-label ranking: the calibration archive names ", archived->names.size(), " signals and has ",
+                    archived->values.size());
+      for (size_t j = 0; j < k; ++j) {
+        const auto it = std::find(archived->names.begin(), archived->names.end(), r.names_[j]);
+        if (it != archived->names.end()) from_archive[j] = static_cast<int>(it - archived->names.begin());
+      }
+    }
+    to_ranker.assign(archived->values.size(), -1);
     archived_rows = archived->rows;
     for (size_t j = 0; j < k; ++j) {
+      if (from_archive[j] < 0) continue;
+      to_ranker[from_archive[j]] = static_cast<int>(j);
+      const auto& v = archived->values[from_archive[j]];
       r.rows_[j] += archived->rows;
-      r.sorted_[j].insert(r.sorted_[j].end(), archived->values[j].begin(), archived->values[j].end());
+      r.sorted_[j].insert(r.sorted_[j].end(), v.begin(), v.end());
     }
   }
   for (auto& s : r.sorted_) std::sort(s.begin(), s.end());
@@ -190,8 +209,10 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
     flush();
     if (archived_rows > 0)
       for (const auto& archived_row : archived->joint) {
-        for (const auto& [j, v] : archived_row)
-          if (j < k && !r.shared(j)) best[r.family_[j]] = std::max(best[r.family_[j]], r.surprise(j, v, false));
+        for (const auto& [a, v] : archived_row) {
+          const int j = a < to_ranker.size() ? to_ranker[a] : -1;
+          if (j >= 0 && !r.shared(j)) best[r.family_[j]] = std::max(best[r.family_[j]], r.surprise(j, v, false));
+        }
         flush();
       }
     for (auto& b : r.family_best_) std::sort(b.begin(), b.end());
@@ -239,9 +260,57 @@ void CalibrationArchive::thin() {
   halve(joint);
 }
 
+nlohmann::json CalibrationArchive::to_json() const {
+  auto round4 = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return std::strtod(buf, nullptr);
+  };
+  nlohmann::json vs = nlohmann::json::array(), js = nlohmann::json::array();
+  for (const auto& v : values) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double x : v) a.push_back(round4(x));
+    vs.push_back(std::move(a));
+  }
+  for (const auto& row : joint) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& [j, x] : row) a.push_back({j, round4(x)});
+    js.push_back(std::move(a));
+  }
+  return {{"rows", rows}, {"names", names}, {"values", std::move(vs)}, {"joint", std::move(js)}};
+}
+
+CalibrationArchive CalibrationArchive::from_json(const nlohmann::json& j) {
+  CalibrationArchive a;
+  try {
+    a.rows = j.at("rows").get<double>();
+    a.names = j.at("names").get<std::vector<std::string>>();
+    a.values = j.at("values").get<std::vector<std::vector<double>>>();
+    a.joint = j.at("joint").get<std::vector<std::vector<std::pair<std::uint32_t, double>>>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(std::string("calibration archive: malformed: ") + e.what());
+  }
+  if (!(a.rows >= 0) || a.names.size() != a.values.size())
+    throw ModelError("calibration archive: " + std::to_string(a.names.size()) + " signal names for " +
+                     std::to_string(a.values.size()) + " value lists, rows " + std::to_string(a.rows));
+  for (auto& v : a.values) std::sort(v.begin(), v.end());
+  return a;
+}
+
+CalibrationArchive ZeroLabelRanker::calibration(const std::vector<size_t>& slices, double max_rows) const {
+  CalibrationArchive a;
+  for (size_t i : slices) archive(i, a);
+  while (a.rows > std::max(1.0, max_rows)) a.thin();
+  return a;
+}
+
 void ZeroLabelRanker::archive(size_t slice, CalibrationArchive& a) const {
   const size_t k = names_.size();
-  if (a.values.size() != k) a = CalibrationArchive{0, std::vector<std::vector<double>>(k), {}};
+  // (an archive of other signals, e.g. a model's from data with another modality, starts over: rows added by
+  // position must mean the same signals)
+  if (a.values.size() != k || (!a.names.empty() && a.names != names_))
+    a = CalibrationArchive{0, std::vector<std::vector<double>>(k), {}, names_};
+  if (a.names.empty()) a.names = names_;
   std::vector<std::pair<Id, std::vector<double>>> rows;
   signals_of(slice, rows);
   for (const auto& [e, v] : rows) {
@@ -537,14 +606,15 @@ namespace {
 std::string pct(double share) { return short_number(100.0 * std::clamp(share, 0.0, 1.0)) + "%"; }
 
 // What a signal's surprise `s` of value `v` means, against its calibration values (`sorted`, ascending, the positive
-// ones of `rows` rows of (slice, `kind`)): "surprise 2.76: 5 others of the data's 3982 (slice, pod) values reach it".
+// ones of `rows` rows of (slice, `kind`): the data's and, in detect and serve, the model's training data's): "surprise
+// 2.76: 5 others of the 3982 (slice, pod) values seen reach it".
 std::string rarity(double s, double v, const std::vector<double>& sorted, double rows, const std::string& kind) {
   const std::string values = "(slice, " + (kind.empty() ? std::string("entity") : kind) + ") values";
   const auto ge = sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), v);
   const double rank = -std::log10((static_cast<double>(ge) + 1.0) / (rows + 1.0));
   // (offline the value is one of them, its own row: the others are what a reader weighs)
   const auto others = ge - (std::binary_search(sorted.begin(), sorted.end(), v) ? 1 : 0);
-  const std::string of = " of the data's " + short_number(rows) + " " + values;
+  const std::string of = " of the " + short_number(rows) + " " + values + " seen";
   std::string text = "surprise " + short_number(s) + ": " +
                      (others <= 0   ? "the largest" + of
                       : others == 1 ? "1 other" + of + " reaches it"
@@ -703,7 +773,7 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
   std::vector<std::string> sentences;
   for (size_t i = 0; i < out.size() && i < max_sentences; ++i) sentences.push_back(out[i].second);
   if (sentences.empty())
-    sentences.push_back("no signal stands out (one in ten of the data's values or more reach each of its signals)");
+    sentences.push_back("no signal stands out (one in ten of the values seen or more reach each of its signals)");
   return sentences;
 }
 

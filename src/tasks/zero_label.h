@@ -123,7 +123,14 @@ struct CalibrationArchive {
   // the rows with a member of a family of several signals at or above its floor: those members (signal, value),
   // for the families' min-p calibration
   std::vector<std::vector<std::pair<std::uint32_t, double>>> joint;
+  // per signal, its name (ZeroLabelRanker::signal_names() of the ranker that filled it): a ranker aligns the values
+  // by name, so an archive from a ranker with other signals adds what they share. Empty: the ranker's own order
+  std::vector<std::string> names;
   void thin();                              // halves the rows, keeping every other value of each signal and row
+  // A model's copy (`rslicer train` saves its training data's: `detect` and `serve` rank new data against it too):
+  // values to 4 significant digits. from_json: ModelError on a malformed object.
+  nlohmann::json to_json() const;
+  static CalibrationArchive from_json(const nlohmann::json& j);
 };
 
 class ZeroLabelRanker {
@@ -138,6 +145,8 @@ class ZeroLabelRanker {
   // Adds slice `slice`'s calibration rows to `archive` (before its tokens are released); thins it at
   // options.max_calibration_rows.
   void archive(size_t slice, CalibrationArchive& archive) const;
+  // The calibration rows of `slices` (positions), thinned until at most `max_rows` remain: what a model saves.
+  CalibrationArchive calibration(const std::vector<size_t>& slices, double max_rows) const;
 
   // Candidates of the case (its slice positions), best first.
   std::vector<ZeroLabelScore> rank(const std::vector<size_t>& case_slices) const {

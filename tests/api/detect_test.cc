@@ -184,6 +184,34 @@ TEST(Detect, LogsAloneStillAlarmOnTheFaultsTheyShow) {
   EXPECT_GE(found, 1) << "an exception or return found, its pod first";
 }
 
+// An hour of new data: ranked against its own rows alone, the most any slice could reach was the surprise of the
+// largest of some 700 (slice, pod) values, 2.5, below the event score's threshold, fitted on six hours: the event
+// signals could never alarm on a short file. The model keeps its training data's calibration rows, and detect ranks
+// against those and the new data's own.
+TEST(Detect, AnHourOfNewDataStillAlarmsOnTheEventSignals) {
+  const World& w = world();
+  const std::string dir = testing::make_temp_dir("rslicer-short");
+  auto [normal, faulty] = quick_start_system();
+  faulty.hours = 1;
+  faulty.faults = 1;
+  faulty.fault_types = {"return"};
+  faulty.fault_services = {"cart-service"};
+  const auto faults = simulate_dataset(faulty, dir + "/hour", "nezha", true, false).faults;
+  ASSERT_EQ(faults.size(), 1u);
+  auto p = Pipeline::load(w.model);
+  ASSERT_NE(p->model().calibration(), nullptr) << "train keeps its calibration rows";
+  const DetectResult r = p->detect(dir + "/hour", "auto", {}, {}, false);
+  int by_events = 0;
+  for (const auto& t : r.timeline) {
+    const auto parts = ad_part_names(t.alarmed_by);
+    if (std::find(parts.begin(), parts.end(), "event signals") == parts.end()) continue;
+    ++by_events;
+    EXPECT_TRUE(t.end > faults[0].start && t.start < faults[0].end + 300 * kUsPerSecond)
+        << "the event signals alarm on the return, not beside it: " << t.start;
+  }
+  EXPECT_GE(by_events, 1) << "the event signals never alarmed on an hour of data";
+}
+
 TEST(Detect, LabelsAreNeverUsedAndTheModelFolderRoundTrips) {
   const World& w = world();
   auto p = Pipeline::load(w.model);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <random>
 
+#include "core/errors.h"
 #include "tasks/anomaly.h"
 #include "tasks/evidence.h"
 #include "tasks/raw_metrics.h"
@@ -751,7 +752,7 @@ TEST(ZeroLabel, FailingSpansRankTheirServiceWhereTheDataHaveNoMetrics) {
   ASSERT_FALSE(said.empty());
   EXPECT_NE(said[0].find("POST /y spans fail: +60% of spans against normal"), std::string::npos) << said[0];
   // the surprise in words, against the 201 x 2 (slice, entity) rows: no other row reaches 60 %
-  EXPECT_NE(said[0].find("(surprise 2.3: the largest of the data's 402 (slice, entity) values)"), std::string::npos)
+  EXPECT_NE(said[0].find("(surprise 2.3: the largest of the 402 (slice, entity) values seen)"), std::string::npos)
       << said[0];
   {  // two more slices where b fails as much: "others" counts them, not the ranked value's own row
     auto more_slices = trace_slices(203, {a, b});
@@ -759,7 +760,7 @@ TEST(ZeroLabel, FailingSpansRankTheirServiceWhereTheDataHaveNoMetrics) {
     more.insert(more.begin(), 2, std::vector<EventDeviation>{op(a, 0.0), op(b, 0.6)});
     const auto r3 = ZeroLabelRanker::fit(more_slices, more, nullptr, cat, o);
     const auto said3 = r3.explain(r3.rank({202})[0], {202}, pods.names(500), {});
-    EXPECT_NE(said3[0].find(": 2 others of the data's 406 (slice, entity) values reach it)"), std::string::npos)
+    EXPECT_NE(said3[0].find(": 2 others of the 406 (slice, entity) values seen reach it)"), std::string::npos)
         << said3[0];
   }
   o.span_errors = "off";
@@ -930,10 +931,40 @@ TEST(ZeroLabel, TheArchiveKeepsTheKpiFamilysJointRows) {
     EXPECT_EQ(a[0].entity, b[0].entity);
     EXPECT_DOUBLE_EQ(a[0].score, b[0].score);
   }
-  // thinning keeps every other joint row with every other value
+  // a model's copy: saved and read back (values to 4 significant digits), it ranks the same
+  const CalibrationArchive saved = CalibrationArchive::from_json(archive.to_json());
+  EXPECT_EQ(saved.names, full.signal_names());
+  EXPECT_EQ(saved.rows, archive.rows);
+  const ZeroLabelRanker reread = ZeroLabelRanker::fit(live, devs, nullptr, cat, o, &saved);
+  EXPECT_EQ(reread.rank({n - 1})[0].entity, full.rank({n - 1})[0].entity);
+  // ... and one from a ranker with other signals (here: one more, the failed spans) adds what they share, by name
+  ZeroLabelOptions more = o;
+  more.span_errors = "on";
+  const ZeroLabelRanker wider = ZeroLabelRanker::fit(all, devs, nullptr, cat, more);
+  ASSERT_EQ(wider.signal_names().size(), full.signal_names().size() + 1);
+  const CalibrationArchive other = wider.calibration(
+      [&] {
+        std::vector<size_t> first(n / 2);
+        for (size_t i = 0; i < first.size(); ++i) first[i] = i;
+        return first;
+      }(),
+      1e9);
+  const ZeroLabelRanker aligned = ZeroLabelRanker::fit(live, devs, nullptr, cat, o, &other);
+  for (size_t c : {n - 1, n - 2}) {
+    const auto a = full.rank({c}), b = aligned.rank({c});
+    ASSERT_FALSE(b.empty());
+    EXPECT_EQ(a[0].entity, b[0].entity);
+    EXPECT_DOUBLE_EQ(a[0].score, b[0].score);
+  }
+  // a malformed copy is refused
+  nlohmann::json bad = archive.to_json();
+  bad["names"].erase(0);
+  EXPECT_THROW(CalibrationArchive::from_json(bad), ModelError);
+  // thinning keeps every other joint row with every other value; calibration() thins to its row budget
   const size_t joint = archive.joint.size();
   archive.thin();
   EXPECT_EQ(archive.joint.size(), (joint + 1) / 2);
+  EXPECT_LE(full.calibration({0, 1, 2, 3, 4, 5, 6, 7}, 10).rows, 10.0);
 }
 
 // A node's KPI that the reader joins to each of its pods deviates the same on all of them: shared_kpi_slots finds
