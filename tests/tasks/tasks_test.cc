@@ -436,7 +436,7 @@ TEST(TraceEvidence, CaseFeaturesCompareTheWindowWithTheEntitysProfile) {
 // The calibration archive of a long live stream thins itself: half the rows, every other value of each signal,
 // so the share of rows at or above a value (what a surprise is) stays about the same.
 TEST(CalibrationArchive, ThinningHalvesRowsAndKeepsEveryOtherValue) {
-  CalibrationArchive a{1000, {{1, 2, 3, 4, 5}, {7}, {}}, {}};
+  CalibrationArchive a{1000, {{1, 2, 3, 4, 5}, {7}, {}}, {}, {}};
   a.thin();
   EXPECT_EQ(a.rows, 500);
   EXPECT_EQ(a.values[0], (std::vector<double>{1, 3, 5}));
