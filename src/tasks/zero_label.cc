@@ -49,17 +49,16 @@ ZeroLabelRanker ZeroLabelRanker::fit(const std::vector<FeatureSlice>& slices,
   const bool any_metrics = std::any_of(slices.begin(), slices.end(), [](const FeatureSlice& f) {
     return f.tokens[static_cast<int>(Modality::kMetrics)].size() > 0;
   });
-  if (o.span_errors == "on" || (o.span_errors == "auto" && !any_metrics)) {
-    // after the KPI slots: the triage vectors of models saved before keep their layout
-    r.span_error_signal_ = static_cast<int>(r.names_.size());
-    r.names_.push_back("failed spans");
-    r.family_.push_back(11);
-  }
-  if (o.self_time == "on" || (o.self_time == "auto" && !any_metrics)) {
-    r.self_signal_ = static_cast<int>(r.names_.size());
-    r.names_.push_back("span self time");
-    r.family_.push_back(12);
-  }
+  // the signals that count only where the data carry no metrics ("auto"), or always ("on"); after the KPI slots: the
+  // triage vectors of models saved before keep their layout. Returns the signal's index, or -1.
+  auto without_metrics_signal = [&](const std::string& mode, const char* name, int family) {
+    if (mode != "on" && !(mode == "auto" && !any_metrics)) return -1;
+    r.names_.push_back(name);
+    r.family_.push_back(family);
+    return static_cast<int>(r.names_.size()) - 1;
+  };
+  r.span_error_signal_ = without_metrics_signal(o.span_errors, "failed spans", 11);
+  r.self_signal_ = without_metrics_signal(o.self_time, "span self time", 12);
   r.n_event_ = r.names_.size();
   if (r.embeddings_ && o.entity_scores &&
       std::any_of(r.embeddings_->begin(), r.embeddings_->end(),
@@ -607,11 +606,12 @@ std::string pct(double share) { return short_number(100.0 * std::clamp(share, 0.
 
 // What a signal's surprise `s` of value `v` means, against its calibration values (`sorted`, ascending, the positive
 // ones of `rows` rows of (slice, `kind`): the data's and, in detect and serve, the model's training data's): "surprise
-// 2.76: 5 others of the 3982 (slice, pod) values seen reach it".
-std::string rarity(double s, double v, const std::vector<double>& sorted, double rows, const std::string& kind) {
+// 2.76: 5 others of the 3982 (slice, pod) values seen reach it". `tail`: `s` came from the call times' power-law tail
+// (ZeroLabelOptions::tail_extrapolation), beyond the rank surprise.
+std::string rarity(double s, double v, const std::vector<double>& sorted, double rows, const std::string& kind,
+                   bool tail) {
   const std::string values = "(slice, " + (kind.empty() ? std::string("entity") : kind) + ") values";
   const auto ge = sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), v);
-  const double rank = -std::log10((static_cast<double>(ge) + 1.0) / (rows + 1.0));
   // (offline the value is one of them, its own row: the others are what a reader weighs)
   const auto others = ge - (std::binary_search(sorted.begin(), sorted.end(), v) ? 1 : 0);
   const std::string of = " of the " + short_number(rows) + " " + values + " seen";
@@ -619,7 +619,7 @@ std::string rarity(double s, double v, const std::vector<double>& sorted, double
                      (others <= 0   ? "the largest" + of
                       : others == 1 ? "1 other" + of + " reaches it"
                                     : std::to_string(others) + " others" + of + " reach it");
-  if (s > rank + 1e-9) text += ", scored on the tail beyond their largest";  // ZeroLabelOptions::tail_extrapolation
+  if (tail) text += ", scored on the tail beyond their largest";
   return text;
 }
 
@@ -766,8 +766,10 @@ std::vector<std::string> ZeroLabelRanker::explain(const ZeroLabelScore& score, c
       text = "its " + names_[j] + " is " + short_number(score.raw[j]) +
              "x its typical distance from its own normal embedding";
     }
-    if (!text.empty())
-      out.push_back({s, text + " (" + rarity(s, score.raw[j], sorted_[j], rows_[j], options_.kind) + ")"});
+    if (!text.empty()) {
+      const bool tail = s > surprise(j, score.raw[j], false) + 1e-9;
+      out.push_back({s, text + " (" + rarity(s, score.raw[j], sorted_[j], rows_[j], options_.kind, tail) + ")"});
+    }
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::string> sentences;

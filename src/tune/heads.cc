@@ -256,10 +256,13 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   h.options_ = options;
   // "auto" as the training data resolved it: detect and serve rank with the same signals whatever their data's
   // first slices hold (a stream's KPIs have no baseline yet)
-  if (options.event_span_errors == "auto" && in.ranker)
-    h.options_.event_span_errors = in.ranker->span_errors() ? "on" : "off";
-  if (options.event_self_time == "auto" && in.ranker)
-    h.options_.event_self_time = in.ranker->self_time() ? "on" : "off";
+  if (in.ranker) {
+    auto resolve = [](std::string& mode, bool on) {
+      if (mode == "auto") mode = on ? "on" : "off";
+    };
+    resolve(h.options_.event_span_errors, in.ranker->span_errors());
+    resolve(h.options_.event_self_time, in.ranker->self_time());
+  }
   const bool state_aware = options.state_aware;
   PartitionOptions po = options.partition;
   po.seed = seed;
