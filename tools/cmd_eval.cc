@@ -3,6 +3,7 @@
 // rslicer demo [--data DIR] [--out DIR] [--part P]: the same on the bundled sample and on a simulated system with
 // continuous telemetry, with a short results table for each.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -157,15 +158,17 @@ RSLICER_COMMAND(
       f->request.out_dir = "out/demo";
       auto d = std::make_shared<DemoFlags>();
       sub.add_option("--part", d->part,
-                     "sample | simulated | both; auto: both without --data, only the given data with it")
+                     "sample | simulated | both; auto: both without --data and --model, else only the given data")
           ->default_val("auto")
           ->check(CLI::IsMember({"auto", "sample", "simulated", "both"}));
       sub.add_option("--sim-hours", d->sim_hours, "Hours of the simulated system")->default_val(48);
       sub.add_option("--sim-faults", d->sim_faults, "Faults injected into the simulated system")->default_val(32);
       return [=]() {
         namespace fs = std::filesystem;
-        const bool own_data = !f->request.data_path.empty();
-        const std::string part = d->part == "auto" ? (own_data ? "sample" : "both") : d->part;
+        // the bundled sample unless --data or $RSLICER_DATA names other data (cli::default_data_path)
+        const bool own_data = !f->request.data_path.empty() || std::getenv("RSLICER_DATA") != nullptr;
+        const bool own_model = !f->request.model_dir.empty();
+        const std::string part = d->part == "auto" ? (own_data || own_model ? "sample" : "both") : d->part;
         auto rq = resolve(*f);
         const std::string out = rq.out_dir;
         const rslicer::sim::SimConfig sim = demo_sim_config(*d);  // invalid settings fail before work
@@ -174,11 +177,14 @@ RSLICER_COMMAND(
           std::fprintf(stderr, "rslicer demo: data %s, split %s, report in %s\n", rq.data_path.c_str(),
                        rq.split.c_str(), rq.out_dir.c_str());
           auto r = rslicer::eval::run_eval(rq);
+          const std::string sample_note =
+              " (real TrainTicket telemetry, for root cause and triage; its traces and logs exist only around the "
+              "faults, so its point-wise AD means little; ";
           print_demo_part(rq, r,
                           own_data ? "RuntimeSlicer demo"
-                                   : "RuntimeSlicer demo, part 1: real "
-                                     "TrainTicket telemetry (root cause and triage; its traces and logs exist only "
-                                     "around the faults, so AD is shown on part 2)");
+                          : part == "both"
+                              ? "RuntimeSlicer demo, part 1: the bundled sample" + sample_note + "part 2 shows AD)"
+                              : "RuntimeSlicer demo: the bundled sample" + sample_note + "--part simulated shows AD)");
         }
         if (part != "sample") {
           auto sq = rq;
@@ -186,6 +192,10 @@ RSLICER_COMMAND(
           sq.out_dir = (fs::path(out) / "simulated").string();
           sq.format = "otlp";
           sq.split = "time";
+          if (own_model)  // a model of other data would judge the simulated system by its profiles
+            std::fprintf(stderr, "rslicer demo: the simulated system gets a model of its own (--model is for %s)\n",
+                         part == "simulated" ? "other data" : "part 1");
+          sq.model_dir.clear();
           simulate_demo_data(sim, sq.data_path);
           auto r = rslicer::eval::run_eval(sq);
           char title[256];
