@@ -115,29 +115,34 @@ rslicer::sim::SimConfig demo_sim_config(const DemoFlags& d) {
   return c;
 }
 
-// Writes the simulated system under `dir` unless a folder written by an earlier demo with the same settings is
-// there (its settings are kept beside it in `dir`.json); a folder the demo did not write is never touched.
+// Writes the simulated system under `dir` unless a complete folder written by an earlier demo with the same
+// settings is there. `dir`.json beside it records the settings before the first file is written and marks the
+// folder complete after the last, so an interrupted demo's folder is rewritten and a folder the demo did not write
+// is never touched.
 void simulate_demo_data(const rslicer::sim::SimConfig& config, const std::string& dir) {
   namespace fs = std::filesystem;
   const std::string stamp = dir + ".json";
-  const nlohmann::json want = rslicer::config::to_json(config);
+  const nlohmann::json settings = rslicer::config::to_json(config);
   std::error_code ec;
   if (fs::exists(dir, ec)) {
     RSLICER_CHECK(fs::exists(stamp, ec), rslicer::InvalidInput, dir,
                   ": exists and was not written by rslicer demo (no ", stamp, "); choose another --out");
     std::ifstream in(stamp);
     const nlohmann::json had = nlohmann::json::parse(in, nullptr, false);
-    if (had == want) {
+    if (had.is_object() && had.value("complete", false) && had.value("simulator", nlohmann::json()) == settings) {
       std::fprintf(stderr, "rslicer demo: reusing the simulated system in %s\n", dir.c_str());
       return;
     }
     fs::remove_all(dir);
   }
-  fs::remove(stamp, ec);
+  auto write_stamp = [&](bool complete) {
+    std::ofstream(stamp) << nlohmann::json{{"simulator", settings}, {"complete", complete}}.dump(1) << "\n";
+  };
+  write_stamp(false);
   std::fprintf(stderr, "rslicer demo: simulating %g h of a %d-service system (seed %llu) into %s\n", config.hours,
                config.services, static_cast<unsigned long long>(config.seed), dir.c_str());
   rslicer::simulate_dataset(config, dir, "otlp", true, true);
-  std::ofstream(stamp) << want.dump(1) << "\n";
+  write_stamp(true);
 }
 
 void print_demo_part(const rslicer::eval::EvalRequest& rq, const rslicer::eval::EvalResult& r,

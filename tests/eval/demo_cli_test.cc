@@ -1,6 +1,7 @@
 // DemoCli: `rslicer demo`'s simulated part (a system with continuous telemetry, where point-wise anomaly detection
 // means something) on small settings: it writes its data beside its report, scores AD with a realistic share of
-// normal time, reuses the data it wrote and never touches a folder it did not write.
+// normal time, reuses the data it wrote, rewrites what an interrupted run left and never touches a folder it did
+// not write.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -47,6 +48,13 @@ TEST(DemoCli, SimulatedPartScoresAnomalyDetectionOnItsOwnData) {
   const std::string again = testing::run_command(cmd, &rc);
   ASSERT_EQ(rc, 0) << again;
   EXPECT_NE(again.find("reusing the simulated system in " + dir + "/out/simulated-data"), std::string::npos) << again;
+
+  // a folder left by an interrupted demo (its settings recorded, not marked complete) is written again
+  testing::write_file(dir + "/out/simulated-data.json", R"({"complete": false, "simulator": {}})");
+  const std::string rewritten = testing::run_command(cmd, &rc);
+  ASSERT_EQ(rc, 0) << rewritten;
+  EXPECT_NE(rewritten.find("simulating 8 h"), std::string::npos) << rewritten;
+  EXPECT_TRUE(testing::exists(dir + "/out/simulated-data/traces.jsonl.gz"));
 
   // a folder of that name the demo did not write is an error naming it, and stays as it was
   testing::run_command("mkdir -p " + dir + "/other/simulated-data && touch " + dir + "/other/simulated-data/mine");
