@@ -100,20 +100,18 @@ RSLICER_COMMAND("eval",
 // detection means something (the bundled sample's traces and logs exist only around its faults, and 65 % of its
 // test slices lie in a fault). The simulator's defaults (12 services, seed 42) over two days, one trace in 50
 // sampled; the `time` split trains on the first day and the early hours of the second and tests on the rest.
-struct DemoFlags {
-  std::string part = "auto";
-  double sim_hours = 48;
-  int sim_faults = 32;
-};
-
-rslicer::sim::SimConfig demo_sim_config(const DemoFlags& d) {
+rslicer::sim::SimConfig demo_sim_defaults() {
   rslicer::sim::SimConfig c;
-  c.hours = d.sim_hours;
-  c.faults = d.sim_faults;
+  c.hours = 48;
+  c.faults = 32;
   c.trace_sample_rate = 0.02;
-  rslicer::sim::validate(c);
   return c;
 }
+
+struct DemoFlags {
+  std::string part = "auto";
+  rslicer::cli::ConfigFlags<rslicer::sim::SimConfig> sim{demo_sim_defaults()};  // --sim-hours, --sim-faults
+};
 
 // Writes the simulated system under `dir` unless a complete folder written by an earlier demo with the same
 // settings is there. `dir`.json beside it records the settings before the first file is written and marks the
@@ -166,8 +164,8 @@ RSLICER_COMMAND(
                      "sample | simulated | both; auto: both without --data and --model, else only the given data")
           ->default_val("auto")
           ->check(CLI::IsMember({"auto", "sample", "simulated", "both"}));
-      sub.add_option("--sim-hours", d->sim_hours, "Hours of the simulated system")->default_val(48);
-      sub.add_option("--sim-faults", d->sim_faults, "Faults injected into the simulated system")->default_val(32);
+      d->sim.bind(sub, "--sim-hours", "hours", "Hours of the simulated system");
+      d->sim.bind(sub, "--sim-faults", "faults", "Faults injected into the simulated system");
       return [=]() {
         namespace fs = std::filesystem;
         // the bundled sample unless --data or $RSLICER_DATA names other data (cli::default_data_path)
@@ -176,7 +174,11 @@ RSLICER_COMMAND(
         const std::string part = d->part == "auto" ? (own_data || own_model ? "sample" : "both") : d->part;
         auto rq = resolve(*f);
         const std::string out = rq.out_dir;
-        const rslicer::sim::SimConfig sim = demo_sim_config(*d);  // invalid settings fail before work
+        rslicer::sim::SimConfig sim = demo_sim_defaults();
+        d->sim.apply(sim);
+        const std::string sim_data = (fs::path(out) / "simulated-data").string();
+        // first, so that settings the simulator cannot meet (too many faults for the hours) fail before any training
+        if (part != "sample") simulate_demo_data(sim, sim_data);
         if (part != "simulated") {
           rq.out_dir = part == "both" ? (fs::path(out) / "sample").string() : out;
           std::fprintf(stderr, "rslicer demo: data %s, split %s, report in %s\n", rq.data_path.c_str(),
@@ -193,7 +195,7 @@ RSLICER_COMMAND(
         }
         if (part != "sample") {
           auto sq = rq;
-          sq.data_path = (fs::path(out) / "simulated-data").string();
+          sq.data_path = sim_data;
           sq.out_dir = (fs::path(out) / "simulated").string();
           sq.format = "otlp";
           sq.split = "time";
@@ -201,7 +203,6 @@ RSLICER_COMMAND(
             std::fprintf(stderr, "rslicer demo: the simulated system gets a model of its own (--model is for %s)\n",
                          part == "simulated" ? "other data" : "part 1");
           sq.model_dir.clear();
-          simulate_demo_data(sim, sq.data_path);
           auto r = rslicer::eval::run_eval(sq);
           char title[256];
           std::snprintf(title, sizeof title,

@@ -76,6 +76,14 @@ TEST(DemoCli, InvalidSimulatorSettingsFailBeforeAnyWork) {
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("hours"), std::string::npos) << out;
   EXPECT_FALSE(testing::exists(dir + "/out/simulated-data"));
+
+  // settings the simulator can only refuse when it runs (too many faults for the hours) stop the demo before its
+  // first part trains anything
+  const std::string crowded =
+      testing::run_command(rslicer_bin() + " demo --sim-hours 1 --sim-faults 32 --out " + dir + "/crowded 2>&1", &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(crowded.find("raise hours"), std::string::npos) << crowded;
+  EXPECT_FALSE(testing::exists(dir + "/crowded/sample"));
   testing::run_command("rm -rf " + dir);
 }
 
