@@ -71,6 +71,7 @@ nlohmann::json inspect_to_json(const InspectReport& r) {
   j["fault_list"] = fl;
   j["slices"] = r.slice_stats.slices;
   j["slicing"] = {{"empty_windows_skipped", r.slice_stats.empty_windows},
+                  {"edge_windows_skipped", r.slice_stats.edge_windows},
                   {"late_records", r.slice_stats.late_records},
                   {"duplicates_dropped", r.slice_stats.duplicates},
                   {"conflicting_values", r.slice_stats.conflicts},
@@ -122,7 +123,8 @@ std::string inspect_to_text(const InspectReport& r, int top_templates) {
   for (const auto& [k, v] : r.faults_by_type) types += cat(types.empty() ? "" : ", ", k, " ", v);
   line(cat("faults    ", r.faults.size(), types.empty() ? "" : " (" + types + ")"));
   line(cat("slices    ", r.slice_stats.slices, " (with metrics ", r.slices_with[0], ", traces ", r.slices_with[1],
-           ", logs ", r.slices_with[2], "; ", r.slice_stats.empty_windows, " empty windows skipped)"));
+           ", logs ", r.slices_with[2], "; ", r.slice_stats.empty_windows, " empty windows skipped, ",
+           r.slice_stats.edge_windows, " partial windows at the data's edges skipped)"));
   line(cat("dropped   ", r.slice_stats.duplicates, " duplicate records (", r.slice_stats.conflicts,
            " of them metric points with another value than the first at the same time), ", r.slice_stats.late_records,
            " late records, ", r.slice_stats.clock_outliers, " clock outliers; ", r.slice_stats.orphan_spans,

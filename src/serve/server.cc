@@ -294,6 +294,7 @@ struct Server::Impl {
                        {"clock_outlier_examples", c.slicer.outlier_examples},
                        {"time_jumps", c.slicer.time_jumps},
                        {"empty_windows", c.slicer.empty_windows},
+                       {"edge_windows", c.slicer.edge_windows},
                        {"watermark", unix_s(c.watermark)},
                        {"last_decided", unix_s(c.last_decided)},
                        {"decision_latency_p50_s", latency.quantile(0.5)},

@@ -23,6 +23,11 @@ struct SliceOptions {
   double window_stride_s = 60;    // S: one decision per minute, the metric interval of TrainTicket and AIOps 2022
   double allowed_lateness_s = 120;  // records may arrive this much behind the newest one (per-file disorder)
   bool emit_empty = false;        // emit windows with no record at all (gaps between days are skipped by default)
+  // Windows that reach past the data's first or last record, or past the edge of a gap of at least window_len_s
+  // without any record, hold only part of a window's worth of data; their lower counts look like an anomaly.
+  // They are not emitted (and counted): each edge keeps the one window that starts in the stride holding the first
+  // record, and the one that ends in the stride holding the last. Their records are all in kept windows.
+  bool trim_edges = true;
   double dedup_horizon_s = 600;   // duplicate records (same key and time) within this horizon are dropped and counted
   // One bad clock must not move time: a record more than max_future_skew_s
   // ahead of the newest accepted time (or of the median of the first
@@ -78,6 +83,7 @@ struct Slice {
 struct SliceStats {
   std::int64_t slices = 0;           // emitted
   std::int64_t empty_windows = 0;    // windows skipped because they had no record
+  std::int64_t edge_windows = 0;     // partial windows at the data's edges (trim_edges): skipped, records kept
   std::int64_t late_records = 0;     // arrived after their windows were emitted: counted, dropped
   std::int64_t duplicates = 0;       // same record key seen again within dedup_horizon_s: counted, dropped
   std::int64_t conflicts = 0;        // of those, metric points whose value differs from the first one's (two
@@ -118,6 +124,7 @@ class Slicer {
     std::vector<Span> spans;
     std::vector<SpanKeys> span_keys;  // parallel to spans
     std::vector<LogRecord> logs;
+    TimeUs lo = INT64_MAX, hi = INT64_MIN;  // its records' earliest and latest times
   };
   template <typename R>
   void push_typed(R&& record, TimeUs t);
@@ -132,6 +139,7 @@ class Slicer {
   Pane* pane_for(TimeUs t, Modality m);  // null when every window of t was emitted (the record is dropped)
   void emit_until(std::int64_t closed_hi);  // emits every window <= closed_hi that holds a record
   void emit_window(std::int64_t k);
+  bool at_edge(std::int64_t k, std::int64_t p_lo, std::int64_t p_hi);  // trim_edges: whether window k is partial
   void finalize(Slice& s, const std::vector<SpanKeys>& span_keys);
   // `span_hash`: id_hash(span_id) for spans (computed once per span), unused otherwise.
   bool is_duplicate(const MetricPoint& m, std::uint64_t span_hash);  // counts conflicts
@@ -149,6 +157,8 @@ class Slicer {
   std::int64_t next_index_ = INT64_MIN;  // windows below this were emitted (or closed empty)
   std::int64_t last_emitted_ = INT64_MIN;
   TimeUs max_time_ = INT64_MIN;
+  TimeUs passed_max_ = INT64_MIN;  // latest time of the records in panes already let go (all windows done)
+  TimeUs run_start_ = 0;           // first record of the current run of records (between gaps of window_len_)
   SliceStats stats_;
   struct DedupState;
   std::unique_ptr<DedupState> dedup_;

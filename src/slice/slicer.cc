@@ -98,6 +98,9 @@ const config::Schema<SliceOptions>& SliceOptions::schema() {
           .num("allowed_lateness_s", &SliceOptions::allowed_lateness_s,
                "records may arrive this much behind the newest one", Range::at_least(0))
           .flag("emit_empty", &SliceOptions::emit_empty, "emit windows with no record at all")
+          .flag("trim_edges", &SliceOptions::trim_edges,
+                "skip the partial windows that reach past the data's first or last record or into a gap of at "
+                "least window_len_s (their records are all in kept windows)")
           .num("dedup_horizon_s", &SliceOptions::dedup_horizon_s,
                "duplicate records within this horizon are dropped and counted", Range::at_least(0))
           .num("max_future_skew_s", &SliceOptions::max_future_skew_s,
@@ -271,6 +274,8 @@ void Slicer::push_typed(R&& record, TimeUs t) {
                          : std::is_same_v<R, Span>      ? Modality::kTraces
                                                         : Modality::kLogs;
   if (Pane* pane = pane_for(t, m)) {
+    pane->lo = std::min(pane->lo, t);
+    pane->hi = std::max(pane->hi, t);
     if constexpr (m == Modality::kMetrics) {
       pane->metrics.push_back(std::move(record));
     } else if constexpr (m == Modality::kTraces) {
@@ -323,7 +328,46 @@ void Slicer::emit_until(std::int64_t closed_hi) {
   if (closed_hi != INT64_MAX) next_index_ = std::max(next_index_, closed_hi + 1);
 }
 
+// A run of records is a stretch without a gap of window_len_ or more, so no window holds records of two runs. Of
+// the windows holding a run's records, the kept ones are those from kfirst (starting in the stride slot of the
+// run's first record F) to klast (ending in the slot of its last record L): floor(F / S) <= k <= floor((L - W) / S)
+// + 1, or the single window kfirst when the run is too short for that range (it then holds the whole run). Every
+// record of the run is in a kept window; the windows before kfirst and after klast hold a subset of its records.
+bool Slicer::at_edge(std::int64_t k, std::int64_t p_lo, std::int64_t p_hi) {
+  TimeUs first = INT64_MAX, last = INT64_MIN;
+  for (auto it = panes_.lower_bound(p_lo); it != panes_.end() && it->first < p_hi; ++it) {
+    first = std::min(first, it->second.lo);
+    last = std::max(last, it->second.hi);
+  }
+  if (first == INT64_MAX) return false;
+  // Every record before this window is in a pane let go already (their last window is before k).
+  if (passed_max_ == INT64_MIN || first - passed_max_ >= window_len_) run_start_ = first;
+  const std::int64_t kfirst = floor_div(run_start_, window_stride_);
+  if (k < kfirst) return true;
+  // The run ends in this window when the next record (in a later pane; none at the end of the input) is a gap away.
+  auto next = panes_.lower_bound(p_hi);
+  const bool run_ends = next == panes_.end() || next->second.lo - last >= window_len_;
+  if (!run_ends) return false;
+  const std::int64_t klast = floor_div(last - window_len_, window_stride_) + 1;
+  return k > std::max(klast, kfirst);
+}
+
 void Slicer::emit_window(std::int64_t k) {
+  const std::int64_t p_lo = floor_div(k * window_stride_, pane_len_);
+  const std::int64_t p_hi = p_lo + window_len_ / pane_len_;  // exclusive
+  if (options_.trim_edges && !options_.emit_empty && at_edge(k, p_lo, p_hi)) {
+    // Its records are in kept windows: let go of the panes whose last window this is.
+    for (auto it = panes_.lower_bound(p_lo); it != panes_.end() && it->first < p_hi;) {
+      if (floor_div(it->first * pane_len_, window_stride_) > k) break;
+      passed_max_ = std::max(passed_max_, it->second.hi);
+      if (it->first == cached_pane_index_) cached_pane_index_ = INT64_MIN;
+      it = panes_.erase(it);
+    }
+    ++stats_.edge_windows;
+    last_emitted_ = k;  // not an empty window
+    next_index_ = std::max(next_index_, k + 1);
+    return;
+  }
   if (last_emitted_ != INT64_MIN && k > last_emitted_ + 1) {
     const std::int64_t gap = k - last_emitted_ - 1;
     stats_.empty_windows += gap;
@@ -343,8 +387,6 @@ void Slicer::emit_window(std::int64_t k) {
   s.index = k;
   s.start = k * window_stride_;
   s.end = s.start + window_len_;
-  const std::int64_t p_lo = floor_div(s.start, pane_len_);
-  const std::int64_t p_hi = p_lo + window_len_ / pane_len_;  // exclusive
   auto lo = panes_.lower_bound(p_lo);
   auto hi = panes_.lower_bound(p_hi);
   size_t nm = 0, ns = 0, nl = 0;
@@ -367,6 +409,9 @@ void Slicer::emit_window(std::int64_t k) {
       std::move(pane.logs.begin(), pane.logs.end(), std::back_inserter(s.logs));
       window_keys_.insert(window_keys_.end(), pane.span_keys.begin(), pane.span_keys.end());
       if (it->first == cached_pane_index_) cached_pane_index_ = INT64_MIN;
+      passed_max_ = std::max(passed_max_, pane.hi);
+      pane.lo = INT64_MAX;
+      pane.hi = INT64_MIN;
       pane.metrics.clear();
       pane.spans.clear();
       pane.span_keys.clear();

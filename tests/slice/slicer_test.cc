@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 #include "core/errors.h"
@@ -34,10 +35,20 @@ std::vector<Slice> run(const std::vector<Record>& recs, SliceOptions o, std::vec
   return out;
 }
 
+// The default windows: 3 minutes every minute.
+SliceOptions three_minute_windows(double lateness_s = 120) {
+  SliceOptions o;
+  o.window_len_s = 180;
+  o.window_stride_s = 60;
+  o.allowed_lateness_s = lateness_s;
+  return o;
+}
+
 TEST(Slicer, WindowsOverlapByStrideAndHoldRecordsInRange) {
   SliceOptions o;
   o.window_len_s = 180;
   o.window_stride_s = 60;
+  o.trim_edges = false;
   std::vector<Record> recs;
   for (int m = 0; m < 6; ++m) recs.push_back(metric(1000 * 60 * S + m * 60 * S + 5 * S));
   const auto slices = run(recs, o);
@@ -55,6 +66,62 @@ TEST(Slicer, WindowsOverlapByStrideAndHoldRecordsInRange) {
   }
   EXPECT_EQ(slices[2].metrics.size(), 3u);  // a full window sees three minutes
   for (size_t i = 1; i < slices.size(); ++i) EXPECT_EQ(slices[i].start - slices[i - 1].start, 60 * S);
+}
+
+// The records of `slices`, by time (each once).
+std::set<TimeUs> record_times(const std::vector<Slice>& slices) {
+  std::set<TimeUs> t;
+  for (const auto& s : slices)
+    for (const auto& m : s.metrics) t.insert(m.time);
+  return t;
+}
+
+TEST(Slicer, PartialWindowsAtTheDataEdgesAreSkippedAndTheirRecordsKept) {
+  SliceOptions o = three_minute_windows();
+  // Two runs of six minutes, 14 minutes apart (a gap longer than a window), and a record alone.
+  std::vector<Record> recs;
+  std::set<TimeUs> times;
+  for (int m : {0, 1, 2, 3, 4, 5, 20, 21, 22, 23, 24, 25, 40}) {
+    const TimeUs t = 1000 * 60 * S + m * 60 * S + 5 * S;
+    recs.push_back(metric(t));
+    times.insert(t);
+  }
+  SliceStats st;
+  const auto slices = run(recs, o, {}, &st);
+  // Each run keeps the windows from the one starting at its first minute to the one ending after its last:
+  // 0..3 and 20..23, each holding three minutes; the lone record keeps the one window starting at its minute.
+  ASSERT_EQ(slices.size(), 9u);
+  std::vector<std::int64_t> starts;
+  for (const auto& s : slices) starts.push_back((s.start - 1000 * 60 * S) / (60 * S));
+  EXPECT_EQ(starts, (std::vector<std::int64_t>{0, 1, 2, 3, 20, 21, 22, 23, 40}));
+  for (size_t i = 0; i + 1 < slices.size(); ++i) EXPECT_EQ(slices[i].metrics.size(), 3u) << "window " << starts[i];
+  EXPECT_EQ(slices.back().metrics.size(), 1u);
+  EXPECT_EQ(record_times(slices), times);  // no record lost
+  EXPECT_EQ(st.edge_windows, 4 + 4 + 2);   // per run two windows before its first minute and two after its last
+  o.trim_edges = false;
+  EXPECT_EQ(run(recs, o).size(), 8u + 8u + 3u);
+}
+
+TEST(Slicer, ARunShorterThanAWindowKeepsTheWindowHoldingAllOfIt) {
+  SliceOptions o = three_minute_windows();
+  const TimeUs t0 = 1000 * 60 * S + 30 * S;
+  const auto slices = run({metric(t0), metric(t0 + 70 * S)}, o);
+  ASSERT_EQ(slices.size(), 1u);
+  EXPECT_EQ(slices[0].start, 1000 * 60 * S);
+  EXPECT_EQ(slices[0].metrics.size(), 2u);
+}
+
+TEST(Slicer, TrimmingEdgesMatchesBetweenStreamingAndTheEndOfInput) {
+  // Windows closed by the watermark while records stream in, and those flushed by finish(), follow one rule.
+  const SliceOptions o = three_minute_windows(0);
+  std::vector<Record> recs;
+  for (int m = 0; m < 30; ++m) recs.push_back(metric(m * 60 * S + 7 * S));
+  for (int m = 45; m < 50; ++m) recs.push_back(metric(m * 60 * S + 7 * S));
+  SliceStats st;
+  const auto slices = run(recs, o, {}, &st);
+  ASSERT_EQ(slices.size(), 28u + 3u);
+  for (const auto& s : slices) EXPECT_EQ(s.metrics.size(), 3u) << format_time(s.start);
+  EXPECT_EQ(st.edge_windows, 8);
 }
 
 TEST(Slicer, SkipsEmptyWindowsAndCountsThem) {
@@ -200,10 +267,7 @@ TEST(Slicer, LabelsOverlappingFaultsAndEntityViews) {
 }
 
 TEST(Slicer, MemoryStaysBoundedByTheWindow) {
-  SliceOptions o;
-  o.window_len_s = 180;
-  o.window_stride_s = 60;
-  o.allowed_lateness_s = 60;
+  const SliceOptions o = three_minute_windows(60);
   size_t max_open_records = 0, emitted = 0;
   Slicer slicer(o, {}, [&](Slice&&) { ++emitted; });
   // 2 days of one point per second: the slicer must never hold more than a few windows.
@@ -212,7 +276,7 @@ TEST(Slicer, MemoryStaysBoundedByTheWindow) {
     if (t % 3600 == 0) max_open_records = std::max<size_t>(max_open_records, static_cast<size_t>(t) - emitted * 60);
   }
   slicer.finish();
-  EXPECT_EQ(emitted, static_cast<size_t>(2 * 1440 + 2));
+  EXPECT_EQ(emitted, static_cast<size_t>(2 * 1440 - 2));  // the full windows of 2880 minutes (trim_edges)
   EXPECT_LT(max_open_records, 600u);  // records not yet covered by an emitted window: ~W + lateness
 }
 
