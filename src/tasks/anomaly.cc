@@ -17,6 +17,10 @@ const config::Schema<AnomalyOptions>& AnomalyOptions::schema() {
                "a state with fewer normal references falls back to the global set", Range::at_least(1))
           .num("exclusion_s", &AnomalyOptions::exclusion_s,
                "references closer than this to the scored slice are skipped (no self match)", Range::closed(0, 1e9))
+          .flag("whiten", &AnomalyOptions::whiten,
+                "Mahalanobis distance under the normal references' covariance (at least 2 references per dimension)")
+          .num("whiten_ridge", &AnomalyOptions::whiten_ridge,
+               "ridge added to the references' covariance, times their mean variance", Range::closed(0, 1))
           .num("calibration_exclusion_s", &AnomalyOptions::calibration_exclusion_s,
                "a normal training slice calibrating the score (scale, SPOT threshold) skips references closer than "
                "this: its neighbours minutes apart are closer than anything a new slice meets (where fewer than "
@@ -49,6 +53,7 @@ void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vec
   refs_ = refs;
   times_ = times;
   states_ = states;
+  fit_whitening();
   int k = 0;
   for (int s : states) k = std::max(k, s + 1);
   by_state_.assign(k, {});
@@ -73,6 +78,60 @@ void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vec
       scale_[s] = std::max(median(loo[s]), 1e-9);
 }
 
+void KnnAnomalyHead::fit_whitening() {
+  mean_.clear();
+  whitening_.clear();
+  search_refs_ = refs_;
+  const size_t n = times_.size(), d = static_cast<size_t>(dim_);
+  if (!options_.whiten || n < 2 * d) return;
+  mean_.assign(d, 0.0);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < d; ++j) mean_[j] += refs_[i * d + j];
+  for (double& m : mean_) m /= static_cast<double>(n);
+  std::vector<double> c(d * d, 0.0), x(d);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < d; ++j) x[j] = refs_[i * d + j] - mean_[j];
+    for (size_t a = 0; a < d; ++a)
+      for (size_t b = 0; b <= a; ++b) c[a * d + b] += x[a] * x[b];
+  }
+  double trace = 0;
+  for (size_t a = 0; a < d; ++a) trace += c[a * d + a] / static_cast<double>(n - 1);
+  const double ridge = options_.whiten_ridge * trace / static_cast<double>(d) + 1e-300;
+  if (!(trace > 0)) {  // every reference the same: nothing to whiten
+    mean_.clear();
+    return;
+  }
+  // Cholesky C = L L^T (lower triangle), then L^-1 by forward substitution.
+  std::vector<double> l(d * d, 0.0);
+  for (size_t a = 0; a < d; ++a)
+    for (size_t b = 0; b <= a; ++b) {
+      double v = c[a * d + b] / static_cast<double>(n - 1) + (a == b ? ridge : 0.0);
+      for (size_t k = 0; k < b; ++k) v -= l[a * d + k] * l[b * d + k];
+      if (a == b) {
+        l[a * d + a] = std::sqrt(std::max(v, ridge));
+      } else {
+        l[a * d + b] = v / l[b * d + b];
+      }
+    }
+  whitening_.assign(d * d, 0.0);
+  for (size_t col = 0; col < d; ++col)
+    for (size_t a = col; a < d; ++a) {
+      double v = a == col ? 1.0 : 0.0;
+      for (size_t k = col; k < a; ++k) v -= l[a * d + k] * whitening_[k * d + col];
+      whitening_[a * d + col] = v / l[a * d + a];
+    }
+  for (size_t i = 0; i < n; ++i) whiten(refs_.data() + i * d, search_refs_.data() + i * d);
+}
+
+void KnnAnomalyHead::whiten(const float* x, float* out) const {
+  const size_t d = static_cast<size_t>(dim_);
+  for (size_t a = 0; a < d; ++a) {
+    double v = 0;
+    for (size_t k = 0; k <= a; ++k) v += whitening_[a * d + k] * (x[k] - mean_[k]);
+    out[a] = static_cast<float>(v);
+  }
+}
+
 const std::vector<std::int64_t>& KnnAnomalyHead::refs_for(int state) const {
   if (options_.state_aware && state >= 0 && state < static_cast<int>(by_state_.size()) &&
       static_cast<int>(by_state_[state].size()) >= options_.min_state_refs)
@@ -80,7 +139,14 @@ const std::vector<std::int64_t>& KnnAnomalyHead::refs_for(int state) const {
   return all_;
 }
 
-double KnnAnomalyHead::raw_score(const float* x, int state, TimeUs time, bool calibrating) const {
+double KnnAnomalyHead::raw_score(const float* input, int state, TimeUs time, bool calibrating) const {
+  std::vector<float> white;
+  const float* x = input;
+  if (whitened()) {
+    white.resize(static_cast<size_t>(dim_));
+    whiten(input, white.data());
+    x = white.data();
+  }
   const auto& idx = refs_for(state);
   const TimeUs excl = static_cast<TimeUs>(options_.exclusion_s * kUsPerSecond);
   const TimeUs far =
@@ -92,7 +158,7 @@ double KnnAnomalyHead::raw_score(const float* x, int state, TimeUs time, bool ca
   for (std::int64_t i : idx) {
     const TimeUs dt = std::llabs(times_[i] - time);
     if (dt < excl) continue;
-    const double dist = l2(x, refs_.data() + i * dim_, dim_);
+    const double dist = l2(x, search_refs_.data() + i * dim_, dim_);
     if (dt < far)
       near.push_back({dt, dist});
     else
@@ -135,6 +201,8 @@ KnnAnomalyHead KnnAnomalyHead::from_json(const nlohmann::json& j) {
     AnomalyOptions o = AnomalyOptions::schema().from_json(j.at("options"));
     // heads saved before the option were calibrated against every reference beyond exclusion_s
     if (!j.at("options").contains("calibration_exclusion_s")) o.calibration_exclusion_s = 0;
+    // ... and with plain Euclidean distances
+    if (!j.at("options").contains("whiten")) o.whiten = false;
     o.state_aware = j.at("state_aware").get<bool>();
     KnnAnomalyHead h(o);
     h.dim_ = j.at("dim").get<int>();
@@ -146,6 +214,7 @@ KnnAnomalyHead KnnAnomalyHead::from_json(const nlohmann::json& j) {
     if (h.dim_ <= 0 || h.refs_.size() != h.times_.size() * static_cast<size_t>(h.dim_) ||
         h.states_.size() != h.times_.size())
       throw ModelError("anomaly head: reference sizes do not match");
+    h.fit_whitening();  // the same references give the same transform
     int k = static_cast<int>(h.scale_.size());
     for (int s : h.states_) k = std::max(k, s + 1);
     h.by_state_.assign(k, {});

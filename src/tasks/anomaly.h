@@ -4,6 +4,9 @@
 // score (median leave-one-out score of its training normals), so one
 // threshold fits every state. state_aware = false uses one global reference
 // set (the ablation row). The threshold comes from SPOT on training scores.
+// Distances are Mahalanobis under the normal references' covariance (whiten):
+// a fault moves the embedding along directions that vary little in normal
+// operation, which the plain distance weighs least.
 //
 // Data layout: reference i is refs[i * dim .. (i + 1) * dim).
 #pragma once
@@ -28,6 +31,10 @@ struct AnomalyOptions {
   // neighbours minutes apart are closer than anything a new slice meets, so they are skipped too (where fewer
   // than `neighbors` references lie farther, the nearer ones farthest in time fill up)
   double calibration_exclusion_s = 3600;
+  // Mahalanobis distance under the covariance of the normal references (with a ridge of whiten_ridge times their
+  // mean variance); used when there are at least 2 references per dimension, else plain Euclidean
+  bool whiten = true;
+  double whiten_ridge = 1e-6;
   static const config::Schema<AnomalyOptions>& schema();
 };
 
@@ -42,15 +49,20 @@ class KnnAnomalyHead {
   double raw_score(const float* x, int state, TimeUs time, bool calibrating = false) const;  // uncalibrated
   int dim() const { return dim_; }
   size_t references() const { return times_.size(); }
+  bool whitened() const { return !whitening_.empty(); }  // whether distances are Mahalanobis (AnomalyOptions::whiten)
 
   nlohmann::json to_json() const;  // references, times, states and calibration
   static KnnAnomalyHead from_json(const nlohmann::json& j);  // ModelError on a malformed object
 
  private:
   const std::vector<std::int64_t>& refs_for(int state) const;
+  void fit_whitening();                           // from refs_ (options_.whiten); fills whitening_, mean_, search_refs_
+  void whiten(const float* x, float* out) const;  // out = L^-1 (x - mean), C = L L^T
   AnomalyOptions options_;
   int dim_ = 0;
   std::vector<float> refs_;
+  std::vector<double> mean_, whitening_;  // whitening_: L^-1 row-major [dim * dim]; empty: no whitening
+  std::vector<float> search_refs_;        // refs_ whitened (or refs_ itself when not whitening)
   std::vector<TimeUs> times_;
   std::vector<int> states_;
   std::vector<std::vector<std::int64_t>> by_state_;

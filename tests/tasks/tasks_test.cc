@@ -143,9 +143,12 @@ TEST(KnnAnomalyHead, ItsCalibrationSkipsNeighboursMinutesApart) {
   }
   AnomalyOptions nearby{5, false, 10, 180};
   nearby.calibration_exclusion_s = 0;  // the neighbours beyond exclusion_s calibrate (before this option)
+  nearby.whiten = false;               // distances along the drift as drawn
   KnnAnomalyHead in_sample(nearby);
   in_sample.fit(refs, 2, times, states);
-  KnnAnomalyHead hour_apart({5, false, 10, 180});  // calibration_exclusion_s 3600 (the default)
+  AnomalyOptions apart = nearby;
+  apart.calibration_exclusion_s = AnomalyOptions{}.calibration_exclusion_s;  // 3600 (the default)
+  KnnAnomalyHead hour_apart(apart);
   hour_apart.fit(refs, 2, times, states);
   const TimeUs later = times.back() + 3600 * kUsPerSecond;
   float drifted[2] = {0.01f * 599 + 0.3f, 0.0f};  // half an hour more of the same drift
@@ -162,13 +165,58 @@ TEST(KnnAnomalyHead, ItsCalibrationSkipsNeighboursMinutesApart) {
     std::vector<float> few(refs.begin(), refs.begin() + 2 * n);
     std::vector<TimeUs> few_t(times.begin(), times.begin() + n);
     std::vector<int> few_s(n, 0);
-    KnnAnomalyHead short_old(nearby), short_new({5, false, 10, 180});
+    KnnAnomalyHead short_old(nearby), short_new(apart);
     short_old.fit(few, 2, few_t, few_s);
     short_new.fit(few, 2, few_t, few_s);
     float probe[2] = {0.01f * n + 0.1f, 0.0f};
     EXPECT_TRUE(std::isfinite(short_new.score(probe, 0, later))) << n;
     EXPECT_LT(short_new.score(probe, 0, later), 0.5 * short_old.score(probe, 0, later)) << n;
   }
+}
+
+TEST(KnnAnomalyHead, WhiteningWeighsDirectionsByTheirNormalSpread) {
+  // Normal references spread about 100 times wider along their line than across it: a small step off the line is
+  // a larger anomaly than a rare point on it. Plain distances rank them the other way round; whitened
+  // (Mahalanobis) ones do not.
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> g(0, 1);
+  std::vector<float> refs;
+  std::vector<TimeUs> times;
+  for (int i = 0; i < 400; ++i) {
+    const double a = g(rng), b = g(rng);
+    refs.push_back(static_cast<float>(1.0 * a + 0.01 * b));  // correlated axes: a full covariance, not a diagonal
+    refs.push_back(static_cast<float>(0.5 * a + 0.02 * b));
+    times.push_back(static_cast<TimeUs>(i) * 3600 * kUsPerSecond);
+  }
+  const std::vector<int> states(times.size(), 0);
+  AnomalyOptions plain_o;
+  plain_o.whiten = false;
+  KnnAnomalyHead plain(plain_o), white;
+  plain.fit(refs, 2, times, states);
+  white.fit(refs, 2, times, states);
+  EXPECT_FALSE(plain.whitened());
+  EXPECT_TRUE(white.whitened());
+  const TimeUs later = times.back() + 86400 * kUsPerSecond;
+  // a rare but normal point far out on the normal line (x = 2y, 2.5 sd), and an ordinary one stepped off the line
+  // by 0.05 (about 5 sd of the spread across it)
+  float along[2] = {2.5f, 1.25f}, across[2] = {0.3f - 0.022f, 0.15f + 0.045f};
+  EXPECT_GT(plain.score(along, 0, later), plain.score(across, 0, later));  // plain: the rare normal point first
+  EXPECT_GT(white.score(across, 0, later), 3 * white.score(along, 0, later));
+  EXPECT_LT(white.score(along, 0, later), 3.0);
+
+  // The model file keeps the choice; a head saved before the option stays Euclidean.
+  const KnnAnomalyHead back = KnnAnomalyHead::from_json(white.to_json());
+  EXPECT_TRUE(back.whitened());
+  EXPECT_NEAR(back.score(across, 0, later), white.score(across, 0, later), 1e-6);
+  nlohmann::json old = white.to_json();
+  old["options"].erase("whiten");
+  old["options"].erase("whiten_ridge");
+  EXPECT_FALSE(KnnAnomalyHead::from_json(old).whitened());
+  // Fewer than two references per dimension: too few for a covariance, plain distances.
+  KnnAnomalyHead few;
+  few.fit(std::vector<float>(refs.begin(), refs.begin() + 6), 2, std::vector<TimeUs>(times.begin(), times.begin() + 3),
+          std::vector<int>(3, 0));
+  EXPECT_FALSE(few.whitened());
 }
 
 TEST(Triage, KnnAndMajority) {
