@@ -18,7 +18,7 @@ const config::Schema<AnomalyOptions>& AnomalyOptions::schema() {
           .num("exclusion_s", &AnomalyOptions::exclusion_s,
                "references closer than this to the scored slice are skipped (no self match)", Range::closed(0, 1e9))
           .flag("whiten", &AnomalyOptions::whiten,
-                "Mahalanobis distance under the normal references' covariance (at least 2 references per dimension)")
+                "Mahalanobis distance under the normal references' covariance (at least 10 references per dimension)")
           .num("whiten_ridge", &AnomalyOptions::whiten_ridge,
                "ridge added to the references' covariance, times their mean variance", Range::closed(0, 1))
           .num("calibration_exclusion_s", &AnomalyOptions::calibration_exclusion_s,
@@ -83,7 +83,7 @@ void KnnAnomalyHead::fit_whitening() {
   whitening_.clear();
   search_refs_ = refs_;
   const size_t n = times_.size(), d = static_cast<size_t>(dim_);
-  if (!options_.whiten || n < 2 * d) return;
+  if (!options_.whiten || n < 10 * d) return;
   mean_.assign(d, 0.0);
   for (size_t i = 0; i < n; ++i)
     for (size_t j = 0; j < d; ++j) mean_[j] += refs_[i * d + j];

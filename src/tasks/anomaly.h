@@ -4,9 +4,9 @@
 // score (median leave-one-out score of its training normals), so one
 // threshold fits every state. state_aware = false uses one global reference
 // set (the ablation row). The threshold comes from SPOT on training scores.
-// Distances are Mahalanobis under the normal references' covariance (whiten):
-// a fault moves the embedding along directions that vary little in normal
-// operation, which the plain distance weighs least.
+// With `whiten`, distances are Mahalanobis under the normal references'
+// covariance: a fault moves the embedding along directions that vary little
+// in normal operation, which the plain distance weighs least.
 //
 // Data layout: reference i is refs[i * dim .. (i + 1) * dim).
 #pragma once
@@ -32,8 +32,9 @@ struct AnomalyOptions {
   // than `neighbors` references lie farther, the nearer ones farthest in time fill up)
   double calibration_exclusion_s = 3600;
   // Mahalanobis distance under the covariance of the normal references (with a ridge of whiten_ridge times their
-  // mean variance); used when there are at least 2 references per dimension, else plain Euclidean
-  bool whiten = true;
+  // mean variance); used with at least 10 references per dimension (below that the covariance of the smallest
+  // directions is underestimated and new normal slices look far), else plain Euclidean
+  bool whiten = false;  // off: it costs point F1 on TrainTicket's days (docs/results.md, session 34)
   double whiten_ridge = 1e-6;
   static const config::Schema<AnomalyOptions>& schema();
 };

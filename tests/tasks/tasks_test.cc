@@ -189,9 +189,9 @@ TEST(KnnAnomalyHead, WhiteningWeighsDirectionsByTheirNormalSpread) {
     times.push_back(static_cast<TimeUs>(i) * 3600 * kUsPerSecond);
   }
   const std::vector<int> states(times.size(), 0);
-  AnomalyOptions plain_o;
-  plain_o.whiten = false;
-  KnnAnomalyHead plain(plain_o), white;
+  AnomalyOptions white_o;
+  white_o.whiten = true;  // opt-in (heads.ad.whiten)
+  KnnAnomalyHead plain, white(white_o);
   plain.fit(refs, 2, times, states);
   white.fit(refs, 2, times, states);
   EXPECT_FALSE(plain.whitened());
@@ -212,8 +212,8 @@ TEST(KnnAnomalyHead, WhiteningWeighsDirectionsByTheirNormalSpread) {
   old["options"].erase("whiten");
   old["options"].erase("whiten_ridge");
   EXPECT_FALSE(KnnAnomalyHead::from_json(old).whitened());
-  // Fewer than two references per dimension: too few for a covariance, plain distances.
-  KnnAnomalyHead few;
+  // Fewer than ten references per dimension: too few for a covariance, plain distances.
+  KnnAnomalyHead few(white_o);
   few.fit(std::vector<float>(refs.begin(), refs.begin() + 6), 2, std::vector<TimeUs>(times.begin(), times.begin() + 3),
           std::vector<int>(3, 0));
   EXPECT_FALSE(few.whitened());
