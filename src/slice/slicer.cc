@@ -355,14 +355,25 @@ bool Slicer::at_edge(std::int64_t k, std::int64_t p_lo, std::int64_t p_hi) {
 void Slicer::emit_window(std::int64_t k) {
   const std::int64_t p_lo = floor_div(k * window_stride_, pane_len_);
   const std::int64_t p_hi = p_lo + window_len_ / pane_len_;  // exclusive
+  // The pane's last window is the one starting at or before it; there it is let go (emptied, kept for reuse).
+  auto last_window_of = [&](std::int64_t pane) { return floor_div(pane * pane_len_, window_stride_) <= k; };
+  auto let_go = [&](std::map<std::int64_t, Pane>::iterator it) {
+    Pane& pane = it->second;
+    if (it->first == cached_pane_index_) cached_pane_index_ = INT64_MIN;
+    passed_max_ = std::max(passed_max_, pane.hi);
+    pane.lo = INT64_MAX;
+    pane.hi = INT64_MIN;
+    pane.metrics.clear();
+    pane.spans.clear();
+    pane.span_keys.clear();
+    pane.logs.clear();
+    if (spare_panes_.size() < 8) spare_panes_.push_back(std::move(pane));
+    return panes_.erase(it);
+  };
   if (options_.trim_edges && !options_.emit_empty && at_edge(k, p_lo, p_hi)) {
     // Its records are in kept windows: let go of the panes whose last window this is.
-    for (auto it = panes_.lower_bound(p_lo); it != panes_.end() && it->first < p_hi;) {
-      if (floor_div(it->first * pane_len_, window_stride_) > k) break;
-      passed_max_ = std::max(passed_max_, it->second.hi);
-      if (it->first == cached_pane_index_) cached_pane_index_ = INT64_MIN;
-      it = panes_.erase(it);
-    }
+    for (auto it = panes_.lower_bound(p_lo); it != panes_.end() && it->first < p_hi && last_window_of(it->first);)
+      it = let_go(it);
     ++stats_.edge_windows;
     last_emitted_ = k;  // not an empty window
     next_index_ = std::max(next_index_, k + 1);
@@ -401,23 +412,12 @@ void Slicer::emit_window(std::int64_t k) {
   window_keys_.clear();
   for (auto it = lo; it != hi;) {
     Pane& pane = it->second;
-    // The pane's last window is the one starting at or before it: move instead of copying, then drop it.
-    const bool last = floor_div(it->first * pane_len_, window_stride_) <= k;
-    if (last) {
+    if (last_window_of(it->first)) {  // its last window: move instead of copying, then let it go
       std::move(pane.metrics.begin(), pane.metrics.end(), std::back_inserter(s.metrics));
       std::move(pane.spans.begin(), pane.spans.end(), std::back_inserter(s.spans));
       std::move(pane.logs.begin(), pane.logs.end(), std::back_inserter(s.logs));
       window_keys_.insert(window_keys_.end(), pane.span_keys.begin(), pane.span_keys.end());
-      if (it->first == cached_pane_index_) cached_pane_index_ = INT64_MIN;
-      passed_max_ = std::max(passed_max_, pane.hi);
-      pane.lo = INT64_MAX;
-      pane.hi = INT64_MIN;
-      pane.metrics.clear();
-      pane.spans.clear();
-      pane.span_keys.clear();
-      pane.logs.clear();
-      if (spare_panes_.size() < 8) spare_panes_.push_back(std::move(pane));
-      it = panes_.erase(it);
+      it = let_go(it);
     } else {
       s.metrics.insert(s.metrics.end(), pane.metrics.begin(), pane.metrics.end());
       s.spans.insert(s.spans.end(), pane.spans.begin(), pane.spans.end());
