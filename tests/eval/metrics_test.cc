@@ -137,6 +137,16 @@ TEST(Split, TimePerDayAndLeaveOneDayOut) {
   EXPECT_EQ(l.folds[1].test_cases.size(), 5u);
   EXPECT_TRUE(in_ranges(l.folds[0].test_ranges, f[0].start, f[0].end));
   EXPECT_FALSE(in_ranges(l.folds[0].train_ranges, f[0].start, f[0].end));
+  // the descriptions name the test cases whose fault type their fold never trains on, from these labels
+  EXPECT_NE(t.description.find("5 of 6 test cases have a fault type that no training case of their fold has "
+                               "(delay 5)"),
+            std::string::npos)
+      << t.description;
+  EXPECT_NE(d.description.find("every test case's fault type has training cases"), std::string::npos) << d.description;
+  EXPECT_NE(l.description.find("15 of 15 test cases have a fault type that no training case of their fold has "
+                               "(delay 5, return 10)"),
+            std::string::npos)
+      << l.description;
   EXPECT_THROW(make_split("random", f, first, last), InvalidInput);
 }
 
