@@ -81,7 +81,7 @@ void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vec
 void KnnAnomalyHead::fit_whitening() {
   mean_.clear();
   whitening_.clear();
-  search_refs_ = refs_;
+  search_refs_.clear();
   const size_t n = times_.size(), d = static_cast<size_t>(dim_);
   if (!options_.whiten || n < 10 * d) return;
   mean_.assign(d, 0.0);
@@ -120,6 +120,7 @@ void KnnAnomalyHead::fit_whitening() {
       for (size_t k = col; k < a; ++k) v -= l[a * d + k] * whitening_[k * d + col];
       whitening_[a * d + col] = v / l[a * d + a];
     }
+  search_refs_.resize(n * d);
   for (size_t i = 0; i < n; ++i) whiten(refs_.data() + i * d, search_refs_.data() + i * d);
 }
 
@@ -147,6 +148,7 @@ double KnnAnomalyHead::raw_score(const float* input, int state, TimeUs time, boo
     whiten(input, white.data());
     x = white.data();
   }
+  const float* refs = whitened() ? search_refs_.data() : refs_.data();
   const auto& idx = refs_for(state);
   const TimeUs excl = static_cast<TimeUs>(options_.exclusion_s * kUsPerSecond);
   const TimeUs far =
@@ -158,7 +160,7 @@ double KnnAnomalyHead::raw_score(const float* input, int state, TimeUs time, boo
   for (std::int64_t i : idx) {
     const TimeUs dt = std::llabs(times_[i] - time);
     if (dt < excl) continue;
-    const double dist = l2(x, search_refs_.data() + i * dim_, dim_);
+    const double dist = l2(x, refs + i * dim_, dim_);
     if (dt < far)
       near.push_back({dt, dist});
     else

@@ -63,7 +63,7 @@ class KnnAnomalyHead {
   int dim_ = 0;
   std::vector<float> refs_;
   std::vector<double> mean_, whitening_;  // whitening_: L^-1 row-major [dim * dim]; empty: no whitening
-  std::vector<float> search_refs_;        // refs_ whitened (or refs_ itself when not whitening)
+  std::vector<float> search_refs_;        // refs_ whitened (empty when not whitening: the search reads refs_)
   std::vector<TimeUs> times_;
   std::vector<int> states_;
   std::vector<std::vector<std::int64_t>> by_state_;
