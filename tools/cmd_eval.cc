@@ -169,7 +169,7 @@ RSLICER_COMMAND(
       return [=]() {
         namespace fs = std::filesystem;
         // the bundled sample unless --data or $RSLICER_DATA names other data (cli::default_data_path)
-        const bool own_data = !f->request.data_path.empty() || std::getenv("RSLICER_DATA") != nullptr;
+        const bool own_data = !f->request.data_path.empty() || rslicer::cli::data_from_environment();
         const bool own_model = !f->request.model_dir.empty();
         const std::string part = d->part == "auto" ? (own_data || own_model ? "sample" : "both") : d->part;
         auto rq = resolve(*f);

@@ -10,9 +10,14 @@
 
 namespace rslicer::cli {
 
+bool data_from_environment() {
+  const char* env = std::getenv("RSLICER_DATA");
+  return env && *env;
+}
+
 std::string default_data_path() {
   namespace fs = std::filesystem;
-  if (const char* env = std::getenv("RSLICER_DATA"); env && *env) return env;
+  if (data_from_environment()) return std::getenv("RSLICER_DATA");
   const fs::path rel = fs::path("data") / "trainticket-sample";
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);

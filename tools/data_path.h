@@ -11,6 +11,9 @@ namespace rslicer::cli {
 // the places it looked when none exists.
 std::string default_data_path();
 
+// Whether $RSLICER_DATA names the data (set and not empty): default_data_path() returns it then, not the sample.
+bool data_from_environment();
+
 // The bearer token in a --token-file (surrounding whitespace trimmed). IoError when the file cannot be read,
 // InvalidInput when it holds no token.
 std::string read_token_file(const std::string& path);
