@@ -215,7 +215,8 @@ RSLICER_COMMAND(
         }
         std::printf(
             "AD: evt = published event-level protocol (inflatable), pt = honest point-wise, "
-            "alarmT = fraction of time in alarm; RCL: exact entity matching.\n");
+            "alarmT = fraction of time in alarm, AD-AUC = how well the AD score ranks the test slices, whatever the "
+            "threshold (AUROC); RCL: exact entity matching.\n");
         return 0;
       };
     });

@@ -85,6 +85,29 @@ PointResult point_wise(const std::vector<AlarmPoint>& points, double stride_s) {
   return r;
 }
 
+double auroc(const std::vector<double>& scores, const std::vector<bool>& truth) {
+  const size_t n = std::min(scores.size(), truth.size());
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  // Mann-Whitney: the sum of the truth points' mid-ranks
+  double rank_sum = 0, positives = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && scores[order[j]] == scores[order[i]]) ++j;
+    const double mid = 0.5 * static_cast<double>(i + 1 + j);  // ranks i + 1 .. j
+    for (size_t k = i; k < j; ++k)
+      if (truth[order[k]]) {
+        rank_sum += mid;
+        positives += 1;
+      }
+    i = j;
+  }
+  const double negatives = static_cast<double>(n) - positives;
+  if (positives == 0 || negatives == 0) return std::nan("");
+  return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives);
+}
+
 TriageResult weighted_prf(const std::vector<std::string>& truth, const std::vector<std::string>& predicted) {
   TriageResult r;
   std::set<std::string> labels(truth.begin(), truth.end());

@@ -66,6 +66,10 @@ struct PointResult {
 // Point-wise (honest) AD over a contiguous timeline of points with spacing `stride_s`.
 PointResult point_wise(const std::vector<AlarmPoint>& points, double stride_s);
 
+// Area under the ROC curve of `scores` against `truth` (tied scores count half): the chance that a random truth
+// point scores above a random other one, whatever the threshold. NaN unless both kinds of point are present.
+double auroc(const std::vector<double>& scores, const std::vector<bool>& truth);
+
 // ---- failure triage ------------------------------------------------------
 
 struct ClassReport {

@@ -39,7 +39,8 @@ std::string row_name(const MethodScores& s) {
 std::string results_html(const EvalResult& r) {
   std::ostringstream h;
   h << "<table><tr><th rowspan=2>method</th><th colspan=3>AD event (published)</th><th colspan=3>AD point-wise</th>"
-       "<th rowspan=2>time in alarm</th><th rowspan=2>false alarms / day</th><th colspan=3>FT weighted</th>"
+       "<th rowspan=2>time in alarm</th><th rowspan=2>false alarms / day</th><th rowspan=2>AD AUROC</th>"
+       "<th colspan=3>FT weighted</th>"
        "<th colspan=4>RCL (exact entity)</th></tr><tr><th>P</th><th>R</th><th>F1</th><th>P</th><th>R</th><th>F1</th>"
        "<th>P</th><th>R</th><th>F1</th><th>AC@1</th><th>AC@3</th><th>AC@5</th><th>Avg@5</th></tr>";
   for (const auto& s : r.scores) {
@@ -48,9 +49,9 @@ std::string results_html(const EvalResult& r) {
       for (double v : {s.ad->event.prf.precision, s.ad->event.prf.recall, s.ad->event.prf.f1}) h << "<td>" << num(v) << "</td>";
       for (double v : {s.ad->point.prf.precision, s.ad->point.prf.recall, s.ad->point.prf.f1}) h << "<td>" << num(v) << "</td>";
       h << "<td>" << num(s.ad->point.alarm_time_fraction) << "</td><td>" << num(s.ad->point.false_alarms_per_day, 1)
-        << "</td>";
+        << "</td><td>" << (std::isfinite(s.ad->auroc) ? num(s.ad->auroc) : std::string()) << "</td>";
     } else {
-      h << "<td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td>";
+      h << "<td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td>";
     }
     if (s.ft) {
       for (double v : {s.ft->precision, s.ft->recall, s.ft->f1}) h << "<td>" << num(v) << "</td>";
@@ -390,15 +391,16 @@ std::string write_report(const std::string& out_dir, const EvalResult& r) {
 std::string results_table(const EvalResult& r) {
   std::ostringstream o;
   char line[512];
-  std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s\n", "method", "AD-evtF1", "AD-ptF1", "alarmT",
-                "FT-F1", "AC@1", "AC@3", "Avg@5");
+  std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s %8s\n", "method", "AD-evtF1", "AD-ptF1", "alarmT",
+                "AD-AUC", "FT-F1", "AC@1", "AC@3", "Avg@5");
   o << line;
   auto cell = [](bool has, double v) { return has ? num(v) : std::string("-"); };
   for (const auto& s : r.scores) {
-    std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s\n", row_name(s).substr(0, 28).c_str(),
+    std::snprintf(line, sizeof line, "%-28s %8s %8s %8s %8s %8s %8s %8s %8s\n", row_name(s).substr(0, 28).c_str(),
                   cell(s.ad.has_value(), s.ad ? s.ad->event.prf.f1 : 0).c_str(),
                   cell(s.ad.has_value(), s.ad ? s.ad->point.prf.f1 : 0).c_str(),
                   cell(s.ad.has_value(), s.ad ? s.ad->point.alarm_time_fraction : 0).c_str(),
+                  cell(s.ad.has_value() && std::isfinite(s.ad->auroc), s.ad ? s.ad->auroc : 0).c_str(),
                   cell(s.ft.has_value(), s.ft ? s.ft->f1 : 0).c_str(),
                   cell(s.rcl.has_value(), s.rcl ? s.rcl->exact.ac[1] : 0).c_str(),
                   cell(s.rcl.has_value(), s.rcl ? s.rcl->exact.ac[3] : 0).c_str(),

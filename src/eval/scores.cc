@@ -1,5 +1,7 @@
 #include "eval/scores.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 
 namespace rslicer::eval {
@@ -51,6 +53,19 @@ MethodScores score(const MethodResult& run, const EvalData& data, const std::vec
     a.event = event_level(in_case_windows(ad.points, case_times, o), case_times);
     a.event_full = event_level(ad.points, case_times);
     a.point = point_wise(ad.points, data.stride_s);
+    {
+      // the score as the decision reads it, relative to its threshold where every threshold is positive (the
+      // threshold moves with SPOT's updates and differs between folds); else the score itself
+      const bool relative = ad.thresholds.size() == ad.scores.size() &&
+                            std::all_of(ad.thresholds.begin(), ad.thresholds.end(), [](double t) { return t > 0; });
+      std::vector<double> x;
+      std::vector<bool> truth;
+      for (size_t k = 0; k < ad.points.size() && k < ad.scores.size(); ++k) {
+        x.push_back(relative ? ad.scores[k] / ad.thresholds[k] : ad.scores[k]);
+        truth.push_back(ad.points[k].truth);
+      }
+      a.auroc = auroc(x, truth);
+    }
     std::map<std::string, std::pair<int, int>> hit, prec;
     for (size_t c = 0; c < test_cases.size(); ++c) {
       auto& h = hit[data.faults[test_cases[c]].fault_type];
@@ -158,6 +173,7 @@ Json to_json(const MethodScores& s) {
     ad["point"] = prf_json(a.point.prf);
     ad["alarm_time_fraction"] = a.point.alarm_time_fraction;
     ad["false_alarms_per_day"] = a.point.false_alarms_per_day;
+    ad["auroc"] = std::isfinite(a.auroc) ? Json(a.auroc) : Json();
     ad["test_points"] = a.point.points;
     ad["test_days"] = a.point.days;
     Json pft;

@@ -29,6 +29,7 @@ struct AdScores {
   EventResult event;        // published: decision points inside the test case windows only
   EventResult event_full;   // the same rule on the whole test timeline
   PointResult point;        // honest, per slice
+  double auroc = 0;         // of the score relative to its threshold over the test slices (NaN with one kind)
   std::map<std::string, double> event_recall_by_type, point_recall_by_type;
 };
 

@@ -125,6 +125,9 @@ TEST(Evaluate, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
   EXPECT_LT(pt["fp"].get<double>() / normal_points, 1.5 * published.spot.q);
   EXPECT_GT(pt["f1"].get<double>(), 3 * m["baselines"]["always_anomalous"]["ad"]["point"]["f1"].get<double>());
   EXPECT_LT(m["ad"]["alarm_time_fraction"].get<double>(), 0.25);
+  // the AD score ranks the fault slices above the normal ones, whatever the threshold; alarming everywhere cannot
+  EXPECT_GT(m["ad"]["auroc"].get<double>(), 0.9);
+  EXPECT_DOUBLE_EQ(m["baselines"]["always_anomalous"]["ad"]["auroc"].get<double>(), 0.5);
   EXPECT_GT(m["ft"]["f1"].get<double>(), 0.9);
   EXPECT_GT(m["rcl"]["ac@1"].get<double>(), 0.9);
   EXPECT_GE(m["rcl"]["ac@3"].get<double>(), m["rcl"]["ac@1"].get<double>());

@@ -1,6 +1,7 @@
 #include "eval/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <gtest/gtest.h>
 
@@ -106,6 +107,15 @@ TEST(Bootstrap, IntervalCoversTheMeanAndIsDeterministic) {
   EXPECT_GT(a.low, 0.0);
   EXPECT_DOUBLE_EQ(a.low, b.low);
   EXPECT_DOUBLE_EQ(a.high, b.high);
+}
+
+TEST(PointWise, AurocCountsTiesHalfAndNeedsBothKinds) {
+  // the values scikit-learn's roc_auc_score gives for the same inputs
+  EXPECT_DOUBLE_EQ(auroc({0.1, 0.4, 0.35, 0.8}, {false, false, true, true}), 0.75);
+  EXPECT_DOUBLE_EQ(auroc({1, 1, 2, 0}, {true, false, true, false}), 0.875);
+  EXPECT_DOUBLE_EQ(auroc({3, 3, 3}, {true, false, false}), 0.5);
+  EXPECT_TRUE(std::isnan(auroc({1, 2}, {true, true})));
+  EXPECT_TRUE(std::isnan(auroc({}, {})));
 }
 
 FaultEvent fault(const std::string& when, const std::string& type) {
