@@ -423,6 +423,12 @@ std::string reading_notes(const EvalResult& r) {
                        : "")
       << ".\n";
   }
+  // a detector that ranks the slices well but alarms nearly everywhere: its threshold failed, not its score
+  for (const auto& s : r.scores)
+    if (s.name != "always_anomalous" && s.ad && s.ad->point.alarm_time_fraction >= 0.9 && s.ad->auroc >= 0.75)
+      o << "AD: " << s.name << " alarms on " << num(100 * s.ad->point.alarm_time_fraction, 1)
+        << " % of the test time, yet ranks the test slices with AD-AUC " << num(s.ad->auroc)
+        << ": its threshold, calibrated on the training part, lies below most test scores.\n";
   const MethodScores* ours = r.find("rslicer");
   if (ours && ours->ad && ours->fold_info.is_array() && !ours->fold_info.empty()) {
     std::set<std::string> modes, notes, part_notes;

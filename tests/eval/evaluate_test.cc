@@ -171,6 +171,19 @@ TEST(Evaluate, FindsSyntheticFaultsAndBeatsTrivialBaselines) {
   EXPECT_NE(notes.find("AD score of ours: " + r.find("rslicer")->fold_info[0]["ad_score"].get<std::string>()),
             std::string::npos)
       << notes;
+  // a detector that alarms nearly everywhere while its score ranks well gets a note that says so
+  EXPECT_EQ(notes.find("lies below most test scores"), std::string::npos) << notes;
+  EvalResult everywhere = r;
+  for (auto& s : everywhere.scores)
+    if (s.name == "spot_raw") {
+      s.ad->point.alarm_time_fraction = 0.95;
+      s.ad->auroc = 0.9;
+    }
+  EXPECT_NE(reading_notes(everywhere)
+                .find("AD: spot_raw alarms on 95.0 % of the test time, yet ranks the test slices "
+                      "with AD-AUC 0.900"),
+            std::string::npos)
+      << reading_notes(everywhere);
 
   if (!testing::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed";
   double busy = testing::chromium_screenshot_busy_fraction(html, dir + "/shot.png");
