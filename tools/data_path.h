@@ -5,7 +5,7 @@
 
 namespace rslicer::cli {
 
-// $RSLICER_DATA if set; else data/trainticket-sample/ of the repository the
+// $RSLICER_DATA if set and not empty; else data/trainticket-sample/ of the repository the
 // binary was built from (found by walking up from the executable), else the
 // same path relative to the current directory. Throws InvalidInput naming
 // the places it looked when none exists.

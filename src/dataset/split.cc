@@ -43,7 +43,7 @@ void split_sorted(const std::vector<FaultEvent>& faults, std::vector<size_t> cas
 }
 
 // What the folds leave triage on these labels: the test cases whose fault type no training case of their fold has
-// (a classifier cannot name a type it never saw). Cases without a fault type are not triaged and not counted.
+// (a classifier cannot name a type it never saw). Test cases without a fault type are left out of the count.
 std::string unseen_types_note(const std::vector<FaultEvent>& faults, const std::vector<SplitFold>& folds) {
   std::map<std::string, int> unseen;
   int typed = 0, n = 0;
@@ -169,7 +169,7 @@ CaseSplit make_split(const std::string& kind, const std::vector<FaultEvent>& fau
     s.description =
         "Leave one day out: train on the other day(s), test on a whole held-out day, results pooled over the folds. "
         "Measures transfer to a day (and pod instances) never seen. Where fault types cluster by day, triage "
-        "cannot be measured here: the held-out day's fault types do not occur in training." +
+        "cannot be measured here, as a held-out day's fault types then do not occur in training." +
         unseen_types_note(faults, s.folds);
     return s;
   } else {

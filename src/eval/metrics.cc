@@ -86,9 +86,12 @@ PointResult point_wise(const std::vector<AlarmPoint>& points, double stride_s) {
 }
 
 double auroc(const std::vector<double>& scores, const std::vector<bool>& truth) {
-  const size_t n = std::min(scores.size(), truth.size());
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
+  RSLICER_CHECK(scores.size() == truth.size(), InvalidInput, "auroc: ", scores.size(), " scores for ", truth.size(),
+                " points");
+  std::vector<size_t> order;  // the points with a score (NaN has no rank; infinity ranks above every number)
+  for (size_t i = 0; i < scores.size(); ++i)
+    if (!std::isnan(scores[i])) order.push_back(i);
+  const size_t n = order.size();
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
   // Mann-Whitney: the sum of the truth points' mid-ranks
   double rank_sum = 0, positives = 0;

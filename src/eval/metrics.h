@@ -67,7 +67,8 @@ struct PointResult {
 PointResult point_wise(const std::vector<AlarmPoint>& points, double stride_s);
 
 // Area under the ROC curve of `scores` against `truth` (tied scores count half): the chance that a random truth
-// point scores above a random other one, whatever the threshold. NaN unless both kinds of point are present.
+// point scores above a random other one, whatever the threshold. Points whose score is NaN are left out; NaN unless
+// both kinds of point remain. InvalidInput when the sizes differ.
 double auroc(const std::vector<double>& scores, const std::vector<bool>& truth);
 
 // ---- failure triage ------------------------------------------------------

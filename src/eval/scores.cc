@@ -55,7 +55,8 @@ MethodScores score(const MethodResult& run, const EvalData& data, const std::vec
     a.point = point_wise(ad.points, data.stride_s);
     {
       // the score as the decision reads it, relative to its threshold where every threshold is positive (the
-      // threshold moves with SPOT's updates and differs between folds); else the score itself
+      // threshold moves with SPOT's updates and differs between folds); else (a threshold of 0 or less anywhere,
+      // as always_anomalous has) the scores themselves, pooled as they are
       const bool relative = ad.thresholds.size() == ad.scores.size() &&
                             std::all_of(ad.thresholds.begin(), ad.thresholds.end(), [](double t) { return t > 0; });
       std::vector<double> x;

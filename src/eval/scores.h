@@ -4,6 +4,7 @@
 // metrics.json (to_json) all read these structs.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,7 +30,7 @@ struct AdScores {
   EventResult event;        // published: decision points inside the test case windows only
   EventResult event_full;   // the same rule on the whole test timeline
   PointResult point;        // honest, per slice
-  double auroc = 0;         // of the score relative to its threshold over the test slices (NaN with one kind)
+  double auroc = std::numeric_limits<double>::quiet_NaN();  // of the AD score over the test slices (scores.cc)
   std::map<std::string, double> event_recall_by_type, point_recall_by_type;
 };
 

@@ -116,6 +116,9 @@ TEST(PointWise, AurocCountsTiesHalfAndNeedsBothKinds) {
   EXPECT_DOUBLE_EQ(auroc({3, 3, 3}, {true, false, false}), 0.5);
   EXPECT_TRUE(std::isnan(auroc({1, 2}, {true, true})));
   EXPECT_TRUE(std::isnan(auroc({}, {})));
+  // a NaN score has no rank and is left out; infinity ranks above every number
+  EXPECT_DOUBLE_EQ(auroc({0.6, std::nan(""), 0.5, INFINITY, 0.1}, {false, true, true, true, false}), 0.75);
+  EXPECT_THROW(auroc({1, 2}, {true}), InvalidInput);
 }
 
 FaultEvent fault(const std::string& when, const std::string& type) {
