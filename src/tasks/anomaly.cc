@@ -141,14 +141,16 @@ const std::vector<std::int64_t>& KnnAnomalyHead::refs_for(int state) const {
 }
 
 double KnnAnomalyHead::raw_score(const float* input, int state, TimeUs time, bool calibrating) const {
-  std::vector<float> white;
+  // plain: the slice against refs_; whitened: the whitened slice against the whitened references
   const float* x = input;
+  const float* refs = refs_.data();
+  std::vector<float> white;
   if (whitened()) {
     white.resize(static_cast<size_t>(dim_));
     whiten(input, white.data());
     x = white.data();
+    refs = search_refs_.data();
   }
-  const float* refs = whitened() ? search_refs_.data() : refs_.data();
   const auto& idx = refs_for(state);
   const TimeUs excl = static_cast<TimeUs>(options_.exclusion_s * kUsPerSecond);
   const TimeUs far =
