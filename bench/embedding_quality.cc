@@ -16,7 +16,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <numeric>
 #include <random>
 #include <set>
 #include <string>
@@ -27,6 +26,7 @@
 
 #include "core/errors.h"
 #include "api/model.h"
+#include "eval/metrics.h"
 #include "train/trainer.h"
 
 using namespace rslicer;
@@ -37,31 +37,6 @@ using Matrix = std::vector<std::vector<float>>;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// AUROC by the rank-sum formula (ties averaged).
-double auroc(const std::vector<double>& score, const std::vector<int>& label) {
-  std::vector<size_t> idx(score.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return score[a] < score[b]; });
-  std::vector<double> rank(score.size());
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j + 1 < idx.size() && score[idx[j + 1]] == score[idx[i]]) ++j;
-    for (size_t k = i; k <= j; ++k) rank[idx[k]] = 0.5 * (i + j) + 1;
-    i = j + 1;
-  }
-  double n_pos = 0, n_neg = 0, sum_pos = 0;
-  for (size_t i = 0; i < label.size(); ++i) {
-    if (label[i]) {
-      n_pos += 1;
-      sum_pos += rank[i];
-    } else {
-      n_neg += 1;
-    }
-  }
-  if (n_pos == 0 || n_neg == 0) return NAN;
-  return (sum_pos - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg);
 }
 
 double dist2(const std::vector<float>& a, const std::vector<float>& b) {
@@ -127,7 +102,7 @@ Scores evaluate(const Matrix& x, const Labels& lab, const Split& sp, int k) {
     score.push_back(std::sqrt(dist2(x[i], centroid)));
     label.push_back(lab.anomalous[i]);
   }
-  r.auroc = auroc(score, label);
+  r.auroc = eval::auroc(score, std::vector<bool>(label.begin(), label.end()));
   r.n_test = static_cast<int>(sp.test.size());
   r.n_test_anom = static_cast<int>(std::count(label.begin(), label.end(), 1));
   std::set<std::string> train_types;
