@@ -387,9 +387,10 @@ int main(int argc, char** argv) {
       auto tt = std::chrono::steady_clock::now();
       TrainResult r = train_encoder(cfg, {ts}, to);
       double train_s = seconds_since(tt);
-      auto model = EmbeddingModel::load(to.out_dir);
+      // train_encoder leaves the checkpoint, not a model folder (api/ writes that): embed with its best encoder
+      const EmbeddingModel model(cfg, r.encoder, d.features, d.drain_state);
       auto te = std::chrono::steady_clock::now();
-      auto emb = model->embed(d.slices);
+      auto emb = model.embed(d.slices);
       double es = seconds_since(te);
       Matrix x = states(emb);
       rows.push_back({variants[v].name, evaluate(x, lab, sp, k)});
