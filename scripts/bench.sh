@@ -5,14 +5,14 @@
 #
 #   bash scripts/bench.sh                 # every benchmark
 #   bash scripts/bench.sh bench_ingest    # one: bench_ingest tokenizer_bench qwen3_bench sim_bench embedding_quality
-#                                         #      serve_bench product
+#                                         #      train_step_bench serve_bench product
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d build ] || bash scripts/setup.sh --no-demo
 cmake -S . -B build -DRSLICER_BUILD_BENCH=ON >/dev/null
 cmake --build build -j "$(nproc)" --target benchmarks
 names=("$@")
-((${#names[@]})) || names=(bench_ingest tokenizer_bench sim_bench qwen3_bench embedding_quality serve_bench product)
+((${#names[@]})) || names=(bench_ingest tokenizer_bench sim_bench qwen3_bench embedding_quality train_step_bench serve_bench product)
 for b in "${names[@]}"; do
   echo "==> build/bench/$b"
   case "$b" in

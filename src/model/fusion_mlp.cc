@@ -6,7 +6,7 @@ FusionMlpImpl::FusionMlpImpl(const FusionMlpOptions& options) : options_(options
   missing_ = register_parameter("missing", torch::randn({options.modalities, options.embed_dim}) * 0.02);
   fc1_ = register_module("fc1", torch::nn::Linear(options.modalities * (options.embed_dim + 1), options.hidden));
   fc2_ = register_module("fc2", torch::nn::Linear(options.hidden, options.embed_dim));
-  drop_ = register_module("drop", torch::nn::Dropout(options.dropout));
+  drop_ = register_module("drop", FastDropout(options.dropout));
 }
 
 torch::Tensor FusionMlpImpl::forward(const torch::Tensor& modality, const torch::Tensor& mask) {

@@ -8,6 +8,8 @@
 
 #include <torch/torch.h>
 
+#include "model/dropout.h"
+
 namespace rslicer {
 
 struct FusionMlpOptions {
@@ -28,7 +30,7 @@ class FusionMlpImpl : public torch::nn::Module {
   FusionMlpOptions options_;
   torch::Tensor missing_;        // [M, E] learned stand-ins for absent modalities
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
-  torch::nn::Dropout drop_{nullptr};
+  FastDropout drop_{nullptr};
 };
 TORCH_MODULE(FusionMlp);
 

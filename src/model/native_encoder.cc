@@ -14,7 +14,7 @@ NativeLayerImpl::NativeLayerImpl(std::int64_t d_model, std::int64_t heads, std::
   out_ = register_module("out", torch::nn::Linear(d_model, d_model));
   ff1_ = register_module("ff1", torch::nn::Linear(d_model, ff_dim));
   ff2_ = register_module("ff2", torch::nn::Linear(ff_dim, d_model));
-  drop_ = register_module("drop", torch::nn::Dropout(dropout));
+  drop_ = register_module("drop", FastDropout(dropout));
 }
 
 torch::Tensor NativeLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& valid) {
@@ -46,7 +46,7 @@ NativeEncoder::NativeEncoder(const EncoderConfig& c) : config_(c) {
   for (std::int64_t i = 0; i < c.layers; ++i) layers_->push_back(NativeLayer(d, c.heads, c.ff_dim, c.dropout));
   pool_ = register_module("pool", torch::nn::Linear(2 * d, c.embed_dim));
   entity_proj_ = register_module("entity_proj", torch::nn::Linear(d, c.entity_dim));
-  drop_ = register_module("drop", torch::nn::Dropout(c.dropout));
+  drop_ = register_module("drop", FastDropout(c.dropout));
   FusionMlpOptions fo;
   fo.modalities = kNumModalities;
   fo.embed_dim = c.embed_dim;

@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include "model/dropout.h"
 #include "model/fusion_mlp.h"
 #include "model/runtime_encoder.h"
 
@@ -28,7 +29,7 @@ class NativeLayerImpl : public torch::nn::Module {
   std::int64_t d_model_, heads_;
   torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
   torch::nn::Linear qkv_{nullptr}, out_{nullptr}, ff1_{nullptr}, ff2_{nullptr};
-  torch::nn::Dropout drop_{nullptr};
+  FastDropout drop_{nullptr};
 };
 TORCH_MODULE(NativeLayer);
 
@@ -53,7 +54,7 @@ class NativeEncoder : public RuntimeEncoder {
   torch::nn::ModuleList layers_{nullptr};
   torch::nn::Linear pool_{nullptr};            // [2d -> E] from CLS output and masked mean
   torch::nn::Linear entity_proj_{nullptr};     // [d -> entity_dim]
-  torch::nn::Dropout drop_{nullptr};
+  FastDropout drop_{nullptr};
   FusionMlp fusion_{nullptr};
 };
 

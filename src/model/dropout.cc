@@ -1,0 +1,67 @@
+#include "model/dropout.h"
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+
+#include "core/errors.h"
+
+namespace rslicer {
+
+namespace {
+
+// splitmix64's finaliser over a counter: a different, well-mixed 64-bit value for each (seed, index).
+std::atomic<bool> libtorch_dropout{false};
+
+inline std::uint64_t mix(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+torch::Tensor dropout_mask(at::IntArrayRef sizes, double p, std::uint64_t seed, torch::Dtype dtype) {
+  RSLICER_CHECK(p >= 0 && p < 1, InvalidInput, "dropout probability must be in [0, 1), got ", p);
+  auto mask = torch::empty(sizes, torch::TensorOptions().dtype(torch::kFloat32));
+  float* out = mask.data_ptr<float>();
+  const std::int64_t n = mask.numel();
+  // Each 64-bit draw gives four 16-bit lanes; an element is dropped when its lane is below p * 2^16.
+  const auto drop_below = static_cast<std::uint32_t>(std::lround(p * 65536.0));
+  const float keep = static_cast<float>(1.0 / (1.0 - p));
+  const std::int64_t words = (n + 3) / 4;
+  at::parallel_for(0, words, 16384, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t w = begin; w < end; ++w) {
+      const std::uint64_t r = mix(seed + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(w + 1));
+      const std::int64_t base = 4 * w;
+      if (base + 4 <= n) {
+        out[base] = static_cast<float>((r & 0xffffU) >= drop_below) * keep;
+        out[base + 1] = static_cast<float>(((r >> 16) & 0xffffU) >= drop_below) * keep;
+        out[base + 2] = static_cast<float>(((r >> 32) & 0xffffU) >= drop_below) * keep;
+        out[base + 3] = static_cast<float>((r >> 48) >= drop_below) * keep;
+      } else {
+        for (std::int64_t k = 0; base + k < n; ++k)
+          out[base + k] = static_cast<float>(((r >> (16 * k)) & 0xffffU) >= drop_below) * keep;
+      }
+    }
+  });
+  return dtype == torch::kFloat32 ? mask : mask.to(dtype);
+}
+
+void use_libtorch_dropout(bool on) { libtorch_dropout = on; }
+
+FastDropoutImpl::FastDropoutImpl(double p) : p_(p) {
+  RSLICER_CHECK(p >= 0 && p < 1, InvalidInput, "dropout probability must be in [0, 1), got ", p);
+}
+
+torch::Tensor FastDropoutImpl::forward(const torch::Tensor& x) {
+  if (!is_training() || p_ <= 0 || x.numel() == 0) return x;
+  if (libtorch_dropout) return torch::dropout(x, p_, true);
+  const auto seed = static_cast<std::uint64_t>(
+      torch::randint(std::numeric_limits<std::int64_t>::max(), {1}, torch::kLong).item<std::int64_t>());
+  return x * dropout_mask(x.sizes(), p_, seed, x.scalar_type());
+}
+
+}  // namespace rslicer
