@@ -58,7 +58,8 @@ FastDropoutImpl::FastDropoutImpl(double p) : p_(p) {
 
 torch::Tensor FastDropoutImpl::forward(const torch::Tensor& x) {
   if (!is_training() || p_ <= 0 || x.numel() == 0) return x;
-  if (libtorch_dropout) return torch::dropout(x, p_, true);
+  // off the CPU libtorch's own masks are fast (and this generator writes host memory)
+  if (libtorch_dropout || !x.is_cpu()) return torch::dropout(x, p_, true);
   const auto seed = static_cast<std::uint64_t>(
       torch::randint(std::numeric_limits<std::int64_t>::max(), {1}, torch::kLong).item<std::int64_t>());
   return x * dropout_mask(x.sizes(), p_, seed, x.scalar_type());

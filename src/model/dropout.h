@@ -7,7 +7,8 @@
 // probability 1 - p and scales it by 1 / (1 - p); evaluation is the
 // identity) and has no parameters or buffers, so saved models do not change.
 // Each call takes one 64-bit seed from libtorch's default generator, so
-// torch::manual_seed still makes training reproducible.
+// torch::manual_seed still makes training reproducible. Tensors off the CPU
+// get libtorch's dropout.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@
 namespace rslicer {
 
 // The keep mask of `sizes` as 0 or 1 / (1 - p) in `dtype`, drawn from `seed`: element i's draw depends only on
-// (seed, i). p in [0, 1).
+// (seed, i). p in [0, 1), used to the nearest multiple of 2^-16.
 torch::Tensor dropout_mask(at::IntArrayRef sizes, double p, std::uint64_t seed, torch::Dtype dtype);
 
 // Process-wide: FastDropout draws its masks with libtorch's own dropout instead (bench/train_step_bench's
