@@ -12,9 +12,9 @@ namespace rslicer {
 
 namespace {
 
-// splitmix64's finaliser over a counter: a different, well-mixed 64-bit value for each (seed, index).
 std::atomic<bool> libtorch_dropout{false};
 
+// splitmix64's finaliser over a counter: a different, well-mixed 64-bit value for each (seed, index).
 inline std::uint64_t mix(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
