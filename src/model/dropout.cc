@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -25,12 +26,15 @@ inline std::uint64_t mix(std::uint64_t z) {
 
 torch::Tensor dropout_mask(at::IntArrayRef sizes, double p, std::uint64_t seed, torch::Dtype dtype) {
   RSLICER_CHECK(p >= 0 && p < 1, InvalidInput, "dropout probability must be in [0, 1), got ", p);
+  // Each 64-bit draw gives four 16-bit lanes; an element is dropped when its lane is below drop_below, so the
+  // rate is drop_below / 2^16, and the scale of the kept elements is taken from that rate (a mean of exactly 1).
+  const auto drop_below = static_cast<std::uint32_t>(std::min<long>(std::lround(p * 65536.0), 65535));
+  const double scale = 65536.0 / static_cast<double>(65536 - drop_below);
+  const bool in_float = dtype == torch::kFloat32;
+  const float keep = in_float ? static_cast<float>(scale) : 1.0f;  // other dtypes: 0 / 1 here, scaled below
   auto mask = torch::empty(sizes, torch::TensorOptions().dtype(torch::kFloat32));
   float* out = mask.data_ptr<float>();
   const std::int64_t n = mask.numel();
-  // Each 64-bit draw gives four 16-bit lanes; an element is dropped when its lane is below p * 2^16.
-  const auto drop_below = static_cast<std::uint32_t>(std::lround(p * 65536.0));
-  const float keep = static_cast<float>(1.0 / (1.0 - p));
   const std::int64_t words = (n + 3) / 4;
   at::parallel_for(0, words, 16384, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t w = begin; w < end; ++w) {
@@ -47,7 +51,7 @@ torch::Tensor dropout_mask(at::IntArrayRef sizes, double p, std::uint64_t seed, 
       }
     }
   });
-  return dtype == torch::kFloat32 ? mask : mask.to(dtype);
+  return in_float ? mask : mask.to(dtype).mul_(scale);
 }
 
 void use_libtorch_dropout(bool on) { libtorch_dropout = on; }

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
 #include "core/errors.h"
 
 namespace rslicer {
@@ -31,8 +35,32 @@ TEST(FastDropout, DrawsDependOnlyOnTheSeedAndTheIndex) {
   EXPECT_NEAR(pairs, 0.25, 0.01);
   auto other = dropout_mask({200000}, 0.5, 12, torch::kFloat32).gt(0).to(torch::kFloat64);
   EXPECT_NEAR((m * other).mean().item<double>(), 0.25, 0.01);
-  // the mask of a double tensor is double
-  EXPECT_EQ(dropout_mask({3}, 0.2, 1, torch::kFloat64).scalar_type(), torch::kFloat64);
+  // the mask of a double tensor is double, with the same draws and a scale exact in double
+  auto d = dropout_mask({7, 333}, 0.3, 5, torch::kFloat64);
+  EXPECT_EQ(d.scalar_type(), torch::kFloat64);
+  EXPECT_TRUE(torch::equal(d.gt(0), a.gt(0)));
+  const double rate = std::lround(0.3 * 65536) / 65536.0;
+  EXPECT_DOUBLE_EQ(d.max().item<double>(), 1 / (1 - rate));
+}
+
+TEST(FastDropout, TheMaskDoesNotDependOnTheThreadCount) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  auto one = dropout_mask({600, 700}, 0.1, 9, torch::kFloat32);
+  at::set_num_threads(4);
+  auto four = dropout_mask({600, 700}, 0.1, 9, torch::kFloat32);
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one, four));
+}
+
+TEST(FastDropout, ExtremeRatesKeepTheMeanAtOne) {
+  // the rate is rounded to 2^-16 and the scale follows it: tiny p drops nothing and scales by 1; p near 1 keeps
+  // 1 in 2^16 elements, each scaled by 2^16
+  auto tiny = dropout_mask({1000}, 1e-7, 3, torch::kFloat64);
+  EXPECT_TRUE(torch::equal(tiny, torch::ones({1000}, torch::kFloat64)));
+  auto near_one = dropout_mask({1 << 20}, 1 - 1e-9, 3, torch::kFloat64);
+  EXPECT_DOUBLE_EQ(near_one.max().item<double>(), 65536.0);
+  EXPECT_NEAR(near_one.mean().item<double>(), 1.0, 0.5);  // 16 kept of 2^20 expected: a Poisson count
 }
 
 TEST(FastDropout, TrainsLikeDropoutAndIsTheIdentityInEvaluation) {
