@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <string>
 
-#include "core/errors.h"
 #include "dataset/dataset.h"
 #include "dataset/split.h"
 #include "model/dropout.h"

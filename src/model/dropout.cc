@@ -22,10 +22,14 @@ inline std::uint64_t mix(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
+void check_rate(double p) {
+  RSLICER_CHECK(p >= 0 && p < 1, InvalidInput, "dropout probability must be in [0, 1), got ", p);
+}
+
 }  // namespace
 
 torch::Tensor dropout_mask(at::IntArrayRef sizes, double p, std::uint64_t seed, torch::Dtype dtype) {
-  RSLICER_CHECK(p >= 0 && p < 1, InvalidInput, "dropout probability must be in [0, 1), got ", p);
+  check_rate(p);
   // Each 64-bit draw gives four 16-bit lanes; an element is dropped when its lane is below drop_below, so the
   // rate is drop_below / 2^16, and the scale of the kept elements is taken from that rate (a mean of exactly 1).
   const auto drop_below = static_cast<std::uint32_t>(std::min<long>(std::lround(p * 65536.0), 65535));
@@ -56,9 +60,7 @@ torch::Tensor dropout_mask(at::IntArrayRef sizes, double p, std::uint64_t seed, 
 
 void use_libtorch_dropout(bool on) { libtorch_dropout = on; }
 
-FastDropoutImpl::FastDropoutImpl(double p) : p_(p) {
-  RSLICER_CHECK(p >= 0 && p < 1, InvalidInput, "dropout probability must be in [0, 1), got ", p);
-}
+FastDropoutImpl::FastDropoutImpl(double p) : p_(p) { check_rate(p); }
 
 torch::Tensor FastDropoutImpl::forward(const torch::Tensor& x) {
   if (!is_training() || p_ <= 0 || x.numel() == 0) return x;

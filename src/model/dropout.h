@@ -31,7 +31,6 @@ class FastDropoutImpl : public torch::nn::Module {
  public:
   explicit FastDropoutImpl(double p);
   torch::Tensor forward(const torch::Tensor& x);
-  double p() const { return p_; }
 
  private:
   double p_;
