@@ -17,6 +17,14 @@ const config::Schema<AnomalyOptions>& AnomalyOptions::schema() {
                "a state with fewer normal references falls back to the global set", Range::at_least(1))
           .num("exclusion_s", &AnomalyOptions::exclusion_s,
                "references closer than this to the scored slice are skipped (no self match)", Range::closed(0, 1e9))
+          .flag("online", &AnomalyOptions::online,
+                "a stream's kNN also takes the slices no AD part alarmed on as normal references, online_delay_s "
+                "after them")
+          .num("online_delay_s", &AnomalyOptions::online_delay_s,
+               "a slice no AD part alarmed on becomes a reference once the stream is this far past it",
+               Range::closed(0, 1e9))
+          .num("online_max", &AnomalyOptions::online_max,
+               "at most this many references added online (the oldest go first)", Range::at_least(1))
           .flag("whiten", &AnomalyOptions::whiten,
                 "Mahalanobis distance under the normal references' covariance (at least 10 references per dimension)")
           .num("whiten_ridge", &AnomalyOptions::whiten_ridge,
@@ -53,15 +61,12 @@ void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vec
   refs_ = refs;
   times_ = times;
   states_ = states;
+  fitted_ = times.size();
+  added_ = 0;
+  scale_.clear();
   fit_whitening();
-  int k = 0;
-  for (int s : states) k = std::max(k, s + 1);
-  by_state_.assign(k, {});
-  all_.clear();
-  for (size_t i = 0; i < times.size(); ++i) {
-    all_.push_back(static_cast<std::int64_t>(i));
-    by_state_[states[i]].push_back(static_cast<std::int64_t>(i));
-  }
+  index_states();
+  const int k = static_cast<int>(by_state_.size());
   // Calibration: median leave-one-out raw score of the normals of each state.
   std::vector<std::vector<double>> loo(k);
   std::vector<double> all_loo;
@@ -76,6 +81,64 @@ void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vec
   for (int s = 0; s < k; ++s)
     if (options_.state_aware && static_cast<int>(by_state_[s].size()) >= options_.min_state_refs && !loo[s].empty())
       scale_[s] = std::max(median(loo[s]), 1e-9);
+}
+
+void KnnAnomalyHead::index_states() {
+  int k = static_cast<int>(scale_.size());
+  for (int s : states_) k = std::max(k, s + 1);
+  by_state_.assign(k, {});
+  all_.clear();
+  for (size_t i = 0; i < times_.size(); ++i) {
+    all_.push_back(static_cast<std::int64_t>(i));
+    by_state_[states_[i]].push_back(static_cast<std::int64_t>(i));
+  }
+}
+
+void KnnAnomalyHead::add_reference(const float* x, int state, TimeUs time) {
+  RSLICER_CHECK(dim_ > 0 && state >= 0, InvalidInput, "anomaly head: a reference needs a fitted head and a state");
+  const size_t d = static_cast<size_t>(dim_);
+  if (added_ >= static_cast<size_t>(options_.online_max)) {  // the oldest added reference goes
+    refs_.erase(refs_.begin() + fitted_ * d, refs_.begin() + (fitted_ + 1) * d);
+    if (whitened()) search_refs_.erase(search_refs_.begin() + fitted_ * d, search_refs_.begin() + (fitted_ + 1) * d);
+    times_.erase(times_.begin() + fitted_);
+    states_.erase(states_.begin() + fitted_);
+    --added_;
+  }
+  refs_.insert(refs_.end(), x, x + d);
+  if (whitened()) {
+    search_refs_.resize(search_refs_.size() + d);
+    whiten(x, search_refs_.data() + search_refs_.size() - d);
+  }
+  times_.push_back(time);
+  states_.push_back(state);
+  ++added_;
+  index_states();
+}
+
+nlohmann::json KnnAnomalyHead::added_to_json() const {
+  const size_t d = static_cast<size_t>(dim_);
+  return {{"references", std::vector<float>(refs_.begin() + static_cast<std::ptrdiff_t>(fitted_ * d), refs_.end())},
+          {"times", std::vector<TimeUs>(times_.begin() + static_cast<std::ptrdiff_t>(fitted_), times_.end())},
+          {"states", std::vector<int>(states_.begin() + static_cast<std::ptrdiff_t>(fitted_), states_.end())}};
+}
+
+void KnnAnomalyHead::add_added(const nlohmann::json& j) {
+  try {
+    const auto refs = j.at("references").get<std::vector<float>>();
+    const auto times = j.at("times").get<std::vector<TimeUs>>();
+    const auto states = j.at("states").get<std::vector<int>>();
+    if (dim_ <= 0 || refs.size() != times.size() * static_cast<size_t>(dim_) || states.size() != times.size())
+      throw ModelError(cat("anomaly head: ", times.size(), " added references of ", refs.size(),
+                           " values do not fit dimension ", dim_));
+    for (size_t i = 0; i < times.size(); ++i) {
+      if (states[i] < 0) throw ModelError("anomaly head: negative state");
+      add_reference(refs.data() + i * static_cast<size_t>(dim_), states[i], times[i]);
+    }
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(cat("malformed added references: ", e.what()));
+  }
 }
 
 void KnnAnomalyHead::fit_whitening() {
@@ -218,15 +281,11 @@ KnnAnomalyHead KnnAnomalyHead::from_json(const nlohmann::json& j) {
     if (h.dim_ <= 0 || h.refs_.size() != h.times_.size() * static_cast<size_t>(h.dim_) ||
         h.states_.size() != h.times_.size())
       throw ModelError("anomaly head: reference sizes do not match");
+    for (int s : h.states_)
+      if (s < 0) throw ModelError("anomaly head: negative state");
+    h.fitted_ = h.times_.size();
     h.fit_whitening();  // the same references give the same transform
-    int k = static_cast<int>(h.scale_.size());
-    for (int s : h.states_) k = std::max(k, s + 1);
-    h.by_state_.assign(k, {});
-    for (size_t i = 0; i < h.times_.size(); ++i) {
-      h.all_.push_back(static_cast<std::int64_t>(i));
-      if (h.states_[i] < 0) throw ModelError("anomaly head: negative state");
-      h.by_state_[h.states_[i]].push_back(static_cast<std::int64_t>(i));
-    }
+    h.index_states();
     return h;
   } catch (const ModelError&) {
     throw;

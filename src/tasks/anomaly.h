@@ -34,6 +34,12 @@ struct AnomalyOptions {
   // Mahalanobis distance under the covariance of the normal references (with a ridge of whiten_ridge times their
   // mean variance); used with at least 10 references per dimension (below that the covariance of the smallest
   // directions is underestimated and new normal slices look far), else plain Euclidean
+  // a stream's kNN also takes, as normal references, the slices it scored that no AD part alarmed on, once the
+  // stream is online_delay_s past them (a fault's early, quiet slices stay out while it develops): normal time
+  // after training (a later hour's traffic) then has references of its own (FailureHeads::detect)
+  bool online = true;
+  double online_delay_s = 1800;
+  int online_max = 10000;  // at most this many such references, the oldest dropped first
   bool whiten = false;  // off: it costs point F1 on TrainTicket's days (docs/results.md, session 34)
   double whiten_ridge = 1e-6;
   static const config::Schema<AnomalyOptions>& schema();
@@ -48,6 +54,14 @@ class KnnAnomalyHead {
   // training slices and calibrates a threshold (AnomalyOptions::calibration_exclusion_s).
   double score(const float* x, int state, TimeUs time, bool calibrating = false) const;
   double raw_score(const float* x, int state, TimeUs time, bool calibrating = false) const;  // uncalibrated
+  // One more normal reference (AnomalyOptions::online): the state scales stay those of fit(); past online_max
+  // added ones the oldest added one goes.
+  void add_reference(const float* x, int state, TimeUs time);
+  size_t added_references() const { return added_; }
+  // The added references (vectors, times, states), to carry a stream's across a restart; add_added() takes them
+  // back (ModelError on a malformed object or one of another dimension).
+  nlohmann::json added_to_json() const;
+  void add_added(const nlohmann::json& j);
   int dim() const { return dim_; }
   size_t references() const { return times_.size(); }
   bool whitened() const { return !whitening_.empty(); }  // whether distances are Mahalanobis (AnomalyOptions::whiten)
@@ -59,6 +73,7 @@ class KnnAnomalyHead {
   const std::vector<std::int64_t>& refs_for(int state) const;
   void fit_whitening();                           // from refs_ (options_.whiten); fills whitening_, mean_, search_refs_
   void whiten(const float* x, float* out) const;  // out = L^-1 (x - mean), C = L L^T
+  void index_states();                            // by_state_ and all_ from states_
   AnomalyOptions options_;
   int dim_ = 0;
   std::vector<float> refs_;
@@ -70,6 +85,8 @@ class KnnAnomalyHead {
   std::vector<std::int64_t> all_;
   std::vector<double> scale_;   // per state
   double global_scale_ = 1;
+  size_t fitted_ = 0;  // references from fit(); those after them were added (add_reference)
+  size_t added_ = 0;
 };
 
 }  // namespace rslicer

@@ -653,8 +653,27 @@ double entity_ad_score(const SliceEmbedding& e) {
   return m + std::log(sum);
 }
 
-double FailureHeads::ad_score(const SliceEmbedding& e, int ad_state) const {
-  return ad_.score(e.state.data(), ad_state, e.start);
+Json FailureHeads::AdStream::knn_to_json() const {
+  Json p = Json::array();
+  for (const auto& x : pending) p.push_back({{"state", x.state}, {"ad_state", x.ad_state}, {"start", x.start}});
+  return {{"added", knn.added_to_json()}, {"pending", p}};
+}
+
+void FailureHeads::AdStream::knn_from_json(const Json& j) {
+  try {
+    knn.add_added(j.at("added"));
+    for (const auto& x : j.at("pending")) {
+      Pending p{x.at("state").get<std::vector<float>>(), x.at("ad_state").get<int>(), x.at("start").get<TimeUs>()};
+      if (static_cast<int>(p.state.size()) != knn.dim() || p.ad_state < 0)
+        throw ModelError(cat("a pending slice of ", p.state.size(), " values or state ", p.ad_state,
+                             " does not fit the kNN (dimension ", knn.dim(), ")"));
+      pending.push_back(std::move(p));
+    }
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(cat("malformed kNN stream state: ", e.what()));
+  }
 }
 
 AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<size_t>& which, AdStream* stream) const {
@@ -680,7 +699,16 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
       score = value;
       thr = th;
     };
-    if (use.embedding) part(stream->spot, ad_score(adv[i], s), kAdEmbedding);
+    const bool online = use.embedding && options_.ad.online;
+    if (online) {  // the slices no part alarmed on that the stream is now far enough past become references
+      const TimeUs delay = static_cast<TimeUs>(options_.ad.online_delay_s * kUsPerSecond);
+      while (!stream->pending.empty() && stream->pending.front().start <= adv[i].start - delay) {
+        const auto& p = stream->pending.front();
+        stream->knn.add_reference(p.state.data(), p.ad_state, p.start);
+        stream->pending.pop_front();
+      }
+    }
+    if (use.embedding) part(stream->spot, stream->knn.score(adv[i].state.data(), s, adv[i].start), kAdEmbedding);
     if (use.events) {
       auto r = ad_ranker->rank({i}, options_.ad_event_tail, /*alarm=*/true);
       part(stream->event_spot, r.empty() ? 0.0 : r[0].score, kAdEvents);
@@ -691,6 +719,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
       score = rel;
       thr = 1.0;
     }
+    if (online && by == 0) stream->pending.push_back({adv[i].state, s, adv[i].start});
     t.alarms.push_back(by != 0);
     t.alarmed_by.push_back(by);
     t.scores.push_back(score);

@@ -36,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -231,13 +232,23 @@ class FailureHeads {
   // Runtime states of every slice (main view) and of the AD view.
   std::vector<int> states(const std::vector<SliceEmbedding>& slices) const;
   std::vector<int> ad_states(const std::vector<SliceEmbedding>& ad_view) const;
-  // Calibrated anomaly score of one slice of the AD view (1 = typical normal of its state).
-  double ad_score(const SliceEmbedding& e, int ad_state) const;
-  // The SPOT thresholds of a stream of AD decisions (they adapt as scores come in).
+  // What a stream of AD decisions carries from slice to slice: the SPOT thresholds (they adapt as scores come
+  // in) and the kNN's references (normal time the stream has seen, AnomalyOptions::online).
   struct AdStream {
     Spot spot, event_spot, entity_spot, kpi_spot;
+    KnnAnomalyHead knn;  // the fitted kNN, plus the references the stream added
+    struct Pending {
+      std::vector<float> state;
+      int ad_state;
+      TimeUs start;
+    };
+    std::deque<Pending> pending;  // slices no part alarmed on, not yet online_delay_s behind the stream
+    // The kNN's added references and the pending slices, to carry across a restart (ModelError on a malformed
+    // object)
+    nlohmann::json knn_to_json() const;
+    void knn_from_json(const nlohmann::json& j);
   };
-  AdStream ad_stream() const { return {spot_, event_spot_, entity_spot_, kpi_spot_}; }
+  AdStream ad_stream() const { return {spot_, event_spot_, entity_spot_, kpi_spot_, ad_, {}}; }
   // Scores `which` (time order) and runs the calibrated SPOT over them: from the fitted thresholds, or
   // continuing `stream` (a live stream decides slice by slice).
   AnomalyTimeline detect(const HeadInputs& in, const std::vector<size_t>& which, AdStream* stream = nullptr) const;

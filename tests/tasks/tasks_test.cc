@@ -219,6 +219,46 @@ TEST(KnnAnomalyHead, WhiteningWeighsDirectionsByTheirNormalSpread) {
   EXPECT_FALSE(few.whitened());
 }
 
+TEST(KnnAnomalyHead, AddedReferencesServeLikeFittedOnes) {
+  // Normal references around the origin; a new normal level far from them reads as anomalous until references at
+  // that level are added (a stream's normal time after training), and then reads as the fitted ones do. The
+  // scale stays the fit's; past online_max the oldest added reference goes; whitened heads add them whitened.
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> g(0, 1);
+  std::vector<float> refs;
+  std::vector<TimeUs> times;
+  for (int i = 0; i < 200; ++i) {
+    refs.push_back(static_cast<float>(g(rng)));
+    refs.push_back(static_cast<float>(g(rng)));
+    times.push_back(static_cast<TimeUs>(i) * 3600 * kUsPerSecond);
+  }
+  const std::vector<int> states(times.size(), 0);
+  for (const bool whiten : {false, true}) {
+    AnomalyOptions o;
+    o.whiten = whiten;
+    o.online_max = 190;
+    KnnAnomalyHead h(o);
+    h.fit(refs, 2, times, states);
+    ASSERT_EQ(h.whitened(), whiten);
+    const TimeUs later = times.back() + 86400 * kUsPerSecond;
+    float moved[2] = {10.0f, 10.0f}, origin[2] = {0.0f, 0.0f};
+    const double before = h.score(moved, 0, later), typical = h.score(origin, 0, later);
+    EXPECT_GT(before, 5.0) << whiten;
+    for (int i = 0; i < 200; ++i) {
+      float x[2] = {static_cast<float>(10 + g(rng)), static_cast<float>(10 + g(rng))};
+      h.add_reference(x, 0, later - (200 - i) * 3600 * kUsPerSecond);
+    }
+    EXPECT_EQ(h.added_references(), 190u) << "the oldest ten went";
+    EXPECT_EQ(h.references(), 390u);
+    EXPECT_LT(h.score(moved, 0, later), 2.0) << whiten;
+    EXPECT_NEAR(h.score(origin, 0, later), typical, 1e-9) << "the fitted references and scale stay";
+    // a reference of a state the fit never saw is kept and searched with the global set
+    h.add_reference(moved, 3, later - 7200 * kUsPerSecond);
+    EXPECT_TRUE(std::isfinite(h.score(moved, 3, later)));
+    EXPECT_THROW(h.add_reference(moved, -1, later), InvalidInput);
+  }
+}
+
 TEST(Triage, KnnAndMajority) {
   std::vector<std::vector<float>> x = {{1, 0}, {0.9f, 0.1f}, {0, 1}, {0.1f, 0.9f}, {0.05f, 1}};
   std::vector<std::string> y = {"cpu", "cpu", "delay", "delay", "delay"};

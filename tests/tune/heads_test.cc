@@ -101,6 +101,61 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
 }
 
+// Normal time after training moves: from slice 120 on the state embeddings drift away from the training ones,
+// about 0.06 a slice in each dimension (a later hour's traffic). Alone with the training references the kNN
+// alarms on most of the drifted normal time; a stream that takes the slices no part alarmed on as references
+// (heads.ad.online, here 10 minutes behind) follows the drift and keeps alarming on a fault, whose slices it does not
+// take.
+TEST(FailureHeads, TheStreamsKnnTakesItsNormalTimeAsReferences) {
+  auto v = slices(false);
+  auto jumped = [](size_t i) { return i >= 185 && i < 190; };
+  for (size_t i = 120; i < v.size(); ++i)
+    for (float& x : v[i].state) x += 0.06f * static_cast<float>(i - 120);
+  for (size_t i = 0; i < v.size(); ++i)
+    if (jumped(i)) v[i].state[0] += 12.0f;
+  const HeadInputs in = inputs(v);
+  const auto train = range(0, 120), test = range(120, 200);
+  int drifted_alarms[2] = {0, 0};
+  for (const bool online : {false, true}) {
+    HeadOptions o;
+    o.ad_score = "embedding";
+    o.ad.online = online;
+    o.ad.online_delay_s = 600;
+    const auto h = FailureHeads::fit(in, train, {}, o, 1);
+    const auto t = h.detect(in, test);
+    for (size_t k = 0; k < test.size(); ++k) {
+      if (jumped(test[k]))
+        EXPECT_TRUE(t.alarms[k]) << "online " << online << ", slice " << test[k];
+      else if (test[k] >= 170)
+        drifted_alarms[online] += t.alarms[k];
+    }
+    // a stream decides slice by slice as the whole run does, also when it restarts halfway from its saved kNN
+    // state (the SPOT thresholds carried as the server carries them)
+    auto stream = h.ad_stream();
+    std::vector<bool> one_by_one;
+    for (size_t k = 0; k < test.size(); ++k) {
+      if (k == test.size() / 2) {
+        const auto saved = nlohmann::json::parse(stream.knn_to_json().dump());
+        auto restarted = h.ad_stream();
+        restarted.spot = stream.spot;
+        restarted.knn_from_json(saved);
+        EXPECT_EQ(restarted.knn.added_references(), stream.knn.added_references());
+        EXPECT_EQ(restarted.pending.size(), stream.pending.size());
+        stream = restarted;
+      }
+      one_by_one.push_back(h.detect(in, {test[k]}, &stream).alarms[0]);
+    }
+    EXPECT_EQ(one_by_one, t.alarms) << online;
+    EXPECT_EQ(stream.knn.added_references() > 0, online);
+    auto bad = stream.knn_to_json();
+    bad["added"]["states"] = nlohmann::json::array({0});
+    auto fresh = h.ad_stream();
+    EXPECT_THROW(fresh.knn_from_json(bad), ModelError) << online;
+  }
+  EXPECT_GE(drifted_alarms[0], 20) << "of the 25 normal slices from 170 on, the training references alone";
+  EXPECT_LE(drifted_alarms[1], 8) << "with the stream's references";
+}
+
 // The event AD score reads the call times' alarm z (EventDeviation::alarm_z_a). In one normal slice in ten e1
 // receives a lone slow call from e0 (robust z 100, alarm z 2.5: no rarer than normal traffic makes it); in the
 // fault runs all its calls are slow (z 50, and as sure). Read as alarms read them the lone calls raise nothing and
