@@ -293,6 +293,7 @@ OnlineCounters OnlineDetector::counters() const {
   c.slices = static_cast<std::int64_t>(im.timeline.size());
   c.pending_slices = static_cast<std::int64_t>(im.pending.size());
   c.resumed_slices = static_cast<std::int64_t>(im.history.size());
+  c.knn_references_added = static_cast<std::int64_t>(im.ad_stream.knn.added_references());
   c.last_decided = !im.timeline.empty() ? im.timeline.back().end : !im.history.empty() ? im.history.back().end : 0;
   return c;
 }

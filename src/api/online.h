@@ -58,6 +58,7 @@ struct OnlineCounters {
                                        // already: compared with this stream's past alone
   std::int64_t resumed_slices = 0;  // decided before a restart (restore())
   std::int64_t resumed_skipped = 0; // slices cut again for windows decided before the restart
+  std::int64_t knn_references_added = 0;  // normal references the AD kNN took from this stream (heads.ad.online)
   TimeUs watermark = 0;             // newest record time the slicer kept (0: none): what closes windows
   TimeUs last_decided = 0;          // end of the newest decided slice (0: none)
   SliceStats slicer;                // late records, duplicates, empty windows

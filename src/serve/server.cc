@@ -287,6 +287,7 @@ struct Server::Impl {
                        {"prior_held_slices", c.prior_held_slices},
                        {"resumed_slices", c.resumed_slices},
                        {"resumed_skipped", c.resumed_skipped},
+                       {"knn_references_added", c.knn_references_added},
                        {"late_records", c.slicer.late_records},
                        {"late_examples", c.slicer.late_examples},
                        {"duplicates", c.slicer.duplicates},

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cmath>
@@ -141,6 +142,16 @@ TEST(Serve, ReplayOverOtlpHttpDecidesLikeDetectOnline) {
   EXPECT_EQ(stats["pipeline"]["late_records"].get<std::int64_t>(), 0);
   EXPECT_EQ(stats["pipeline"]["prior_held_slices"].get<std::int64_t>(), 0) << "the next day is not training data";
   EXPECT_EQ(stats["pipeline"]["slices"].get<std::int64_t>(), static_cast<std::int64_t>(offline.timeline.size()));
+  // the AD kNN took normal references from the stream where the AD score reads it, never an alarmed slice
+  const auto added = stats["pipeline"]["knn_references_added"].get<std::int64_t>();
+  const auto quiet = std::count_if(offline.timeline.begin(), offline.timeline.end(),
+                                   [](const TimelinePoint& p) { return !p.alarm; });
+  const std::string mode = pipeline->model().heads().info().value("ad_score", "");
+  if (mode.find("embedding") != std::string::npos)
+    EXPECT_GT(added, 0) << mode;
+  else
+    EXPECT_EQ(added, 0) << mode;
+  EXPECT_LE(added, quiet);
 
   const std::string prom = client.Get("/metrics")->body;
   EXPECT_NE(prom.find("rslicer_records_accepted_total{signal=\"traces\"} " + std::to_string(sent[0])), std::string::npos)
