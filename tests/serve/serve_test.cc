@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <cmath>
 #include <filesystem>
 #include <regex>
 #include <thread>
@@ -144,8 +144,8 @@ TEST(Serve, ReplayOverOtlpHttpDecidesLikeDetectOnline) {
   EXPECT_EQ(stats["pipeline"]["slices"].get<std::int64_t>(), static_cast<std::int64_t>(offline.timeline.size()));
   // the AD kNN took normal references from the stream where the AD score reads it, never an alarmed slice
   const auto added = stats["pipeline"]["knn_references_added"].get<std::int64_t>();
-  const auto quiet = std::count_if(offline.timeline.begin(), offline.timeline.end(),
-                                   [](const TimelinePoint& p) { return !p.alarm; });
+  const auto quiet =
+      std::count_if(offline.timeline.begin(), offline.timeline.end(), [](const TimelinePoint& p) { return !p.alarm; });
   const std::string mode = pipeline->model().heads().info().value("ad_score", "");
   if (mode.find("embedding") != std::string::npos)
     EXPECT_GT(added, 0) << mode;
