@@ -39,7 +39,8 @@ struct AnomalyOptions {
   // after training (a later hour's traffic) then has references of its own (FailureHeads::detect)
   bool online = true;
   double online_delay_s = 1800;
-  int online_max = 10000;  // at most this many such references, the oldest dropped first
+  int online_max = 2880;  // at most this many such references (two days of one-minute slices), the oldest dropped
+                          // first; the training references stay
   bool whiten = false;  // off: it costs point F1 on TrainTicket's days (docs/results.md, session 34)
   double whiten_ridge = 1e-6;
   static const config::Schema<AnomalyOptions>& schema();
