@@ -336,6 +336,9 @@ struct Server::Impl {
     o << "rslicer_alarms_total " << p["alarms"] << "\n";
     metric("rslicer_incidents_total", "counter", "Incidents reported.");
     o << "rslicer_incidents_total " << p["incidents"] << "\n";
+    metric("rslicer_knn_references_added", "gauge",
+           "Normal references the AD kNN took from this stream (heads.ad.online; at most heads.ad.online_max).");
+    o << "rslicer_knn_references_added " << p["knn_references_added"] << "\n";
     metric("rslicer_watermark_seconds", "gauge", "Newest record time seen (Unix seconds, data time).");
     o << "rslicer_watermark_seconds " << p["watermark"] << "\n";
     metric("rslicer_decision_latency_seconds", "summary",

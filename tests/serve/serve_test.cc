@@ -157,6 +157,7 @@ TEST(Serve, ReplayOverOtlpHttpDecidesLikeDetectOnline) {
   EXPECT_NE(prom.find("rslicer_records_accepted_total{signal=\"traces\"} " + std::to_string(sent[0])), std::string::npos)
       << prom;
   EXPECT_NE(prom.find("# TYPE rslicer_slices_total counter"), std::string::npos);
+  EXPECT_NE(prom.find("rslicer_knn_references_added " + std::to_string(added)), std::string::npos);
   server.stop();
 }
 
