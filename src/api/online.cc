@@ -280,7 +280,9 @@ void OnlineDetector::restore(const OnlineCheckpoint& c) {
     if (c.state.contains("event_spot")) im.ad_stream.event_spot = Spot::from_json(c.state.at("event_spot"));
     if (c.state.contains("entity_spot")) im.ad_stream.entity_spot = Spot::from_json(c.state.at("entity_spot"));
     if (c.state.contains("kpi_spot")) im.ad_stream.kpi_spot = Spot::from_json(c.state.at("kpi_spot"));
-    if (c.state.contains("knn")) im.ad_stream.knn_from_json(c.state.at("knn"));
+    if (c.state.contains("knn") && !im.ad_stream.knn_from_json(c.state.at("knn")))
+      std::fprintf(stderr,
+                   "online: the stored AD kNN references were taken with another model; starting without them\n");
   }
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "core/hash.h"
 
 namespace rslicer {
 
@@ -61,8 +62,7 @@ void KnnAnomalyHead::fit(const std::vector<float>& refs, int dim, const std::vec
   refs_ = refs;
   times_ = times;
   states_ = states;
-  fitted_ = times.size();
-  added_ = 0;
+  set_fitted();
   scale_.clear();
   fit_whitening();
   index_states();
@@ -94,8 +94,18 @@ void KnnAnomalyHead::index_states() {
   }
 }
 
+void KnnAnomalyHead::set_fitted() {
+  fitted_ = times_.size();
+  added_ = 0;
+  fingerprint_ = fnv1a(std::to_string(dim_));
+  fingerprint_ =
+      fnv1a(std::string_view(reinterpret_cast<const char*>(refs_.data()), refs_.size() * sizeof(float)), fingerprint_);
+}
+
 void KnnAnomalyHead::add_reference(const float* x, int state, TimeUs time) {
-  RSLICER_CHECK(dim_ > 0 && state >= 0, InvalidInput, "anomaly head: a reference needs a fitted head and a state");
+  RSLICER_CHECK(dim_ > 0 && state >= 0 && state < kMaxAnomalyStates, InvalidInput,
+                "anomaly head: a reference needs a fitted head and a state in [0, ", kMaxAnomalyStates, "), got ",
+                state);
   const size_t d = static_cast<size_t>(dim_);
   if (added_ >= static_cast<size_t>(options_.online_max)) {  // the oldest added reference goes
     refs_.erase(refs_.begin() + fitted_ * d, refs_.begin() + (fitted_ + 1) * d);
@@ -117,23 +127,28 @@ void KnnAnomalyHead::add_reference(const float* x, int state, TimeUs time) {
 
 nlohmann::json KnnAnomalyHead::added_to_json() const {
   const size_t d = static_cast<size_t>(dim_);
-  return {{"references", std::vector<float>(refs_.begin() + static_cast<std::ptrdiff_t>(fitted_ * d), refs_.end())},
+  return {{"fitted", std::to_string(fingerprint_)},
+          {"references", std::vector<float>(refs_.begin() + static_cast<std::ptrdiff_t>(fitted_ * d), refs_.end())},
           {"times", std::vector<TimeUs>(times_.begin() + static_cast<std::ptrdiff_t>(fitted_), times_.end())},
           {"states", std::vector<int>(states_.begin() + static_cast<std::ptrdiff_t>(fitted_), states_.end())}};
 }
 
 void KnnAnomalyHead::add_added(const nlohmann::json& j) {
   try {
+    if (j.at("fitted").get<std::string>() != std::to_string(fingerprint_))
+      throw ModelError(
+          "anomaly head: the added references were taken by a head with other fitted references "
+          "(another model)");
     const auto refs = j.at("references").get<std::vector<float>>();
     const auto times = j.at("times").get<std::vector<TimeUs>>();
     const auto states = j.at("states").get<std::vector<int>>();
     if (dim_ <= 0 || refs.size() != times.size() * static_cast<size_t>(dim_) || states.size() != times.size())
       throw ModelError(cat("anomaly head: ", times.size(), " added references of ", refs.size(),
                            " values do not fit dimension ", dim_));
-    for (size_t i = 0; i < times.size(); ++i) {
-      if (states[i] < 0) throw ModelError("anomaly head: negative state");
+    for (int s : states)
+      if (s < 0 || s >= kMaxAnomalyStates) throw ModelError(cat("anomaly head: state ", s, " out of range"));
+    for (size_t i = 0; i < times.size(); ++i)
       add_reference(refs.data() + i * static_cast<size_t>(dim_), states[i], times[i]);
-    }
   } catch (const ModelError&) {
     throw;
   } catch (const std::exception& e) {
@@ -282,8 +297,8 @@ KnnAnomalyHead KnnAnomalyHead::from_json(const nlohmann::json& j) {
         h.states_.size() != h.times_.size())
       throw ModelError("anomaly head: reference sizes do not match");
     for (int s : h.states_)
-      if (s < 0) throw ModelError("anomaly head: negative state");
-    h.fitted_ = h.times_.size();
+      if (s < 0 || s >= kMaxAnomalyStates) throw ModelError(cat("anomaly head: state ", s, " out of range"));
+    h.set_fitted();
     h.fit_whitening();  // the same references give the same transform
     h.index_states();
     return h;

@@ -9,6 +9,7 @@
 // in normal operation, which the plain distance weighs least.
 //
 // Data layout: reference i is refs[i * dim .. (i + 1) * dim).
+// States are small non-negative ints (StatePartition's; at most kMaxAnomalyStates).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,8 @@
 #include "core/time.h"
 
 namespace rslicer {
+
+constexpr int kMaxAnomalyStates = 1 << 16;
 
 struct AnomalyOptions {
   int neighbors = 5;               // k of the kNN distance
@@ -59,10 +62,12 @@ class KnnAnomalyHead {
   // added ones the oldest added one goes.
   void add_reference(const float* x, int state, TimeUs time);
   size_t added_references() const { return added_; }
-  // The added references (vectors, times, states), to carry a stream's across a restart; add_added() takes them
-  // back (ModelError on a malformed object or one of another dimension).
+  // The added references (vectors, times, states) with the fingerprint of the fitted ones, to carry a stream's
+  // across a restart; add_added() takes them back, all or none: ModelError on a malformed object or one written
+  // by a head with other fitted references (another model).
   nlohmann::json added_to_json() const;
   void add_added(const nlohmann::json& j);
+  std::uint64_t fingerprint() const { return fingerprint_; }  // of the fitted references (stable across versions)
   int dim() const { return dim_; }
   size_t references() const { return times_.size(); }
   bool whitened() const { return !whitening_.empty(); }  // whether distances are Mahalanobis (AnomalyOptions::whiten)
@@ -86,7 +91,9 @@ class KnnAnomalyHead {
   std::vector<std::int64_t> all_;
   std::vector<double> scale_;   // per state
   double global_scale_ = 1;
+  void set_fitted();   // fitted_ and fingerprint_ from refs_ (before anything is added)
   size_t fitted_ = 0;  // references from fit(); those after them were added (add_reference)
+  std::uint64_t fingerprint_ = 0;
   size_t added_ = 0;
 };
 

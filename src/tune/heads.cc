@@ -659,16 +659,23 @@ Json FailureHeads::AdStream::knn_to_json() const {
   return {{"added", knn.added_to_json()}, {"pending", p}};
 }
 
-void FailureHeads::AdStream::knn_from_json(const Json& j) {
+bool FailureHeads::AdStream::knn_from_json(const Json& j) {
   try {
-    knn.add_added(j.at("added"));
+    const Json& added = j.at("added");
+    if (added.at("fitted").get<std::string>() != std::to_string(knn.fingerprint())) return false;
+    KnnAnomalyHead with = knn;
+    with.add_added(added);
+    std::deque<Pending> waiting;
     for (const auto& x : j.at("pending")) {
       Pending p{x.at("state").get<std::vector<float>>(), x.at("ad_state").get<int>(), x.at("start").get<TimeUs>()};
-      if (static_cast<int>(p.state.size()) != knn.dim() || p.ad_state < 0)
+      if (static_cast<int>(p.state.size()) != knn.dim() || p.ad_state < 0 || p.ad_state >= kMaxAnomalyStates)
         throw ModelError(cat("a pending slice of ", p.state.size(), " values or state ", p.ad_state,
                              " does not fit the kNN (dimension ", knn.dim(), ")"));
-      pending.push_back(std::move(p));
+      waiting.push_back(std::move(p));
     }
+    knn = std::move(with);
+    pending = std::move(waiting);
+    return true;
   } catch (const ModelError&) {
     throw;
   } catch (const std::exception& e) {
@@ -708,7 +715,10 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
         stream->pending.pop_front();
       }
     }
-    if (use.embedding) part(stream->spot, stream->knn.score(adv[i].state.data(), s, adv[i].start), kAdEmbedding);
+    if (use.embedding) {
+      const KnnAnomalyHead& knn = online ? stream->knn : ad_;
+      part(stream->spot, knn.score(adv[i].state.data(), s, adv[i].start), kAdEmbedding);
+    }
     if (use.events) {
       auto r = ad_ranker->rank({i}, options_.ad_event_tail, /*alarm=*/true);
       part(stream->event_spot, r.empty() ? 0.0 : r[0].score, kAdEvents);
@@ -929,6 +939,8 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     // ... and before the kNN's calibration exclusion: calibrated against every reference beyond exclusion_s
     if (j.at("options").contains("ad") && !j.at("options").at("ad").contains("calibration_exclusion_s"))
       h.options_.ad.calibration_exclusion_s = 0;
+    // ... and before the stream's references (heads.ad.online): the training references alone
+    if (j.at("options").contains("ad") && !j.at("options").at("ad").contains("online")) h.options_.ad.online = false;
     h.partition_ = StatePartition::from_json(j.at("partition").dump(), "heads.partition");
     h.ad_partition_ = StatePartition::from_json(j.at("ad_partition").dump(), "heads.ad_partition");
     h.ad_ = KnnAnomalyHead::from_json(j.at("ad"));

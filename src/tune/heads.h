@@ -243,10 +243,10 @@ class FailureHeads {
       TimeUs start;
     };
     std::deque<Pending> pending;  // slices no part alarmed on, not yet online_delay_s behind the stream
-    // The kNN's added references and the pending slices, to carry across a restart (ModelError on a malformed
-    // object)
+    // The kNN's added references and the pending slices, to carry across a restart. knn_from_json takes them
+    // all or none: false (the stream untouched) where another model took them, ModelError on a malformed object.
     nlohmann::json knn_to_json() const;
-    void knn_from_json(const nlohmann::json& j);
+    bool knn_from_json(const nlohmann::json& j);
   };
   AdStream ad_stream() const { return {spot_, event_spot_, entity_spot_, kpi_spot_, ad_, {}}; }
   // Scores `which` (time order) and runs the calibrated SPOT over them: from the fitted thresholds, or

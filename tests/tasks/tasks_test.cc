@@ -250,6 +250,21 @@ TEST(KnnAnomalyHead, AddedReferencesServeLikeFittedOnes) {
     }
     EXPECT_EQ(h.added_references(), 190u) << "the oldest ten went";
     EXPECT_EQ(h.references(), 390u);
+    EXPECT_EQ(h.added_to_json()["times"][0].get<TimeUs>(), later - 190 * 3600 * kUsPerSecond);
+    // carried across a restart: all or none, and only into a head with the same fitted references
+    KnnAnomalyHead again(o), other(o);
+    again.fit(refs, 2, times, states);
+    std::vector<float> shifted = refs;
+    shifted[0] += 1.0f;
+    other.fit(shifted, 2, times, states);
+    nlohmann::json bad = h.added_to_json();
+    bad["states"][5] = -1;
+    EXPECT_THROW(again.add_added(bad), ModelError);
+    EXPECT_EQ(again.added_references(), 0u) << "nothing taken from a malformed object";
+    EXPECT_THROW(other.add_added(h.added_to_json()), ModelError) << "another model's";
+    again.add_added(h.added_to_json());
+    EXPECT_EQ(again.added_references(), 190u);
+    EXPECT_EQ(again.score(moved, 0, later), h.score(moved, 0, later));
     EXPECT_LT(h.score(moved, 0, later), 2.0) << whiten;
     EXPECT_NEAR(h.score(origin, 0, later), typical, 1e-9) << "the fitted references and scale stay";
     // a reference of a state the fit never saw is kept and searched with the global set

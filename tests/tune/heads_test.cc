@@ -96,6 +96,10 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   // ... and before the self-time signal too
   old["options"].erase("event_self_time");
   EXPECT_EQ(FailureHeads::from_json(old).options().event_self_time, "off");
+  // ... and before the stream's kNN references, decides on the training references alone
+  EXPECT_TRUE(FailureHeads::from_json(old).options().ad.online);
+  old["options"]["ad"].erase("online");
+  EXPECT_FALSE(FailureHeads::from_json(old).options().ad.online);
   HeadOptions o;
   o.ad_score = "embedding";  // asked for explicitly, the kNN stays
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
@@ -151,6 +155,11 @@ TEST(FailureHeads, TheStreamsKnnTakesItsNormalTimeAsReferences) {
     bad["added"]["states"] = nlohmann::json::array({0});
     auto fresh = h.ad_stream();
     EXPECT_THROW(fresh.knn_from_json(bad), ModelError) << online;
+    EXPECT_EQ(fresh.knn.added_references(), 0u) << "all or none";
+    // a stream of another model (other training slices) does not take them, and says so
+    auto other = FailureHeads::fit(in, range(0, 100), {}, o, 1).ad_stream();
+    EXPECT_FALSE(other.knn_from_json(stream.knn_to_json())) << online;
+    EXPECT_EQ(other.knn.added_references(), 0u);
   }
   EXPECT_GE(drifted_alarms[0], 20) << "of the 25 normal slices from 170 on, the training references alone";
   EXPECT_LE(drifted_alarms[1], 8) << "with the stream's references";
