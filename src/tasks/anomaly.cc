@@ -103,7 +103,12 @@ void KnnAnomalyHead::set_fitted() {
 }
 
 void KnnAnomalyHead::add_reference(const float* x, int state, TimeUs time) {
-  RSLICER_CHECK(dim_ > 0 && state >= 0 && state < kMaxAnomalyStates, InvalidInput,
+  append(x, state, time);
+  index_states();
+}
+
+void KnnAnomalyHead::append(const float* x, int state, TimeUs time) {
+  RSLICER_CHECK(dim_ > 0 && valid_anomaly_state(state), InvalidInput,
                 "anomaly head: a reference needs a fitted head and a state in [0, ", kMaxAnomalyStates, "), got ",
                 state);
   const size_t d = static_cast<size_t>(dim_);
@@ -122,7 +127,6 @@ void KnnAnomalyHead::add_reference(const float* x, int state, TimeUs time) {
   times_.push_back(time);
   states_.push_back(state);
   ++added_;
-  index_states();
 }
 
 nlohmann::json KnnAnomalyHead::added_to_json() const {
@@ -145,10 +149,10 @@ void KnnAnomalyHead::add_added(const nlohmann::json& j) {
     if (dim_ <= 0 || refs.size() != times.size() * static_cast<size_t>(dim_) || states.size() != times.size())
       throw ModelError(cat("anomaly head: ", times.size(), " added references of ", refs.size(),
                            " values do not fit dimension ", dim_));
-    for (int s : states)
-      if (s < 0 || s >= kMaxAnomalyStates) throw ModelError(cat("anomaly head: state ", s, " out of range"));
-    for (size_t i = 0; i < times.size(); ++i)
-      add_reference(refs.data() + i * static_cast<size_t>(dim_), states[i], times[i]);
+    for (int s : states)  // all checked before any is taken
+      if (!valid_anomaly_state(s)) throw ModelError(cat("anomaly head: state ", s, " out of range"));
+    for (size_t i = 0; i < times.size(); ++i) append(refs.data() + i * static_cast<size_t>(dim_), states[i], times[i]);
+    index_states();
   } catch (const ModelError&) {
     throw;
   } catch (const std::exception& e) {
@@ -297,7 +301,7 @@ KnnAnomalyHead KnnAnomalyHead::from_json(const nlohmann::json& j) {
         h.states_.size() != h.times_.size())
       throw ModelError("anomaly head: reference sizes do not match");
     for (int s : h.states_)
-      if (s < 0 || s >= kMaxAnomalyStates) throw ModelError(cat("anomaly head: state ", s, " out of range"));
+      if (!valid_anomaly_state(s)) throw ModelError(cat("anomaly head: state ", s, " out of range"));
     h.set_fitted();
     h.fit_whitening();  // the same references give the same transform
     h.index_states();

@@ -23,6 +23,7 @@
 namespace rslicer {
 
 constexpr int kMaxAnomalyStates = 1 << 16;
+inline bool valid_anomaly_state(int s) { return s >= 0 && s < kMaxAnomalyStates; }
 
 struct AnomalyOptions {
   int neighbors = 5;               // k of the kNN distance
@@ -34,9 +35,6 @@ struct AnomalyOptions {
   // neighbours minutes apart are closer than anything a new slice meets, so they are skipped too (where fewer
   // than `neighbors` references lie farther, the nearer ones farthest in time fill up)
   double calibration_exclusion_s = 3600;
-  // Mahalanobis distance under the covariance of the normal references (with a ridge of whiten_ridge times their
-  // mean variance); used with at least 10 references per dimension (below that the covariance of the smallest
-  // directions is underestimated and new normal slices look far), else plain Euclidean
   // a stream's kNN also takes, as normal references, the slices it scored that no AD part alarmed on, once the
   // stream is online_delay_s past them (a fault's early, quiet slices stay out while it develops): normal time
   // after training (a later hour's traffic) then has references of its own (FailureHeads::detect)
@@ -44,6 +42,9 @@ struct AnomalyOptions {
   double online_delay_s = 1800;
   int online_max = 2880;  // at most this many such references (two days of one-minute slices), the oldest dropped
                           // first; the training references stay
+  // Mahalanobis distance under the covariance of the normal references (with a ridge of whiten_ridge times their
+  // mean variance); used with at least 10 references per dimension (below that the covariance of the smallest
+  // directions is underestimated and new normal slices look far), else plain Euclidean
   bool whiten = false;  // off: it costs point F1 on TrainTicket's days (docs/results.md, session 34)
   double whiten_ridge = 1e-6;
   static const config::Schema<AnomalyOptions>& schema();
@@ -80,6 +81,7 @@ class KnnAnomalyHead {
   void fit_whitening();                           // from refs_ (options_.whiten); fills whitening_, mean_, search_refs_
   void whiten(const float* x, float* out) const;  // out = L^-1 (x - mean), C = L L^T
   void index_states();                            // by_state_ and all_ from states_
+  void append(const float* x, int state, TimeUs time);  // add_reference without index_states
   AnomalyOptions options_;
   int dim_ = 0;
   std::vector<float> refs_;

@@ -668,7 +668,7 @@ bool FailureHeads::AdStream::knn_from_json(const Json& j) {
     std::deque<Pending> waiting;
     for (const auto& x : j.at("pending")) {
       Pending p{x.at("state").get<std::vector<float>>(), x.at("ad_state").get<int>(), x.at("start").get<TimeUs>()};
-      if (static_cast<int>(p.state.size()) != knn.dim() || p.ad_state < 0 || p.ad_state >= kMaxAnomalyStates)
+      if (static_cast<int>(p.state.size()) != knn.dim() || !valid_anomaly_state(p.ad_state))
         throw ModelError(cat("a pending slice of ", p.state.size(), " values or state ", p.ad_state,
                              " does not fit the kNN (dimension ", knn.dim(), ")"));
       waiting.push_back(std::move(p));
