@@ -68,7 +68,9 @@ RSLICER_COMMAND(
         // the slices they were calibrated on, and why all of them when the normal ones were asked for
         const bool on_normal = h.value("spot_calibration", std::string()) == "normal";
         const std::string note = h.value("spot_calibration_note", std::string());
-        if (h.contains("ad_part_q")) {
+        if (h.value("ad_combine", std::string()) == "evidence") {
+          thresholds += "; the evidence combines the parts' tail p-values";
+        } else if (h.contains("ad_part_q")) {
           char buf[64];
           std::snprintf(buf, sizeof buf, "; each at risk q = %g", h.value("ad_part_q", 0.0));
           thresholds += buf;

@@ -262,9 +262,10 @@ const std::vector<Incident>& OnlineDetector::incidents() const { return impl_->i
 
 nlohmann::json OnlineDetector::state() const {
   const Impl& im = *impl_;
-  return {{"profile", im.extractor->causal_profile().to_json()}, {"spot", im.ad_stream.spot.to_json()},
-          {"event_spot", im.ad_stream.event_spot.to_json()},     {"entity_spot", im.ad_stream.entity_spot.to_json()},
-          {"kpi_spot", im.ad_stream.kpi_spot.to_json()},         {"knn", im.ad_stream.knn_to_json()}};
+  return {{"profile", im.extractor->causal_profile().to_json()},  {"spot", im.ad_stream.spot.to_json()},
+          {"event_spot", im.ad_stream.event_spot.to_json()},      {"entity_spot", im.ad_stream.entity_spot.to_json()},
+          {"kpi_spot", im.ad_stream.kpi_spot.to_json()},          {"knn", im.ad_stream.knn_to_json()},
+          {"evidence_spot", im.ad_stream.evidence_spot.to_json()}};
 }
 
 void OnlineDetector::restore(const OnlineCheckpoint& c) {
@@ -280,6 +281,7 @@ void OnlineDetector::restore(const OnlineCheckpoint& c) {
     if (c.state.contains("event_spot")) im.ad_stream.event_spot = Spot::from_json(c.state.at("event_spot"));
     if (c.state.contains("entity_spot")) im.ad_stream.entity_spot = Spot::from_json(c.state.at("entity_spot"));
     if (c.state.contains("kpi_spot")) im.ad_stream.kpi_spot = Spot::from_json(c.state.at("kpi_spot"));
+    if (c.state.contains("evidence_spot")) im.ad_stream.evidence_spot = Spot::from_json(c.state.at("evidence_spot"));
     if (c.state.contains("knn") && !im.ad_stream.knn_from_json(c.state.at("knn")))
       std::fprintf(stderr,
                    "online: the stored AD kNN references were taken with another model; starting without them\n");

@@ -96,7 +96,8 @@ class OnlineDetector {
   OnlineCounters counters() const;
 
   // The learned state: {"profile": the causal profile of the panes within the horizon, "spot", "event_spot",
-  // "entity_spot": the AD thresholds as they adapted}.
+  // "entity_spot", "kpi_spot", "evidence_spot": the AD thresholds as they adapted, "knn": the references the AD kNN
+  // took from the stream}.
   nlohmann::json state() const;
   // Resumes after a restart, before the first push(): the checkpoint's decisions come first in result() and
   // timeline(); its profile joins the model's as a prior; the AD thresholds continue. Slices that start no later

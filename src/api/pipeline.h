@@ -95,7 +95,9 @@ struct TimelinePoint {
   double score = 0, threshold = 0;
   int state = 0;                   // runtime state (AD view)
   bool alarm = false;
-  std::uint8_t alarmed_by = 0;     // AdPart bits (tune/heads.h): the AD scores that passed their own threshold
+  std::uint8_t alarmed_by = 0;  // AdPart bits (tune/heads.h): the AD scores behind the alarm (each past its own
+                                // threshold; with heads.ad_combine=evidence, those as rare as q alone, else the
+                                // rarest)
 };
 
 struct Incident {

@@ -434,8 +434,10 @@ std::string reading_notes(const EvalResult& r) {
     std::set<std::string> modes, notes, part_notes;
     bool kpi = false;
     std::set<double> part_q;
+    bool evidence = false;
     for (const auto& fi : ours->fold_info) {
       if (fi.contains("ad_part_q")) part_q.insert(fi.value("ad_part_q", 0.0));
+      evidence = evidence || fi.value("ad_combine", std::string()) == "evidence";
       modes.insert(fi.value("ad_score", std::string()));
       kpi = kpi || fi.value("kpi_spot_threshold", 0.0) > 0;
       const std::string n = fi.value("ad_score_note", std::string());
@@ -449,7 +451,9 @@ std::string reading_notes(const EvalResult& r) {
     for (const auto& n : notes) o << " (" << n << ")";
     if (kpi) o << ", and the most extreme KPI against its own threshold (heads.ad_kpi)";
     for (const auto& n : part_notes) o << "; " << n;
-    if ((kpi || list.find('+') != std::string::npos) && part_q.size() == 1)
+    if (evidence)
+      o << "; the parts' tail p-values are combined (-sum log p) against one SPOT threshold (heads.ad_combine)";
+    else if ((kpi || list.find('+') != std::string::npos) && part_q.size() == 1)
       o << "; the parts share SPOT's risk, each at q = " << num(*part_q.begin(), 4);
     if (modes.size() == 1 && *modes.begin() == "events")
       o << "; the event score uses no encoder, so ours and raw_backbone alarm alike";

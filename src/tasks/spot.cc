@@ -51,12 +51,19 @@ double grimshaw_w(const std::vector<double>& y, double x) {
   return u * v - 1;
 }
 
-// Roots of w in (lo, hi) by scanning a grid and bisecting sign changes.
+// Roots of w in (lo, hi), an interval on one side of 0, by scanning a grid and bisecting sign changes. The grid is
+// geometric in |x|: a root can lie at any scale between the bounds (the positive bound grows as 1 / the smallest
+// excess), and an even grid as coarse as the bounds are wide can step over a root and w's return near 0.
 void find_roots(const std::vector<double>& y, double lo, double hi, std::vector<double>& roots) {
-  const int steps = 200;
+  const int steps = 400;
+  const double sign = lo < 0 ? -1 : 1, from = std::abs(lo), to = std::abs(hi);
+  auto at = [&](int i) {
+    const double f = static_cast<double>(i) / steps;
+    return sign * std::pow(from, 1 - f) * std::pow(to, f);
+  };
   double prev_x = lo, prev_w = grimshaw_w(y, lo);
   for (int i = 1; i <= steps; ++i) {
-    double x = lo + (hi - lo) * i / steps;
+    double x = at(i);
     double w = grimshaw_w(y, x);
     if (std::isfinite(prev_w) && std::isfinite(w) && (prev_w == 0 || (prev_w < 0) != (w < 0))) {
       double a = prev_x, b = x, wa = prev_w;
@@ -145,6 +152,16 @@ void Spot::update_threshold() {
   }
   capped_ = z_ >= ceiling_ && largest_ < ceiling_ && options_.q * static_cast<double>(n_ + 1) >= 1.0;
   if (capped_) z_ = largest_;
+}
+
+std::optional<double> Spot::tail_probability(double x) const {
+  if (!(x > t_) || peaks_.empty() || n_ <= 0) return std::nullopt;
+  const double share = static_cast<double>(peaks_.size()) / static_cast<double>(n_);
+  if (!(fit_.sigma > 0)) return share;  // peaks all equal: the tail has no scale
+  const double u = (x - t_) / fit_.sigma;
+  if (std::abs(fit_.gamma) <= 1e-12) return share * std::exp(-u);
+  const double base = 1 + fit_.gamma * u;
+  return base <= 0 ? 0.0 : share * std::pow(base, -1 / fit_.gamma);
 }
 
 bool Spot::step(double x, double* threshold) {

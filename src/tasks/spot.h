@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -51,6 +52,10 @@ class Spot {
   // Whether the threshold is the largest calibration score because z_q lay at or above the ceiling.
   bool capped() const { return capped_; }
   double initial_threshold() const { return t_; }
+  // The chance that a normal score exceeds x, by the fitted tail: above the initial threshold t the GPD's
+  // (N_t / n) (1 + gamma (x - t) / sigma)^(-1 / gamma) (0 beyond a bounded tail's end); nullopt at or below t, or
+  // without peaks (the calibration scores themselves say it there).
+  std::optional<double> tail_probability(double x) const;
   // Alarms for a stream of scores (updates the threshold when dynamic). thresholds_out gets z per step.
   std::vector<bool> run(const std::vector<double>& scores, std::vector<double>* thresholds_out = nullptr);
   // One step of run(): the alarm for `score` (the threshold it was compared with goes to *threshold).

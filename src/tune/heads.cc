@@ -73,6 +73,18 @@ AdParts parts_in_use(const std::string& mode, bool events, bool entity, bool kpi
   return p;
 }
 
+// The tail p-value of `x` among calibration scores `sorted` (ascending): (1 + #{c >= x}) / (n + 1), the chance
+// that a normal score is at least as large (conformal; 1 for an empty set). `in_sample`: x is one of them,
+// #{c >= x} / n.
+// Above the part's initial SPOT threshold its fitted tail says it (below 1e-30 it counts as 1e-30).
+double tail_p(const std::vector<double>& sorted, const Spot& spot, double x, bool in_sample = false) {
+  if (sorted.empty()) return 1.0;
+  if (const auto g = spot.tail_probability(x)) return std::max(*g, 1e-30);
+  const auto ge = static_cast<double>(sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), x));
+  const auto n = static_cast<double>(sorted.size());
+  return in_sample ? std::max(ge, 1.0) / n : (1 + ge) / (n + 1);
+}
+
 }  // namespace
 
 double sign_test_p(int wins, int losses) {
@@ -186,6 +198,11 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
           .flag("ad_split_risk", &HeadOptions::ad_split_risk,
                 "the AD parts that can alarm share SPOT's risk q (each q / their number), so that q bounds the "
                 "slice's false alarm rate; false: each part alarms at q")
+          .text("ad_combine", &HeadOptions::ad_combine,
+                "how the AD parts decide a slice where several do: evidence (their tail p-values among their "
+                "calibration scores, by the fitted tail beyond SPOT's initial threshold; -sum log p against one "
+                "SPOT threshold at q) or any (each against its own SPOT threshold at its share of the risk)",
+                {"any", "evidence"})
           .num("case_tail_s", &HeadOptions::case_tail_s, "evidence window [t, t + this) of a case", Range::above(0))
           .num("rcl_switch_p", &HeadOptions::rcl_switch_p,
                "root cause: a label-using head replaces the parameter-free ranking only if it wins the paired "
@@ -429,6 +446,33 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   h.entity_spot_ = chosen.entity;
   h.kpi_spot_ = chosen.kpi;
   const double part_q = chosen.q;
+  const AdParts combined = parts_in_use(h.ad_mode_, h.event_ad_, h.entity_ad_, h.kpi_ad_);
+  if (options.ad_combine == "evidence" && combined.embedding + combined.events + combined.entity + combined.kpi > 1) {
+    // each part's calibration scores (where its SPOT was calibrated), and the calibration slices' own evidence
+    const AdParts& p = combined;
+    auto table = [](const std::vector<double>& scores, const std::vector<size_t>& at) {
+      std::vector<double> xs;
+      for (size_t k : at) xs.push_back(scores[k]);
+      std::sort(xs.begin(), xs.end());
+      return xs;
+    };
+    if (p.embedding) h.part_calibration_[0] = table(calib, calib_at);
+    if (p.events) h.part_calibration_[1] = table(ev, calib_at);
+    if (p.entity) h.part_calibration_[2] = table(ent, calib_at);
+    if (p.kpi) h.part_calibration_[3] = table(kp, kp_at);
+    std::vector<double> s;
+    for (size_t k : calib_at) {
+      double e = 0;
+      const std::array<double, 4> x = {p.embedding ? calib[k] : 0.0, p.events ? ev[k] : 0.0, p.entity ? ent[k] : 0.0,
+                                       p.kpi ? kp[k] : 0.0};
+      const Spot* spots[4] = {&h.spot_, &h.event_spot_, &h.entity_spot_, &h.kpi_spot_};
+      for (int part = 0; part < 4; ++part)
+        e -= std::log(tail_p(h.part_calibration_[part], *spots[part], x[part], true));
+      s.push_back(e);
+    }
+    h.evidence_spot_ = Spot(options.spot);
+    h.evidence_spot_.fit(s);
+  }
   // a bounded part whose fitted threshold lay beyond what it can reach alarms above its largest calibration score
   const AdParts in_use = parts_in_use(h.ad_mode_, h.event_ad_, h.entity_ad_, h.kpi_ad_);
   std::string event_note;
@@ -610,11 +654,19 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   if (used.embedding) thresholds.push_back({{"score", "embedding"}, {"threshold", h.spot_.threshold()}});
   if (used.entity) thresholds.push_back({{"score", "entity"}, {"threshold", h.entity_spot_.threshold()}});
   if (h.kpi_ad_) thresholds.push_back({{"score", "kpi"}, {"threshold", h.kpi_spot_.threshold()}});
+  const bool evidence = h.combines_evidence();
+  if (evidence) thresholds.push_back({{"score", "evidence"}, {"threshold", h.evidence_spot_.threshold()}});
   h.info_["ad_thresholds"] = thresholds;
+  h.info_["ad_combine"] = evidence ? "evidence" : "any";
   return h;
 }
 
 // ---------------------------------------------------------------- apply
+
+bool FailureHeads::combines_evidence() const {
+  return std::any_of(part_calibration_.begin(), part_calibration_.end(),
+                     [](const std::vector<double>& t) { return !t.empty(); });
+}
 
 std::vector<int> FailureHeads::states(const std::vector<SliceEmbedding>& slices) const {
   std::vector<int> out(slices.size());
@@ -694,9 +746,12 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
   const ZeroLabelRanker* ad_ranker = in.ad_ranker ? in.ad_ranker : in.ranker;
   const AdParts use = parts_in_use(ad_mode_, event_ad_ && ad_ranker, entity_ad_, kpi_ad_ && ad_ranker);
   const int used = use.embedding + use.events + use.entity + use.kpi;
+  // heads.ad_combine=evidence, fitted where more than one part decides
+  const bool evidence_ad = combines_evidence();
   for (size_t i : which) {
     const int s = ad_partition_.assign(adv[i].state);
-    // each score against its own SPOT threshold; with several, the slice's score is the largest relative one
+    // each score against its own SPOT threshold (with several, the slice's score is the largest relative one), or
+    // their combined evidence against one (heads.ad_combine)
     double score = 0, thr = 0, rel = 0;
     std::uint8_t by = 0;  // the parts that alarmed; the slice alarms when any did
     auto part = [&](Spot& spot, double value, AdPart bit) {
@@ -715,19 +770,46 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
         stream->pending.pop_front();
       }
     }
+    std::array<double, 4> x = {0, 0, 0, 0};  // embedding, events, entity, kpi
     if (use.embedding) {
       const KnnAnomalyHead& knn = online ? stream->knn : ad_;
-      part(stream->spot, knn.score(adv[i].state.data(), s, adv[i].start), kAdEmbedding);
+      x[0] = knn.score(adv[i].state.data(), s, adv[i].start);
     }
     if (use.events) {
       auto r = ad_ranker->rank({i}, options_.ad_event_tail, /*alarm=*/true);
-      part(stream->event_spot, r.empty() ? 0.0 : r[0].score, kAdEvents);
+      x[1] = r.empty() ? 0.0 : r[0].score;
     }
-    if (use.entity) part(stream->entity_spot, entity_ad_score(adv[i]), kAdEntity);
-    if (use.kpi) part(stream->kpi_spot, ad_ranker->kpi_peak(i), kAdKpi);
-    if (used > 1) {
-      score = rel;
+    if (use.entity) x[2] = entity_ad_score(adv[i]);
+    if (use.kpi) x[3] = ad_ranker->kpi_peak(i);
+    const AdPart bits[4] = {kAdEmbedding, kAdEvents, kAdEntity, kAdKpi};
+    if (evidence_ad) {
+      // one threshold on the parts' combined evidence; the parts behind an alarm are those at least as rare as q
+      // alone (else the rarest)
+      double p[4], e = 0;
+      int rarest = 0;
+      const Spot* spots[4] = {&spot_, &event_spot_, &entity_spot_, &kpi_spot_};  // as fitted (they do not step)
+      for (int k = 0; k < 4; ++k) {
+        p[k] = tail_p(part_calibration_[k], *spots[k], x[k]);
+        e -= std::log(p[k]);
+        if (p[k] < p[rarest]) rarest = k;
+      }
+      double th = 0;
+      if (stream->evidence_spot.step(e, &th)) {
+        for (int k = 0; k < 4; ++k)
+          if (!part_calibration_[k].empty() && p[k] <= options_.spot.q) by |= bits[k];
+        if (by == 0) by = bits[rarest];
+      }
+      score = th > 0 ? e / th : e;  // relative, as where each part has its own threshold
       thr = 1.0;
+    } else {
+      if (use.embedding) part(stream->spot, x[0], kAdEmbedding);
+      if (use.events) part(stream->event_spot, x[1], kAdEvents);
+      if (use.entity) part(stream->entity_spot, x[2], kAdEntity);
+      if (use.kpi) part(stream->kpi_spot, x[3], kAdKpi);
+      if (used > 1) {
+        score = rel;
+        thr = 1.0;
+      }
     }
     if (online && by == 0) stream->pending.push_back({adv[i].state, s, adv[i].start});
     t.alarms.push_back(by != 0);
@@ -922,6 +1004,10 @@ Json FailureHeads::to_json() const {
             {"rcl_extra", rcl_extra_},
             {"info", info_}};
   if (triage_fitted_) j["triage"] = triage_.to_json();
+  if (combines_evidence()) {
+    j["evidence_spot"] = evidence_spot_.to_json();
+    j["part_calibration"] = part_calibration_;
+  }
   if (rcl_variant_ != kUnsupervised && rcl_variant_ != kZeroLabel) j["rcl_head"] = rcl_head_.to_json();
   return j;
 }
@@ -941,6 +1027,8 @@ FailureHeads FailureHeads::from_json(const Json& j) {
       h.options_.ad.calibration_exclusion_s = 0;
     // ... and before the stream's references (heads.ad.online): the training references alone
     if (j.at("options").contains("ad") && !j.at("options").at("ad").contains("online")) h.options_.ad.online = false;
+    // ... and before heads.ad_combine: each part against its own threshold
+    if (!j.at("options").contains("ad_combine")) h.options_.ad_combine = "any";
     h.partition_ = StatePartition::from_json(j.at("partition").dump(), "heads.partition");
     h.ad_partition_ = StatePartition::from_json(j.at("ad_partition").dump(), "heads.ad_partition");
     h.ad_ = KnnAnomalyHead::from_json(j.at("ad"));
@@ -959,6 +1047,12 @@ FailureHeads FailureHeads::from_json(const Json& j) {
                       ((h.ad_mode_ == "entity" || h.ad_mode_ == "events+entity") && h.entity_ad_),
                   ModelError,
                   "heads: unknown AD score '", h.ad_mode_, "'");
+    if (j.contains("evidence_spot")) {
+      h.evidence_spot_ = Spot::from_json(j.at("evidence_spot"));
+      h.part_calibration_ = j.at("part_calibration").get<std::array<std::vector<double>, 4>>();
+      for (const auto& t : h.part_calibration_)
+        RSLICER_CHECK(std::is_sorted(t.begin(), t.end()), ModelError, "heads: part calibration scores not sorted");
+    }
     h.triage_fitted_ = j.at("triage_fitted").get<bool>();
     h.triage_kind_ = j.at("triage_kind").get<std::string>();
     if (h.triage_fitted_) h.triage_ = TriageHead::from_json(j.at("triage"));

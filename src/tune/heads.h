@@ -34,6 +34,7 @@
 // never reads labels. No libtorch: the embeddings come in as SliceEmbeddings.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -142,6 +143,13 @@ struct HeadOptions {
                                      // (docs/results.md, "Faults that show only in the KPIs")
   bool ad_split_risk = true;         // the AD parts that can alarm share the risk: each is calibrated at spot.q / their
                                      // number, so that q bounds the slice's false alarm rate (false: each at q)
+  std::string ad_combine = "evidence";  // how the AD parts decide a slice where several do: evidence (each part's
+                                        // score as its tail p-value among its calibration scores, by the fitted
+                                        // GPD tail beyond the initial SPOT threshold; the slice's -sum log p
+                                        // against one SPOT threshold at q: two parts that move a little together
+                                        // count, one far out still alarms alone) or any (each part against its
+                                        // own threshold at its share of the risk, ad_split_risk; the slice
+                                        // alarms when one does). auto scores its candidates as any
   double case_tail_s = 300;          // evidence window [t, t + this) of a case starting at t
   double rcl_switch_p = 1;           // a label-using root-cause head replaces the parameter-free ranking only
                                      // if it beats it on the training cases (leave one case out) with a one-sided
@@ -206,7 +214,9 @@ struct AnomalyTimeline {
   // threshold and the larger of the two ("both") with threshold 1
   std::vector<double> scores, thresholds;
   std::vector<bool> alarms;
-  std::vector<std::uint8_t> alarmed_by;  // per slice: the AdPart bits whose score passed its own threshold
+  // per slice: the AdPart bits behind its alarm (those past their own threshold; with heads.ad_combine=evidence
+  // those whose own tail p-value is at most q, else the rarest)
+  std::vector<std::uint8_t> alarmed_by;
   std::vector<int> states;  // AD state of each slice
 };
 
@@ -243,12 +253,13 @@ class FailureHeads {
       TimeUs start;
     };
     std::deque<Pending> pending;  // slices no part alarmed on, not yet online_delay_s behind the stream
+    Spot evidence_spot;           // heads.ad_combine=evidence: the threshold on the slice's combined evidence
     // The kNN's added references and the pending slices, to carry across a restart. knn_from_json takes them
     // all or none: false (the stream untouched) where another model took them, ModelError on a malformed object.
     nlohmann::json knn_to_json() const;
     bool knn_from_json(const nlohmann::json& j);
   };
-  AdStream ad_stream() const { return {spot_, event_spot_, entity_spot_, kpi_spot_, ad_, {}}; }
+  AdStream ad_stream() const { return {spot_, event_spot_, entity_spot_, kpi_spot_, ad_, {}, evidence_spot_}; }
   // Scores `which` (time order) and runs the calibrated SPOT over them: from the fitted thresholds, or
   // continuing `stream` (a live stream decides slice by slice).
   AnomalyTimeline detect(const HeadInputs& in, const std::vector<size_t>& which, AdStream* stream = nullptr) const;
@@ -290,6 +301,11 @@ class FailureHeads {
   // the AD score in use (options_.ad_score resolved): embedding, events, entity, events+embedding or events+entity
   std::string ad_mode_ = "embedding";
   Spot event_spot_, entity_spot_, kpi_spot_;
+  // heads.ad_combine=evidence: each part's calibration scores, sorted (embedding, events, entity, kpi; empty for a
+  // part not in use), and the threshold on the combined evidence
+  std::array<std::vector<double>, 4> part_calibration_;
+  Spot evidence_spot_;
+  bool combines_evidence() const;  // fitted with heads.ad_combine=evidence where more than one part decides
   bool triage_fitted_ = false;
   std::string triage_kind_ = "delta";
   TriageHead triage_;

@@ -34,6 +34,34 @@ TEST(Spot, GpdFitRecoversExponentialAndParetoTails) {
   EXPECT_NEAR(g.sigma, 1.0, 0.12);
 }
 
+// Excesses with one tiny value (0.0001, as a score a hair over its initial threshold gives): Grimshaw's
+// positive bound grows as 1 / the smallest excess, and an even grid over it stepped over the root near 0.4 (the
+// fit fell back to a worse one, and SPOT's threshold moved by 10 %). The fit must be the maximum: no point of a
+// fine (gamma, sigma) grid may have a higher likelihood.
+TEST(Spot, GpdFitFindsTheMaximumWhenOneExcessIsTiny) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(1e-12, 1.0);
+  std::vector<double> y;
+  for (int i = 0; i < 78; ++i) y.push_back(1.1 / 0.43 * (std::pow(u(rng), -0.43) - 1));
+  y.push_back(0.0001);
+  auto ll = [&](double g, double s) {
+    double r = -static_cast<double>(y.size()) * std::log(s);
+    for (double v : y) {
+      const double a = 1 + g * v / s;
+      if (a <= 0) return -std::numeric_limits<double>::infinity();
+      r -= (1 + 1 / g) * std::log(a);
+    }
+    return r;
+  };
+  double grid_best = -std::numeric_limits<double>::infinity();
+  for (double g = -0.45; g <= 1.2; g += 0.01)
+    for (double s = 0.2; s <= 3.0; s += 0.01)
+      if (std::abs(g) > 1e-9) grid_best = std::max(grid_best, ll(g, s));
+  const GpdFit f = fit_gpd(y);
+  EXPECT_GE(f.log_likelihood, grid_best - 1e-6) << "gamma " << f.gamma << ", sigma " << f.sigma;
+  EXPECT_GT(f.gamma, 0.1);
+}
+
 TEST(Spot, ThresholdMatchesTheTailQuantile) {
   // Exponential(1) scores: the exact 1e-3 upper quantile is ln(1000) = 6.91.
   std::mt19937_64 rng(9);
@@ -50,6 +78,33 @@ TEST(Spot, ThresholdMatchesTheTailQuantile) {
   Spot pub({0.1, 0.95, true});
   pub.fit(calib);
   EXPECT_NEAR(pub.threshold(), std::log(10.0), 0.25);
+}
+
+// The fitted tail's exceedance probability: Exponential(1) scores exceed x with probability exp(-x), beyond the
+// largest calibration score too; the body (at or below t) is left to the calibration scores.
+TEST(Spot, TailProbabilityFollowsTheFittedTail) {
+  std::mt19937_64 rng(9);
+  std::exponential_distribution<double> ex(1.0);
+  std::vector<double> calib;
+  for (int i = 0; i < 20000; ++i) calib.push_back(ex(rng));
+  Spot spot({0.01, 0.95, true});
+  spot.fit(calib);
+  EXPECT_FALSE(spot.tail_probability(spot.initial_threshold()).has_value());
+  EXPECT_FALSE(spot.tail_probability(1.0).has_value());
+  for (double x : {4.0, 8.0}) {
+    ASSERT_TRUE(spot.tail_probability(x).has_value()) << x;
+    EXPECT_NEAR(std::log(*spot.tail_probability(x)), -x, 0.1 * x) << x;
+  }
+  EXPECT_LT(*spot.tail_probability(15.0), 1e-5) << "beyond the largest calibration score (about 10)";
+  // at the alarm threshold it is the risk q
+  EXPECT_NEAR(*spot.tail_probability(spot.threshold()), 0.01, 1e-9);
+  // a bounded tail (uniform scores) falls off fast beyond its end
+  std::vector<double> flat;
+  for (int i = 0; i < 2000; ++i) flat.push_back(static_cast<double>(i) / 2000);
+  Spot bounded({0.01, 0.9, false});
+  bounded.fit(flat);
+  EXPECT_LT(*bounded.tail_probability(1.5), 1e-4);
+  EXPECT_NEAR(*bounded.tail_probability(0.95), 0.05, 0.02);  // (an ML fit at gamma = -1 is rough)
 }
 
 // A bounded score (here at most 3.5) whose calibration is mostly zeros with a few peaks near 2.5: the exponential

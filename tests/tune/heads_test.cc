@@ -54,6 +54,24 @@ std::vector<size_t> range(size_t a, size_t b) {
   return r;
 }
 
+// Metric tokens for `n` slices of pods e0 and e1: every KPI Gaussian noise (sd 0.6, mostly within the min_z of 3),
+// except e1's slot 3 at a robust z of about 150 (squashed 8) in the fault runs.
+std::vector<FeatureSlice> kpi_tokens(size_t n, Id e0, Id e1) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> u(0, 0.6);
+  std::vector<FeatureSlice> fs(n);
+  for (size_t i = 0; i < n; ++i) {
+    TokenSet& mt = fs[i].tokens[static_cast<int>(Modality::kMetrics)];
+    mt.dim = kMetricTokenDim;
+    for (Id e : {e0, e1}) {
+      mt.entities.push_back(e);
+      for (int j = 0; j < kMetricTokenDim; ++j) mt.values.push_back(j < kKpiSlots ? static_cast<float>(u(rng)) : 0.0f);
+    }
+    if (faulty(i)) mt.values[kMetricTokenDim + 3] = 8.0f;  // e1's slot 3
+  }
+  return fs;
+}
+
 TEST(EntityAdScore, IsTheSurpriseThatNoEntityIsTheRootCause) {
   SliceEmbedding e;
   EXPECT_EQ(entity_ad_score(e), 0.0) << "no entity head";
@@ -100,6 +118,9 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   EXPECT_TRUE(FailureHeads::from_json(old).options().ad.online);
   old["options"]["ad"].erase("online");
   EXPECT_FALSE(FailureHeads::from_json(old).options().ad.online);
+  // ... and before the parts' evidence was combined, each part against its own threshold
+  old["options"].erase("ad_combine");
+  EXPECT_EQ(FailureHeads::from_json(old).options().ad_combine, "any");
   HeadOptions o;
   o.ad_score = "embedding";  // asked for explicitly, the kNN stays
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
@@ -163,6 +184,75 @@ TEST(FailureHeads, TheStreamsKnnTakesItsNormalTimeAsReferences) {
   }
   EXPECT_GE(drifted_alarms[0], 20) << "of the 25 normal slices from 170 on, the training references alone";
   EXPECT_LE(drifted_alarms[1], 8) << "with the stream's references";
+}
+
+// heads.ad_combine=evidence: the parts' tail p-values (the calibration scores' share at or above, the fitted GPD
+// tail beyond the initial SPOT threshold) combine into one -sum log p against one threshold. Slices 140-145 move
+// two parts a little each (the state embedding by 2.5 in every dimension, a KPI to a robust z of about 2.25): each
+// part alone stays below its threshold, and so does each move alone combined; together they are rare. The fault
+// runs move one KPI far (z 150, squashed 8): one part alone still passes, through its fitted tail.
+TEST(FailureHeads, EvidenceCombinesThePartsTailPValues) {
+  auto joint = [](size_t i) { return i >= 140 && i < 146; };
+  Catalog cat;
+  const Id e0 = cat.entity("e0", EntityKind::kPod, "s0"), e1 = cat.entity("e1", EntityKind::kPod, "s1");
+  cat.entity("e2", EntityKind::kPod, "s2");
+  struct Counts {
+    int hits = 0, joint = 0, false_alarms = 0;
+    std::uint8_t by = 0;
+  };
+  auto run = [&](float shift, float kpi, const std::string& combine) {
+    auto v = slices(false);
+    std::vector<FeatureSlice> fs = kpi_tokens(v.size(), e0, e1);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (joint(i)) {
+        fs[i].tokens[static_cast<int>(Modality::kMetrics)].values[kMetricTokenDim + 3] = kpi;
+        for (float& x : v[i].state) x += shift;
+      }
+    }
+    const std::vector<std::vector<EventDeviation>> devs(fs.size());
+    HeadOptions o;
+    o.ad_score = "events+embedding";
+    o.ad_combine = combine;
+    const auto ranker = ZeroLabelRanker::fit(fs, devs, nullptr, cat, ranker_options(o));
+    HeadInputs in = inputs(v);
+    in.ranker = &ranker;
+    in.kpi_z_clip = 12;
+    const auto train = range(0, 140), test = range(140, 200);
+    const auto h = FailureHeads::fit(in, train, {}, o, 1);
+    EXPECT_EQ(h.info()["ad_combine"], combine);
+    EXPECT_EQ(h.info()["ad_thresholds"].back()["score"], combine == "evidence" ? "evidence" : "kpi");
+    const auto t = h.detect(in, test);
+    Counts c;
+    for (size_t k = 0; k < test.size(); ++k) {
+      if (faulty(test[k])) {
+        c.hits += t.alarms[k];
+        c.by |= t.alarmed_by[k];
+      } else {
+        (joint(test[k]) ? c.joint : c.false_alarms) += t.alarms[k];
+      }
+    }
+    // a saved model decides the same, and so does a stream slice by slice (with its evidence threshold carried)
+    EXPECT_EQ(FailureHeads::from_json(nlohmann::json::parse(h.to_json().dump())).detect(in, test).alarms, t.alarms)
+        << combine;
+    auto stream = h.ad_stream();
+    for (size_t k = 0; k < test.size(); ++k)
+      EXPECT_EQ(h.detect(in, {test[k]}, &stream).alarms[0], t.alarms[k]) << combine << ", slice " << test[k];
+    return c;
+  };
+  const Counts any = run(2.5f, 2.25f, "any"), evidence = run(2.5f, 2.25f, "evidence");
+  EXPECT_EQ(any.hits, 20);
+  EXPECT_EQ(evidence.hits, 20) << "one part far out alarms alone";
+  EXPECT_EQ(evidence.by, kAdKpi) << "the part behind the faults' alarms";
+  EXPECT_LE(any.joint, 1) << "of the 6 slices where two parts moved a little, each part alone";
+  EXPECT_GE(evidence.joint, 5) << "... and their evidence combined";
+  EXPECT_LE(run(2.5f, 0.0f, "evidence").joint, 1) << "the state embedding's move alone";
+  EXPECT_LE(run(0.0f, 2.25f, "evidence").joint, 1) << "the KPI's move alone";
+  EXPECT_LE(evidence.false_alarms, 1) << "of the 34 normal test slices";
+  EXPECT_LE(any.false_alarms, 1);
+  // a bad option is refused
+  HeadOptions bad;
+  bad.ad_combine = "sum";
+  EXPECT_THROW(HeadOptions::schema().validate(bad), InvalidInput);
 }
 
 // The event AD score reads the call times' alarm z (EventDeviation::alarm_z_a). In one normal slice in ten e1
@@ -237,19 +327,11 @@ TEST(FailureHeads, AFaultThatMovesOnlyAKpiAlarmsThroughTheMostExtremeKpi) {
   const Id e0 = cat.entity("e0", EntityKind::kPod, "s0"), e1 = cat.entity("e1", EntityKind::kPod, "s1");
   cat.entity("e2", EntityKind::kPod, "s2");
   auto featurise = [&](double normal_peak) {
-    std::mt19937_64 rng(5);
-    std::normal_distribution<double> u(0, 0.6);
-    std::vector<FeatureSlice> fs(v.size());
-    for (size_t i = 0; i < v.size(); ++i) {
-      TokenSet& mt = fs[i].tokens[static_cast<int>(Modality::kMetrics)];
-      mt.dim = kMetricTokenDim;
-      for (Id e : {e0, e1}) {
-        mt.entities.push_back(e);
-        for (int j = 0; j < kMetricTokenDim; ++j) mt.values.push_back(j < kKpiSlots ? static_cast<float>(u(rng)) : 0.0f);
-      }
-      if (faulty(i)) mt.values[kMetricTokenDim + 3] = 8.0f;         // e1's slot 3
-      else if (i % 2 == 0) mt.values[kMetricTokenDim + 5] = static_cast<float>(normal_peak);
-    }
+    std::vector<FeatureSlice> fs = kpi_tokens(v.size(), e0, e1);
+    for (size_t i = 0; i < v.size(); i += 2)
+      if (!faulty(i))
+        fs[i].tokens[static_cast<int>(Modality::kMetrics)].values[kMetricTokenDim + 5] =
+            static_cast<float>(normal_peak);
     return fs;
   };
   const auto train = range(0, 140), test = range(140, 200);
