@@ -74,15 +74,28 @@ AdParts parts_in_use(const std::string& mode, bool events, bool entity, bool kpi
 }
 
 // The tail p-value of `x` among calibration scores `sorted` (ascending): (1 + #{c >= x}) / (n + 1), the chance
-// that a normal score is at least as large (conformal; 1 for an empty set). `in_sample`: x is one of them,
-// #{c >= x} / n.
-// Above the part's initial SPOT threshold its fitted tail says it (below 1e-30 it counts as 1e-30).
+// that a normal score is at least as large (conformal; 1 for an empty set; `in_sample`: x is one of them,
+// #{c >= x} / n). Above the part's initial SPOT threshold its fitted tail says it (below 1e-30 it counts as 1e-30).
 double tail_p(const std::vector<double>& sorted, const Spot& spot, double x, bool in_sample = false) {
   if (sorted.empty()) return 1.0;
   if (const auto g = spot.tail_probability(x)) return std::max(*g, 1e-30);
   const auto ge = static_cast<double>(sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), x));
   const auto n = static_cast<double>(sorted.size());
   return in_sample ? std::max(ge, 1.0) / n : (1 + ge) / (n + 1);
+}
+
+// heads.ad_combine=evidence: a slice's evidence, -sum log p over the parts (embedding, events, entity, kpi), each
+// part's p its tail_p among its calibration scores `tables` (a part without any reads p = 1) and its fitted SPOT
+// tail `spots`; the parts' p go to *p when given.
+double combined_evidence(const std::array<std::vector<double>, 4>& tables, const std::array<const Spot*, 4>& spots,
+                         const std::array<double, 4>& x, bool in_sample, std::array<double, 4>* p = nullptr) {
+  double e = 0;
+  for (int k = 0; k < 4; ++k) {
+    const double pk = tail_p(tables[k], *spots[k], x[k], in_sample);
+    if (p) (*p)[k] = pk;
+    e -= std::log(pk);
+  }
+  return e;
 }
 
 }  // namespace
@@ -446,35 +459,30 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   h.entity_spot_ = chosen.entity;
   h.kpi_spot_ = chosen.kpi;
   const double part_q = chosen.q;
-  const AdParts combined = parts_in_use(h.ad_mode_, h.event_ad_, h.entity_ad_, h.kpi_ad_);
-  if (options.ad_combine == "evidence" && combined.embedding + combined.events + combined.entity + combined.kpi > 1) {
+  // a bounded part whose fitted threshold lay beyond what it can reach alarms above its largest calibration score
+  const AdParts in_use = parts_in_use(h.ad_mode_, h.event_ad_, h.entity_ad_, h.kpi_ad_);
+  if (options.ad_combine == "evidence" && in_use.embedding + in_use.events + in_use.entity + in_use.kpi > 1) {
     // each part's calibration scores (where its SPOT was calibrated), and the calibration slices' own evidence
-    const AdParts& p = combined;
     auto table = [](const std::vector<double>& scores, const std::vector<size_t>& at) {
       std::vector<double> xs;
       for (size_t k : at) xs.push_back(scores[k]);
       std::sort(xs.begin(), xs.end());
       return xs;
     };
-    if (p.embedding) h.part_calibration_[0] = table(calib, calib_at);
-    if (p.events) h.part_calibration_[1] = table(ev, calib_at);
-    if (p.entity) h.part_calibration_[2] = table(ent, calib_at);
-    if (p.kpi) h.part_calibration_[3] = table(kp, kp_at);
+    if (in_use.embedding) h.part_calibration_[0] = table(calib, calib_at);
+    if (in_use.events) h.part_calibration_[1] = table(ev, calib_at);
+    if (in_use.entity) h.part_calibration_[2] = table(ent, calib_at);
+    if (in_use.kpi) h.part_calibration_[3] = table(kp, kp_at);
+    const std::array<const Spot*, 4> spots = {&h.spot_, &h.event_spot_, &h.entity_spot_, &h.kpi_spot_};
     std::vector<double> s;
-    for (size_t k : calib_at) {
-      double e = 0;
-      const std::array<double, 4> x = {p.embedding ? calib[k] : 0.0, p.events ? ev[k] : 0.0, p.entity ? ent[k] : 0.0,
-                                       p.kpi ? kp[k] : 0.0};
-      const Spot* spots[4] = {&h.spot_, &h.event_spot_, &h.entity_spot_, &h.kpi_spot_};
-      for (int part = 0; part < 4; ++part)
-        e -= std::log(tail_p(h.part_calibration_[part], *spots[part], x[part], true));
-      s.push_back(e);
-    }
+    for (size_t k : calib_at)
+      s.push_back(combined_evidence(h.part_calibration_, spots,
+                                    {in_use.embedding ? calib[k] : 0.0, in_use.events ? ev[k] : 0.0,
+                                     in_use.entity ? ent[k] : 0.0, in_use.kpi ? kp[k] : 0.0},
+                                    /*in_sample=*/true));
     h.evidence_spot_ = Spot(options.spot);
     h.evidence_spot_.fit(s);
   }
-  // a bounded part whose fitted threshold lay beyond what it can reach alarms above its largest calibration score
-  const AdParts in_use = parts_in_use(h.ad_mode_, h.event_ad_, h.entity_ad_, h.kpi_ad_);
   std::string event_note;
   if (in_use.events && h.event_spot_.capped())
     event_note = "the event score's fitted threshold lay beyond the largest score a slice can reach (" +
@@ -785,14 +793,10 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     if (evidence_ad) {
       // one threshold on the parts' combined evidence; the parts behind an alarm are those at least as rare as q
       // alone (else the rarest)
-      double p[4], e = 0;
-      int rarest = 0;
-      const Spot* spots[4] = {&spot_, &event_spot_, &entity_spot_, &kpi_spot_};  // as fitted (they do not step)
-      for (int k = 0; k < 4; ++k) {
-        p[k] = tail_p(part_calibration_[k], *spots[k], x[k]);
-        e -= std::log(p[k]);
-        if (p[k] < p[rarest]) rarest = k;
-      }
+      std::array<double, 4> p;
+      const double e = combined_evidence(part_calibration_, {&spot_, &event_spot_, &entity_spot_, &kpi_spot_}, x,
+                                         /*in_sample=*/false, &p);  // the parts' SPOTs as fitted (they do not step)
+      const int rarest = static_cast<int>(std::min_element(p.begin(), p.end()) - p.begin());
       double th = 0;
       if (stream->evidence_spot.step(e, &th)) {
         for (int k = 0; k < 4; ++k)

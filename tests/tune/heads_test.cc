@@ -237,6 +237,11 @@ TEST(FailureHeads, EvidenceCombinesThePartsTailPValues) {
     auto stream = h.ad_stream();
     for (size_t k = 0; k < test.size(); ++k)
       EXPECT_EQ(h.detect(in, {test[k]}, &stream).alarms[0], t.alarms[k]) << combine << ", slice " << test[k];
+    if (combine == "evidence") {  // a saved model whose calibration scores are out of order is refused
+      auto bad = h.to_json();
+      bad["part_calibration"][3] = nlohmann::json::array({2.0, 1.0});
+      EXPECT_THROW(FailureHeads::from_json(bad), ModelError);
+    }
     return c;
   };
   const Counts any = run(2.5f, 2.25f, "any"), evidence = run(2.5f, 2.25f, "evidence");
