@@ -1,6 +1,7 @@
 #include "tasks/spot.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -12,11 +13,14 @@ const config::Schema<SpotOptions>& SpotOptions::schema() {
   using config::Range;
   static const auto s =
       config::Schema<SpotOptions>("spot")
-          .num("q", &SpotOptions::q, "risk: probability that a normal score exceeds the threshold",
-               Range::open(0, 1))
+          .num("q", &SpotOptions::q, "risk: probability that a normal score exceeds the threshold", Range::open(0, 1))
           .num("level", &SpotOptions::level, "quantile of the calibration scores used as the initial threshold",
                Range::open(0, 1))
-          .flag("dynamic", &SpotOptions::dynamic, "update the fit with new peaks while running (published SPOT)");
+          .flag("dynamic", &SpotOptions::dynamic, "update the fit with new peaks while running (published SPOT)")
+          .flag("censor", &SpotOptions::censor,
+                "(dynamic) an alarmed score enters the fit as a censored peak (its excess at least the threshold's), "
+                "while such peaks are at most q of the scores seen: the published update, which leaves alarms out, "
+                "thins the fitted tail and lowers the threshold over a long stream");
   return s;
 }
 namespace {
@@ -121,6 +125,96 @@ GpdFit fit_gpd(const std::vector<double>& y) {
   return best;
 }
 
+namespace {
+
+// The log-likelihood of excesses y and right-censored excesses c (each known to be at least its value).
+double censored_log_likelihood(const std::vector<double>& y, const std::vector<double>& c, double gamma, double sigma) {
+  double ll = gpd_log_likelihood(y, gamma, sigma);
+  if (!std::isfinite(ll)) return ll;
+  for (double v : c) {
+    if (std::abs(gamma) < 1e-12) {
+      ll -= v / sigma;
+      continue;
+    }
+    const double a = gamma * v / sigma;
+    if (a <= -1) return -std::numeric_limits<double>::infinity();  // beyond a bounded tail's end
+    ll -= std::log1p(a) / gamma;
+  }
+  return ll;
+}
+
+}  // namespace
+
+GpdFit fit_gpd(const std::vector<double>& y, const std::vector<double>& c) {
+  const GpdFit uncensored = fit_gpd(y);
+  if (c.empty() || y.size() < 2 || !(uncensored.sigma > 0)) return uncensored;
+  using Point = std::array<double, 2>;  // gamma, log sigma
+  const double inf = std::numeric_limits<double>::infinity();
+  auto cost = [&](const Point& p) {
+    if (p[0] < -1 || p[0] > 5) return inf;
+    const double ll = censored_log_likelihood(y, c, p[0], std::exp(p[1]));
+    return std::isfinite(ll) ? -ll : inf;
+  };
+  Point start = {uncensored.gamma, std::log(uncensored.sigma)};
+  if (!std::isfinite(cost(start))) {  // a bounded tail that ends below a censored excess: start exponential
+    double mean = 0;
+    for (double v : y) mean += v;
+    for (double v : c) mean += v;
+    start = {0, std::log(std::max(mean / static_cast<double>(y.size() + c.size()), 1e-12))};
+  }
+  // Nelder-Mead (reflection 1, expansion 2, contraction 0.5, shrink 0.5)
+  std::array<Point, 3> v = {start, Point{start[0] + 0.1, start[1]}, Point{start[0], start[1] + 0.2}};
+  std::array<double, 3> f;
+  for (int k = 0; k < 3; ++k) f[k] = cost(v[k]);
+  for (int it = 0; it < 500; ++it) {
+    std::array<int, 3> o = {0, 1, 2};
+    std::sort(o.begin(), o.end(), [&](int a, int b) { return f[a] < f[b]; });
+    const int best = o[0], mid = o[1], worst = o[2];
+    if (std::isfinite(f[worst]) && f[worst] - f[best] < 1e-10 &&
+        std::abs(v[worst][0] - v[best][0]) + std::abs(v[worst][1] - v[best][1]) < 1e-9)
+      break;
+    const Point centre = {0.5 * (v[best][0] + v[mid][0]), 0.5 * (v[best][1] + v[mid][1])};
+    auto towards = [&](double t) {
+      return Point{centre[0] + t * (v[worst][0] - centre[0]), centre[1] + t * (v[worst][1] - centre[1])};
+    };
+    const Point r = towards(-1);
+    const double fr = cost(r);
+    if (fr < f[best]) {
+      const Point e = towards(-2);
+      const double fe = cost(e);
+      if (fe < fr) {
+        v[worst] = e;
+        f[worst] = fe;
+      } else {
+        v[worst] = r;
+        f[worst] = fr;
+      }
+    } else if (fr < f[mid]) {
+      v[worst] = r;
+      f[worst] = fr;
+    } else {
+      const Point k = fr < f[worst] ? towards(-0.5) : towards(0.5);
+      const double fk = cost(k);
+      if (fk < std::min(fr, f[worst])) {
+        v[worst] = k;
+        f[worst] = fk;
+      } else {
+        for (int j : {mid, worst}) {
+          v[j] = {v[best][0] + 0.5 * (v[j][0] - v[best][0]), v[best][1] + 0.5 * (v[j][1] - v[best][1])};
+          f[j] = cost(v[j]);
+        }
+      }
+    }
+  }
+  const int best = static_cast<int>(std::min_element(f.begin(), f.end()) - f.begin());
+  if (!std::isfinite(f[best])) return uncensored;
+  GpdFit fit;
+  fit.gamma = v[best][0];
+  fit.sigma = std::exp(v[best][1]);
+  fit.log_likelihood = -f[best];
+  return fit;
+}
+
 void Spot::fit(const std::vector<double>& calibration, double ceiling) {
   RSLICER_CHECK(!calibration.empty(), InvalidInput, "SPOT: no calibration scores");
   std::vector<double> sorted = calibration;
@@ -134,6 +228,8 @@ void Spot::fit(const std::vector<double>& calibration, double ceiling) {
   t_ = sorted[idx] + (idx + 1 < sorted.size() ? frac * (sorted[idx + 1] - sorted[idx]) : 0);
   n_ = static_cast<std::int64_t>(calibration.size());
   peaks_.clear();
+  censored_.clear();
+  alarmed_ = false;
   for (double v : calibration)
     if (v > t_) peaks_.push_back(v - t_);
   update_threshold();
@@ -143,8 +239,8 @@ void Spot::update_threshold() {
   if (peaks_.empty()) {
     z_ = t_;
   } else {
-    fit_ = fit_gpd(peaks_);
-    double r = options_.q * static_cast<double>(n_) / static_cast<double>(peaks_.size());
+    fit_ = fit_gpd(peaks_, censored_);
+    double r = options_.q * static_cast<double>(n_) / static_cast<double>(peaks_.size() + censored_.size());
     if (std::abs(fit_.gamma) > 1e-12)
       z_ = t_ + fit_.sigma / fit_.gamma * (std::pow(r, -fit_.gamma) - 1);
     else
@@ -156,7 +252,7 @@ void Spot::update_threshold() {
 
 std::optional<double> Spot::tail_probability(double x) const {
   if (!(x > t_) || peaks_.empty() || n_ <= 0) return std::nullopt;
-  const double share = static_cast<double>(peaks_.size()) / static_cast<double>(n_);
+  const double share = static_cast<double>(peaks_.size() + censored_.size()) / static_cast<double>(n_);
   if (!(fit_.sigma > 0)) return share;  // peaks all equal: the tail has no scale
   const double u = (x - t_) / fit_.sigma;
   if (std::abs(fit_.gamma) <= 1e-12) return share * std::exp(-u);
@@ -166,8 +262,18 @@ std::optional<double> Spot::tail_probability(double x) const {
 
 bool Spot::step(double x, double* threshold) {
   bool alarm = false;
+  if (threshold) *threshold = z_;  // the threshold x is compared with (an update below is for the next score)
   if (x > z_) {
     alarm = true;
+    // (censor) the alarm as a censored peak, while those stay at most q of the scores seen, and only the first of
+    // a run (a fault's run of alarms is one event); not where z_q lies at or below t (q at least the tail's share:
+    // no peak can enter the fit then) or where it is the capped maximum
+    if (options_.dynamic && options_.censor && !alarmed_ && z_ > t_ && !capped_ && !peaks_.empty() &&
+        static_cast<double>(censored_.size() + 1) <= options_.q * static_cast<double>(n_ + 1)) {
+      censored_.push_back(z_ - t_);
+      ++n_;
+      update_threshold();
+    }
   } else if (options_.dynamic && x > t_) {
     peaks_.push_back(x - t_);
     ++n_;
@@ -175,7 +281,7 @@ bool Spot::step(double x, double* threshold) {
   } else {
     ++n_;
   }
-  if (threshold) *threshold = z_;
+  alarmed_ = alarm;
   return alarm;
 }
 
@@ -192,6 +298,8 @@ nlohmann::json Spot::to_json() const {
           {"z", z_},
           {"n", n_},
           {"peaks", peaks_},
+          {"censored", censored_},
+          {"alarmed", alarmed_},
           {"gamma", fit_.gamma},
           {"sigma", fit_.sigma},
           {"log_likelihood", fit_.log_likelihood},
@@ -208,6 +316,8 @@ Spot Spot::from_json(const nlohmann::json& j) {
     s.z_ = j.at("z").get<double>();
     s.n_ = j.at("n").get<std::int64_t>();
     s.peaks_ = j.at("peaks").get<std::vector<double>>();
+    if (j.contains("censored")) s.censored_ = j.at("censored").get<std::vector<double>>();  // saved before: none
+    s.alarmed_ = j.value("alarmed", false);
     s.fit_.gamma = j.at("gamma").get<double>();
     s.fit_.sigma = j.at("sigma").get<double>();
     s.fit_.log_likelihood = j.at("log_likelihood").get<double>();

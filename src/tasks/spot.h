@@ -6,6 +6,15 @@
 //   z_q = t - sigma * log(q * n / N_t)                      (gamma == 0)
 // In `run`, scores between t and z_q are added to the peaks and the fit is
 // updated (the published SPOT); scores above z_q are alarms and are not added.
+// The published update sees only the scores below the threshold: the tail it
+// fits loses everything beyond z_q, grows thinner with every update and the
+// threshold sinks (a stationary stream at q = 0.01 alarms on about 3 % of its
+// scores after 6,000 of them). With `censor`, an alarmed score enters the fit
+// as a censored peak: its excess is known to be at least z_q - t, which the
+// likelihood counts as the tail's survival there. So that a fault's run of
+// alarms cannot lift the threshold, only the first alarm of a run is taken,
+// and only while censored peaks are at most q of the scores seen; the others
+// are left out as before.
 //
 // A bounded score (a rank surprise cannot exceed log10 of its calibration rows; a clipped z its clip) has a
 // ceiling. Where the fitted z_q lies at or above it (a tail of a few large peaks over a body of zeros: an
@@ -30,6 +39,7 @@ struct SpotOptions {
   double q = 0.1;        // risk: probability that a normal score exceeds the threshold (published protocol: 0.1)
   double level = 0.95;   // quantile of the calibration scores used as the initial threshold t (published: 0.95)
   bool dynamic = true;   // update the fit with new peaks while running (the published SPOT); false = fixed threshold
+  bool censor = false;   // (dynamic) alarmed scores enter the fit as censored peaks (see above); false = published
   static const config::Schema<SpotOptions>& schema();
 };
 
@@ -41,6 +51,10 @@ struct GpdFit {
 
 // Maximum-likelihood GPD fit of positive excesses (Grimshaw's reduction to one variable).
 GpdFit fit_gpd(const std::vector<double>& excesses);
+// The same with right-censored excesses: each of `censored` is known only to be at least its value (its survival
+// (1 + gamma c / sigma)^(-1 / gamma) enters the likelihood). Nelder-Mead over (gamma, log sigma) from the fit of
+// `excesses` alone, gamma kept in [-1, 5] (below -1 the likelihood has no maximum); empty `censored`: fit_gpd.
+GpdFit fit_gpd(const std::vector<double>& excesses, const std::vector<double>& censored);
 
 class Spot {
  public:
@@ -73,6 +87,8 @@ class Spot {
   bool capped_ = false;
   std::int64_t n_ = 0;            // observations seen
   std::vector<double> peaks_;     // excesses over t
+  std::vector<double> censored_;  // (SpotOptions::censor) the alarms' excesses, known to be at least these
+  bool alarmed_ = false;          // the last score alarmed (a run's later alarms are not censored peaks)
   GpdFit fit_;
 };
 

@@ -1033,6 +1033,9 @@ FailureHeads FailureHeads::from_json(const Json& j) {
     if (j.at("options").contains("ad") && !j.at("options").at("ad").contains("online")) h.options_.ad.online = false;
     // ... and before heads.ad_combine: each part against its own threshold
     if (!j.at("options").contains("ad_combine")) h.options_.ad_combine = "any";
+    // ... and before heads.spot.censor: the published SPOT update (the saved SPOT states say so themselves)
+    if (j.at("options").contains("spot") && !j.at("options").at("spot").contains("censor"))
+      h.options_.spot.censor = false;
     h.partition_ = StatePartition::from_json(j.at("partition").dump(), "heads.partition");
     h.ad_partition_ = StatePartition::from_json(j.at("ad_partition").dump(), "heads.ad_partition");
     h.ad_ = KnnAnomalyHead::from_json(j.at("ad"));

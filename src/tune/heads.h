@@ -95,8 +95,8 @@ struct HeadOptions {
                                      // F1 on the training slices, else both
   PartitionOptions partition;        // k-means of runtime states (training slices only)
   AnomalyOptions ad;                 // kNN anomaly head
-  SpotOptions spot = {0.01, 0.95, true};  // SPOT threshold; risk 0.01 for detect (rslicer eval uses the published
-                                          // protocol's q = 0.1)
+  SpotOptions spot = {0.01, 0.95, true, true};  // SPOT threshold (alarms censored); risk 0.01 for detect (rslicer eval
+                                                // uses the published protocol's q = 0.1)
   std::string spot_calibration = "normal";  // the training slices SPOT is calibrated on: normal (outside the
                                             // labelled faults, where there are at least kMinNormalCalibration;
                                             // else all), or all (label-free)

@@ -80,6 +80,84 @@ TEST(Spot, ThresholdMatchesTheTailQuantile) {
   EXPECT_NEAR(pub.threshold(), std::log(10.0), 0.25);
 }
 
+// Right-censored excesses: Exponential(1) values observed only up to 2 (beyond it, "at least 2"). The censored fit
+// must be the likelihood's maximum (no point of a fine grid higher) and find the exponential again; the fit of the
+// values below 2 alone sees a tail that ends there (gamma < 0). Without censored values it is fit_gpd.
+TEST(Spot, CensoredGpdFitIsTheMaximumAndRecoversTheTail) {
+  std::mt19937_64 rng(3);
+  std::exponential_distribution<double> ex(1.0);
+  std::vector<double> y, c;
+  for (int i = 0; i < 3000; ++i) {
+    const double v = ex(rng);
+    (v < 2 ? y : c).push_back(std::min(v, 2.0));
+  }
+  ASSERT_GT(c.size(), 300u);
+  const GpdFit f = fit_gpd(y, c);
+  EXPECT_NEAR(f.gamma, 0.0, 0.08);
+  EXPECT_NEAR(f.sigma, 1.0, 0.1);
+  EXPECT_LT(fit_gpd(y).gamma, -0.2) << "the values below the censoring point alone";
+  auto ll = [&](double g, double s) {
+    double r = -static_cast<double>(y.size()) * std::log(s);
+    for (double v : y) r -= (1 + 1 / g) * std::log1p(g * v / s);
+    for (double v : c) r -= std::log1p(g * v / s) / g;
+    return r;
+  };
+  double grid_best = -std::numeric_limits<double>::infinity();
+  for (double g = -0.2; g <= 0.2; g += 0.002)
+    for (double s = 0.8; s <= 1.2; s += 0.002)
+      if (std::abs(g) > 1e-9) grid_best = std::max(grid_best, ll(g, s));
+  EXPECT_GE(f.log_likelihood, grid_best - 1e-6) << "gamma " << f.gamma << ", sigma " << f.sigma;
+  const GpdFit plain = fit_gpd(y, {});
+  EXPECT_DOUBLE_EQ(plain.gamma, fit_gpd(y).gamma);
+  EXPECT_DOUBLE_EQ(plain.sigma, fit_gpd(y).sigma);
+}
+
+// A long stationary stream at q = 0.01 (Exponential(1) scores: the true threshold is ln 100 = 4.6). The published
+// update leaves the alarms out, so the tail it fits ends at the threshold, and the threshold sinks: over 8000
+// scores it alarms on more than twice q. With the alarms as censored peaks the rate stays near q, and a fault's
+// run of 300 extreme scores in the middle moves the threshold little (censored peaks stop at q of the scores).
+// Saved and loaded mid-stream, a censoring SPOT decides the same.
+TEST(Spot, CensoredAlarmsKeepTheRiskOverALongStream) {
+  std::mt19937_64 rng(21);
+  std::exponential_distribution<double> ex(1.0);
+  std::vector<double> calib, stream;
+  for (int i = 0; i < 1000; ++i) calib.push_back(ex(rng));
+  for (int i = 0; i < 8000; ++i) stream.push_back(ex(rng));
+  auto late_rate = [&](Spot s, const std::vector<double>& xs, std::vector<bool>* out = nullptr) {
+    s.fit(calib);
+    const auto alarms = s.run(xs);
+    if (out) *out = alarms;
+    int n = 0, fired = 0;
+    for (size_t i = xs.size() / 2; i < xs.size(); ++i)
+      if (xs[i] < 50) ++n, fired += alarms[i];  // (the fault's scores are not counted)
+    return std::make_pair(static_cast<double>(fired) / n, s);
+  };
+  const auto published = late_rate(Spot({0.01, 0.95, true, false}), stream);
+  EXPECT_GT(published.first, 0.02) << "the published update's threshold sinks";
+  EXPECT_LT(published.second.threshold(), 4.0);
+  const auto censored = late_rate(Spot({0.01, 0.95, true, true}), stream);
+  EXPECT_GT(censored.first, 0.004);
+  EXPECT_LT(censored.first, 0.017);
+  EXPECT_NEAR(censored.second.threshold(), std::log(100.0), 0.6);
+  std::vector<double> with_fault = stream;
+  for (int i = 4000; i < 4300; ++i) with_fault[i] = 60 + i % 7;
+  const auto fault = late_rate(Spot({0.01, 0.95, true, true}), with_fault);
+  EXPECT_LT(fault.first, 0.017);
+  EXPECT_GT(fault.first, 0.002);
+  EXPECT_NEAR(fault.second.threshold(), censored.second.threshold(), 0.6);
+  // save and load mid-stream: the same decisions after
+  Spot a({0.01, 0.95, true, true});
+  a.fit(calib);
+  const std::vector<double> first(stream.begin(), stream.begin() + 3000), rest(stream.begin() + 3000, stream.end());
+  a.run(first);
+  Spot b = Spot::from_json(a.to_json());
+  EXPECT_EQ(b.run(rest), a.run(rest));
+  // a state saved before the option: no censored peaks
+  auto old = Spot({0.01, 0.95, true, true}).to_json();
+  old.erase("censored");
+  EXPECT_NO_THROW(Spot::from_json(old));
+}
+
 // The fitted tail's exceedance probability: Exponential(1) scores exceed x with probability exp(-x), beyond the
 // largest calibration score too; the body (at or below t) is left to the calibration scores.
 TEST(Spot, TailProbabilityFollowsTheFittedTail) {

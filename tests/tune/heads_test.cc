@@ -121,6 +121,10 @@ TEST(FailureHeads, EntityScoreAlarmsOnTheFaultsAndBothUsesIt) {
   // ... and before the parts' evidence was combined, each part against its own threshold
   old["options"].erase("ad_combine");
   EXPECT_EQ(FailureHeads::from_json(old).options().ad_combine, "any");
+  // ... and before heads.spot.censor, the published SPOT update
+  EXPECT_TRUE(FailureHeads::from_json(old).options().spot.censor);
+  old["options"]["spot"].erase("censor");
+  EXPECT_FALSE(FailureHeads::from_json(old).options().spot.censor);
   HeadOptions o;
   o.ad_score = "embedding";  // asked for explicitly, the kNN stays
   EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_score"], "embedding");
