@@ -8,8 +8,9 @@
 // updated (the published SPOT); scores above z_q are alarms and are not added.
 // The published update sees only the scores below the threshold: the tail it
 // fits loses everything beyond z_q, grows thinner with every update and the
-// threshold sinks (a stationary stream at q = 0.01 alarms on about 3 % of its
-// scores after 6,000 of them). With `censor`, an alarmed score enters the fit
+// threshold sinks (a stationary stream at q = 0.01 alarms on 2.5 % of the
+// second half of 8,000 scores: Spot.CensoredAlarmsKeepTheRiskOverALongStream).
+// With `censor`, an alarmed score enters the fit
 // as a censored peak: its excess is known to be at least z_q - t, which the
 // likelihood counts as the tail's survival there. So that a fault's run of
 // alarms cannot lift the threshold, only the first alarm of a run is taken,

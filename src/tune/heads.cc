@@ -73,6 +73,14 @@ AdParts parts_in_use(const std::string& mode, bool events, bool entity, bool kpi
   return p;
 }
 
+// The scores (one per training slice) at the positions `at`: where a part's SPOT is calibrated.
+std::vector<double> scores_at(const std::vector<double>& scores, const std::vector<size_t>& at) {
+  std::vector<double> xs;
+  xs.reserve(at.size());
+  for (size_t k : at) xs.push_back(scores[k]);
+  return xs;
+}
+
 // The tail p-value of `x` among calibration scores `sorted` (ascending): (1 + #{c >= x}) / (n + 1), the chance
 // that a normal score is at least as large (conformal; 1 for an empty set; `in_sample`: x is one of them,
 // #{c >= x} / n). Above the part's initial SPOT threshold its fitted tail says it (below 1e-30 it counts as 1e-30).
@@ -327,9 +335,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   auto calibrated = [&](const std::vector<double>& scores, const SpotOptions& so,
                         const std::vector<size_t>* at = nullptr, double ceiling = kUnbounded) {
     Spot s(so);
-    std::vector<double> xs;
-    for (size_t k : at ? *at : calib_at) xs.push_back(scores[k]);
-    s.fit(xs, ceiling);
+    s.fit(scores_at(scores, at ? *at : calib_at), ceiling);
     return s;
   };
   std::vector<double> calib;
@@ -464,8 +470,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   if (options.ad_combine == "evidence" && in_use.embedding + in_use.events + in_use.entity + in_use.kpi > 1) {
     // each part's calibration scores (where its SPOT was calibrated), and the calibration slices' own evidence
     auto table = [](const std::vector<double>& scores, const std::vector<size_t>& at) {
-      std::vector<double> xs;
-      for (size_t k : at) xs.push_back(scores[k]);
+      std::vector<double> xs = scores_at(scores, at);
       std::sort(xs.begin(), xs.end());
       return xs;
     };
