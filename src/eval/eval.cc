@@ -36,6 +36,7 @@ void pool(MethodResult& r, MethodOutput&& o) {
     append(r.ad->thresholds, o.ad->thresholds);
     append(r.ad->states, o.ad->states);
     append(r.ad->point_faults, o.ad->point_faults);
+    append(r.ad->part_scores, o.ad->part_scores);
   }
   if (o.ft) {
     if (!r.ft) r.ft.emplace();
@@ -65,6 +66,7 @@ void sort_timeline(AdRun& ad) {
     s.thresholds.push_back(ad.thresholds[k]);
     s.states.push_back(ad.states[k]);
     s.point_faults.push_back(ad.point_faults[k]);
+    if (ad.part_scores.size() == ad.points.size()) s.part_scores.push_back(ad.part_scores[k]);
   }
   ad = std::move(s);
 }

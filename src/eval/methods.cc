@@ -104,6 +104,7 @@ MethodOutput heads_method(const FoldContext& c, const Representation& rep, bool 
   AnomalyTimeline t = h.detect(in, c.test);
   out.ad.emplace();
   add_points(c, t.alarms, t.scores, t.thresholds, t.states, *out.ad);
+  out.ad->part_scores = t.part_scores;
 
   const std::vector<int> st = h.states(rep.slices);
   if (h.has_triage()) {

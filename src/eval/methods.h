@@ -5,6 +5,7 @@
 // them all; adding a baseline means adding one entry to methods().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -87,6 +88,9 @@ struct AdRun {
   std::vector<double> scores, thresholds;
   std::vector<int> states;
   std::vector<std::vector<std::uint32_t>> point_faults;
+  // per point, where the method's AD score has parts (ours): each part's own score (AnomalyTimeline::part_scores);
+  // empty for other methods
+  std::vector<std::array<double, 4>> part_scores;
 };
 struct FtRun {
   std::vector<size_t> cases;

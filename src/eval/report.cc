@@ -292,7 +292,9 @@ void write_text(const std::string& path, const std::string& text) {
 
 // Every AD decision point of every method: what a reader needs to check a number or pick a threshold.
 std::string ad_points_csv(const EvalResult& r) {
-  std::string out = "method,time,score,threshold,alarm,faulty,faults\n";
+  std::string out = "method,time,score,threshold,alarm,faulty,faults";
+  for (const char* key : kAdPartKeys) out += std::string(",") + key;  // the AD parts' own scores, where in use
+  out += '\n';
   char buf[160];
   for (const auto& run : r.runs) {
     if (!run.ad) continue;
@@ -308,6 +310,14 @@ std::string ad_points_csv(const EvalResult& r) {
         for (std::uint32_t id : a.point_faults[i])
           if (id < r.faults.size()) faults += (faults.empty() ? "" : ";") + r.faults[id].fault_type + ' ' + r.faults[id].root_cause;
       append_csv_field(out, faults);
+      for (int p = 0; p < 4; ++p) {
+        out += ',';
+        const double v = i < a.part_scores.size() ? a.part_scores[i][p] : NAN;
+        if (std::isfinite(v)) {
+          std::snprintf(buf, sizeof buf, "%.6g", v);
+          out += buf;
+        }
+      }
       out += '\n';
     }
   }
@@ -459,6 +469,18 @@ std::string reading_notes(const EvalResult& r) {
       o << "; the event score uses no encoder, so ours and raw_backbone alarm alike";
     o << ".\n";
   }
+  // what each part of the AD score ranks on its own: the embedding's part is the one the encoder (and its
+  // training) changes, so ours and raw_backbone side by side show what training did for AD
+  std::string parts;
+  for (const char* name : {"rslicer", "raw_backbone"})
+    if (const MethodScores* m = r.find(name); m && m->ad && !m->ad->part_auroc.empty()) {
+      std::string list;
+      for (const char* key : kAdPartKeys)
+        if (auto it = m->ad->part_auroc.find(key); it != m->ad->part_auroc.end())
+          list += (list.empty() ? "" : ", ") + std::string(key) + " " + num(it->second);
+      parts += (parts.empty() ? "" : "; ") + std::string(name) + ": " + list;
+    }
+  if (!parts.empty()) o << "AD parts alone, AUROC over the test slices (ad.part_auroc): " << parts << ".\n";
   return o.str();
 }
 

@@ -66,6 +66,13 @@ MethodScores score(const MethodResult& run, const EvalData& data, const std::vec
         truth.push_back(ad.points[k].truth);
       }
       a.auroc = auroc(x, truth);
+      if (ad.part_scores.size() == ad.points.size())
+        for (int p = 0; p < 4; ++p) {
+          std::vector<double> xp;
+          for (const auto& parts : ad.part_scores) xp.push_back(parts[p]);
+          if (!xp.empty() && std::all_of(xp.begin(), xp.end(), [](double v) { return std::isfinite(v); }))
+            a.part_auroc[kAdPartKeys[p]] = auroc(xp, truth);
+        }
     }
     std::map<std::string, std::pair<int, int>> hit, prec;
     for (size_t c = 0; c < test_cases.size(); ++c) {
@@ -175,6 +182,7 @@ Json to_json(const MethodScores& s) {
     ad["alarm_time_fraction"] = a.point.alarm_time_fraction;
     ad["false_alarms_per_day"] = a.point.false_alarms_per_day;
     ad["auroc"] = std::isfinite(a.auroc) ? Json(a.auroc) : Json();
+    if (!a.part_auroc.empty()) ad["part_auroc"] = a.part_auroc;
     ad["test_points"] = a.point.points;
     ad["test_days"] = a.point.days;
     Json pft;

@@ -32,6 +32,8 @@ struct AdScores {
   PointResult point;        // honest, per slice
   double auroc = std::numeric_limits<double>::quiet_NaN();  // of the AD score over the test slices (scores.cc)
   std::map<std::string, double> event_recall_by_type, point_recall_by_type;
+  // where the AD score has parts (ours): each part's own AUROC over the test slices, by kAdPartKeys
+  std::map<std::string, double> part_auroc;
 };
 
 struct RclScores {

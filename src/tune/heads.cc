@@ -794,7 +794,11 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     }
     if (use.entity) x[2] = entity_ad_score(adv[i]);
     if (use.kpi) x[3] = ad_ranker->kpi_peak(i);
-    const AdPart bits[4] = {kAdEmbedding, kAdEvents, kAdEntity, kAdKpi};
+    const AdPart* bits = kAdPartOrder;
+    const bool in_use[4] = {use.embedding, use.events, use.entity, use.kpi};
+    std::array<double, 4> own;
+    for (int k = 0; k < 4; ++k) own[k] = in_use[k] ? x[k] : std::numeric_limits<double>::quiet_NaN();
+    t.part_scores.push_back(own);
     if (evidence_ad) {
       // one threshold on the parts' combined evidence; the parts behind an alarm are those at least as rare as q
       // alone (else the rarest)

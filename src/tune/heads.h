@@ -202,6 +202,9 @@ struct TrainingCase {
 
 // The parts of the AD score, as bits of AnomalyTimeline::alarmed_by.
 enum AdPart : std::uint8_t { kAdEmbedding = 1, kAdEvents = 2, kAdEntity = 4, kAdKpi = 8 };
+// The parts in the order of AnomalyTimeline::part_scores, with their short names (metrics.json's keys).
+constexpr AdPart kAdPartOrder[4] = {kAdEmbedding, kAdEvents, kAdEntity, kAdKpi};
+constexpr const char* kAdPartKeys[4] = {"embedding", "events", "entity", "kpi"};
 // "state embedding", "event signals", "entity head", "most extreme KPI" for the bits set, in that order.
 std::vector<std::string> ad_part_names(std::uint8_t parts);
 
@@ -218,6 +221,9 @@ struct AnomalyTimeline {
   // those whose own tail p-value is at most q, else the rarest)
   std::vector<std::uint8_t> alarmed_by;
   std::vector<int> states;  // AD state of each slice
+  // per slice: each part's own score before any combination (kAdPartOrder; NaN for a part not in use), so that a
+  // reader can tell which part ranks the faults (eval's ad.part_auroc)
+  std::vector<std::array<double, 4>> part_scores;
 };
 
 struct TriageVerdict {

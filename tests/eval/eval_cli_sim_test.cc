@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -69,8 +70,56 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
     return std::make_pair(header, n);
   };
   const auto [ad_header, ad_rows] = lines_of(dir + "/report/ad_points.csv", "rslicer");
-  EXPECT_EQ(ad_header, "method,time,score,threshold,alarm,faulty,faults");
+  EXPECT_EQ(ad_header, "method,time,score,threshold,alarm,faulty,faults,embedding,events,entity,kpi");
   EXPECT_EQ(ad_rows, j["ad"]["test_points"].get<size_t>());
+  {
+    // each AD part's own score per point (the last four columns, empty where the part is not in use or the method
+    // has no parts), and ad.part_auroc is their AUROC over the test points: recomputed here from the CSV (ties
+    // count a half)
+    ASSERT_TRUE(j["ad"].contains("part_auroc")) << j["ad"].dump();
+    ASSERT_TRUE(j["ad"]["part_auroc"].contains("events")) << "ours' AD score has the event part";
+    std::ifstream f(dir + "/report/ad_points.csv");
+    std::string line;
+    std::getline(f, line);
+    std::map<std::string, std::vector<std::pair<double, bool>>> parts;  // key -> (score, faulty)
+    const char* keys[4] = {"embedding", "events", "entity", "kpi"};
+    size_t always_rows = 0;
+    while (std::getline(f, line)) {
+      std::vector<std::string> tail;  // the last four fields (the parts), then "faulty" two fields before them
+      size_t end = line.size();
+      for (int k = 0; k < 4; ++k) {
+        const size_t comma = line.rfind(',', end - 1);
+        tail.insert(tail.begin(), line.substr(comma + 1, end - comma - 1));
+        end = comma;
+      }
+      if (line.rfind("always_anomalous,", 0) == 0) {
+        ++always_rows;
+        for (const auto& t : tail) EXPECT_TRUE(t.empty()) << "a method without parts: " << line;
+      }
+      if (line.rfind("rslicer,", 0) != 0) continue;
+      // method,time,score,threshold,alarm,faulty,...: the sixth field
+      size_t at = 0;
+      for (int k = 0; k < 5; ++k) at = line.find(',', at) + 1;
+      const bool faulty = line[at] == '1';
+      for (int k = 0; k < 4; ++k)
+        if (!tail[k].empty()) parts[keys[k]].push_back({std::stod(tail[k]), faulty});
+    }
+    EXPECT_GT(always_rows, 0u);
+    for (const auto& [key, auc] : j["ad"]["part_auroc"].items()) {
+      const auto& v = parts[key];
+      ASSERT_EQ(v.size(), j["ad"]["test_points"].get<size_t>()) << key;
+      double wins = 0, pairs = 0;
+      for (const auto& [a, fa] : v)
+        if (fa)
+          for (const auto& [b, fb] : v)
+            if (!fb) {
+              wins += a > b ? 1.0 : a == b ? 0.5 : 0.0;
+              pairs += 1;
+            }
+      ASSERT_GT(pairs, 0) << key;
+      EXPECT_NEAR(auc.get<double>(), wins / pairs, 1e-3) << key;  // the CSV holds 6 digits
+    }
+  }
   const auto [rcl_header, rcl_rows] = lines_of(dir + "/report/rcl_cases.csv", "baro");
   EXPECT_EQ(rcl_header, "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence,root_cause_evidence");
   EXPECT_EQ(rcl_rows, j["cases"]["test"].get<size_t>());
