@@ -36,6 +36,22 @@ std::string row_name(const MethodScores& s) {
   return s.name;
 }
 
+// What each part of the AD score ranks on its own, for ours and raw_backbone ("rslicer: embedding 0.73, events
+// 0.93; raw_backbone: ..."; empty without parts): the embedding's part is the one the encoder (and its training)
+// changes, so the two side by side show what training did for AD.
+std::string part_auroc_text(const EvalResult& r) {
+  std::string parts;
+  for (const char* name : {"rslicer", "raw_backbone"})
+    if (const MethodScores* m = r.find(name); m && m->ad && !m->ad->part_auroc.empty()) {
+      std::string list;
+      for (const char* key : kAdPartKeys)
+        if (auto it = m->ad->part_auroc.find(key); it != m->ad->part_auroc.end())
+          list += (list.empty() ? "" : ", ") + std::string(key) + " " + num(it->second);
+      parts += (parts.empty() ? "" : "; ") + std::string(name) + ": " + list;
+    }
+  return parts;
+}
+
 std::string results_html(const EvalResult& r) {
   std::ostringstream h;
   h << "<table><tr><th rowspan=2>method</th><th colspan=3>AD event (published)</th><th colspan=3>AD point-wise</th>"
@@ -72,6 +88,10 @@ std::string results_html(const EvalResult& r) {
     for (auto& [k, v] : ours->ci95) h << "<b>" << esc(k) << "</b> [" << num(v.low) << ", " << num(v.high) << "] &nbsp; ";
     h << "</p>";
   }
+  if (const std::string parts = part_auroc_text(r); !parts.empty())
+    h << "<p>Each part of the AD score alone, AUROC over the test slices (the embedding's part is the one training "
+         "changes; the parts' scores are in ad_points.csv): "
+      << esc(parts) << ".</p>";
   return h.str();
 }
 
@@ -469,18 +489,8 @@ std::string reading_notes(const EvalResult& r) {
       o << "; the event score uses no encoder, so ours and raw_backbone alarm alike";
     o << ".\n";
   }
-  // what each part of the AD score ranks on its own: the embedding's part is the one the encoder (and its
-  // training) changes, so ours and raw_backbone side by side show what training did for AD
-  std::string parts;
-  for (const char* name : {"rslicer", "raw_backbone"})
-    if (const MethodScores* m = r.find(name); m && m->ad && !m->ad->part_auroc.empty()) {
-      std::string list;
-      for (const char* key : kAdPartKeys)
-        if (auto it = m->ad->part_auroc.find(key); it != m->ad->part_auroc.end())
-          list += (list.empty() ? "" : ", ") + std::string(key) + " " + num(it->second);
-      parts += (parts.empty() ? "" : "; ") + std::string(name) + ": " + list;
-    }
-  if (!parts.empty()) o << "AD parts alone, AUROC over the test slices (ad.part_auroc): " << parts << ".\n";
+  if (const std::string parts = part_auroc_text(r); !parts.empty())
+    o << "AD parts alone, AUROC over the test slices (ad.part_auroc): " << parts << ".\n";
   return o.str();
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -105,6 +106,9 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
         if (!tail[k].empty()) parts[keys[k]].push_back({std::stod(tail[k]), faulty});
     }
     EXPECT_GT(always_rows, 0u);
+    std::ifstream html(dir + "/report/report.html");
+    const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+    EXPECT_NE(page.find("Each part of the AD score alone"), std::string::npos) << "the report says it too";
     for (const auto& [key, auc] : j["ad"]["part_auroc"].items()) {
       const auto& v = parts[key];
       ASSERT_EQ(v.size(), j["ad"]["test_points"].get<size_t>()) << key;
