@@ -354,9 +354,12 @@ void append_csv_row(std::string& out, const std::string (&fields)[N]) {
   out += '\n';
 }
 
-// Every ranked case of every method: where the labelled root cause landed, what came first and why.
+// Every ranked case of every method: where the labelled root cause landed, what came first and why, and why the
+// second and third came where they did (the labelled cause's evidence repeats theirs when it is one of them).
 std::string rcl_cases_csv(const EvalResult& r) {
-  std::string out = "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence,root_cause_evidence\n";
+  std::string out =
+      "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence,root_cause_evidence,"
+      "top2_evidence,top3_evidence\n";
   for (const auto& run : r.runs) {
     if (!run.rcl) continue;
     const RclRun& c = *run.rcl;
@@ -380,7 +383,9 @@ std::string rcl_cases_csv(const EvalResult& r) {
                                     ranking.size() > 1 ? ranking[1].entity : "",
                                     ranking.size() > 2 ? ranking[2].entity : "",
                                     why(0),
-                                    rank > 1 ? why(static_cast<size_t>(rank - 1)) : std::string()};
+                                    rank > 1 ? why(static_cast<size_t>(rank - 1)) : std::string(),
+                                    why(1),
+                                    why(2)};
       append_csv_row(out, fields);
     }
   }

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/csv.h"
 #include "test_util.h"
 
 namespace rslicer {
@@ -125,8 +126,38 @@ TEST(EvalCli, SimulatedDatasetEndToEnd) {
     }
   }
   const auto [rcl_header, rcl_rows] = lines_of(dir + "/report/rcl_cases.csv", "baro");
-  EXPECT_EQ(rcl_header, "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence,root_cause_evidence");
+  EXPECT_EQ(rcl_header,
+            "method,time,fault_type,root_cause,rank,top1,top2,top3,top1_evidence,root_cause_evidence,top2_evidence,"
+            "top3_evidence");
   EXPECT_EQ(rcl_rows, j["cases"]["test"].get<size_t>());
+  {
+    // the evidence of the second and third ranked entity: the labelled cause's own where it ranked there, and
+    // present for ours (every entity it ranks has a reason)
+    std::ifstream f(dir + "/report/rcl_cases.csv");
+    std::string line, storage;
+    std::getline(f, line);
+    std::vector<std::string_view> col;
+    size_t ours = 0, with_second = 0;
+    while (std::getline(f, line)) {
+      ASSERT_TRUE(split_csv_line(line, ',', col, storage)) << line;
+      ASSERT_EQ(col.size(), 12u) << line;
+      const int rank = std::stoi(std::string(col[4]));
+      if (rank == 2 || rank == 3) {
+        EXPECT_EQ(col[9], col[8 + rank]) << line;
+      }
+      if (col[0] != "rslicer") continue;
+      ++ours;
+      if (!col[6].empty()) {
+        EXPECT_FALSE(col[10].empty()) << line;
+        ++with_second;
+      }
+      if (col[7].empty()) {
+        EXPECT_TRUE(col[11].empty()) << line;
+      }
+    }
+    EXPECT_GT(ours, 0u);
+    EXPECT_GT(with_second, 0u);
+  }
   const auto [ft_header, ft_rows] = lines_of(dir + "/report/triage_cases.csv", "rslicer");
   EXPECT_EQ(ft_header, "method,time,root_cause,fault_type,predicted");
   size_t triaged = 0;  // every triaged case once, as the confusion matrix counts them
