@@ -63,7 +63,7 @@ NativeEncoder::NativeEncoder(const EncoderConfig& c) : config_(c) {
   }
 }
 
-std::pair<torch::Tensor, torch::Tensor> NativeEncoder::encode_modality(int m, const EncoderBatch& b) {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> NativeEncoder::encode_modality(int m, const EncoderBatch& b) {
   const auto& values = b.values[m];  // [B, T, dim]
   const auto B = values.size(0), T = values.size(1), d = config_.d_model;
   auto dtype = cls_.dtype();
@@ -81,30 +81,34 @@ std::pair<torch::Tensor, torch::Tensor> NativeEncoder::encode_modality(int m, co
   auto tokens = x.slice(1, 1);                                        // [B, T, d]
   auto vm = b.valid[m].to(dtype).unsqueeze(-1);                       // [B, T, 1]
   auto mean = (tokens * vm).sum(1) / vm.sum(1).clamp_min(1.0);        // [B, d]
-  auto pooled = pool_(torch::cat({x.select(1, 0), mean}, -1));        // [B, E]
+  auto encoding = torch::cat({x.select(1, 0), mean}, -1);             // [B, 2d]
+  auto pooled = pool_(encoding);                                      // [B, E]
   pooled = F::normalize(pooled, F::NormalizeFuncOptions().dim(-1).eps(1e-8));
   (void)T;
-  return {pooled, tokens};
+  return {encoding, pooled, tokens};
 }
 
 EncoderOutput NativeEncoder::forward(const EncoderBatch& b) {
   EncoderOutput out;
   const auto B = b.modality_mask.size(0);
   auto dtype = cls_.dtype();
-  std::vector<torch::Tensor> pooled;
+  std::vector<torch::Tensor> pooled, encodings;
   for (int m = 0; m < kNumModalities; ++m) {
     bool any = b.modality_mask.select(1, m).any().item<bool>();
     if (!any) {
       // no slice of the batch has this modality: its row is masked everywhere
       pooled.push_back(torch::zeros({B, config_.embed_dim}, dtype));
+      encodings.push_back(torch::zeros({B, 2 * config_.d_model}, dtype));
       out.entity_tokens[m] = torch::zeros({B, b.values[m].size(1), config_.entity_dim}, dtype);
       continue;
     }
-    auto [p, tokens] = encode_modality(m, b);
+    auto [encoding, p, tokens] = encode_modality(m, b);
+    encodings.push_back(encoding);
     pooled.push_back(p);
     out.entity_tokens[m] = entity_proj_(tokens);  // [B, T, entity_dim]
   }
   out.modality = torch::stack(pooled, 1);  // [B, 3, E]
+  out.encodings = torch::stack(encodings, 1);  // [B, 3, 2d]
   out.modality_mask = b.modality_mask;
   out.state = fusion_(out.modality, b.modality_mask);
   score_entities(out);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <tuple>
 
 #include <torch/torch.h>
 
@@ -41,8 +42,9 @@ class NativeEncoder : public RuntimeEncoder {
   EncoderOutput forward(const EncoderBatch& batch) override;
 
  private:
-  // Encodes one modality: returns pooled [B, E] (L2-normalised) and token outputs [B, T, d].
-  std::pair<torch::Tensor, torch::Tensor> encode_modality(int m, const EncoderBatch& batch);
+  // Encodes one modality: the encoding [B, 2d] (CLS output and token mean), its projection [B, E] (L2-normalised)
+  // and the token outputs [B, T, d].
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> encode_modality(int m, const EncoderBatch& batch);
 
   EncoderConfig config_;
   torch::nn::Embedding piece_emb_{nullptr};   // [name_buckets, d], row 0 = padding

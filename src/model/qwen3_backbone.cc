@@ -128,6 +128,7 @@ EncoderOutput Qwen3Backbone::forward(const EncoderBatch& batch) {
   out.modality = h.modality;
   out.modality_mask = mask;
   out.state = h.state;
+  out.encodings = t.modality;  // the frozen text embeddings under the trained projections
   for (int m = 0; m < kNumModalities; ++m)
     out.entity_tokens[static_cast<size_t>(m)] = entity_proj_[static_cast<size_t>(m)]->forward(batch.values[m]);
   score_entities(out);

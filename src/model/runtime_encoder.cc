@@ -178,6 +178,15 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
     auto state = o.state.to(torch::kFloat32).contiguous();
     const float* sp = state.data_ptr<float>();
     const auto D = state.size(1);
+    // the modality encodings: each row L2-normalised, zeros where the slice lacks the modality, the whole L2-normalised
+    torch::Tensor enc;
+    if (o.encodings.defined()) {
+      namespace F = torch::nn::functional;
+      enc = F::normalize(o.encodings.to(torch::kFloat32), F::NormalizeFuncOptions().dim(-1).eps(1e-8));
+      enc = (enc * o.modality_mask.to(torch::kFloat32).unsqueeze(-1)).flatten(1);
+      enc = F::normalize(enc, F::NormalizeFuncOptions().dim(-1).eps(1e-8)).contiguous();
+    }
+    const std::int64_t P = enc.defined() ? enc.size(1) : 0;
     std::array<torch::Tensor, kNumModalities> ent;
     for (int m = 0; m < kNumModalities; ++m) ent[m] = o.entity_tokens[m].to(torch::kFloat32).contiguous();
     const bool scored = o.entity_logits[0].defined();
@@ -192,6 +201,7 @@ std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vec
       e.mask = s.mask;
       e.faults = s.faults;
       e.state.assign(sp + bi * D, sp + (bi + 1) * D);
+      if (P > 0) e.encodings.assign(enc.data_ptr<float>() + bi * P, enc.data_ptr<float>() + (bi + 1) * P);
       e.entity_dim = static_cast<std::int32_t>(edim);
       std::map<Id, std::pair<std::vector<float>, int>> acc;
       std::map<Id, std::array<std::pair<std::vector<float>, int>, kNumModalities>> per_mod;

@@ -55,6 +55,10 @@ struct EncoderOutput {
   torch::Tensor modality;        // [B, 3, embed_dim] per-modality embeddings, L2-normalised; rows where modality_mask is false are NOT meaningful and must be masked
   torch::Tensor modality_mask;   // [B, 3] bool
   torch::Tensor state;           // [B, embed_dim] unified state embedding g_phi(...), L2-normalised
+  torch::Tensor encodings;       // [B, 3, P] each modality's encoding under its projection into `modality` (native:
+                                 // the CLS output and token mean, P = 2 d_model; qwen3: the frozen text embedding);
+                                 // rows where modality_mask is false are NOT meaningful; what the AD kNN reads
+                                 // (HeadOptions::ad_layer)
   std::array<torch::Tensor, kNumModalities> entity_tokens;  // [B, T_m, entity_dim] per-token entity projections (padding rows undefined)
   std::array<torch::Tensor, kNumModalities> entity_logits;  // [B, T_m] per-token root-cause logits (config.entity_head;
                                                             // undefined without it); an entity's score is the
@@ -98,7 +102,8 @@ void set_compute_threads(int threads);
 // Runs the encoder in eval mode (no grad) over `slices` in batches and returns
 // one SliceEmbedding per slice, in order: the state embedding and, per entity
 // that has tokens, the mean of its tokens' entity projections (entity ids
-// sorted ascending) and, with an entity head, its root-cause logit.
+// sorted ascending) and, with an entity head, its root-cause logit, and the
+// modality encodings (SliceEmbedding::encodings).
 std::vector<SliceEmbedding> embed_slices(RuntimeEncoder& encoder, const std::vector<FeatureSlice>& slices,
                                          std::int64_t batch_size = 256, bool progress = false);
 

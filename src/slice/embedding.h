@@ -18,6 +18,10 @@ struct SliceEmbedding {
   ModalityMask mask;
   std::vector<std::uint32_t> faults;   // Slice::faults (indices into the dataset's fault list)
   std::vector<float> state;            // [dim] unified state embedding, L2-normalised
+  // [3 * P] the modalities' encodings under the projections that the contrastive losses align (EncoderOutput::
+  // encodings): each modality's row L2-normalised, zeros where the slice lacks it, the whole L2-normalised; empty
+  // from an encoder without them. The AD kNN reads them (HeadOptions::ad_layer).
+  std::vector<float> encodings;
   std::vector<Id> entities;            // entities that have their own embedding (catalog ids)
   std::vector<float> entity_embeddings;  // [entities.size() * entity_dim]; row i belongs to entities[i]
   std::int32_t entity_dim = 0;

@@ -25,11 +25,20 @@ std::vector<float> mean_state(const std::vector<SliceEmbedding>& s, const std::v
   return m;
 }
 
+// k-means of the slices `idx` of `s` on `vec(slice)` (the state embedding unless said)
+using SliceVector = const std::vector<float>& (*)(const SliceEmbedding&);
+const std::vector<float>& state_of(const SliceEmbedding& e) { return e.state; }
+template <class Vec = SliceVector>
 StatePartition fit_partition(const std::vector<SliceEmbedding>& s, const std::vector<size_t>& idx,
-                             const PartitionOptions& o, bool state_aware) {
+                             const PartitionOptions& o, bool state_aware, Vec vec = state_of) {
   std::vector<float> flat;
-  int dim = static_cast<int>(s[idx.at(0)].state.size());
-  for (size_t i : idx) flat.insert(flat.end(), s[i].state.begin(), s[i].state.end());
+  int dim = static_cast<int>(vec(s[idx.at(0)]).size());
+  for (size_t i : idx) {
+    const auto& v = vec(s[i]);
+    RSLICER_CHECK(static_cast<int>(v.size()) == dim, InvalidInput, "runtime states: slice ", s[i].index, " has ",
+                  v.size(), " values where the first has ", dim);
+    flat.insert(flat.end(), v.begin(), v.end());
+  }
   PartitionOptions p = o;
   if (!state_aware) p.k = 1;
   return StatePartition::fit(flat.data(), static_cast<std::int64_t>(idx.size()), dim, p);
@@ -154,6 +163,11 @@ const config::Schema<HeadOptions>& HeadOptions::schema() {
                 "events+embedding), auto (with labelled training cases: the one of both, events and the learned score "
                 "with the best point-wise F1 on the training slices; else both)",
                 {"embedding", "events", "entity", "events+embedding", "events+entity", "both", "auto"})
+          .text("ad_layer", &HeadOptions::ad_layer,
+                "what the AD kNN and the AD view's runtime states read: encodings (the modalities' encodings under "
+                "the projections the contrastive losses align; the state where the encoder has none) or state (the "
+                "fused state embedding)",
+                {"encodings", "state"})
           .sub("partition", &HeadOptions::partition, "k-means partition of runtime states")
           .sub("ad", &HeadOptions::ad, "kNN anomaly head")
           .sub("spot", &HeadOptions::spot, "SPOT threshold of the anomaly score")
@@ -306,9 +320,10 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   po.seed = seed;
 
   // ---- AD: partition of the AD view, kNN references (normal training slices), SPOT calibration
-  h.ad_partition_ = fit_partition(adv, train, po, state_aware);
+  auto ad_vec = [&h](const SliceEmbedding& e) -> const std::vector<float>& { return h.ad_vector(e); };
+  h.ad_partition_ = fit_partition(adv, train, po, state_aware, ad_vec);
   std::vector<int> st_ad(adv.size());
-  for (size_t i = 0; i < adv.size(); ++i) st_ad[i] = h.ad_partition_.assign(adv[i].state);
+  for (size_t i = 0; i < adv.size(); ++i) st_ad[i] = h.ad_partition_.assign(ad_vec(adv[i]));
   std::vector<bool> labelled_faulty(main.size(), false);
   for (const auto& c : cases)
     for (size_t i : c.slices) labelled_faulty[i] = true;
@@ -319,14 +334,14 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   std::vector<int> rstates;
   for (size_t i : train)
     if (normal_slice(i)) {
-      refs.insert(refs.end(), adv[i].state.begin(), adv[i].state.end());
+      refs.insert(refs.end(), ad_vec(adv[i]).begin(), ad_vec(adv[i]).end());
       times.push_back(adv[i].start);
       rstates.push_back(st_ad[i]);
     }
   AnomalyOptions ao = options.ad;
   ao.state_aware = state_aware;
   h.ad_ = KnnAnomalyHead(ao);
-  h.ad_.fit(refs, static_cast<int>(adv[train[0]].state.size()), times, rstates);
+  h.ad_.fit(refs, static_cast<int>(ad_vec(adv[train[0]]).size()), times, rstates);
   const SpotCalibration calibration = spot_calibration_positions(
       train, normal_slice, options.spot_calibration, [&](size_t i) { return adv[i].mask.bits; });
   const std::vector<size_t>& calib_at = calibration.at;
@@ -340,7 +355,7 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   };
   std::vector<double> calib;
   for (size_t i : train)
-    calib.push_back(h.ad_.score(adv[i].state.data(), st_ad[i], adv[i].start, /*calibrating=*/true));
+    calib.push_back(h.ad_.score(ad_vec(adv[i]).data(), st_ad[i], adv[i].start, /*calibrating=*/true));
   for (double& x : calib)
     if (!std::isfinite(x)) x = 0;
   h.spot_ = calibrated(calib, options.spot);
@@ -671,6 +686,8 @@ FailureHeads FailureHeads::fit(const HeadInputs& in, const std::vector<size_t>& 
   if (evidence) thresholds.push_back({{"score", "evidence"}, {"threshold", h.evidence_spot_.threshold()}});
   h.info_["ad_thresholds"] = thresholds;
   h.info_["ad_combine"] = evidence ? "evidence" : "any";
+  // what the kNN read: the option, or the state where it asked for encodings the encoder does not give
+  h.info_["ad_layer"] = &ad_vec(adv[train.at(0)]) == &adv[train.at(0)].encodings ? "encodings" : "state";
   return h;
 }
 
@@ -703,9 +720,17 @@ ZeroLabelOptions ranker_options(const HeadOptions& options, const std::string& a
   return zo;
 }
 
+const std::vector<float>& FailureHeads::fitted_ad_vector(const SliceEmbedding& e) const {
+  const std::vector<float>& v = ad_vector(e);
+  RSLICER_CHECK(static_cast<int>(v.size()) == ad_.dim(), ModelError, "AD: slice ", e.index, " has ", v.size(),
+                " values where the fitted kNN reads ", ad_.dim(), " (heads.ad_layer \"", options_.ad_layer,
+                "\"): embeddings of another encoder than the heads were fitted on");
+  return v;
+}
+
 std::vector<int> FailureHeads::ad_states(const std::vector<SliceEmbedding>& ad_view) const {
   std::vector<int> out(ad_view.size());
-  for (size_t i = 0; i < ad_view.size(); ++i) out[i] = ad_partition_.assign(ad_view[i].state);
+  for (size_t i = 0; i < ad_view.size(); ++i) out[i] = ad_partition_.assign(fitted_ad_vector(ad_view[i]));
   return out;
 }
 
@@ -762,7 +787,8 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
   // heads.ad_combine=evidence, fitted where more than one part decides
   const bool evidence_ad = combines_evidence();
   for (size_t i : which) {
-    const int s = ad_partition_.assign(adv[i].state);
+    const std::vector<float>& vec = fitted_ad_vector(adv[i]);
+    const int s = ad_partition_.assign(vec);
     // each score against its own SPOT threshold (with several, the slice's score is the largest relative one), or
     // their combined evidence against one (heads.ad_combine)
     double score = 0, thr = 0, rel = 0;
@@ -786,7 +812,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     std::array<double, 4> x = {0, 0, 0, 0};  // embedding, events, entity, kpi
     if (use.embedding) {
       const KnnAnomalyHead& knn = online ? stream->knn : ad_;
-      x[0] = knn.score(adv[i].state.data(), s, adv[i].start);
+      x[0] = knn.score(vec.data(), s, adv[i].start);
     }
     if (use.events) {
       auto r = ad_ranker->rank({i}, options_.ad_event_tail, /*alarm=*/true);
@@ -824,7 +850,7 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
         thr = 1.0;
       }
     }
-    if (online && by == 0) stream->pending.push_back({adv[i].state, s, adv[i].start});
+    if (online && by == 0) stream->pending.push_back({vec, s, adv[i].start});
     t.alarms.push_back(by != 0);
     t.alarmed_by.push_back(by);
     t.scores.push_back(score);
@@ -1040,6 +1066,8 @@ FailureHeads FailureHeads::from_json(const Json& j) {
       h.options_.ad.calibration_exclusion_s = 0;
     // ... and before the stream's references (heads.ad.online): the training references alone
     if (j.at("options").contains("ad") && !j.at("options").at("ad").contains("online")) h.options_.ad.online = false;
+    // ... and before heads.ad_layer: the kNN read the state embedding
+    if (!j.at("options").contains("ad_layer")) h.options_.ad_layer = "state";
     // ... and before heads.ad_combine: each part against its own threshold
     if (!j.at("options").contains("ad_combine")) h.options_.ad_combine = "any";
     // ... and before heads.spot.censor: the published SPOT update (the saved SPOT states say so themselves)

@@ -93,6 +93,11 @@ struct HeadOptions {
                                      // the model has the head, else events+embedding; auto: with labelled training
                                      // cases the one of both, events and the learned score with the best point-wise
                                      // F1 on the training slices, else both
+  std::string ad_layer = "encodings";  // what the AD kNN and the AD view's runtime states read: encodings (the
+                                       // modalities' encodings under the projections the contrastive losses align,
+                                       // SliceEmbedding::encodings; the state where an encoder has none) or state
+                                       // (the fused state embedding; docs/results.md "The AD kNN reads the
+                                       // encodings")
   PartitionOptions partition;        // k-means of runtime states (training slices only)
   AnomalyOptions ad;                 // kNN anomaly head
   SpotOptions spot = {0.01, 0.95, true, true};  // SPOT threshold (alarms censored); risk 0.01 for detect (rslicer eval
@@ -312,6 +317,12 @@ class FailureHeads {
   std::array<std::vector<double>, 4> part_calibration_;
   Spot evidence_spot_;
   bool combines_evidence() const;  // fitted with heads.ad_combine=evidence where more than one part decides
+  // What the AD kNN and the AD partition read of a slice of the AD view (options_.ad_layer).
+  const std::vector<float>& ad_vector(const SliceEmbedding& e) const {
+    return options_.ad_layer == "encodings" && !e.encodings.empty() ? e.encodings : e.state;
+  }
+  // The same for a slice to score: ModelError where its length is not what the fitted kNN reads.
+  const std::vector<float>& fitted_ad_vector(const SliceEmbedding& e) const;
   bool triage_fitted_ = false;
   std::string triage_kind_ = "delta";
   TriageHead triage_;

@@ -67,6 +67,7 @@ TEST(NativeEncoder, ShapesAndNormalisation) {
   EXPECT_EQ(o.state.sizes(), (std::vector<std::int64_t>{2, 8}));
   EXPECT_EQ(o.modality.sizes(), (std::vector<std::int64_t>{2, 3, 8}));
   EXPECT_TRUE(torch::allclose(o.state.norm(2, 1), torch::ones({2}), 1e-5, 1e-5));
+  EXPECT_EQ(o.encodings.sizes(), (std::vector<std::int64_t>{2, 3, 32}));  // CLS output and token mean, 2 d_model
   EXPECT_TRUE(torch::isfinite(o.state).all().item<bool>());
 }
 
@@ -140,6 +141,19 @@ TEST(NativeEncoder, EmbedSlicesEntityEmbeddingsAndDeterminism) {
     EXPECT_EQ(r1[i].entities.size(), 4u);  // entities 0..3 (logs and traces share ids 0..2)
     EXPECT_EQ(r1[i].entity_embeddings.size(), 16u);
     EXPECT_EQ(r1[i].index, static_cast<std::int64_t>(i));
+    // the modality encodings (2 d_model each): unit length as a whole, each present modality's block the same
+    // length, zeros for the traces the even slices lack
+    const auto& enc = r1[i].encodings;
+    ASSERT_EQ(enc.size(), 3u * 32u);
+    double total = 0, block[3] = {0, 0, 0};
+    for (size_t k = 0; k < enc.size(); ++k) {
+      total += enc[k] * enc[k];
+      block[k / 32] += enc[k] * enc[k];
+      EXPECT_NEAR(enc[k], r2[i].encodings[k], 1e-5);
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5);
+    const int present = i % 2 ? 3 : 2;
+    for (int m = 0; m < 3; ++m) EXPECT_NEAR(block[m], m == 1 && present == 2 ? 0.0 : 1.0 / present, 1e-5) << i;
   }
 }
 

@@ -268,6 +268,12 @@ TEST(TrainCli, TrainAndEmbedWithTheQwen3Backbone) {
   {  // the simulator source taught the entity head on this backbone too; embed runs it
     std::ifstream cfg(dir + "/model/config.json");
     EXPECT_TRUE(nlohmann::json::parse(cfg)["encoder"]["entity_head"].get<bool>());
+    // the AD kNN reads the frozen text embeddings of the three modalities (3 x the checkpoint's hidden size), not
+    // the state
+    std::ifstream hj(dir + "/model/heads.json"), cj(ckpt + "/config.json");
+    const auto heads = nlohmann::json::parse(hj)["heads"];
+    EXPECT_EQ(heads["info"]["ad_layer"], "encodings");
+    EXPECT_EQ(heads["ad"]["dim"], 3 * nlohmann::json::parse(cj)["hidden_size"].get<int>());
   }
   out = testing::run_command(rslicer_bin() + " -q embed --model " + dir + "/model --data " + dir +
                                  "/data --format aiops22 --out " + dir + "/emb.csv 2>&1",

@@ -190,6 +190,52 @@ TEST(FailureHeads, TheStreamsKnnTakesItsNormalTimeAsReferences) {
   EXPECT_LE(drifted_alarms[1], 8) << "with the stream's references";
 }
 
+// heads.ad_layer: the kNN reads the modality encodings where the encoder gives them (here they carry the fault runs
+// and the state is noise), the state when told; a model saved before the option read the state; a slice whose
+// vector is not what the fitted kNN reads is an error, not a score.
+TEST(FailureHeads, TheKnnReadsTheEncodingsUnlessToldTheState) {
+  auto v = slices(false);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> g(0, 0.1);
+  for (size_t i = 0; i < v.size(); ++i) {
+    for (int d = 0; d < 6; ++d) v[i].encodings.push_back(static_cast<float>(g(rng)));
+    if (faulty(i)) v[i].encodings[0] += 3.0f;
+  }
+  const HeadInputs in = inputs(v);
+  const auto train = range(0, 120), test = range(120, 200);
+  auto caught = [&](const FailureHeads& h) {
+    const auto t = h.detect(in, test);
+    int n = 0;
+    for (size_t k = 0; k < test.size(); ++k) n += faulty(test[k]) && t.alarms[k];
+    return n;
+  };
+  HeadOptions o;
+  o.ad_score = "embedding";
+  EXPECT_EQ(o.ad_layer, "encodings");
+  const auto h = FailureHeads::fit(in, train, {}, o, 1);
+  EXPECT_EQ(h.info()["ad_layer"], "encodings");
+  EXPECT_EQ(caught(h), 20) << "every faulty slice, through the encodings";
+  o.ad_layer = "state";
+  EXPECT_LE(caught(FailureHeads::fit(in, train, {}, o, 1)), 4) << "the state is noise";
+  EXPECT_EQ(FailureHeads::fit(in, train, {}, o, 1).info()["ad_layer"], "state");
+
+  auto j = h.to_json();
+  EXPECT_EQ(FailureHeads::from_json(j).options().ad_layer, "encodings");
+  j["options"].erase("ad_layer");
+  EXPECT_EQ(FailureHeads::from_json(j).options().ad_layer, "state") << "a model saved before the option";
+
+  auto stripped = v;  // embeddings of an encoder without encodings: the state, 4 values against the kNN's 6
+  for (auto& e : stripped) e.encodings.clear();
+  const HeadInputs other = inputs(stripped);
+  try {
+    h.detect(other, test);
+    ADD_FAILURE() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("has 4 values where the fitted kNN reads 6"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(h.ad_states(stripped), ModelError);
+}
+
 // heads.ad_combine=evidence: the parts' tail p-values (the calibration scores' share at or above, the fitted GPD
 // tail beyond the initial SPOT threshold) combine into one -sum log p against one threshold. Slices 140-145 move
 // two parts a little each (the state embedding by 2.5 in every dimension, a KPI to a robust z of about 2.25): each
