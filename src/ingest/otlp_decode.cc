@@ -23,6 +23,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include "core/base64.h"
 #include "core/errors.h"
 #include "core/strings.h"
 #include "ingest/aiops22_shared.h"
@@ -84,43 +85,6 @@ std::string id_bytes(std::string_view id) {
     return out;
   }
   return std::string(id);
-}
-
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-// Standard base64 with padding: the proto3 JSON form of bytes.
-std::string base64_of(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    std::uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    if (i + 2 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 2]);
-    out.push_back(kBase64[(v >> 18) & 63]);
-    out.push_back(kBase64[(v >> 12) & 63]);
-    out.push_back(i + 1 < bytes.size() ? kBase64[(v >> 6) & 63] : '=');
-    out.push_back(i + 2 < bytes.size() ? kBase64[v & 63] : '=');
-  }
-  return out;
-}
-
-// Decodes base64 (standard or URL alphabet, padding optional); nullopt when invalid.
-std::optional<std::string> bytes_of_base64(std::string_view text) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    const char* p = c == '-' ? kBase64 + 62 : c == '_' ? kBase64 + 63 : std::strchr(kBase64, c);
-    if (!p || !*p) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(p - kBase64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 // `s` with each byte that does not start a valid UTF-8 sequence replaced by

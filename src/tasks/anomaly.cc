@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/base64.h"
 #include "core/errors.h"
 #include "core/hash.h"
 
@@ -129,10 +130,22 @@ void KnnAnomalyHead::append(const float* x, int state, TimeUs time) {
   ++added_;
 }
 
+nlohmann::json floats_to_json(const std::vector<float>& v) { return floats_to_base64(v); }
+
+std::vector<float> floats_from_json(const nlohmann::json& j, const char* what) {
+  if (j.is_array()) return j.get<std::vector<float>>();
+  if (j.is_string()) {
+    auto v = floats_of_base64(j.get_ref<const std::string&>());
+    if (v) return std::move(*v);
+  }
+  throw ModelError(cat(what, ": neither an array of numbers nor base64 of whole float32 values"));
+}
+
 nlohmann::json KnnAnomalyHead::added_to_json() const {
   const size_t d = static_cast<size_t>(dim_);
   return {{"fitted", std::to_string(fingerprint_)},
-          {"references", std::vector<float>(refs_.begin() + static_cast<std::ptrdiff_t>(fitted_ * d), refs_.end())},
+          {"references",
+           floats_to_json(std::vector<float>(refs_.begin() + static_cast<std::ptrdiff_t>(fitted_ * d), refs_.end()))},
           {"times", std::vector<TimeUs>(times_.begin() + static_cast<std::ptrdiff_t>(fitted_), times_.end())},
           {"states", std::vector<int>(states_.begin() + static_cast<std::ptrdiff_t>(fitted_), states_.end())}};
 }
@@ -143,7 +156,7 @@ void KnnAnomalyHead::add_added(const nlohmann::json& j) {
       throw ModelError(
           "anomaly head: the added references were taken by a head with other fitted references "
           "(another model)");
-    const auto refs = j.at("references").get<std::vector<float>>();
+    const auto refs = floats_from_json(j.at("references"), "anomaly head: added references");
     const auto times = j.at("times").get<std::vector<TimeUs>>();
     const auto states = j.at("states").get<std::vector<int>>();
     if (dim_ <= 0 || refs.size() != times.size() * static_cast<size_t>(dim_) || states.size() != times.size())
@@ -275,7 +288,7 @@ nlohmann::json KnnAnomalyHead::to_json() const {
   return {{"options", AnomalyOptions::schema().to_json(options_)},
           {"state_aware", options_.state_aware},
           {"dim", dim_},
-          {"references", refs_},
+          {"references", floats_to_json(refs_)},
           {"times", times_},
           {"states", states_},
           {"state_scales", scale_},
@@ -292,7 +305,7 @@ KnnAnomalyHead KnnAnomalyHead::from_json(const nlohmann::json& j) {
     o.state_aware = j.at("state_aware").get<bool>();
     KnnAnomalyHead h(o);
     h.dim_ = j.at("dim").get<int>();
-    h.refs_ = j.at("references").get<std::vector<float>>();
+    h.refs_ = floats_from_json(j.at("references"), "anomaly head: references");
     h.times_ = j.at("times").get<std::vector<TimeUs>>();
     h.states_ = j.at("states").get<std::vector<int>>();
     h.scale_ = j.at("state_scales").get<std::vector<double>>();

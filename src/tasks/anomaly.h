@@ -50,6 +50,12 @@ struct AnomalyOptions {
   static const config::Schema<AnomalyOptions>& schema();
 };
 
+// Float vectors in saved JSON (heads.json, a stream's stored kNN state): a base64 string of the float32 values
+// (core/base64.h: about 5.3 characters a value instead of about 21 as decimals); arrays of numbers, as models
+// saved before 2026-12-08 hold, are read too. floats_from_json throws ModelError naming `what` otherwise.
+nlohmann::json floats_to_json(const std::vector<float>& v);
+std::vector<float> floats_from_json(const nlohmann::json& j, const char* what);
+
 class KnnAnomalyHead {
  public:
   explicit KnnAnomalyHead(AnomalyOptions options = {}) : options_(options) { AnomalyOptions::schema().validate(options_); }

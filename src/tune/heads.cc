@@ -745,7 +745,8 @@ double entity_ad_score(const SliceEmbedding& e) {
 
 Json FailureHeads::AdStream::knn_to_json() const {
   Json p = Json::array();
-  for (const auto& x : pending) p.push_back({{"state", x.state}, {"ad_state", x.ad_state}, {"start", x.start}});
+  for (const auto& x : pending)
+    p.push_back({{"state", floats_to_json(x.state)}, {"ad_state", x.ad_state}, {"start", x.start}});
   return {{"added", knn.added_to_json()}, {"pending", p}};
 }
 
@@ -757,7 +758,8 @@ bool FailureHeads::AdStream::knn_from_json(const Json& j) {
     with.add_added(added);
     std::deque<Pending> waiting;
     for (const auto& x : j.at("pending")) {
-      Pending p{x.at("state").get<std::vector<float>>(), x.at("ad_state").get<int>(), x.at("start").get<TimeUs>()};
+      Pending p{floats_from_json(x.at("state"), "a pending slice"), x.at("ad_state").get<int>(),
+                x.at("start").get<TimeUs>()};
       if (static_cast<int>(p.state.size()) != knn.dim() || !valid_anomaly_state(p.ad_state))
         throw ModelError(cat("a pending slice of ", p.state.size(), " values or state ", p.ad_state,
                              " does not fit the kNN (dimension ", knn.dim(), ")"));

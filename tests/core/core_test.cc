@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
+#include "core/base64.h"
 #include "core/csv.h"
 #include "core/errors.h"
 #include "core/line_reader.h"
@@ -47,6 +49,25 @@ TEST(Strings, ParsesNumbersIncludingNonFinite) {
   EXPECT_FALSE(parse_double("12abc"));
   EXPECT_FALSE(parse_double(""));
   EXPECT_EQ(*parse_int("-6795364578871345152"), -6795364578871345152LL);
+}
+
+TEST(Base64, BytesAndFloatsRoundTrip) {
+  EXPECT_EQ(base64_of("RuntimeSlicer"), "UnVudGltZVNsaWNlcg==");  // RFC 4648's alphabet and padding
+  EXPECT_EQ(bytes_of_base64("UnVudGltZVNsaWNlcg==").value(), "RuntimeSlicer");
+  EXPECT_EQ(bytes_of_base64("UnVudGltZVNsaWNlcg").value(), "RuntimeSlicer") << "padding optional";
+  EXPECT_FALSE(bytes_of_base64("Un*u").has_value());
+  // 1.0f is 0x3f800000: its bytes little-endian, whatever the machine
+  EXPECT_EQ(floats_to_base64({1.0f}), "AACAPw==");
+  const std::vector<float> v = {0.0f, -0.0f, 1e-38f, -3.25f, 0.123456789f, 3.4e38f, INFINITY};
+  const auto back = floats_of_base64(floats_to_base64(v));
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(back->size(), v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&(*back)[i], &v[i], 4), 0) << i;  // bit for bit, the sign of -0 included
+  }
+  EXPECT_TRUE(floats_of_base64("").value().empty());
+  EXPECT_FALSE(floats_of_base64("AACA").has_value()) << "three bytes are not a float";
+  EXPECT_FALSE(floats_of_base64("AAC@Pw==").has_value());
 }
 
 TEST(Strings, ServiceOfPod) {

@@ -345,6 +345,21 @@ TEST(KnnAnomalyHead, WhiteningWeighsDirectionsByTheirNormalSpread) {
   old["options"].erase("whiten");
   old["options"].erase("whiten_ridge");
   EXPECT_FALSE(KnnAnomalyHead::from_json(old).whitened());
+  // The references are saved as base64 of their float32 values; the arrays of numbers that heads saved before
+  // 2026-12-08 hold read the same, and a malformed string is an error naming them.
+  const nlohmann::json saved = nlohmann::json::parse(white.to_json().dump());
+  ASSERT_TRUE(saved["references"].is_string());
+  nlohmann::json as_array = saved;
+  as_array["references"] = refs;
+  EXPECT_NEAR(KnnAnomalyHead::from_json(as_array).score(across, 0, later), white.score(across, 0, later), 1e-6);
+  nlohmann::json broken = saved;
+  broken["references"] = "AACA";
+  try {
+    KnnAnomalyHead::from_json(broken);
+    ADD_FAILURE() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("anomaly head: references"), std::string::npos) << e.what();
+  }
   // Fewer than ten references per dimension: too few for a covariance, plain distances.
   KnnAnomalyHead few(white_o);
   few.fit(std::vector<float>(refs.begin(), refs.begin() + 6), 2, std::vector<TimeUs>(times.begin(), times.begin() + 3),
