@@ -822,7 +822,6 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
     }
     if (use.entity) x[2] = entity_ad_score(adv[i]);
     if (use.kpi) x[3] = ad_ranker->kpi_peak(i);
-    const AdPart* bits = kAdPartOrder;
     const bool in_use[4] = {use.embedding, use.events, use.entity, use.kpi};
     std::array<double, 4> own;
     for (int k = 0; k < 4; ++k) own[k] = in_use[k] ? x[k] : std::numeric_limits<double>::quiet_NaN();
@@ -837,8 +836,8 @@ AnomalyTimeline FailureHeads::detect(const HeadInputs& in, const std::vector<siz
       double th = 0;
       if (stream->evidence_spot.step(e, &th)) {
         for (int k = 0; k < 4; ++k)
-          if (!part_calibration_[k].empty() && p[k] <= options_.spot.q) by |= bits[k];
-        if (by == 0) by = bits[rarest];
+          if (!part_calibration_[k].empty() && p[k] <= options_.spot.q) by |= kAdPartOrder[k];
+        if (by == 0) by = kAdPartOrder[rarest];
       }
       score = th > 0 ? e / th : e;  // relative, as where each part has its own threshold
       thr = 1.0;
